@@ -36,8 +36,10 @@ void st_assert_fail(const char *expr, const char *file, int line);
 /* Set err (may be NULL) to status and a formatted message; returns status so a failure
  * site can write `return st_errorf(err, ST_ERR_FORMAT, "...")`. */
 st_status st_errorf(st_error *err, st_status status, const char *fmt, ...) ST_PRINTF(3, 4);
-/* Prefix the existing message with context ("model.onnx: " + msg); returns err->status. */
-st_status st_error_prefix(st_error *err, const char *fmt, ...) ST_PRINTF(2, 3);
+/* Prefix the existing message with context ("model.onnx: " + msg). No status is returned:
+ * the caller returns the status it already holds, so a status never depends on whether a
+ * message was requested (err may be NULL). */
+void st_error_prefix(st_error *err, const char *fmt, ...) ST_PRINTF(2, 3);
 /* ST_ERR_NOMEM with a standard message. */
 st_status st_error_nomem(st_error *err);
 
@@ -141,7 +143,59 @@ static inline uint16_t st_f32_to_bf16(float f) { /* round to nearest even, NaN k
     return (uint16_t)((x & 0x7fffffffu) > 0x7f800000u ? (x >> 16) | 0x40 : r);
 }
 
-/* Monotonic time in nanoseconds. */
+/* Monotonic time in nanoseconds (the one clock every layer uses). */
 uint64_t st_now_ns(void);
+
+/* ---- string builder (core/str.c) ------------------------------------------------- */
+/* A growable NUL-terminated string. Appends after an allocation failure are dropped and
+ * `oom` stays set, so a builder can be filled without checks and tested once at the end.
+ * Zero-initialize; release with st_sb_free (the bytes may instead be taken with
+ * st_sb_take). */
+typedef struct st_sb {
+    char *s;     /* NULL until the first append */
+    size_t n, cap;
+    bool oom;
+} st_sb;
+void st_sb_put(st_sb *b, const void *data, size_t n);
+void st_sb_puts(st_sb *b, const char *s);
+void st_sb_putc(st_sb *b, char c);
+void st_sb_printf(st_sb *b, const char *fmt, ...) ST_PRINTF(2, 3);
+void st_sb_vprintf(st_sb *b, const char *fmt, va_list ap);
+void st_sb_json_str(st_sb *b, const char *s); /* a quoted, escaped JSON string */
+void st_sb_ns_us(st_sb *b, int64_t ns);       /* ns as microseconds with 3 exact decimals */
+static inline const char *st_sb_str(const st_sb *b) { return b->s ? b->s : ""; }
+/* The bytes (st_free them), or NULL when an append failed; the builder is emptied. */
+char *st_sb_take(st_sb *b);
+void st_sb_free(st_sb *b);
+
+/* ---- string map (core/str.c) ----------------------------------------------------- */
+/* Open-addressing map from NUL-terminated keys to intptr_t values. Keys are copied unless
+ * the map was made with st_strmap_init_borrow, in which case they must outlive the map. */
+typedef struct st_strmap {
+    char **keys;
+    intptr_t *vals;
+    size_t n, cap;
+    bool borrow;
+} st_strmap;
+uint64_t st_hash_str(const char *s); /* FNV-1a */
+static inline void st_strmap_init_borrow(st_strmap *m) { memset(m, 0, sizeof *m); m->borrow = true; }
+/* Insert or overwrite; false on out of memory. */
+bool st_strmap_put(st_strmap *m, const char *key, intptr_t val);
+/* Insert only when absent: 1 inserted, 0 already there (value untouched), -1 out of memory. */
+int st_strmap_add(st_strmap *m, const char *key, intptr_t val);
+/* The value, or false when absent. */
+bool st_strmap_get(const st_strmap *m, const char *key, intptr_t *val);
+void st_strmap_free(st_strmap *m);
+
+/* ---- CRC32C (core/crc32c.c) ------------------------------------------------------ */
+/* Castagnoli CRC (TFRecord, LevelDB tables, tensor bundles); crc is the running value,
+ * 0 to start. */
+uint32_t st_crc32c(uint32_t crc, const void *data, size_t n);
+/* The masking TFRecord and LevelDB store instead of the raw CRC. */
+static inline uint32_t st_crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+static inline uint32_t st_crc32c_unmask(uint32_t m) {
+    uint32_t r = m - 0xa282ead8u;
+    return (r >> 17) | (r << 15);
+}
 
 #endif

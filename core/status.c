@@ -34,8 +34,8 @@ st_status st_errorf(st_error *err, st_status status, const char *fmt, ...) {
     return status;
 }
 
-st_status st_error_prefix(st_error *err, const char *fmt, ...) {
-    if (!err) return ST_ERR_INVALID;
+void st_error_prefix(st_error *err, const char *fmt, ...) {
+    if (!err) return;
     char prefix[ST_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -51,7 +51,6 @@ st_status st_error_prefix(st_error *err, const char *fmt, ...) {
     if (ol > sizeof err->msg - 1 - pl) ol = sizeof err->msg - 1 - pl;
     memcpy(err->msg + pl, old, ol);
     err->msg[pl + ol] = 0;
-    return err->status;
 }
 
 st_status st_error_nomem(st_error *err) {

@@ -6,16 +6,6 @@
 
 #include "prof.h"
 
-/* ---- a growable string ----------------------------------------------------------- */
-typedef struct st_sb {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} st_sb;
-void st_sb_printf(st_sb *b, const char *fmt, ...) ST_PRINTF(2, 3);
-void st_sb_json_str(st_sb *b, const char *s); /* a quoted, escaped JSON string */
-void st_sb_ns_us(st_sb *b, int64_t ns);       /* ns as microseconds with 3 exact decimals */
-
 /* ---- names ----------------------------------------------------------------------- */
 /* One display name per node of the main graph, unique, without a leading '/' and without
  * ':' (TensorBoard and xprof split on it): "layer1/layer1.0/conv1/Conv". Empty names become

@@ -14,48 +14,6 @@
 
 #include "view.h"
 
-/* ---- strings --------------------------------------------------------------------- */
-
-void st_sb_printf(st_sb *b, const char *fmt, ...) {
-    if (b->oom) return;
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[512];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if (!ST_GROW(b->s, b->cap, b->n + (size_t)n + 1)) {
-        b->oom = true;
-        return;
-    }
-    if ((size_t)n < sizeof tmp) {
-        memcpy(b->s + b->n, tmp, (size_t)n + 1);
-    } else {
-        va_start(ap, fmt);
-        vsnprintf(b->s + b->n, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    b->n += (size_t)n;
-}
-
-void st_sb_json_str(st_sb *b, const char *s) {
-    st_sb_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') st_sb_printf(b, "\\%c", *p);
-        else if (*p < 0x20) st_sb_printf(b, "\\u%04x", *p);
-        else st_sb_printf(b, "%c", *p);
-    }
-    st_sb_printf(b, "\"");
-}
-
-void st_sb_ns_us(st_sb *b, int64_t ns) {
-    if (ns < 0) {
-        st_sb_printf(b, "-");
-        ns = -ns;
-    }
-    st_sb_printf(b, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
-}
-
 /* ---- names ----------------------------------------------------------------------- */
 
 typedef struct name_set {

@@ -74,7 +74,7 @@ static void resolve_graph(st_model *m, st_graph *g) {
     for (size_t i = 0; i < g->n_nodes; i++) {
         st_node *n = &g->nodes[i];
         int64_t opset = st_model_opset(m, n->domain);
-        if (opset == 0 && (!n->domain[0] || !strcmp(n->domain, "ai.onnx"))) opset = 17;
+        if (opset == 0 && (!n->domain[0] || !strcmp(n->domain, "ai.onnx"))) opset = ST_DEFAULT_OPSET;
         n->since = (int)opset;
         n->def = st_ops_find(n->domain, n->op_type, opset);
         for (int a = 0; a < n->n_attrs; a++) {
@@ -345,9 +345,27 @@ void st_out_declare(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *
     if (i < 0 || i >= k->n_out || ndim < 0 || ndim > ST_MAX_RANK) return;
     st_out_decl *d = &k->decl[i];
     d->declared = true;
+    d->typed = true;
     d->dtype = dtype;
     d->ndim = ndim;
     if (ndim) memcpy(d->dims, dims, (size_t)ndim * sizeof *dims);
+    d->alias_of = -1;
+}
+
+void st_out_declare_type(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *dims) {
+    if (i < 0 || i >= k->n_out || ndim > ST_MAX_RANK) return;
+    st_out_decl *d = &k->decl[i];
+    bool full = ndim >= 0;
+    for (int x = 0; x < ndim; x++) full = full && dims[x] >= 0;
+    if (full) {
+        st_out_declare(k, i, dtype, ndim, dims);
+        return;
+    }
+    d->declared = false;
+    d->typed = true;
+    d->dtype = dtype;
+    d->ndim = ndim < 0 ? -1 : ndim;
+    for (int x = 0; x < ndim; x++) d->dims[x] = dims ? dims[x] : -1;
     d->alias_of = -1;
 }
 
@@ -359,14 +377,14 @@ void st_out_declare_alias(st_kctx *k, int i, int j, int ndim, const int64_t *dim
 
 st_tensor *st_out(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *dims, st_error *err) {
     if (!st_has_out(k, i)) return NULL;
-    st_gexec *e = k->exec;
+    st_gexec *e = k->exec; /* NULL when static inference folds a constant */
     st_value *v = k->out[i];
     st_value_clear(v);
     int vi = k->node->outputs[i];
     const st_out_decl *d = &k->decl[i];
     size_t n = 1;
     for (int x = 0; x < ndim; x++) n *= (size_t)(dims[x] > 0 ? dims[x] : 0);
-    if (e->prepared && e->offset[vi] != SIZE_MAX && d->declared && d->alias_of < 0 &&
+    if (e && e->prepared && e->offset[vi] != SIZE_MAX && d->declared && d->alias_of < 0 &&
         d->dtype == dtype && dtype != ST_DTYPE_STRING && ndim <= ST_MAX_RANK &&
         n * st_dtype_size(dtype) <= e->planned[vi]) {
         st_tensor_borrow(&v->tensor, dtype, ndim, dims, e->arena + e->offset[vi], NULL);
@@ -567,11 +585,16 @@ static void release_after(st_gexec *e, int p) {
     }
 }
 
-/* Prefix err with the node: its name, or the first output it produces when unnamed. */
-static st_status node_error(const st_gexec *e, const st_node *nd, st_error *err) {
-    if (nd->name[0]) return st_error_prefix(err, "node \"%s\" (%s): ", nd->name, nd->op_type);
-    const char *out = nd->n_out && nd->outputs[0] >= 0 ? e->g->values[nd->outputs[0]].name : "?";
-    return st_error_prefix(err, "node producing \"%s\" (%s): ", out, nd->op_type);
+/* Prefix err with the node (its name, or the first output it produces when unnamed) and
+ * return the kernel's status st unchanged, whether or not a message was requested. */
+static st_status node_error(const st_gexec *e, const st_node *nd, st_status st, st_error *err) {
+    if (nd->name[0]) {
+        st_error_prefix(err, "node \"%s\" (%s): ", nd->name, nd->op_type);
+    } else {
+        const char *out = nd->n_out && nd->outputs[0] >= 0 ? e->g->values[nd->outputs[0]].name : "?";
+        st_error_prefix(err, "node producing \"%s\" (%s): ", out, nd->op_type);
+    }
+    return st;
 }
 
 static st_status run_node(st_gexec *e, size_t p, st_error *err) {
@@ -587,7 +610,7 @@ static st_status run_node(st_gexec *e, size_t p, st_error *err) {
     if (e->s->hook && e == e->s->main) e->s->hook(e->s->hook_ud, &ev, false);
     st = k->run(k, err);
     if (e->s->hook && e == e->s->main) e->s->hook(e->s->hook_ud, &ev, true);
-    return st ? node_error(e, nd, err) : ST_OK;
+    return st ? node_error(e, nd, st, err) : ST_OK;
 }
 
 /* Prepare node p for the current input shapes (its state from an earlier prepare is
@@ -608,7 +631,7 @@ static st_status prepare_node(st_gexec *e, size_t p, st_error *err) {
     reset_node(k);
     st_status st = nd->def->prepare(k, err);
     if (!st && !k->run) st = st_errorf(err, ST_ERR_UNSUPPORTED, "prepare chose no kernel");
-    if (st) return node_error(e, nd, err);
+    if (st) return node_error(e, nd, st, err);
     st_free(e->nsig[p]);
     e->nsig[p] = NULL;
     if (e->dyn[p] && !node_signature(e, p, &e->nsig[p], &e->nsig_n[p])) return st_error_nomem(err);

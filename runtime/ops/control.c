@@ -1219,29 +1219,29 @@ static st_status prep_opt_get(st_kctx *k, st_error *err) {
 /* Rows: ONNX versions up to 17. Later versions of If/Loop/Scan only widen the types, so
  * one kernel serves them; Scan-8's batched form is chosen inside by k->opset. */
 const st_op_def st_ops_control[] = {
-    {"", "If", 1, prep_if},                      /* run then_branch or else_branch */
-    {"", "If", 11, prep_if},                     /* branches may differ in output shape */
-    {"", "If", 13, prep_if},                     /* sequence outputs */
-    {"", "If", 16, prep_if},                     /* optional outputs */
-    {"", "Loop", 1, prep_loop},                  /* for/while loop with scan outputs */
-    {"", "Loop", 11, prep_loop},                 /* cond and M may be omitted */
-    {"", "Loop", 13, prep_loop},                 /* sequence loop-carried values */
-    {"", "Loop", 16, prep_loop},                 /* optional loop-carried values */
-    {"", "Scan", 8, prep_scan},                  /* batched, sequence_lens, directions */
-    {"", "Scan", 9, prep_scan},                  /* unbatched; axes, directions per input/output */
-    {"", "Scan", 11, prep_scan},                 /* negative axes */
-    {"", "Scan", 16, prep_scan},                 /* bfloat16 */
-    {"", "SequenceConstruct", 11, prep_seq_construct}, /* tensors -> sequence */
-    {"", "SequenceEmpty", 11, prep_seq_empty},   /* empty sequence of dtype */
-    {"", "SequenceAt", 11, prep_seq_at},         /* element at (negative) position */
-    {"", "SequenceInsert", 11, prep_seq_insert}, /* insert at position (default end) */
-    {"", "SequenceErase", 11, prep_seq_erase},   /* remove at position (default last) */
-    {"", "SequenceLength", 11, prep_seq_length}, /* element count as int64 scalar */
-    {"", "SplitToSequence", 11, prep_split_seq}, /* split along axis into a sequence */
-    {"", "ConcatFromSequence", 11, prep_concat_seq}, /* concatenate or stack elements */
-    {"", "SequenceMap", 17, prep_seqmap},        /* run body per element */
-    {"", "Optional", 15, prep_optional},         /* wrap a value, or an empty optional of type */
-    {"", "OptionalHasElement", 15, prep_opt_has}, /* is the optional non-empty */
-    {"", "OptionalGetElement", 15, prep_opt_get}, /* unwrap (a plain value passes through) */
+    ST_OP("", "If", 1, prep_if),                      /* run then_branch or else_branch */
+    ST_OP("", "If", 11, prep_if),                     /* branches may differ in output shape */
+    ST_OP("", "If", 13, prep_if),                     /* sequence outputs */
+    ST_OP("", "If", 16, prep_if),                     /* optional outputs */
+    ST_OP("", "Loop", 1, prep_loop),                  /* for/while loop with scan outputs */
+    ST_OP("", "Loop", 11, prep_loop),                 /* cond and M may be omitted */
+    ST_OP("", "Loop", 13, prep_loop),                 /* sequence loop-carried values */
+    ST_OP("", "Loop", 16, prep_loop),                 /* optional loop-carried values */
+    ST_OP("", "Scan", 8, prep_scan),                  /* batched, sequence_lens, directions */
+    ST_OP("", "Scan", 9, prep_scan),                  /* unbatched; axes, directions per input/output */
+    ST_OP("", "Scan", 11, prep_scan),                 /* negative axes */
+    ST_OP("", "Scan", 16, prep_scan),                 /* bfloat16 */
+    ST_OP("", "SequenceConstruct", 11, prep_seq_construct), /* tensors -> sequence */
+    ST_OP("", "SequenceEmpty", 11, prep_seq_empty),   /* empty sequence of dtype */
+    ST_OP("", "SequenceAt", 11, prep_seq_at),         /* element at (negative) position */
+    ST_OP("", "SequenceInsert", 11, prep_seq_insert), /* insert at position (default end) */
+    ST_OP("", "SequenceErase", 11, prep_seq_erase),   /* remove at position (default last) */
+    ST_OP("", "SequenceLength", 11, prep_seq_length), /* element count as int64 scalar */
+    ST_OP("", "SplitToSequence", 11, prep_split_seq), /* split along axis into a sequence */
+    ST_OP("", "ConcatFromSequence", 11, prep_concat_seq), /* concatenate or stack elements */
+    ST_OP("", "SequenceMap", 17, prep_seqmap),        /* run body per element */
+    ST_OP("", "Optional", 15, prep_optional),         /* wrap a value, or an empty optional of type */
+    ST_OP("", "OptionalHasElement", 15, prep_opt_has), /* is the optional non-empty */
+    ST_OP("", "OptionalGetElement", 15, prep_opt_get), /* unwrap (a plain value passes through) */
 };
 const size_t st_ops_control_n = ST_ARRAY_LEN(st_ops_control);

@@ -1601,160 +1601,160 @@ static st_status prep_castlike(st_kctx *k, st_error *err) {
 /* ---- the table ------------------------------------------------------------------------- */
 const st_op_def st_ops_elementwise[] = {
     /* domain op           since prepare */
-    {"", "Abs", 1, prep_abs},                 /* |x|; integers wrap at MIN */
-    {"", "Abs", 6, prep_abs},
-    {"", "Abs", 13, prep_abs},
-    {"", "Neg", 1, prep_neg},                 /* -x */
-    {"", "Neg", 6, prep_neg},
-    {"", "Neg", 13, prep_neg},
-    {"", "Reciprocal", 1, prep_reciprocal},   /* 1/x */
-    {"", "Reciprocal", 6, prep_reciprocal},
-    {"", "Reciprocal", 13, prep_reciprocal},
-    {"", "Sqrt", 1, prep_sqrt},               /* square root */
-    {"", "Sqrt", 6, prep_sqrt},
-    {"", "Sqrt", 13, prep_sqrt},
-    {"", "Exp", 1, prep_exp},                 /* e^x */
-    {"", "Exp", 6, prep_exp},
-    {"", "Exp", 13, prep_exp},
-    {"", "Log", 1, prep_log},                 /* natural log */
-    {"", "Log", 6, prep_log},
-    {"", "Log", 13, prep_log},
-    {"", "Ceil", 1, prep_ceil},               /* round up */
-    {"", "Ceil", 6, prep_ceil},
-    {"", "Ceil", 13, prep_ceil},
-    {"", "Floor", 1, prep_floor},             /* round down */
-    {"", "Floor", 6, prep_floor},
-    {"", "Floor", 13, prep_floor},
-    {"", "Round", 11, prep_round},            /* round half to even */
-    {"", "Sign", 9, prep_sign},               /* -1, 0, 1 (NaN stays NaN) */
-    {"", "Sign", 13, prep_sign},
-    {"", "Erf", 9, prep_erf},                 /* error function */
-    {"", "Erf", 13, prep_erf},
-    {"", "Sin", 7, prep_sin},                 /* trigonometry */
-    {"", "Cos", 7, prep_cos},
-    {"", "Tan", 7, prep_tan},
-    {"", "Asin", 7, prep_asin},
-    {"", "Acos", 7, prep_acos},
-    {"", "Atan", 7, prep_atan},
-    {"", "Sinh", 9, prep_sinh},               /* hyperbolic functions */
-    {"", "Cosh", 9, prep_cosh},
-    {"", "Asinh", 9, prep_asinh},
-    {"", "Acosh", 9, prep_acosh},
-    {"", "Atanh", 9, prep_atanh},
-    {"", "Tanh", 1, prep_tanh},
-    {"", "Tanh", 6, prep_tanh},
-    {"", "Tanh", 13, prep_tanh},
-    {"", "Sigmoid", 1, prep_sigmoid},         /* 1/(1+e^-x) */
-    {"", "Sigmoid", 6, prep_sigmoid},
-    {"", "Sigmoid", 13, prep_sigmoid},
-    {"", "Relu", 1, prep_relu},               /* max(x, 0) */
-    {"", "Relu", 6, prep_relu},
-    {"", "Relu", 13, prep_relu},
-    {"", "Relu", 14, prep_relu},
-    {"", "LeakyRelu", 1, prep_leakyrelu},     /* x<0: alpha*x */
-    {"", "LeakyRelu", 6, prep_leakyrelu},
-    {"", "LeakyRelu", 16, prep_leakyrelu},
-    {"", "Elu", 1, prep_elu},                 /* x<0: alpha*(e^x-1) */
-    {"", "Elu", 6, prep_elu},
-    {"", "Selu", 1, prep_selu},               /* gamma*(x>0 ? x : alpha*(e^x-1)) */
-    {"", "Selu", 6, prep_selu},
-    {"", "Celu", 12, prep_celu},              /* max(0,x)+min(0,alpha*(e^(x/alpha)-1)) */
-    {"", "HardSigmoid", 1, prep_hardsigmoid}, /* clamp(alpha*x+beta, 0, 1) */
-    {"", "HardSigmoid", 6, prep_hardsigmoid},
-    {"", "HardSwish", 14, prep_hardswish},    /* x*clamp(x/6+1/2, 0, 1) */
-    {"", "Softplus", 1, prep_softplus},       /* log(1+e^x) */
-    {"", "Softsign", 1, prep_softsign},       /* x/(1+|x|) */
-    {"", "ThresholdedRelu", 10, prep_thresholdedrelu}, /* x>alpha ? x : 0 */
-    {"", "Shrink", 9, prep_shrink},           /* soft/hard shrinkage by lambd, bias */
-    {"", "Mish", 18, prep_mish},              /* x*tanh(softplus(x)) */
-    {"", "IsNaN", 9, prep_isnan},             /* bool: x is NaN */
-    {"", "IsNaN", 13, prep_isnan},
-    {"", "IsInf", 10, prep_isinf},            /* bool: x is +-inf (detect_negative/positive) */
-    {"", "Not", 1, prep_not},                 /* logical not */
-    {"", "Add", 1, prep_add},                 /* a+b (integers wrap) */
-    {"", "Add", 6, prep_add},
-    {"", "Add", 7, prep_add},
-    {"", "Add", 13, prep_add},
-    {"", "Add", 14, prep_add},
-    {"", "Sub", 1, prep_sub},                 /* a-b */
-    {"", "Sub", 6, prep_sub},
-    {"", "Sub", 7, prep_sub},
-    {"", "Sub", 13, prep_sub},
-    {"", "Sub", 14, prep_sub},
-    {"", "Mul", 1, prep_mul},                 /* a*b */
-    {"", "Mul", 6, prep_mul},
-    {"", "Mul", 7, prep_mul},
-    {"", "Mul", 13, prep_mul},
-    {"", "Mul", 14, prep_mul},
-    {"", "Div", 1, prep_div},                 /* a/b (integers truncate, x/0 = 0) */
-    {"", "Div", 6, prep_div},
-    {"", "Div", 7, prep_div},
-    {"", "Div", 13, prep_div},
-    {"", "Div", 14, prep_div},
-    {"", "Pow", 1, prep_pow},                 /* a^b, mixed base/exponent types from 12 */
-    {"", "Pow", 7, prep_pow},
-    {"", "Pow", 12, prep_pow},
-    {"", "Pow", 13, prep_pow},
-    {"", "Pow", 15, prep_pow},
-    {"", "Mod", 10, prep_mod},                /* remainder: divisor's sign, or fmod=1 */
-    {"", "Mod", 13, prep_mod},
-    {"", "BitShift", 11, prep_bitshift},      /* unsigned << or >> (direction) */
-    {"", "And", 1, prep_and},                 /* bool logic */
-    {"", "And", 7, prep_and},
-    {"", "Or", 1, prep_or},
-    {"", "Or", 7, prep_or},
-    {"", "Xor", 1, prep_xor},
-    {"", "Xor", 7, prep_xor},
-    {"", "Equal", 1, prep_equal},             /* bool: a==b (numbers, bool, strings) */
-    {"", "Equal", 7, prep_equal},
-    {"", "Equal", 11, prep_equal},
-    {"", "Equal", 13, prep_equal},
-    {"", "Greater", 1, prep_greater},         /* bool: a>b */
-    {"", "Greater", 7, prep_greater},
-    {"", "Greater", 9, prep_greater},
-    {"", "Greater", 13, prep_greater},
-    {"", "Less", 1, prep_less},               /* bool: a<b */
-    {"", "Less", 7, prep_less},
-    {"", "Less", 9, prep_less},
-    {"", "Less", 13, prep_less},
-    {"", "GreaterOrEqual", 12, prep_greater_equal}, /* bool: a>=b */
-    {"", "GreaterOrEqual", 16, prep_greater_equal},
-    {"", "LessOrEqual", 12, prep_less_equal}, /* bool: a<=b */
-    {"", "LessOrEqual", 16, prep_less_equal},
-    {"", "PRelu", 1, prep_prelu},             /* x<0: slope*x, slope broadcast into x */
-    {"", "PRelu", 6, prep_prelu},
-    {"", "PRelu", 7, prep_prelu},
-    {"", "PRelu", 9, prep_prelu},
-    {"", "PRelu", 16, prep_prelu},
-    {"", "Where", 9, prep_where},             /* cond ? x : y, any type */
-    {"", "Where", 16, prep_where},
-    {"", "Clip", 1, prep_clip},               /* clamp: attributes before 11, inputs after */
-    {"", "Clip", 6, prep_clip},
-    {"", "Clip", 11, prep_clip},
-    {"", "Clip", 12, prep_clip},
-    {"", "Clip", 13, prep_clip},
-    {"", "Max", 1, prep_max},                 /* variadic elementwise max (NaN wins) */
-    {"", "Max", 6, prep_max},
-    {"", "Max", 8, prep_max},
-    {"", "Max", 12, prep_max},
-    {"", "Max", 13, prep_max},
-    {"", "Min", 1, prep_min},                 /* variadic elementwise min */
-    {"", "Min", 6, prep_min},
-    {"", "Min", 8, prep_min},
-    {"", "Min", 12, prep_min},
-    {"", "Min", 13, prep_min},
-    {"", "Sum", 1, prep_sum},                 /* variadic sum */
-    {"", "Sum", 6, prep_sum},
-    {"", "Sum", 8, prep_sum},
-    {"", "Sum", 13, prep_sum},
-    {"", "Mean", 1, prep_mean},               /* variadic mean */
-    {"", "Mean", 6, prep_mean},
-    {"", "Mean", 8, prep_mean},
-    {"", "Mean", 13, prep_mean},
-    {"", "Cast", 1, prep_cast},               /* convert to `to` (numbers, bool, strings) */
-    {"", "Cast", 6, prep_cast},
-    {"", "Cast", 9, prep_cast},
-    {"", "Cast", 13, prep_cast},
-    {"", "CastLike", 15, prep_castlike},      /* convert to the second input's type */
+    ST_OP("", "Abs", 1, prep_abs),                 /* |x|; integers wrap at MIN */
+    ST_OP("", "Abs", 6, prep_abs),
+    ST_OP("", "Abs", 13, prep_abs),
+    ST_OP("", "Neg", 1, prep_neg),                 /* -x */
+    ST_OP("", "Neg", 6, prep_neg),
+    ST_OP("", "Neg", 13, prep_neg),
+    ST_OP("", "Reciprocal", 1, prep_reciprocal),   /* 1/x */
+    ST_OP("", "Reciprocal", 6, prep_reciprocal),
+    ST_OP("", "Reciprocal", 13, prep_reciprocal),
+    ST_OP("", "Sqrt", 1, prep_sqrt),               /* square root */
+    ST_OP("", "Sqrt", 6, prep_sqrt),
+    ST_OP("", "Sqrt", 13, prep_sqrt),
+    ST_OP("", "Exp", 1, prep_exp),                 /* e^x */
+    ST_OP("", "Exp", 6, prep_exp),
+    ST_OP("", "Exp", 13, prep_exp),
+    ST_OP("", "Log", 1, prep_log),                 /* natural log */
+    ST_OP("", "Log", 6, prep_log),
+    ST_OP("", "Log", 13, prep_log),
+    ST_OP("", "Ceil", 1, prep_ceil),               /* round up */
+    ST_OP("", "Ceil", 6, prep_ceil),
+    ST_OP("", "Ceil", 13, prep_ceil),
+    ST_OP("", "Floor", 1, prep_floor),             /* round down */
+    ST_OP("", "Floor", 6, prep_floor),
+    ST_OP("", "Floor", 13, prep_floor),
+    ST_OP("", "Round", 11, prep_round),            /* round half to even */
+    ST_OP("", "Sign", 9, prep_sign),               /* -1, 0, 1 (NaN stays NaN) */
+    ST_OP("", "Sign", 13, prep_sign),
+    ST_OP("", "Erf", 9, prep_erf),                 /* error function */
+    ST_OP("", "Erf", 13, prep_erf),
+    ST_OP("", "Sin", 7, prep_sin),                 /* trigonometry */
+    ST_OP("", "Cos", 7, prep_cos),
+    ST_OP("", "Tan", 7, prep_tan),
+    ST_OP("", "Asin", 7, prep_asin),
+    ST_OP("", "Acos", 7, prep_acos),
+    ST_OP("", "Atan", 7, prep_atan),
+    ST_OP("", "Sinh", 9, prep_sinh),               /* hyperbolic functions */
+    ST_OP("", "Cosh", 9, prep_cosh),
+    ST_OP("", "Asinh", 9, prep_asinh),
+    ST_OP("", "Acosh", 9, prep_acosh),
+    ST_OP("", "Atanh", 9, prep_atanh),
+    ST_OP("", "Tanh", 1, prep_tanh),
+    ST_OP("", "Tanh", 6, prep_tanh),
+    ST_OP("", "Tanh", 13, prep_tanh),
+    ST_OP("", "Sigmoid", 1, prep_sigmoid),         /* 1/(1+e^-x) */
+    ST_OP("", "Sigmoid", 6, prep_sigmoid),
+    ST_OP("", "Sigmoid", 13, prep_sigmoid),
+    ST_OP("", "Relu", 1, prep_relu),               /* max(x, 0) */
+    ST_OP("", "Relu", 6, prep_relu),
+    ST_OP("", "Relu", 13, prep_relu),
+    ST_OP("", "Relu", 14, prep_relu),
+    ST_OP("", "LeakyRelu", 1, prep_leakyrelu),     /* x<0: alpha*x */
+    ST_OP("", "LeakyRelu", 6, prep_leakyrelu),
+    ST_OP("", "LeakyRelu", 16, prep_leakyrelu),
+    ST_OP("", "Elu", 1, prep_elu),                 /* x<0: alpha*(e^x-1) */
+    ST_OP("", "Elu", 6, prep_elu),
+    ST_OP("", "Selu", 1, prep_selu),               /* gamma*(x>0 ? x : alpha*(e^x-1)) */
+    ST_OP("", "Selu", 6, prep_selu),
+    ST_OP("", "Celu", 12, prep_celu),              /* max(0,x)+min(0,alpha*(e^(x/alpha)-1)) */
+    ST_OP("", "HardSigmoid", 1, prep_hardsigmoid), /* clamp(alpha*x+beta, 0, 1) */
+    ST_OP("", "HardSigmoid", 6, prep_hardsigmoid),
+    ST_OP("", "HardSwish", 14, prep_hardswish),    /* x*clamp(x/6+1/2, 0, 1) */
+    ST_OP("", "Softplus", 1, prep_softplus),       /* log(1+e^x) */
+    ST_OP("", "Softsign", 1, prep_softsign),       /* x/(1+|x|) */
+    ST_OP("", "ThresholdedRelu", 10, prep_thresholdedrelu), /* x>alpha ? x : 0 */
+    ST_OP("", "Shrink", 9, prep_shrink),           /* soft/hard shrinkage by lambd, bias */
+    ST_OP("", "Mish", 18, prep_mish),              /* x*tanh(softplus(x)) */
+    ST_OP("", "IsNaN", 9, prep_isnan),             /* bool: x is NaN */
+    ST_OP("", "IsNaN", 13, prep_isnan),
+    ST_OP("", "IsInf", 10, prep_isinf),            /* bool: x is +-inf (detect_negative/positive) */
+    ST_OP("", "Not", 1, prep_not),                 /* logical not */
+    ST_OP("", "Add", 1, prep_add),                 /* a+b (integers wrap) */
+    ST_OP("", "Add", 6, prep_add),
+    ST_OP("", "Add", 7, prep_add),
+    ST_OP("", "Add", 13, prep_add),
+    ST_OP("", "Add", 14, prep_add),
+    ST_OP("", "Sub", 1, prep_sub),                 /* a-b */
+    ST_OP("", "Sub", 6, prep_sub),
+    ST_OP("", "Sub", 7, prep_sub),
+    ST_OP("", "Sub", 13, prep_sub),
+    ST_OP("", "Sub", 14, prep_sub),
+    ST_OP("", "Mul", 1, prep_mul),                 /* a*b */
+    ST_OP("", "Mul", 6, prep_mul),
+    ST_OP("", "Mul", 7, prep_mul),
+    ST_OP("", "Mul", 13, prep_mul),
+    ST_OP("", "Mul", 14, prep_mul),
+    ST_OP("", "Div", 1, prep_div),                 /* a/b (integers truncate, x/0 = 0) */
+    ST_OP("", "Div", 6, prep_div),
+    ST_OP("", "Div", 7, prep_div),
+    ST_OP("", "Div", 13, prep_div),
+    ST_OP("", "Div", 14, prep_div),
+    ST_OP("", "Pow", 1, prep_pow),                 /* a^b, mixed base/exponent types from 12 */
+    ST_OP("", "Pow", 7, prep_pow),
+    ST_OP("", "Pow", 12, prep_pow),
+    ST_OP("", "Pow", 13, prep_pow),
+    ST_OP("", "Pow", 15, prep_pow),
+    ST_OP("", "Mod", 10, prep_mod),                /* remainder: divisor's sign, or fmod=1 */
+    ST_OP("", "Mod", 13, prep_mod),
+    ST_OP("", "BitShift", 11, prep_bitshift),      /* unsigned << or >> (direction) */
+    ST_OP("", "And", 1, prep_and),                 /* bool logic */
+    ST_OP("", "And", 7, prep_and),
+    ST_OP("", "Or", 1, prep_or),
+    ST_OP("", "Or", 7, prep_or),
+    ST_OP("", "Xor", 1, prep_xor),
+    ST_OP("", "Xor", 7, prep_xor),
+    ST_OP("", "Equal", 1, prep_equal),             /* bool: a==b (numbers, bool, strings) */
+    ST_OP("", "Equal", 7, prep_equal),
+    ST_OP("", "Equal", 11, prep_equal),
+    ST_OP("", "Equal", 13, prep_equal),
+    ST_OP("", "Greater", 1, prep_greater),         /* bool: a>b */
+    ST_OP("", "Greater", 7, prep_greater),
+    ST_OP("", "Greater", 9, prep_greater),
+    ST_OP("", "Greater", 13, prep_greater),
+    ST_OP("", "Less", 1, prep_less),               /* bool: a<b */
+    ST_OP("", "Less", 7, prep_less),
+    ST_OP("", "Less", 9, prep_less),
+    ST_OP("", "Less", 13, prep_less),
+    ST_OP("", "GreaterOrEqual", 12, prep_greater_equal), /* bool: a>=b */
+    ST_OP("", "GreaterOrEqual", 16, prep_greater_equal),
+    ST_OP("", "LessOrEqual", 12, prep_less_equal), /* bool: a<=b */
+    ST_OP("", "LessOrEqual", 16, prep_less_equal),
+    ST_OP("", "PRelu", 1, prep_prelu),             /* x<0: slope*x, slope broadcast into x */
+    ST_OP("", "PRelu", 6, prep_prelu),
+    ST_OP("", "PRelu", 7, prep_prelu),
+    ST_OP("", "PRelu", 9, prep_prelu),
+    ST_OP("", "PRelu", 16, prep_prelu),
+    ST_OP("", "Where", 9, prep_where),             /* cond ? x : y, any type */
+    ST_OP("", "Where", 16, prep_where),
+    ST_OP("", "Clip", 1, prep_clip),               /* clamp: attributes before 11, inputs after */
+    ST_OP("", "Clip", 6, prep_clip),
+    ST_OP("", "Clip", 11, prep_clip),
+    ST_OP("", "Clip", 12, prep_clip),
+    ST_OP("", "Clip", 13, prep_clip),
+    ST_OP("", "Max", 1, prep_max),                 /* variadic elementwise max (NaN wins) */
+    ST_OP("", "Max", 6, prep_max),
+    ST_OP("", "Max", 8, prep_max),
+    ST_OP("", "Max", 12, prep_max),
+    ST_OP("", "Max", 13, prep_max),
+    ST_OP("", "Min", 1, prep_min),                 /* variadic elementwise min */
+    ST_OP("", "Min", 6, prep_min),
+    ST_OP("", "Min", 8, prep_min),
+    ST_OP("", "Min", 12, prep_min),
+    ST_OP("", "Min", 13, prep_min),
+    ST_OP("", "Sum", 1, prep_sum),                 /* variadic sum */
+    ST_OP("", "Sum", 6, prep_sum),
+    ST_OP("", "Sum", 8, prep_sum),
+    ST_OP("", "Sum", 13, prep_sum),
+    ST_OP("", "Mean", 1, prep_mean),               /* variadic mean */
+    ST_OP("", "Mean", 6, prep_mean),
+    ST_OP("", "Mean", 8, prep_mean),
+    ST_OP("", "Mean", 13, prep_mean),
+    ST_OP("", "Cast", 1, prep_cast),               /* convert to `to` (numbers, bool, strings) */
+    ST_OP("", "Cast", 6, prep_cast),
+    ST_OP("", "Cast", 9, prep_cast),
+    ST_OP("", "Cast", 13, prep_cast),
+    ST_OP("", "CastLike", 15, prep_castlike),      /* convert to the second input's type */
 };
 const size_t st_ops_elementwise_n = ST_ARRAY_LEN(st_ops_elementwise);

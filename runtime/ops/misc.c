@@ -404,22 +404,22 @@ st_status st_misc_prep_optimizer(st_kctx *k, st_error *err);    /* misc_train.c 
 
 const st_op_def st_ops_misc[] = {
     /* domain    op_type              since  prepare                    meaning */
-    {"",       "DFT",               17, st_misc_prep_dft},       /* FFT along one axis */
-    {"",       "STFT",              17, st_misc_prep_stft},      /* framed, windowed DFT */
-    {"",       "HannWindow",        17, st_misc_prep_window},    /* 0.5 - 0.5 cos */
-    {"",       "HammingWindow",     17, st_misc_prep_window},    /* 25/46 - 21/46 cos */
-    {"",       "BlackmanWindow",    17, st_misc_prep_window},    /* three-term cosine */
-    {"",       "MelWeightMatrix",   17, st_misc_prep_melweight}, /* triangular mel filters */
-    {"",       "StringNormalizer",  10, st_misc_prep_strnorm},   /* stopwords and case */
-    {"",       "TfIdfVectorizer",    9, st_misc_prep_tfidf},     /* n-gram counts/weights */
-    {"",       "RandomUniform",      1, prep_random},            /* uniform, shape attr */
-    {"",       "RandomNormal",       1, prep_random},            /* normal, shape attr */
-    {"",       "RandomUniformLike",  1, prep_random},            /* uniform, input's shape */
-    {"",       "RandomNormalLike",   1, prep_random},            /* normal, input's shape */
-    {"",       "Multinomial",        7, prep_multinomial},       /* categorical samples */
-    {"",       "Bernoulli",         15, prep_bernoulli},         /* 0/1 draws with p */
-    {TRAINING, "Adagrad",            1, st_misc_prep_optimizer}, /* Adagrad step */
-    {TRAINING, "Adam",               1, st_misc_prep_optimizer}, /* Adam step */
-    {TRAINING, "Momentum",           1, st_misc_prep_optimizer}, /* SGD momentum/Nesterov */
+    ST_OP("", "DFT", 17, st_misc_prep_dft),       /* FFT along one axis */
+    ST_OP("", "STFT", 17, st_misc_prep_stft),      /* framed, windowed DFT */
+    ST_OP("", "HannWindow", 17, st_misc_prep_window),    /* 0.5 - 0.5 cos */
+    ST_OP("", "HammingWindow", 17, st_misc_prep_window),    /* 25/46 - 21/46 cos */
+    ST_OP("", "BlackmanWindow", 17, st_misc_prep_window),    /* three-term cosine */
+    ST_OP("", "MelWeightMatrix", 17, st_misc_prep_melweight), /* triangular mel filters */
+    ST_OP("", "StringNormalizer", 10, st_misc_prep_strnorm),   /* stopwords and case */
+    ST_OP("", "TfIdfVectorizer", 9, st_misc_prep_tfidf),     /* n-gram counts/weights */
+    ST_OP("", "RandomUniform", 1, prep_random),            /* uniform, shape attr */
+    ST_OP("", "RandomNormal", 1, prep_random),            /* normal, shape attr */
+    ST_OP("", "RandomUniformLike", 1, prep_random),            /* uniform, input's shape */
+    ST_OP("", "RandomNormalLike", 1, prep_random),            /* normal, input's shape */
+    ST_OP("", "Multinomial", 7, prep_multinomial),       /* categorical samples */
+    ST_OP("", "Bernoulli", 15, prep_bernoulli),         /* 0/1 draws with p */
+    ST_OP(TRAINING, "Adagrad", 1, st_misc_prep_optimizer), /* Adagrad step */
+    ST_OP(TRAINING, "Adam", 1, st_misc_prep_optimizer), /* Adam step */
+    ST_OP(TRAINING, "Momentum", 1, st_misc_prep_optimizer), /* SGD momentum/Nesterov */
 };
 const size_t st_ops_misc_n = ST_ARRAY_LEN(st_ops_misc);

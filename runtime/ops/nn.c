@@ -10,71 +10,71 @@
 /* One prepare serves every version of an op; it reads k->opset where versions differ. */
 const st_op_def st_ops_nn[] = {
     /* domain op                         since prepare */
-    {"", "Conv", 1, st_nn_prep_conv},                          /* N-d convolution */
-    {"", "Conv", 11, st_nn_prep_conv},                         /* kernel_shape optional */
-    {"", "ConvTranspose", 1, st_nn_prep_conv_transpose},       /* transposed convolution */
-    {"", "ConvTranspose", 11, st_nn_prep_conv_transpose},      /* same semantics */
-    {"", "ConvInteger", 10, st_nn_prep_conv_integer},          /* int8/uint8 conv to int32 */
-    {"", "QLinearConv", 10, st_nn_prep_qlinear_conv},          /* quantized conv */
-    {"", "Gemm", 1, st_nn_prep_gemm},                          /* broadcast attribute era */
-    {"", "Gemm", 6, st_nn_prep_gemm},
-    {"", "Gemm", 7, st_nn_prep_gemm},                          /* unidirectional C bcast */
-    {"", "Gemm", 9, st_nn_prep_gemm},                          /* integer types */
-    {"", "Gemm", 11, st_nn_prep_gemm},                         /* C optional */
-    {"", "Gemm", 13, st_nn_prep_gemm},                         /* bfloat16 */
-    {"", "MatMul", 1, st_nn_prep_matmul},                      /* numpy matmul */
-    {"", "MatMul", 9, st_nn_prep_matmul},                      /* integer types */
-    {"", "MatMul", 13, st_nn_prep_matmul},                     /* bfloat16 */
-    {"", "MatMulInteger", 10, st_nn_prep_matmul_integer},      /* int8/uint8 to int32 */
-    {"", "QLinearMatMul", 10, st_nn_prep_qlinear_matmul},      /* quantized matmul */
-    {"", "MaxPool", 1, st_nn_prep_maxpool},                    /* max over windows */
-    {"", "MaxPool", 8, st_nn_prep_maxpool},                    /* Indices, storage_order */
-    {"", "MaxPool", 10, st_nn_prep_maxpool},                   /* ceil_mode, dilations */
-    {"", "MaxPool", 11, st_nn_prep_maxpool},
-    {"", "MaxPool", 12, st_nn_prep_maxpool},                   /* int8/uint8 */
-    {"", "AveragePool", 1, st_nn_prep_avgpool},                /* mean over windows */
-    {"", "AveragePool", 7, st_nn_prep_avgpool},                /* count_include_pad */
-    {"", "AveragePool", 10, st_nn_prep_avgpool},               /* ceil_mode */
-    {"", "AveragePool", 11, st_nn_prep_avgpool},
-    {"", "GlobalAveragePool", 1, st_nn_prep_global_avgpool},   /* mean over all spatial */
-    {"", "GlobalMaxPool", 1, st_nn_prep_global_maxpool},       /* max over all spatial */
-    {"", "LpPool", 1, st_nn_prep_lppool},                      /* p-norm over windows */
-    {"", "LpPool", 2, st_nn_prep_lppool},                      /* p is an int */
-    {"", "LpPool", 11, st_nn_prep_lppool},
-    {"", "GlobalLpPool", 1, st_nn_prep_global_lppool},         /* p-norm over all spatial */
-    {"", "GlobalLpPool", 2, st_nn_prep_global_lppool},
-    {"", "MaxUnpool", 9, st_nn_prep_maxunpool},                /* scatter by MaxPool index */
-    {"", "MaxUnpool", 11, st_nn_prep_maxunpool},
-    {"", "MaxRoiPool", 1, st_nn_prep_max_roi_pool},            /* max over RoI bins */
-    {"", "RoiAlign", 10, st_nn_prep_roi_align},                /* bilinear RoI pooling */
-    {"", "RoiAlign", 16, st_nn_prep_roi_align},                /* half_pixel default */
-    {"", "BatchNormalization", 1, st_nn_prep_batchnorm},       /* per-channel affine */
-    {"", "BatchNormalization", 6, st_nn_prep_batchnorm},
-    {"", "BatchNormalization", 7, st_nn_prep_batchnorm},
-    {"", "BatchNormalization", 9, st_nn_prep_batchnorm},
-    {"", "BatchNormalization", 14, st_nn_prep_batchnorm},      /* training_mode */
-    {"", "BatchNormalization", 15, st_nn_prep_batchnorm},      /* typed scale / stats */
-    {"", "InstanceNormalization", 1, st_nn_prep_instancenorm}, /* per (n, c) stats */
-    {"", "InstanceNormalization", 6, st_nn_prep_instancenorm},
-    {"", "LayerNormalization", 17, st_nn_prep_layernorm},      /* stats over trailing axes */
-    {"", "LRN", 1, st_nn_prep_lrn},                            /* cross-channel norm */
-    {"", "LRN", 13, st_nn_prep_lrn},
-    {"", "MeanVarianceNormalization", 9, st_nn_prep_mvn},      /* zero mean, unit var */
-    {"", "MeanVarianceNormalization", 13, st_nn_prep_mvn},
-    {"", "Dropout", 1, st_nn_prep_dropout},                    /* identity in inference */
-    {"", "Dropout", 6, st_nn_prep_dropout},
-    {"", "Dropout", 7, st_nn_prep_dropout},
-    {"", "Dropout", 10, st_nn_prep_dropout},                   /* bool mask */
-    {"", "Dropout", 12, st_nn_prep_dropout},                   /* ratio, training_mode */
-    {"", "Dropout", 13, st_nn_prep_dropout},
-    {"", "QuantizeLinear", 10, st_nn_prep_quantize},           /* float to int8/uint8 */
-    {"", "QuantizeLinear", 13, st_nn_prep_quantize},           /* per-axis */
-    {"", "DequantizeLinear", 10, st_nn_prep_dequantize},       /* int to float */
-    {"", "DequantizeLinear", 13, st_nn_prep_dequantize},       /* per-axis */
-    {"", "DynamicQuantizeLinear", 11, st_nn_prep_dynamic_quantize}, /* uint8 with stats */
-    {"", "Einsum", 12, st_nn_prep_einsum},                     /* Einstein summation */
-    {"", "NonMaxSuppression", 10, st_nn_prep_nms},             /* greedy box selection */
-    {"", "NonMaxSuppression", 11, st_nn_prep_nms},
+    ST_OP("", "Conv", 1, st_nn_prep_conv),                          /* N-d convolution */
+    ST_OP("", "Conv", 11, st_nn_prep_conv),                         /* kernel_shape optional */
+    ST_OP("", "ConvTranspose", 1, st_nn_prep_conv_transpose),       /* transposed convolution */
+    ST_OP("", "ConvTranspose", 11, st_nn_prep_conv_transpose),      /* same semantics */
+    ST_OP("", "ConvInteger", 10, st_nn_prep_conv_integer),          /* int8/uint8 conv to int32 */
+    ST_OP("", "QLinearConv", 10, st_nn_prep_qlinear_conv),          /* quantized conv */
+    ST_OP("", "Gemm", 1, st_nn_prep_gemm),                          /* broadcast attribute era */
+    ST_OP("", "Gemm", 6, st_nn_prep_gemm),
+    ST_OP("", "Gemm", 7, st_nn_prep_gemm),                          /* unidirectional C bcast */
+    ST_OP("", "Gemm", 9, st_nn_prep_gemm),                          /* integer types */
+    ST_OP("", "Gemm", 11, st_nn_prep_gemm),                         /* C optional */
+    ST_OP("", "Gemm", 13, st_nn_prep_gemm),                         /* bfloat16 */
+    ST_OP("", "MatMul", 1, st_nn_prep_matmul),                      /* numpy matmul */
+    ST_OP("", "MatMul", 9, st_nn_prep_matmul),                      /* integer types */
+    ST_OP("", "MatMul", 13, st_nn_prep_matmul),                     /* bfloat16 */
+    ST_OP("", "MatMulInteger", 10, st_nn_prep_matmul_integer),      /* int8/uint8 to int32 */
+    ST_OP("", "QLinearMatMul", 10, st_nn_prep_qlinear_matmul),      /* quantized matmul */
+    ST_OP("", "MaxPool", 1, st_nn_prep_maxpool),                    /* max over windows */
+    ST_OP("", "MaxPool", 8, st_nn_prep_maxpool),                    /* Indices, storage_order */
+    ST_OP("", "MaxPool", 10, st_nn_prep_maxpool),                   /* ceil_mode, dilations */
+    ST_OP("", "MaxPool", 11, st_nn_prep_maxpool),
+    ST_OP("", "MaxPool", 12, st_nn_prep_maxpool),                   /* int8/uint8 */
+    ST_OP("", "AveragePool", 1, st_nn_prep_avgpool),                /* mean over windows */
+    ST_OP("", "AveragePool", 7, st_nn_prep_avgpool),                /* count_include_pad */
+    ST_OP("", "AveragePool", 10, st_nn_prep_avgpool),               /* ceil_mode */
+    ST_OP("", "AveragePool", 11, st_nn_prep_avgpool),
+    ST_OP("", "GlobalAveragePool", 1, st_nn_prep_global_avgpool),   /* mean over all spatial */
+    ST_OP("", "GlobalMaxPool", 1, st_nn_prep_global_maxpool),       /* max over all spatial */
+    ST_OP("", "LpPool", 1, st_nn_prep_lppool),                      /* p-norm over windows */
+    ST_OP("", "LpPool", 2, st_nn_prep_lppool),                      /* p is an int */
+    ST_OP("", "LpPool", 11, st_nn_prep_lppool),
+    ST_OP("", "GlobalLpPool", 1, st_nn_prep_global_lppool),         /* p-norm over all spatial */
+    ST_OP("", "GlobalLpPool", 2, st_nn_prep_global_lppool),
+    ST_OP("", "MaxUnpool", 9, st_nn_prep_maxunpool),                /* scatter by MaxPool index */
+    ST_OP("", "MaxUnpool", 11, st_nn_prep_maxunpool),
+    ST_OP("", "MaxRoiPool", 1, st_nn_prep_max_roi_pool),            /* max over RoI bins */
+    ST_OP("", "RoiAlign", 10, st_nn_prep_roi_align),                /* bilinear RoI pooling */
+    ST_OP("", "RoiAlign", 16, st_nn_prep_roi_align),                /* half_pixel default */
+    ST_OP("", "BatchNormalization", 1, st_nn_prep_batchnorm),       /* per-channel affine */
+    ST_OP("", "BatchNormalization", 6, st_nn_prep_batchnorm),
+    ST_OP("", "BatchNormalization", 7, st_nn_prep_batchnorm),
+    ST_OP("", "BatchNormalization", 9, st_nn_prep_batchnorm),
+    ST_OP("", "BatchNormalization", 14, st_nn_prep_batchnorm),      /* training_mode */
+    ST_OP("", "BatchNormalization", 15, st_nn_prep_batchnorm),      /* typed scale / stats */
+    ST_OP("", "InstanceNormalization", 1, st_nn_prep_instancenorm), /* per (n, c) stats */
+    ST_OP("", "InstanceNormalization", 6, st_nn_prep_instancenorm),
+    ST_OP("", "LayerNormalization", 17, st_nn_prep_layernorm),      /* stats over trailing axes */
+    ST_OP("", "LRN", 1, st_nn_prep_lrn),                            /* cross-channel norm */
+    ST_OP("", "LRN", 13, st_nn_prep_lrn),
+    ST_OP("", "MeanVarianceNormalization", 9, st_nn_prep_mvn),      /* zero mean, unit var */
+    ST_OP("", "MeanVarianceNormalization", 13, st_nn_prep_mvn),
+    ST_OP("", "Dropout", 1, st_nn_prep_dropout),                    /* identity in inference */
+    ST_OP("", "Dropout", 6, st_nn_prep_dropout),
+    ST_OP("", "Dropout", 7, st_nn_prep_dropout),
+    ST_OP("", "Dropout", 10, st_nn_prep_dropout),                   /* bool mask */
+    ST_OP("", "Dropout", 12, st_nn_prep_dropout),                   /* ratio, training_mode */
+    ST_OP("", "Dropout", 13, st_nn_prep_dropout),
+    ST_OP("", "QuantizeLinear", 10, st_nn_prep_quantize),           /* float to int8/uint8 */
+    ST_OP("", "QuantizeLinear", 13, st_nn_prep_quantize),           /* per-axis */
+    ST_OP("", "DequantizeLinear", 10, st_nn_prep_dequantize),       /* int to float */
+    ST_OP("", "DequantizeLinear", 13, st_nn_prep_dequantize),       /* per-axis */
+    ST_OP("", "DynamicQuantizeLinear", 11, st_nn_prep_dynamic_quantize), /* uint8 with stats */
+    ST_OP("", "Einsum", 12, st_nn_prep_einsum),                     /* Einstein summation */
+    ST_OP("", "NonMaxSuppression", 10, st_nn_prep_nms),             /* greedy box selection */
+    ST_OP("", "NonMaxSuppression", 11, st_nn_prep_nms),
 };
 const size_t st_ops_nn_n = ST_ARRAY_LEN(st_ops_nn);
 

@@ -29,12 +29,55 @@ typedef struct st_frame st_frame;
 typedef st_status (*st_prepare_fn)(st_kctx *k, st_error *err);
 typedef st_status (*st_run_fn)(st_kctx *k, st_error *err);
 
-struct st_op_def {
-    const char *domain;   /* "" for ai.onnx */
-    const char *op_type;
-    int since;            /* first opset version this row implements */
-    st_prepare_fn prepare;
+/* ---- the operator record ----------------------------------------------------------
+ * One row per (domain, op_type, since): every fact the system knows about an operator.
+ * The executor, constant folding, static inference, the profiler, compare --per-node and
+ * the exporters all read the row a node resolved to (node->def); nothing after import
+ * compares op names. A new row is needed only where the semantics change in a way
+ * prepare cannot tell from k->opset; otherwise one row covers every later version. */
+
+/* Shapes of the values one call of a node saw (for FLOPs). kind ST_VAL_NONE = omitted. */
+typedef struct st_tinfo {
+    st_val_kind kind;
+    st_dtype dtype;
+    int ndim;
+    int64_t dims[ST_MAX_RANK];
+} st_tinfo;
+
+typedef struct st_infer_ctx st_infer_ctx;
+/* Floating-point operations of one call (a multiply-add counts 2); < 0 when unknown. */
+typedef double (*st_flops_fn)(const st_node *nd, const st_tinfo *in, int n_in,
+                              const st_tinfo *out, int n_out);
+/* The exclusive upper bound a node imposes on the index values of its input `pos`
+ * (Gather's indices < data.shape[axis]), or -1 when it imposes none or it is unknown. */
+typedef int64_t (*st_index_bound_fn)(const st_graph *g, const st_node *nd, int pos);
+/* Static inference for ops prepare cannot describe from shapes alone (subgraphs,
+ * sequences, optionals). See runtime/exec/infer.h. */
+typedef st_status (*st_infer_fn)(st_infer_ctx *c, st_error *err);
+
+enum {
+    ST_OPF_IMPURE = 1u << 0,         /* random or stateful: never folded, runs every time */
+    ST_OPF_PASSTHROUGH = 1u << 1,    /* output 0 holds input 0's values, re-laid out or
+                                        re-typed (compare follows index values through it) */
+    ST_OPF_FLOPS_OF_INPUT = 1u << 2, /* flops_per_elem counts input 0's elements */
 };
+
+struct st_op_def {
+    const char *domain;      /* "" for ai.onnx */
+    const char *op_type;
+    int since;               /* first opset version this row implements */
+    st_prepare_fn prepare;   /* per session: attributes, shapes, kernel choice */
+    uint32_t flags;          /* ST_OPF_* */
+    float flops_per_elem;    /* cost per element of output 0 (or input 0), 0 = see flops */
+    st_flops_fn flops;       /* cost that needs shapes or attributes (Conv, Gemm...) */
+    st_index_bound_fn index_bound; /* inputs that hold indices, and their bound */
+    st_infer_fn infer;       /* NULL: inferred by running prepare on types alone */
+};
+
+/* A table row: the four facts every op has, then designated extras, e.g.
+ *   ST_OP("", "Relu", 6, prep_relu, .flops_per_elem = 1),                            */
+#define ST_OP(dom, op, ver, prep, ...) \
+    { .domain = (dom), .op_type = (op), .since = (ver), .prepare = (prep), __VA_ARGS__ }
 
 /* One family's table. */
 typedef struct st_op_family {
@@ -44,7 +87,8 @@ typedef struct st_op_family {
 } st_op_family;
 
 typedef struct st_out_decl {
-    bool declared;
+    bool declared;         /* dtype and full shape known: the planner may place it */
+    bool typed;            /* only dtype (and rank when ndim >= 0) known: for inference */
     st_dtype dtype;
     int ndim;
     int64_t dims[ST_MAX_RANK];
@@ -95,6 +139,10 @@ static inline bool st_has_out(const st_kctx *k, int i) {
 /* ---- outputs --------------------------------------------------------------------- */
 /* prepare: declare output i's type and shape (enables arena planning). */
 void st_out_declare(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *dims);
+/* prepare: when the shape depends on data, declare what is known for static inference:
+ * the dtype, the rank (ndim, or -1 when unknown) and dims with -1 for unknown extents.
+ * The planner ignores such outputs; run allocates them. */
+void st_out_declare_type(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *dims);
 /* prepare: declare output i as a view of input j with a new shape (no copy). */
 void st_out_declare_alias(st_kctx *k, int i, int j, int ndim, const int64_t *dims);
 /* run: storage for output i (zeroed only when freshly heap-allocated). Returns NULL with
@@ -150,5 +198,9 @@ extern const st_op_family st_op_families[];
 extern const size_t st_n_op_families;
 /* Find the row for (domain, op_type) at opset, or NULL. */
 const st_op_def *st_ops_find(const char *domain, const char *op_type, int64_t opset);
+/* Whether any row exists for (domain, op_type), at any opset. */
+bool st_ops_known(const char *domain, const char *op_type);
+/* The default opset of the ai.onnx domain when a model declares none. */
+#define ST_DEFAULT_OPSET 17
 
 #endif

@@ -845,25 +845,25 @@ static st_status prep_argmin(st_kctx *k, st_error *err) { return prep_arg(k, fal
 /* ---- the family's table ------------------------------------------------------------ */
 /* One row per op: prepare reads k->opset for differences between versions. */
 const st_op_def st_ops_reduce[] = {
-    {"", "ReduceSum", 1, prep_reduce_sum},             /* axes: attribute; input from 13 */
-    {"", "ReduceMean", 1, prep_reduce_mean},           /* arithmetic mean */
-    {"", "ReduceSumSquare", 1, prep_reduce_sumsq},     /* sum of squares */
-    {"", "ReduceL1", 1, prep_reduce_l1},               /* sum of absolute values */
-    {"", "ReduceL2", 1, prep_reduce_l2},               /* Euclidean norm */
-    {"", "ReduceLogSum", 1, prep_reduce_logsum},       /* log of the sum */
-    {"", "ReduceLogSumExp", 1, prep_reduce_lse},       /* log of the sum of exponentials */
-    {"", "ReduceProd", 1, prep_reduce_prod},           /* product */
-    {"", "ReduceMax", 1, prep_reduce_max},             /* maximum; int8/uint8 from 12 */
-    {"", "ReduceMin", 1, prep_reduce_min},             /* minimum; int8/uint8 from 12 */
-    {"", "ArgMax", 1, prep_argmax},                    /* select_last_index from 12 */
-    {"", "ArgMin", 1, prep_argmin},                    /* select_last_index from 12 */
-    {"", "Softmax", 1, st_reduce_prep_softmax},        /* 2-D coercion before 13 */
-    {"", "LogSoftmax", 1, st_reduce_prep_logsoftmax},  /* 2-D coercion before 13 */
-    {"", "Hardmax", 1, st_reduce_prep_hardmax},        /* 2-D coercion before 13 */
-    {"", "CumSum", 11, st_reduce_prep_cumsum},         /* exclusive, reverse, axis input */
-    {"", "TopK", 1, st_reduce_prep_topk},              /* k attribute before 10 */
-    {"", "NegativeLogLikelihoodLoss", 12, st_reduce_prep_nllloss}, /* weight, ignore_index */
-    {"", "SoftmaxCrossEntropyLoss", 12, st_reduce_prep_sce},       /* optional log_prob */
-    {"", "Det", 11, st_reduce_prep_det},               /* batched determinant */
+    ST_OP("", "ReduceSum", 1, prep_reduce_sum),             /* axes: attribute; input from 13 */
+    ST_OP("", "ReduceMean", 1, prep_reduce_mean),           /* arithmetic mean */
+    ST_OP("", "ReduceSumSquare", 1, prep_reduce_sumsq),     /* sum of squares */
+    ST_OP("", "ReduceL1", 1, prep_reduce_l1),               /* sum of absolute values */
+    ST_OP("", "ReduceL2", 1, prep_reduce_l2),               /* Euclidean norm */
+    ST_OP("", "ReduceLogSum", 1, prep_reduce_logsum),       /* log of the sum */
+    ST_OP("", "ReduceLogSumExp", 1, prep_reduce_lse),       /* log of the sum of exponentials */
+    ST_OP("", "ReduceProd", 1, prep_reduce_prod),           /* product */
+    ST_OP("", "ReduceMax", 1, prep_reduce_max),             /* maximum; int8/uint8 from 12 */
+    ST_OP("", "ReduceMin", 1, prep_reduce_min),             /* minimum; int8/uint8 from 12 */
+    ST_OP("", "ArgMax", 1, prep_argmax),                    /* select_last_index from 12 */
+    ST_OP("", "ArgMin", 1, prep_argmin),                    /* select_last_index from 12 */
+    ST_OP("", "Softmax", 1, st_reduce_prep_softmax),        /* 2-D coercion before 13 */
+    ST_OP("", "LogSoftmax", 1, st_reduce_prep_logsoftmax),  /* 2-D coercion before 13 */
+    ST_OP("", "Hardmax", 1, st_reduce_prep_hardmax),        /* 2-D coercion before 13 */
+    ST_OP("", "CumSum", 11, st_reduce_prep_cumsum),         /* exclusive, reverse, axis input */
+    ST_OP("", "TopK", 1, st_reduce_prep_topk),              /* k attribute before 10 */
+    ST_OP("", "NegativeLogLikelihoodLoss", 12, st_reduce_prep_nllloss), /* weight, ignore_index */
+    ST_OP("", "SoftmaxCrossEntropyLoss", 12, st_reduce_prep_sce),       /* optional log_prob */
+    ST_OP("", "Det", 11, st_reduce_prep_det),               /* batched determinant */
 };
 const size_t st_ops_reduce_n = ST_ARRAY_LEN(st_ops_reduce);

@@ -34,6 +34,10 @@ static bool same_domain(const char *a, const char *b) {
     return strcmp(a, b) == 0;
 }
 
+bool st_ops_known(const char *domain, const char *op_type) {
+    return st_ops_find(domain, op_type, INT64_MAX) != NULL;
+}
+
 const st_op_def *st_ops_find(const char *domain, const char *op_type, int64_t opset) {
     const st_op_def *best = NULL;
     for (size_t f = 0; f < st_n_op_families; f++) {

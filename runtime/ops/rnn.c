@@ -803,15 +803,15 @@ static st_status rnn_run(st_kctx *k, st_error *err) {
 /* Rows: ONNX versions. The kernels read `layout` only from opset 14, and every version's
  * other attributes have the same meaning (GRU-1's missing linear_before_reset defaults to 0). */
 const st_op_def st_ops_rnn[] = {
-    {"", "RNN", 1, prep_rnn},    /* Elman RNN: H = f(X W^T + H R^T + b) */
-    {"", "RNN", 7, prep_rnn},    /* drops output_sequence */
-    {"", "RNN", 14, prep_rnn},   /* adds layout */
-    {"", "GRU", 1, prep_gru},    /* gated recurrent unit, gates z r h */
-    {"", "GRU", 3, prep_gru},    /* adds linear_before_reset */
-    {"", "GRU", 7, prep_gru},    /* drops output_sequence */
-    {"", "GRU", 14, prep_gru},   /* adds layout */
-    {"", "LSTM", 1, prep_lstm},  /* long short-term memory, gates i o f c, peepholes i o f */
-    {"", "LSTM", 7, prep_lstm},  /* drops output_sequence */
-    {"", "LSTM", 14, prep_lstm}, /* adds layout */
+    ST_OP("", "RNN", 1, prep_rnn),    /* Elman RNN: H = f(X W^T + H R^T + b) */
+    ST_OP("", "RNN", 7, prep_rnn),    /* drops output_sequence */
+    ST_OP("", "RNN", 14, prep_rnn),   /* adds layout */
+    ST_OP("", "GRU", 1, prep_gru),    /* gated recurrent unit, gates z r h */
+    ST_OP("", "GRU", 3, prep_gru),    /* adds linear_before_reset */
+    ST_OP("", "GRU", 7, prep_gru),    /* drops output_sequence */
+    ST_OP("", "GRU", 14, prep_gru),   /* adds layout */
+    ST_OP("", "LSTM", 1, prep_lstm),  /* long short-term memory, gates i o f c, peepholes i o f */
+    ST_OP("", "LSTM", 7, prep_lstm),  /* drops output_sequence */
+    ST_OP("", "LSTM", 14, prep_lstm), /* adds layout */
 };
 const size_t st_ops_rnn_n = ST_ARRAY_LEN(st_ops_rnn);

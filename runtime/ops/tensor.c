@@ -882,40 +882,40 @@ static st_status prep_trilu(st_kctx *k, st_error *err) {
 
 const st_op_def st_ops_tensor[] = {
     /* domain  op_type            since  prepare                 meaning */
-    {"", "Constant", 1, prep_constant},             /* attribute tensor or scalar/list */
-    {"", "Identity", 1, prep_identity},             /* tensor view; sequences shared */
-    {"", "Reshape", 1, prep_view},                  /* shape attr (<5) or input; 0, -1 */
-    {"", "Flatten", 1, prep_view},                  /* 2-D view split at axis */
-    {"", "Squeeze", 1, prep_view},                  /* axes attr (<13) or input */
-    {"", "Unsqueeze", 1, prep_view},                /* axes attr (<13) or input */
-    {"", "Shape", 1, prep_shape},                   /* dims as int64; start/end from 15 */
-    {"", "Size", 1, prep_shape},                    /* element count as int64 scalar */
-    {"", "ConstantOfShape", 9, prep_cos},           /* fill a shape with one value */
-    {"", "Range", 11, prep_range},                  /* start, limit, delta */
-    {"", "EyeLike", 9, prep_eyelike},               /* ones on diagonal k */
-    {"", "Trilu", 14, prep_trilu},                  /* keep upper/lower triangle */
-    {"", "Transpose", 1, st_tsr_prep_transpose},    /* perm, default reversed */
-    {"", "Concat", 1, st_tsr_prep_concat},          /* join along axis */
-    {"", "Split", 1, st_tsr_prep_split},            /* split attr (<13) or input; equal */
-    {"", "Slice", 1, st_tsr_prep_slice},            /* attrs (<10) or inputs; steps */
-    {"", "Expand", 8, st_tsr_prep_expand},          /* bidirectional broadcast */
-    {"", "Tile", 1, st_tsr_prep_tile},              /* repeats (opset 1: tiles + axis) */
-    {"", "Pad", 1, st_tsr_prep_pad},                /* constant/reflect/edge */
-    {"", "DepthToSpace", 1, st_tsr_prep_d2s},       /* DCR or CRD */
-    {"", "SpaceToDepth", 1, st_tsr_prep_s2d},       /* blocks into channels */
-    {"", "ReverseSequence", 10, st_tsr_prep_revseq}, /* reverse each batch's prefix */
-    {"", "Gather", 1, st_tsr_prep_gather},          /* take slices along axis */
-    {"", "GatherElements", 11, st_tsr_prep_gather_el}, /* per-element along axis */
-    {"", "GatherND", 11, st_tsr_prep_gathernd},     /* index tuples, batch_dims (12) */
-    {"", "Scatter", 9, st_tsr_prep_scatter_el},     /* deprecated ScatterElements */
-    {"", "ScatterElements", 11, st_tsr_prep_scatter_el}, /* reduction from 16 */
-    {"", "ScatterND", 11, st_tsr_prep_scatternd},   /* reduction from 16 */
-    {"", "OneHot", 9, st_tsr_prep_onehot},          /* depth, [off, on] */
-    {"", "NonZero", 9, st_tsr_prep_nonzero},        /* coordinates of non-zeros */
-    {"", "Compress", 9, st_tsr_prep_compress},      /* keep slices where condition */
-    {"", "Unique", 11, st_tsr_prep_unique},         /* 4 outputs, sorted or not, axis */
-    {"", "Resize", 10, st_tsr_prep_resize},         /* nearest/linear/cubic */
-    {"", "Upsample", 1, st_tsr_prep_upsample},      /* deprecated nearest/linear */
-    {"", "GridSample", 16, st_tsr_prep_gridsample}, /* bilinear/nearest/bicubic */
+    ST_OP("", "Constant", 1, prep_constant),             /* attribute tensor or scalar/list */
+    ST_OP("", "Identity", 1, prep_identity),             /* tensor view; sequences shared */
+    ST_OP("", "Reshape", 1, prep_view),                  /* shape attr (<5) or input; 0, -1 */
+    ST_OP("", "Flatten", 1, prep_view),                  /* 2-D view split at axis */
+    ST_OP("", "Squeeze", 1, prep_view),                  /* axes attr (<13) or input */
+    ST_OP("", "Unsqueeze", 1, prep_view),                /* axes attr (<13) or input */
+    ST_OP("", "Shape", 1, prep_shape),                   /* dims as int64; start/end from 15 */
+    ST_OP("", "Size", 1, prep_shape),                    /* element count as int64 scalar */
+    ST_OP("", "ConstantOfShape", 9, prep_cos),           /* fill a shape with one value */
+    ST_OP("", "Range", 11, prep_range),                  /* start, limit, delta */
+    ST_OP("", "EyeLike", 9, prep_eyelike),               /* ones on diagonal k */
+    ST_OP("", "Trilu", 14, prep_trilu),                  /* keep upper/lower triangle */
+    ST_OP("", "Transpose", 1, st_tsr_prep_transpose),    /* perm, default reversed */
+    ST_OP("", "Concat", 1, st_tsr_prep_concat),          /* join along axis */
+    ST_OP("", "Split", 1, st_tsr_prep_split),            /* split attr (<13) or input; equal */
+    ST_OP("", "Slice", 1, st_tsr_prep_slice),            /* attrs (<10) or inputs; steps */
+    ST_OP("", "Expand", 8, st_tsr_prep_expand),          /* bidirectional broadcast */
+    ST_OP("", "Tile", 1, st_tsr_prep_tile),              /* repeats (opset 1: tiles + axis) */
+    ST_OP("", "Pad", 1, st_tsr_prep_pad),                /* constant/reflect/edge */
+    ST_OP("", "DepthToSpace", 1, st_tsr_prep_d2s),       /* DCR or CRD */
+    ST_OP("", "SpaceToDepth", 1, st_tsr_prep_s2d),       /* blocks into channels */
+    ST_OP("", "ReverseSequence", 10, st_tsr_prep_revseq), /* reverse each batch's prefix */
+    ST_OP("", "Gather", 1, st_tsr_prep_gather),          /* take slices along axis */
+    ST_OP("", "GatherElements", 11, st_tsr_prep_gather_el), /* per-element along axis */
+    ST_OP("", "GatherND", 11, st_tsr_prep_gathernd),     /* index tuples, batch_dims (12) */
+    ST_OP("", "Scatter", 9, st_tsr_prep_scatter_el),     /* deprecated ScatterElements */
+    ST_OP("", "ScatterElements", 11, st_tsr_prep_scatter_el), /* reduction from 16 */
+    ST_OP("", "ScatterND", 11, st_tsr_prep_scatternd),   /* reduction from 16 */
+    ST_OP("", "OneHot", 9, st_tsr_prep_onehot),          /* depth, [off, on] */
+    ST_OP("", "NonZero", 9, st_tsr_prep_nonzero),        /* coordinates of non-zeros */
+    ST_OP("", "Compress", 9, st_tsr_prep_compress),      /* keep slices where condition */
+    ST_OP("", "Unique", 11, st_tsr_prep_unique),         /* 4 outputs, sorted or not, axis */
+    ST_OP("", "Resize", 10, st_tsr_prep_resize),         /* nearest/linear/cubic */
+    ST_OP("", "Upsample", 1, st_tsr_prep_upsample),      /* deprecated nearest/linear */
+    ST_OP("", "GridSample", 16, st_tsr_prep_gridsample), /* bilinear/nearest/bicubic */
 };
 const size_t st_ops_tensor_n = ST_ARRAY_LEN(st_ops_tensor);
