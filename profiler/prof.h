@@ -137,7 +137,6 @@ void st_prof_run_begin(st_prof *p);
 void st_prof_run_end(st_prof *p);
 /* The node hook (ud = st_prof). */
 void st_prof_hook(void *ud, const st_node_event *ev, bool after);
-int64_t st_prof_now_ns(void);
 
 /* FLOPs of one call from the node and its values (0 and *known = false if the op is not
  * in the table). */

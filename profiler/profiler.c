@@ -1,4 +1,4 @@
-/* profiler/profiler.c: per-node timing (CLOCK_MONOTONIC) and counters read through
+/* profiler/profiler.c: per-node timing (core's monotonic clock) and counters read through
  * perf_event_open groups, one set of groups per thread of the process, around each node
  * the executor runs. One read() per group per node (the closing read of one node opens the
  * next) keeps the cost low. It records only; formatting lives in viewer/. */
@@ -62,11 +62,8 @@ static const generic_event generic_events[] = {
     {"emulation-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS},  /* emulated instructions */
 };
 
-int64_t st_prof_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+/* core's monotonic clock, signed: the profile's times are differences from origin_ns. */
+static inline int64_t now_ns(void) { return (int64_t)st_now_ns(); }
 
 bool st_prof_event_resolve(const char *name, uint32_t *type, uint64_t *config, uint64_t *config1,
                            uint64_t *config2) {
@@ -253,7 +250,7 @@ st_status st_prof_new(const st_graph *g, const char *counters, st_prof **out, st
     int most = 0;
     for (int gi = 0; gi < p->n_groups; gi++) most = ST_MAX(most, p->group_size[gi]);
     p->buf_words = 3 + (size_t)most;
-    p->origin_ns = st_prof_now_ns();
+    p->origin_ns = now_ns();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     p->origin_wall = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
@@ -334,7 +331,7 @@ void st_prof_run_begin(st_prof *p) {
     if (p->any_open && !p->all_per_node)
         for (size_t i = 0; i < p->n_threads; i++)
             if (!per_node(p, &p->threads[i])) read_thread(p, &p->threads[i], p->threads[i].run0);
-    r->t0 = st_prof_now_ns() - p->origin_ns;
+    r->t0 = now_ns() - p->origin_ns;
     r->t1 = r->t0;
     p->in_run = true;
 }
@@ -342,7 +339,7 @@ void st_prof_run_begin(st_prof *p) {
 void st_prof_run_end(st_prof *p) {
     if (!p->in_run) return;
     st_prof_run *r = &p->runs[p->n_runs];
-    r->t1 = st_prof_now_ns() - p->origin_ns;
+    r->t1 = now_ns() - p->origin_ns;
     if (p->any_open && !p->all_per_node) {
         double *rc = p->run_ctr + p->n_runs * (size_t)p->n_ctr;
         for (size_t i = 0; i < p->n_threads; i++) {
@@ -419,7 +416,7 @@ static bool node_learn(st_prof *p, const st_node_event *ev) {
 void st_prof_hook(void *ud, const st_node_event *ev, bool after) {
     st_prof *p = ud;
     if (!after) {
-        int64_t h0 = st_prof_now_ns();
+        int64_t h0 = now_ns();
         if (p->any_open) {
             if (p->have_prev) { /* the previous node's closing read opens this one: half the reads */
                 for (size_t i = 0; i < p->n_threads; i++) {
@@ -432,11 +429,11 @@ void st_prof_hook(void *ud, const st_node_event *ev, bool after) {
                 read_groups(p, false);
             }
         }
-        p->node_t0 = st_prof_now_ns();
+        p->node_t0 = now_ns();
         p->hook_ns += p->node_t0 - h0;
         return;
     }
-    int64_t t1 = st_prof_now_ns();
+    int64_t t1 = now_ns();
     if (p->any_open) read_groups(p, true);
     p->have_prev = p->in_run;
     size_t pos = ev->node_index;
@@ -468,5 +465,5 @@ void st_prof_hook(void *ud, const st_node_event *ev, bool after) {
         n->ctr[c] += sum;
         if (rc) rc[c] = sum;
     }
-    p->hook_ns += st_prof_now_ns() - t1;
+    p->hook_ns += now_ns() - t1;
 }
