@@ -29,6 +29,9 @@ bool cli_parse_int(const char *s, long long min, long long max, long long *out);
 /* Try to consume --atol X or --rtol X (non-negative numbers, compare/convert's verification
  * tolerances) into *atol / *rtol; returns true if it did. */
 bool cli_tol_opt(cli_args *a, double *atol, double *rtol, int *status);
+/* Try to consume one hotspot-report option shared by `profile` and `view`: --top K,
+ * --group-by node|op, --json; returns true if it did. */
+bool cli_report_opt(cli_args *a, st_profile_report_opts *ro, int *status);
 
 /* Inputs: --input [NAME=]PATH (repeatable), --shape NAME=AxBxC (repeatable), --seed N. */
 typedef struct cli_inputs {
@@ -50,6 +53,8 @@ int cli_inputs_build(const st_model *m, const char *model_path, const cli_inputs
 
 /* "float32[1,3,224,224]" / "float32[N,3,?,?]" for a description. */
 void cli_type_str(const st_value_info *vi, char *buf, size_t n);
+/* "1x3x224x224" (or "" / "scalar" for rank 0) into dims; 0 on success, -1 if malformed. */
+int cli_parse_dims(const char *spec, int64_t *dims, int *ndim);
 /* Latency statistics in ms over samples (sorted in place). */
 typedef struct cli_latency {
     double median, min, mean, p90, max;

@@ -1,5 +1,6 @@
 /* cli/cmd_info.c: `stele info` — what a model is: format, producer, opsets, inputs and
- * outputs with types and shapes, operator histogram, parameters. Needs no runtime. */
+ * outputs with types and shapes, operator histogram, parameters, and every value's type
+ * from static inference. Runs no model. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +8,80 @@
 #include "cli.h"
 
 static const char info_help[] =
-    "usage: stele info MODEL [--json]\n\n"
+    "usage: stele info MODEL [--json] [--values] [--shape NAME=AxB...]\n\n"
     "Describe MODEL: format, producer, opset imports, inputs and outputs with types and\n"
-    "shapes (symbolic dimensions by name), operator histogram, parameter count and bytes.\n\n"
+    "shapes (symbolic dimensions by name), operator histogram, parameter count and bytes.\n"
+    "Every value's type and shape comes from static inference over the graph.\n\n"
     "options:\n"
-    "  --json       print one JSON object\n"
+    "  --json       print one JSON object (with \"values\": every value of the main graph)\n"
+    "  --values     also print every value of the main graph with its dtype and shape\n"
+    "  --shape NAME=AxBxC  bind input NAME to this shape before inferring (repeatable)\n"
     "  --signature NAME  SavedModel signature to describe (default serving_default)\n"
     "  -h, --help   show this help\n";
+
+/* {"name", "dtype", "shape"}: a dim is an integer, a symbol name, or null when unknown. */
+static cJSON *shape_json(const st_value_info *vi) {
+    if (vi->rank < 0) return cJSON_CreateNull();
+    cJSON *s = cJSON_CreateArray();
+    for (int d = 0; d < vi->rank; d++) {
+        if (vi->dims[d].symbol) cJSON_AddItemToArray(s, cJSON_CreateString(vi->dims[d].symbol));
+        else if (vi->dims[d].value >= 0) cJSON_AddItemToArray(s, cJSON_CreateNumber((double)vi->dims[d].value));
+        else cJSON_AddItemToArray(s, cJSON_CreateNull());
+    }
+    return s;
+}
+
+static cJSON *values_json(const st_model *m) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < st_model_n_values(m); i++) {
+        st_value_info vi;
+        st_model_value(m, i, &vi);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", vi.name);
+        if (vi.kind == ST_VAL_SEQUENCE) cJSON_AddStringToObject(o, "kind", "sequence");
+        if (vi.optional) cJSON_AddBoolToObject(o, "optional", true);
+        if (vi.dtype && (vi.kind != ST_VAL_NONE || vi.optional))
+            cJSON_AddStringToObject(o, "dtype", st_dtype_name(vi.dtype));
+        else
+            cJSON_AddNullToObject(o, "dtype");
+        cJSON_AddItemToObject(o, "shape", vi.kind != ST_VAL_NONE ? shape_json(&vi) : cJSON_CreateNull());
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static void print_values(const st_model *m) {
+    size_t n = st_model_n_values(m), known = 0;
+    char buf[1024];
+    for (size_t i = 0; i < n; i++) {
+        st_value_info vi;
+        st_model_value(m, i, &vi);
+        known += vi.kind != ST_VAL_NONE && vi.dtype && (vi.rank >= 0 || vi.kind == ST_VAL_SEQUENCE);
+    }
+    printf("  values (%zu, %zu with known type and rank)\n", n, known);
+    for (size_t i = 0; i < n; i++) {
+        st_value_info vi;
+        st_model_value(m, i, &vi);
+        if (vi.kind == ST_VAL_NONE && !vi.optional) snprintf(buf, sizeof buf, "?");
+        else cli_type_str(&vi, buf, sizeof buf);
+        printf("    %-40s %s\n", vi.name, buf);
+    }
+}
+
+/* --shape NAME=AxB into a binding; a usage error otherwise. */
+static int shape_opt(const char *v, st_shape_binding *b, char name[256]) {
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v)
+        return cli_usage_error("info", "--shape takes NAME=DIMxDIMx... (got '%s')", v);
+    size_t len = (size_t)(eq - v);
+    if (len >= 256) return cli_usage_error("info", "--shape: name too long");
+    memcpy(name, v, len);
+    name[len] = 0;
+    b->name = name;
+    if (cli_parse_dims(eq + 1, b->dims, &b->ndim))
+        return cli_usage_error("info", "--shape %s: expected dimensions like 1x3x224x224", v);
+    return 0;
+}
 
 static cJSON *value_json(const st_value_info *vi) {
     cJSON *o = cJSON_CreateObject();
@@ -44,14 +112,25 @@ static void human_bytes(uint64_t b, char *buf, size_t n) {
 int cmd_info(int argc, char **argv) {
     cli_args a = {argc, 1, argv, "info"};
     const char *path = NULL, *signature = NULL;
-    bool json = false;
+    bool json = false, values = false;
+    st_shape_binding shapes[64];
+    char shape_names[64][256];
+    size_t n_shapes = 0;
     for (; a.i < argc; a.i++) {
         if (cli_flag(&a, "-h") || cli_flag(&a, "--help")) {
             fputs(info_help, stdout);
             return EXIT_OK;
         }
         int st = 0;
+        const char *sv = NULL;
         if (cli_flag(&a, "--json")) json = true;
+        else if (cli_flag(&a, "--values")) values = true;
+        else if (cli_opt(&a, "--shape", &sv, &st)) {
+            if (st) return st;
+            if (n_shapes >= 64) return cli_usage_error("info", "too many --shape options");
+            if ((st = shape_opt(sv, &shapes[n_shapes], shape_names[n_shapes]))) return st;
+            n_shapes++;
+        }
         else if (cli_opt(&a, "--signature", &signature, &st)) { if (st) return st; }
         else if (argv[a.i][0] == '-' && argv[a.i][1]) return cli_usage_error("info", "unknown option '%s'", argv[a.i]);
         else if (!path) path = argv[a.i];
@@ -60,7 +139,7 @@ int cmd_info(int argc, char **argv) {
     if (!path) return cli_usage_error("info", "no MODEL given");
     st_error err;
     st_model *m;
-    st_load_opts lo = {ST_FORMAT_UNKNOWN, signature};
+    st_load_opts lo = {.signature = signature, .shapes = shapes, .n_shapes = n_shapes};
     if (st_model_load(path, &lo, &m, &err)) return cli_fail("%s", err.msg);
 
     uint64_t pcount, pbytes;
@@ -105,6 +184,7 @@ int cmd_info(int argc, char **argv) {
                      hist[i].domain[0] ? "::" : "", hist[i].op_type);
             cJSON_AddNumberToObject(jh, key, (double)hist[i].count);
         }
+        cJSON_AddItemToObject(r, "values", values_json(m));
         cJSON_AddNumberToObject(r, "nodes", (double)st_model_n_nodes(m));
         cJSON_AddNumberToObject(r, "parameters", (double)pcount);
         cJSON_AddNumberToObject(r, "parameter_bytes", (double)pbytes);
@@ -153,6 +233,7 @@ int cmd_info(int argc, char **argv) {
         }
         human_bytes(pbytes, buf, sizeof buf);
         printf("  parameters  %llu (%s)\n", (unsigned long long)pcount, buf);
+        if (values) print_values(m);
     }
     st_model_free(m);
     return EXIT_OK;

@@ -103,7 +103,7 @@ int cmd_run(int argc, char **argv) {
     cJSON *root = NULL;
     char **taken = NULL;
 
-    st_load_opts lo = {ST_FORMAT_UNKNOWN, signature};
+    st_load_opts lo = {.signature = signature};
     if (st_model_load(model_path, &lo, &m, &err)) {
         rc = cli_fail("%s", err.msg);
         goto done;

@@ -83,6 +83,26 @@ bool cli_tol_opt(cli_args *a, double *atol, double *rtol, int *status) {
     return true;
 }
 
+bool cli_report_opt(cli_args *a, st_profile_report_opts *ro, int *status) {
+    const char *v;
+    long long top;
+    if (cli_opt(a, "--top", &v, status)) {
+        if (!v) return true;
+        if (cli_parse_int(v, 0, 100000000, &top)) ro->top = (int)top;
+        else *status = cli_usage_error(a->cmd, "--top takes a non-negative integer");
+    } else if (cli_opt(a, "--group-by", &v, status)) {
+        if (!v) return true;
+        if (!strcmp(v, "node")) ro->group_by = ST_PROFILE_BY_NODE;
+        else if (!strcmp(v, "op")) ro->group_by = ST_PROFILE_BY_OP;
+        else *status = cli_usage_error(a->cmd, "--group-by takes node or op");
+    } else if (cli_flag(a, "--json")) {
+        ro->json = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 bool cli_inputs_opt(cli_args *a, cli_inputs *in, int *status) {
     const char *v;
     if (cli_opt(a, "--input", &v, status) || cli_opt(a, "-i", &v, status)) {
@@ -136,7 +156,7 @@ static uint64_t next_rand(uint64_t *s) {
 
 static double rand_unit(uint64_t *s) { return (double)(next_rand(s) >> 11) / 9007199254740992.0; }
 
-static int parse_dims(const char *spec, int64_t *dims, int *ndim) {
+int cli_parse_dims(const char *spec, int64_t *dims, int *ndim) {
     int n = 0;
     if (!strcmp(spec, "") || !strcmp(spec, "scalar")) {
         *ndim = 0;
@@ -280,7 +300,7 @@ int cli_inputs_build(const st_model *m, const char *model_path, const cli_inputs
         for (int s = 0; s < in->n_shapes; s++)
             if (!strcmp(in->shape_names[s], vi.name)) spec = in->shape_specs[s];
         if (spec) {
-            if (parse_dims(spec, dims, &ndim)) {
+            if (cli_parse_dims(spec, dims, &ndim)) {
                 rc = cli_fail("--shape %s=%s: expected dimensions like 1x3x224x224", vi.name, spec);
                 goto done;
             }

@@ -60,6 +60,10 @@ enum {
     ST_OPF_PASSTHROUGH = 1u << 1,    /* output 0 holds input 0's values, re-laid out or
                                         re-typed (compare follows index values through it) */
     ST_OPF_FLOPS_OF_INPUT = 1u << 2, /* flops_per_elem counts input 0's elements */
+    ST_OPF_SHAPE_ONLY = 1u << 3,     /* reads only its inputs' shapes, never their data
+                                        (Shape, Size): foldable once shapes are known */
+    ST_OPF_PASSTHROUGH_ALL = 1u << 3, /* with PASSTHROUGH: every input's values reach
+                                        output 0 (Concat), not only input 0's */
 };
 
 struct st_op_def {
@@ -192,9 +196,15 @@ void st_broadcast_strides(const st_tensor *t, int ndim, const int64_t *dims, int
 st_status st_norm_axis(int64_t axis, int rank, int *out, st_error *err);
 /* Contiguous strides (in elements) for a shape. */
 void st_contig_strides(int ndim, const int64_t *dims, int64_t *strides);
+/* Elements of a described value (0 when omitted or not a tensor; unknown dims count 0). */
+double st_tinfo_nelem(const st_tinfo *t);
+/* Static facts about graph value v for index_bound functions: its rank, and the extent of
+ * dimension axis (negative counts from the end); -1 when unknown (or v < 0). */
+int st_ops_value_rank(const st_graph *g, int v);
+int64_t st_ops_value_dim(const st_graph *g, int v, int64_t axis);
 
 /* Registry. */
-extern const st_op_family st_op_families[];
+extern const st_op_family *const st_op_families[];
 extern const size_t st_n_op_families;
 /* Find the row for (domain, op_type) at opset, or NULL. */
 const st_op_def *st_ops_find(const char *domain, const char *op_type, int64_t opset);
