@@ -192,7 +192,7 @@ static void try_fold(gframe *f, const st_node *nd, st_kctx *k) {
     size_t total = 0;
     for (int i = 0; i < nd->n_out; i++) {
         if (!k->out[i]) continue;
-        if (!k->decl[i].declared || k->decl[i].alias_of >= 0) return;
+        if (!k->decl[i].declared) return;
         size_t b = decl_bytes(&k->decl[i]);
         if (b > FOLD_MAX_BYTES || (total += b) > FOLD_MAX_BYTES) return;
     }
@@ -434,7 +434,11 @@ st_status st_infer_subgraph(st_infer_ctx *c, const st_graph *g, int n_in, const 
 /* Merge the two passes' views of one value into an IR type. */
 static st_status write_type(engine *en, st_graph *g, st_ir_value *iv, const st_itype *a,
                             const st_itype *b) {
-    if (!known_type(a) || a->kind != b->kind || a->dtype != b->dtype) return ST_OK;
+    /* a tensor whose dtype alone is known (NonZero's count, a Reshape to a run-time shape)
+     * is still worth writing: rank -1 */
+    bool dtype_only = a->kind == ST_VAL_TENSOR && a->dtype != ST_DTYPE_UNDEFINED;
+    if ((!known_type(a) && !dtype_only) || a->kind != b->kind || a->dtype != b->dtype)
+        return ST_OK;
     bool fixed_input = iv->role == ST_VALUE_INPUT && !(g->parent == NULL && find_bind(en, iv->name));
     st_type t = {a->kind, a->optional, a->dtype, a->rank == b->rank ? a->rank : -1, NULL};
     if (a->kind == ST_VAL_SEQUENCE && iv->type.kind == ST_VAL_SEQUENCE && t.rank < 0) return ST_OK;
