@@ -49,7 +49,9 @@ static st_status add(parser *p, tkind k, int line, const char *s, size_t n) {
     return ST_OK;
 }
 
-static bool is_id(int c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+static bool is_id(int c) {
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 static st_status lex(parser *p, const char *src, size_t n) {
     int line = 1, paren = 0, indents[MAX_NEST] = {0}, ni = 1;
@@ -60,7 +62,8 @@ static st_status lex(parser *p, const char *src, size_t n) {
         if (bol && paren == 0) {
             size_t j = i;
             int col = 0;
-            while (j < n && (src[j] == ' ' || src[j] == '\t')) col += src[j] == '\t' ? 8 - col % 8 : 1, j++;
+            while (j < n && (src[j] == ' ' || src[j] == '\t'))
+                col += src[j] == '\t' ? 8 - col % 8 : 1, j++;
             if (j >= n) break;
             if (src[j] == '\n' || src[j] == '\r' || src[j] == '#') { /* blank or comment line */
                 while (j < n && src[j] != '\n') j++;
@@ -91,8 +94,14 @@ static st_status lex(parser *p, const char *src, size_t n) {
             }
             continue;
         }
-        if (c == ' ' || c == '\t' || c == '\r') { i++; continue; }
-        if (c == '\\' && i + 1 < n && src[i + 1] == '\n') { i += 2, line++; continue; }
+        if (c == ' ' || c == '\t' || c == '\r') {
+            i++;
+            continue;
+        }
+        if (c == '\\' && i + 1 < n && src[i + 1] == '\n') {
+            i += 2, line++;
+            continue;
+        }
         if (c == '#') {
             while (i < n && src[i] != '\n') i++;
             continue;
@@ -104,15 +113,19 @@ static st_status lex(parser *p, const char *src, size_t n) {
             i = j;
             continue;
         }
-        if ((c >= '0' && c <= '9') || (c == '.' && i + 1 < n && src[i + 1] >= '0' && src[i + 1] <= '9')) {
+        if ((c >= '0' && c <= '9') ||
+            (c == '.' && i + 1 < n && src[i + 1] >= '0' && src[i + 1] <= '9')) {
             char buf[64];
             size_t j = i, k = 0;
             bool fl = false;
             while (j < n && k < sizeof buf - 1 &&
-                   ((src[j] >= '0' && src[j] <= '9') || src[j] == '.' || src[j] == 'e' || src[j] == 'E' || src[j] == 'x' ||
+                   ((src[j] >= '0' && src[j] <= '9') || src[j] == '.' || src[j] == 'e' ||
+                    src[j] == 'E' || src[j] == 'x' ||
                     (src[j] >= 'a' && src[j] <= 'f' && src[i + 1] == 'x') || src[j] == '_' ||
-                    ((src[j] == '-' || src[j] == '+') && (src[j - 1] == 'e' || src[j - 1] == 'E') && src[i + 1] != 'x'))) {
-                if (src[j] == '.' || ((src[j] == 'e' || src[j] == 'E') && src[i + 1] != 'x')) fl = true;
+                    ((src[j] == '-' || src[j] == '+') && (src[j - 1] == 'e' || src[j - 1] == 'E') &&
+                     src[i + 1] != 'x'))) {
+                if (src[j] == '.' || ((src[j] == 'e' || src[j] == 'E') && src[i + 1] != 'x'))
+                    fl = true;
                 if (src[j] != '_') buf[k++] = src[j];
                 j++;
             }
@@ -162,8 +175,8 @@ static st_status lex(parser *p, const char *src, size_t n) {
             continue;
         }
         static const char *ops3[] = {"**=", "//=", ">>=", "<<=", "..."};
-        static const char *ops2[] = {"==", "!=", "<=", ">=", "//", "**", "->", "+=", "-=", "*=", "/=",
-                                     "%=", "&=", "|=", "^=", "<<", ">>"};
+        static const char *ops2[] = {"==", "!=", "<=", ">=", "//", "**", "->", "+=", "-=",
+                                     "*=", "/=", "%=", "&=", "|=", "^=", "<<", ">>"};
         size_t len = 0;
         for (size_t q = 0; q < ST_ARRAY_LEN(ops3) && !len; q++)
             if (i + 3 <= n && !memcmp(src + i, ops3[q], 3)) len = 3;
@@ -192,7 +205,9 @@ static st_status lex(parser *p, const char *src, size_t n) {
 /* ---- parser ------------------------------------------------------------------------ */
 static tok *cur(parser *p) { return &p->t[p->pos]; }
 static bool is_op(parser *p, const char *op) { return cur(p)->k == T_OP && !strcmp(cur(p)->s, op); }
-static bool is_kw(parser *p, const char *kw) { return cur(p)->k == T_NAME && !strcmp(cur(p)->s, kw); }
+static bool is_kw(parser *p, const char *kw) {
+    return cur(p)->k == T_NAME && !strcmp(cur(p)->s, kw);
+}
 static bool accept(parser *p, const char *op) {
     if (!is_op(p, op)) return false;
     p->pos++;
@@ -242,7 +257,8 @@ static st_status items(parser *p, const char *close, bool kw_ok, elist *l, bool 
     *trailing = false;
     while (!is_op(p, close)) {
         char *kw = NULL;
-        if (kw_ok && cur(p)->k == T_NAME && p->t[p->pos + 1].k == T_OP && !strcmp(p->t[p->pos + 1].s, "=")) {
+        if (kw_ok && cur(p)->k == T_NAME && p->t[p->pos + 1].k == T_OP &&
+            !strcmp(p->t[p->pos + 1].s, "=")) {
             kw = cur(p)->s;
             p->pos += 2;
         }
@@ -303,11 +319,9 @@ static st_status atom(parser *p, st_tsc_expr **out) {
             if ((e = mk(p, ST_TSC_LIST))) e->n = l.n, e->args = l.v;
         } else if (accept(p, "{")) {
             return perr(p, t->line, "dict literals are not supported", NULL);
-        } else
-            return perr(p, t->line, "unexpected '%s'", t->s);
+        } else return perr(p, t->line, "unexpected '%s'", t->s);
         break;
-    default:
-        return perr(p, t->line, "expected an expression", NULL);
+    default: return perr(p, t->line, "expected an expression", NULL);
     }
     if (!e) return st_error_nomem(p->err);
     *out = e;
@@ -320,7 +334,8 @@ static st_status subscript(parser *p, st_tsc_expr **out) {
     int k = 0;
     bool slice = false;
     for (;;) {
-        if (!is_op(p, ":") && !is_op(p, "]") && !is_op(p, ",") && (s = expr(p, &parts[k]))) return s;
+        if (!is_op(p, ":") && !is_op(p, "]") && !is_op(p, ",") && (s = expr(p, &parts[k])))
+            return s;
         if (k < 2 && accept(p, ":")) {
             slice = true;
             k++;
@@ -347,7 +362,8 @@ static st_status postfix(parser *p, st_tsc_expr **out) {
     if ((s = atom(p, &e))) return s;
     for (;;) {
         if (accept(p, ".")) {
-            if (cur(p)->k != T_NAME) return perr(p, cur(p)->line, "expected a name after '.'", NULL);
+            if (cur(p)->k != T_NAME)
+                return perr(p, cur(p)->line, "expected a name after '.'", NULL);
             st_tsc_expr *a = mk(p, ST_TSC_ATTR);
             if (!a) return st_error_nomem(p->err);
             a->a = e, a->s = cur(p)->s;
@@ -379,8 +395,7 @@ static st_status postfix(parser *p, st_tsc_expr **out) {
                 c->b->n = l.n, c->b->args = l.v;
             }
             e = c;
-        } else
-            break;
+        } else break;
     }
     *out = e;
     return ST_OK;
@@ -411,7 +426,8 @@ static st_status unary(parser *p, st_tsc_expr **out) {
             if (!e) return st_error_nomem(p->err);
             e->s = (char *)ops[i];
             *out = e;
-            if (++p->depth > MAX_NEST) return perr(p, cur(p)->line, "expression nested too deeply", NULL);
+            if (++p->depth > MAX_NEST)
+                return perr(p, cur(p)->line, "expression nested too deeply", NULL);
             st_status s = unary(p, &e->a);
             p->depth--;
             return s;
@@ -454,10 +470,10 @@ static st_status comparison(parser *p, st_tsc_expr **out) {
             op = "is";
             if (is_kw(p, "not")) p->pos++, op = "is not";
         } else if (is_kw(p, "in")) p->pos++, op = "in";
-        else if (is_kw(p, "not") && p->t[p->pos + 1].k == T_NAME && !strcmp(p->t[p->pos + 1].s, "in"))
+        else if (is_kw(p, "not") && p->t[p->pos + 1].k == T_NAME &&
+                 !strcmp(p->t[p->pos + 1].s, "in"))
             p->pos += 2, op = "not in";
-        else
-            return ST_OK;
+        else return ST_OK;
         st_tsc_expr *b;
         if ((s = level(p, 0, &b))) return s;
         if (!(*out = binop(p, op, *out, b))) return st_error_nomem(p->err);
@@ -471,7 +487,8 @@ static st_status not_expr(parser *p, st_tsc_expr **out) {
         if (!e) return st_error_nomem(p->err);
         e->s = "not";
         *out = e;
-        if (++p->depth > MAX_NEST) return perr(p, cur(p)->line, "expression nested too deeply", NULL);
+        if (++p->depth > MAX_NEST)
+            return perr(p, cur(p)->line, "expression nested too deeply", NULL);
         st_status s = not_expr(p, &e->a);
         p->depth--;
         return s;
@@ -577,7 +594,8 @@ static st_status end_line(parser *p) {
         return ST_OK;
     }
     if (cur(p)->k == T_DEDENT || cur(p)->k == T_END) return ST_OK;
-    return perr(p, cur(p)->line, "unexpected '%s' at the end of a statement", cur(p)->s ? cur(p)->s : "token");
+    return perr(p, cur(p)->line, "unexpected '%s' at the end of a statement",
+                cur(p)->s ? cur(p)->s : "token");
 }
 
 static st_status def_stmt(parser *p, st_tsc_stmt *st) {
@@ -641,12 +659,14 @@ static st_status statement(parser *p, st_tsc_stmt **out) {
         }
         if (!strcmp(k, "if") || !strcmp(k, "elif") || !strcmp(k, "while")) {
             p->pos++;
-            if (!(st = mks(p, k[0] == 'w' ? ST_TSC_WHILE : ST_TSC_IF))) return st_error_nomem(p->err);
+            if (!(st = mks(p, k[0] == 'w' ? ST_TSC_WHILE : ST_TSC_IF)))
+                return st_error_nomem(p->err);
             if ((s = expr(p, &st->value)) || (s = suite(p, &st->body))) return s;
             if (st->kind == ST_TSC_IF && is_kw(p, "elif")) {
                 st_tsc_stmt *e;
                 if ((s = statement(p, &e))) return s;
-                if (!(st->orelse.s = st_arena_alloc(p->a, sizeof *st->orelse.s))) return st_error_nomem(p->err);
+                if (!(st->orelse.s = st_arena_alloc(p->a, sizeof *st->orelse.s)))
+                    return st_error_nomem(p->err);
                 st->orelse.s[0] = e, st->orelse.n = 1;
             } else if (st->kind == ST_TSC_IF && is_kw(p, "else")) {
                 p->pos++;
@@ -676,8 +696,11 @@ static st_status statement(parser *p, st_tsc_stmt **out) {
             *out = st;
             return ST_OK;
         }
-        static const struct { const char *kw; st_tsc_stmt_kind kind; } simple[] = {
-            {"pass", ST_TSC_PASS}, {"break", ST_TSC_BREAK}, {"continue", ST_TSC_CONTINUE},
+        static const struct {
+            const char *kw;
+            st_tsc_stmt_kind kind;
+        } simple[] = {
+            {"pass", ST_TSC_PASS},     {"break", ST_TSC_BREAK}, {"continue", ST_TSC_CONTINUE},
             {"return", ST_TSC_RETURN}, {"raise", ST_TSC_RAISE}, {"assert", ST_TSC_ASSERT},
         };
         for (size_t i = 0; i < ST_ARRAY_LEN(simple); i++) {
@@ -687,7 +710,8 @@ static st_status statement(parser *p, st_tsc_stmt **out) {
             if (cur(p)->k != T_NEWLINE && cur(p)->k != T_DEDENT && !is_op(p, ";") &&
                 simple[i].kind >= ST_TSC_RETURN) {
                 if ((s = expr_list(p, &st->value))) return s;
-                if (st->kind == ST_TSC_ASSERT && st->value->kind == ST_TSC_TUPLE && st->value->n == 2)
+                if (st->kind == ST_TSC_ASSERT && st->value->kind == ST_TSC_TUPLE &&
+                    st->value->n == 2)
                     st->type = st->value->args[1], st->value = st->value->args[0];
             }
             if ((s = end_line(p))) return s;
@@ -725,8 +749,9 @@ static st_status statement(parser *p, st_tsc_stmt **out) {
         while (accept(p, "=")) { /* a = b = c: keep the last as value, chain not needed */
             return perr(p, cur(p)->line, "chained assignment is not supported", NULL);
         }
-    } else if (cur(p)->k == T_OP && strlen(cur(p)->s) >= 2 && cur(p)->s[strlen(cur(p)->s) - 1] == '=' &&
-               strcmp(cur(p)->s, "==") && strcmp(cur(p)->s, "!=") && strcmp(cur(p)->s, "<=") && strcmp(cur(p)->s, ">=")) {
+    } else if (cur(p)->k == T_OP && strlen(cur(p)->s) >= 2 &&
+               cur(p)->s[strlen(cur(p)->s) - 1] == '=' && strcmp(cur(p)->s, "==") &&
+               strcmp(cur(p)->s, "!=") && strcmp(cur(p)->s, "<=") && strcmp(cur(p)->s, ">=")) {
         if (!(st = mks(p, ST_TSC_ASSIGN))) return st_error_nomem(p->err);
         size_t ol = strlen(cur(p)->s) - 1;
         if (!(st->op = st_arena_alloc(p->a, ol + 1))) return st_error_nomem(p->err);
@@ -798,213 +823,205 @@ const st_tsc_stmt *st_tsc_find_class(const st_tsc_file *f, const char *name) {
 }
 
 /* ---- printer ----------------------------------------------------------------------- */
-typedef struct sbuf {
-    char *d;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sput(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (!ST_GROW(b->d, b->cap, b->n + n + 1)) {
-        b->oom = true;
-        return;
-    }
-    memcpy(b->d + b->n, s, n);
-    b->n += n;
-    b->d[b->n] = 0;
-}
-static void sputs(sbuf *b, const char *s) { sput(b, s, strlen(s)); }
-
 static int prec(const st_tsc_expr *e) {
     if (e->kind == ST_TSC_IFEXP) return 0;
     if (e->kind == ST_TSC_UNOP) return !strcmp(e->s, "not") ? 3 : 11;
     if (e->kind != ST_TSC_BINOP) return 13;
-    static const struct { const char *op; int p; } t[] = {
-        {"or", 1}, {"and", 2}, {"<", 4}, {">", 4}, {"<=", 4}, {">=", 4}, {"==", 4}, {"!=", 4},
-        {"is", 4}, {"is not", 4}, {"in", 4}, {"not in", 4}, {"|", 5}, {"^", 6}, {"&", 7},
-        {"<<", 8}, {">>", 8}, {"+", 9}, {"-", 9}, {"*", 10}, {"/", 10}, {"//", 10}, {"%", 10},
-        {"@", 10}, {"**", 12},
+    static const struct {
+        const char *op;
+        int p;
+    } t[] = {
+        {"or", 1},  {"and", 2}, {"<", 4},      {">", 4},   {"<=", 4},     {">=", 4}, {"==", 4},
+        {"!=", 4},  {"is", 4},  {"is not", 4}, {"in", 4},  {"not in", 4}, {"|", 5},  {"^", 6},
+        {"&", 7},   {"<<", 8},  {">>", 8},     {"+", 9},   {"-", 9},      {"*", 10}, {"/", 10},
+        {"//", 10}, {"%", 10},  {"@", 10},     {"**", 12},
     };
     for (size_t i = 0; i < ST_ARRAY_LEN(t); i++)
         if (!strcmp(t[i].op, e->s)) return t[i].p;
     return 0;
 }
 
-static void pexpr(sbuf *b, const st_tsc_expr *e, int min);
+static void pexpr(st_sb *b, const st_tsc_expr *e, int min);
 
-static void pseq(sbuf *b, const st_tsc_expr *e, const char *open, const char *close, bool trailing) {
-    sputs(b, open);
+static void pseq(st_sb *b, const st_tsc_expr *e, const char *open, const char *close,
+                 bool trailing) {
+    st_sb_puts(b, open);
     for (size_t i = 0; i < e->n; i++) {
-        if (i) sputs(b, ", ");
-        if (e->kw && e->kw[i]) sputs(b, e->kw[i]), sputs(b, "=");
+        if (i) st_sb_puts(b, ", ");
+        if (e->kw && e->kw[i]) st_sb_puts(b, e->kw[i]), st_sb_puts(b, "=");
         pexpr(b, e->args[i], 1);
     }
-    if (trailing) sputs(b, ",");
-    sputs(b, close);
+    if (trailing) st_sb_puts(b, ",");
+    st_sb_puts(b, close);
 }
 
-static void pexpr(sbuf *b, const st_tsc_expr *e, int min) {
+static void pexpr(st_sb *b, const st_tsc_expr *e, int min) {
     char num[64];
     if (!e) return;
     int p = prec(e);
-    if (p < min) sputs(b, "(");
+    if (p < min) st_sb_puts(b, "(");
     switch (e->kind) {
-    case ST_TSC_NAME: sputs(b, e->s); break;
-    case ST_TSC_INT: snprintf(num, sizeof num, "%" PRId64, e->i), sputs(b, num); break;
+    case ST_TSC_NAME: st_sb_puts(b, e->s); break;
+    case ST_TSC_INT: snprintf(num, sizeof num, "%" PRId64, e->i), st_sb_puts(b, num); break;
     case ST_TSC_FLOAT:
         snprintf(num, sizeof num, "%.17g", e->f);
         if (!strpbrk(num, ".eEn")) strcat(num, ".");
-        sputs(b, num);
+        st_sb_puts(b, num);
         break;
     case ST_TSC_STR:
-        sputs(b, "\"");
+        st_sb_puts(b, "\"");
         for (const char *c = e->s; *c; c++) {
-            if (*c == '"' || *c == '\\') sput(b, "\\", 1);
-            if (*c == '\n') sputs(b, "\\n");
-            else sput(b, c, 1);
+            if (*c == '"' || *c == '\\') st_sb_put(b, "\\", 1);
+            if (*c == '\n') st_sb_puts(b, "\\n");
+            else st_sb_put(b, c, 1);
         }
-        sputs(b, "\"");
+        st_sb_puts(b, "\"");
         break;
-    case ST_TSC_TRUE: sputs(b, "True"); break;
-    case ST_TSC_FALSE: sputs(b, "False"); break;
-    case ST_TSC_NONE: sputs(b, "None"); break;
-    case ST_TSC_ATTR: pexpr(b, e->a, 13), sputs(b, "."), sputs(b, e->s); break;
+    case ST_TSC_TRUE: st_sb_puts(b, "True"); break;
+    case ST_TSC_FALSE: st_sb_puts(b, "False"); break;
+    case ST_TSC_NONE: st_sb_puts(b, "None"); break;
+    case ST_TSC_ATTR: pexpr(b, e->a, 13), st_sb_puts(b, "."), st_sb_puts(b, e->s); break;
     case ST_TSC_CALL: pexpr(b, e->a, 13), pseq(b, e, "(", ")", false); break;
     case ST_TSC_INDEX:
         pexpr(b, e->a, 13);
-        sputs(b, "[");
+        st_sb_puts(b, "[");
         if (e->b->kind == ST_TSC_TUPLE)
             for (size_t i = 0; i < e->b->n; i++) {
-                if (i) sputs(b, ", ");
+                if (i) st_sb_puts(b, ", ");
                 pexpr(b, e->b->args[i], 1);
             }
         else pexpr(b, e->b, 1);
-        sputs(b, "]");
+        st_sb_puts(b, "]");
         break;
     case ST_TSC_SLICE:
-        pexpr(b, e->args[0], 1), sputs(b, ":"), pexpr(b, e->args[1], 1);
-        if (e->args[2]) sputs(b, ":"), pexpr(b, e->args[2], 1);
+        pexpr(b, e->args[0], 1), st_sb_puts(b, ":"), pexpr(b, e->args[1], 1);
+        if (e->args[2]) st_sb_puts(b, ":"), pexpr(b, e->args[2], 1);
         break;
     case ST_TSC_TUPLE: pseq(b, e, "(", ")", e->n == 1); break;
     case ST_TSC_LIST: pseq(b, e, "[", "]", false); break;
     case ST_TSC_BINOP:
         pexpr(b, e->a, !strcmp(e->s, "**") ? p + 1 : p);
-        sputs(b, " "), sputs(b, e->s), sputs(b, " ");
+        st_sb_puts(b, " "), st_sb_puts(b, e->s), st_sb_puts(b, " ");
         pexpr(b, e->b, !strcmp(e->s, "**") ? p : p + 1);
         break;
     case ST_TSC_UNOP:
-        sputs(b, e->s);
-        if (!strcmp(e->s, "not")) sputs(b, " ");
+        st_sb_puts(b, e->s);
+        if (!strcmp(e->s, "not")) st_sb_puts(b, " ");
         pexpr(b, e->a, p);
         break;
     case ST_TSC_IFEXP:
-        pexpr(b, e->a, 1), sputs(b, " if "), pexpr(b, e->b, 1), sputs(b, " else "), pexpr(b, e->args[0], 0);
+        pexpr(b, e->a, 1), st_sb_puts(b, " if "), pexpr(b, e->b, 1), st_sb_puts(b, " else "),
+            pexpr(b, e->args[0], 0);
         break;
     default: break;
     }
-    if (p < min) sputs(b, ")");
+    if (p < min) st_sb_puts(b, ")");
 }
 
-static void indent(sbuf *b, int d) {
-    for (int i = 0; i < d; i++) sputs(b, "  ");
+static void indent(st_sb *b, int d) {
+    for (int i = 0; i < d; i++) st_sb_puts(b, "  ");
 }
 
-static void pblock(sbuf *b, const st_tsc_block *bl, int d);
+static void pblock(st_sb *b, const st_tsc_block *bl, int d);
 
-static void ptarget(sbuf *b, const st_tsc_expr *t) {
+static void ptarget(st_sb *b, const st_tsc_expr *t) {
     if (t->kind == ST_TSC_TUPLE)
         for (size_t i = 0; i < t->n; i++) {
-            if (i) sputs(b, ", ");
+            if (i) st_sb_puts(b, ", ");
             pexpr(b, t->args[i], 1);
         }
     else pexpr(b, t, 1);
 }
 
-static void pstmt(sbuf *b, const st_tsc_stmt *s, int d) {
+static void pstmt(st_sb *b, const st_tsc_stmt *s, int d) {
     indent(b, d);
     switch (s->kind) {
     case ST_TSC_ASSIGN:
         ptarget(b, s->target);
-        sputs(b, " "), sputs(b, s->op ? s->op : ""), sputs(b, "= ");
+        st_sb_puts(b, " "), st_sb_puts(b, s->op ? s->op : ""), st_sb_puts(b, "= ");
         ptarget(b, s->value);
         break;
     case ST_TSC_DECL:
-        ptarget(b, s->target), sputs(b, " : "), pexpr(b, s->type, 1);
-        if (s->value) sputs(b, " = "), ptarget(b, s->value);
+        ptarget(b, s->target), st_sb_puts(b, " : "), pexpr(b, s->type, 1);
+        if (s->value) st_sb_puts(b, " = "), ptarget(b, s->value);
         break;
     case ST_TSC_EXPR: ptarget(b, s->value); break;
-    case ST_TSC_RETURN: case ST_TSC_RAISE: case ST_TSC_ASSERT:
-        sputs(b, s->kind == ST_TSC_RETURN ? "return" : s->kind == ST_TSC_RAISE ? "raise" : "assert");
-        if (s->value) sputs(b, " "), ptarget(b, s->value);
-        if (s->type) sputs(b, ", "), pexpr(b, s->type, 1);
+    case ST_TSC_RETURN:
+    case ST_TSC_RAISE:
+    case ST_TSC_ASSERT:
+        st_sb_puts(b, s->kind == ST_TSC_RETURN  ? "return"
+                      : s->kind == ST_TSC_RAISE ? "raise"
+                                                : "assert");
+        if (s->value) st_sb_puts(b, " "), ptarget(b, s->value);
+        if (s->type) st_sb_puts(b, ", "), pexpr(b, s->type, 1);
         break;
-    case ST_TSC_IF: case ST_TSC_WHILE:
-        sputs(b, s->kind == ST_TSC_IF ? "if " : "while "), pexpr(b, s->value, 0), sputs(b, ":\n");
+    case ST_TSC_IF:
+    case ST_TSC_WHILE:
+        st_sb_puts(b, s->kind == ST_TSC_IF ? "if " : "while "), pexpr(b, s->value, 0),
+            st_sb_puts(b, ":\n");
         pblock(b, &s->body, d + 1);
-        if (s->orelse.n) indent(b, d), sputs(b, "else:\n"), pblock(b, &s->orelse, d + 1);
+        if (s->orelse.n) indent(b, d), st_sb_puts(b, "else:\n"), pblock(b, &s->orelse, d + 1);
         return;
     case ST_TSC_FOR:
-        sputs(b, "for "), ptarget(b, s->target), sputs(b, " in "), ptarget(b, s->value), sputs(b, ":\n");
+        st_sb_puts(b, "for "), ptarget(b, s->target), st_sb_puts(b, " in "), ptarget(b, s->value),
+            st_sb_puts(b, ":\n");
         pblock(b, &s->body, d + 1);
         return;
-    case ST_TSC_PASS: sputs(b, "pass"); break;
-    case ST_TSC_BREAK: sputs(b, "break"); break;
-    case ST_TSC_CONTINUE: sputs(b, "continue"); break;
-    case ST_TSC_IMPORT: sputs(b, s->s); break;
+    case ST_TSC_PASS: st_sb_puts(b, "pass"); break;
+    case ST_TSC_BREAK: st_sb_puts(b, "break"); break;
+    case ST_TSC_CONTINUE: st_sb_puts(b, "continue"); break;
+    case ST_TSC_IMPORT: st_sb_puts(b, s->s); break;
     case ST_TSC_DEF:
-        sputs(b, "def "), sputs(b, s->s), sputs(b, "(");
+        st_sb_puts(b, "def "), st_sb_puts(b, s->s), st_sb_puts(b, "(");
         for (size_t i = 0; i < s->nparams; i++) {
-            if (i) sputs(b, ",\n"), indent(b, d + 1);
-            sputs(b, s->params[i].name);
-            if (s->params[i].type) sputs(b, ": "), pexpr(b, s->params[i].type, 1);
-            if (s->params[i].deflt) sputs(b, "="), pexpr(b, s->params[i].deflt, 1);
+            if (i) st_sb_puts(b, ",\n"), indent(b, d + 1);
+            st_sb_puts(b, s->params[i].name);
+            if (s->params[i].type) st_sb_puts(b, ": "), pexpr(b, s->params[i].type, 1);
+            if (s->params[i].deflt) st_sb_puts(b, "="), pexpr(b, s->params[i].deflt, 1);
         }
-        sputs(b, ")");
-        if (s->ret) sputs(b, " -> "), pexpr(b, s->ret, 1);
-        sputs(b, ":\n");
+        st_sb_puts(b, ")");
+        if (s->ret) st_sb_puts(b, " -> "), pexpr(b, s->ret, 1);
+        st_sb_puts(b, ":\n");
         pblock(b, &s->body, d + 1);
         return;
     case ST_TSC_CLASS:
-        sputs(b, "class "), sputs(b, s->s);
+        st_sb_puts(b, "class "), st_sb_puts(b, s->s);
         if (s->nbases) {
-            sputs(b, "(");
+            st_sb_puts(b, "(");
             for (size_t i = 0; i < s->nbases; i++) {
-                if (i) sputs(b, ", ");
+                if (i) st_sb_puts(b, ", ");
                 pexpr(b, s->bases[i], 1);
             }
-            sputs(b, ")");
+            st_sb_puts(b, ")");
         }
-        sputs(b, ":\n");
+        st_sb_puts(b, ":\n");
         pblock(b, &s->body, d + 1);
         return;
     default: break;
     }
-    sputs(b, "\n");
+    st_sb_puts(b, "\n");
 }
 
-static void pblock(sbuf *b, const st_tsc_block *bl, int d) {
-    if (!bl->n) indent(b, d), sputs(b, "pass\n");
+static void pblock(st_sb *b, const st_tsc_block *bl, int d) {
+    if (!bl->n) indent(b, d), st_sb_puts(b, "pass\n");
     for (size_t i = 0; i < bl->n; i++) pstmt(b, bl->s[i], d);
 }
 
-static st_status finish(sbuf *b, char **out, st_error *err) {
-    if (b->oom || (!b->d && (sput(b, "", 0), b->oom))) {
-        st_free(b->d);
-        return st_error_nomem(err);
-    }
-    *out = b->d;
+static st_status finish(st_sb *b, char **out, st_error *err) {
+    char *s = st_sb_take(b);
+    if (!s) return st_error_nomem(err);
+    *out = s;
     return ST_OK;
 }
 
 st_status st_tsc_print(const st_tsc_file *f, char **out, st_error *err) {
-    sbuf b = {0};
+    st_sb b = {0};
     for (size_t i = 0; i < f->top.n; i++) pstmt(&b, f->top.s[i], 0);
     return finish(&b, out, err);
 }
 
 st_status st_tsc_print_expr(const st_tsc_expr *e, char **out, st_error *err) {
-    sbuf b = {0};
+    st_sb b = {0};
     pexpr(&b, e, 0);
     return finish(&b, out, err);
 }
