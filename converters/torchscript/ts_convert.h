@@ -6,6 +6,13 @@
 
 /* Load a TorchScript archive as one IR graph. Errors name the file and the reason. */
 st_status st_ts_import(const char *path, st_model **out, st_error *err);
+/* What one import had to work out for itself (for tests and diagnostics). */
+typedef struct st_ts_import_info {
+    int n_rank_decisions; /* graph inputs whose rank the code needed but never stated */
+} st_ts_import_info;
+/* st_ts_import that also fills *info (may be NULL) on success. The archive is read once. */
+st_status st_ts_import_stats(const char *path, st_model **out, st_ts_import_info *info,
+                             st_error *err);
 /* Write m as a TorchScript archive that torch.jit.load accepts. */
 st_status st_ts_export(const st_model *m, const char *path, st_error *err);
 

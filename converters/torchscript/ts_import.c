@@ -11,423 +11,24 @@
 #include "ts_convert.h"
 #include "ts_internal.h"
 
-#define MAX_CALL_DEPTH 64   /* nested module/function calls */
-#define MAX_EVAL_DEPTH 100  /* nested expressions */
-#define MAX_FLOW_DEPTH 32   /* nested data-dependent if / loops */
-#define MAX_RESULTS 64      /* values an if or loop hands on */
-#define MAX_GUESS_INPUTS 64 /* inputs whose rank the importer may have to guess */
-#define MAX_GUESS_RANK 6
-
-typedef struct file_ent {
-    char *mod;
-    st_tsc_file *f;
-} file_ent;
-
-typedef struct tensor_ent {
-    const st_pkl *p;
-    int vi, rank;
-    st_dtype dt;
-} tensor_ent;
-
-typedef struct unsup_ent {
-    char *name;
-    int count;
-} unsup_ent;
-
-typedef struct input_ent {
-    int vi;
-    st_dtype dt;
-    int rank;
-    int floor; /* least rank the code needs (indexing) */
-} input_ent;
-
-struct ts_imp {
-    const char *path;
-    st_error *err;
-    st_status st;
-    st_model *m;
-    st_graph *top, *g;
-    st_zip *z;
-    st_arena *pa; /* pickles, syntax trees, interpreter values */
-    const st_pkl *consts;
-    file_ent *files;
-    size_t nfiles, capfiles;
-    tensor_ent *tensors;
-    size_t ntensors, captensors;
-    unsup_ent *unsup;
-    size_t nunsup, capunsup;
-    input_ent *inputs;
-    size_t ninputs, capinputs;
-    int counter, depth, edepth, fdepth;
-    const int *guess;  /* ranks tried for inputs the code leaves open (-1: none) */
-    int need_rank;     /* 1 + input whose unknown rank stopped the import */
-    int conflict;      /* a guessed rank proved wrong (a dim out of range): 1 + the input, or -1 */
-};
-
-/* ---- sticky errors and IR emission ------------------------------------------------ */
-bool ts_failed(const ts_imp *im) { return im->st != ST_OK; }
-
-st_status ts_fail(ts_imp *im, st_status s, const char *fmt, ...) {
-    if (im->st) return im->st;
-    im->st = s;
-    if (im->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        char msg[sizeof im->err->msg];
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        st_errorf(im->err, s, "%s", msg);
-    }
-    return s;
-}
-
-static st_status nomem(ts_imp *im) { return ts_fail(im, ST_ERR_NOMEM, "out of memory"); }
-
-static int new_value(ts_imp *im, st_graph *g) {
-    char name[32];
-    snprintf(name, sizeof name, "v.%d", im->counter++);
-    int vi = st_graph_value(g, name);
-    if (vi < 0) nomem(im);
-    return vi;
-}
-
-st_node *ts_op(ts_imp *im, const char *op, int nin, const int *ins, int nout, int *outs) {
-    if (im->st) return NULL;
-    for (int i = 0; i < nin; i++)
-        if (ins[i] < -1 || ins[i] >= (int)im->g->n_values) {
-            ts_fail(im, ST_ERR_INVALID, "internal: bad input to %s", op);
-            return NULL;
-        }
-    int o[8];
-    ST_ASSERT(nout <= 8);
-    for (int i = 0; i < nout; i++)
-        if ((o[i] = new_value(im, im->g)) < 0) return NULL;
-    char nm[32];
-    snprintf(nm, sizeof nm, "n.%d", im->counter++);
-    st_node *n = st_graph_add_node(im->g, op, "", nm, nin, nout);
-    if (!n) {
-        nomem(im);
-        return NULL;
-    }
-    for (int i = 0; i < nin; i++) n->inputs[i] = ins[i];
-    for (int i = 0; i < nout; i++) {
-        n->outputs[i] = o[i];
-        im->g->values[o[i]].producer = (int)(im->g->n_nodes - 1);
-        if (outs) outs[i] = o[i];
-    }
-    return n;
-}
-
-int ts_op1(ts_imp *im, const char *op, int nin, const int *ins) {
-    int o = -1;
-    ts_op(im, op, nin, ins, 1, &o);
-    return im->st ? -1 : o;
-}
-
-static st_attr *attr(ts_imp *im, st_node *n, const char *name, st_attr_kind k) {
-    if (im->st || !n) return NULL;
-    st_attr *a = st_node_add_attr(im->g, n, name, k);
-    if (!a) nomem(im);
-    return a;
-}
-void ts_attr_i(ts_imp *im, st_node *n, const char *name, int64_t v) {
-    st_attr *a = attr(im, n, name, ST_ATTR_INT);
-    if (a) a->i = v;
-}
-void ts_attr_f(ts_imp *im, st_node *n, const char *name, double v) {
-    st_attr *a = attr(im, n, name, ST_ATTR_FLOAT);
-    if (a) a->f = v;
-}
-void ts_attr_s(ts_imp *im, st_node *n, const char *name, const char *v) {
-    st_attr *a = attr(im, n, name, ST_ATTR_STRING);
-    if (a && !(a->s.data = st_ir_strdup(im->g, v))) nomem(im);
-    if (a) a->s.len = strlen(v);
-}
-void ts_attr_is(ts_imp *im, st_node *n, const char *name, const int64_t *v, size_t k) {
-    st_attr *a = attr(im, n, name, ST_ATTR_INTS);
-    if (!a) return;
-    if (!(a->ints = st_ir_alloc(im->g, sizeof(int64_t) * (k ? k : 1)))) {
-        nomem(im);
-        return;
-    }
-    if (k) memcpy(a->ints, v, k * sizeof *v);
-    a->n = k;
-}
-void ts_attr_t(ts_imp *im, st_node *n, const char *name, const st_tensor *t) {
-    st_attr *a = attr(im, n, name, ST_ATTR_TENSOR);
-    if (a) st_tensor_share(&a->t, t);
-}
-static void attr_g(ts_imp *im, st_node *n, const char *name, st_graph *g) {
-    st_attr *a = attr(im, n, name, ST_ATTR_GRAPH);
-    if (a) a->g = g;
-}
-
-int ts_here(ts_imp *im, st_graph *g, int vi) {
-    if (im->st || vi < 0) return -1;
-    if (g == im->g) return vi;
-    /* chain an outer reference through every graph between g and the current one */
-    st_graph *chain[64];
-    int depth = 0;
-    for (st_graph *c = im->g; c && c != g; c = c->parent) {
-        if (depth == 64) {
-            ts_fail(im, ST_ERR_LIMIT, "control flow nested too deeply");
-            return -1;
-        }
-        chain[depth++] = c;
-    }
-    if (depth == 0 || chain[depth - 1]->parent != g) {
-        ts_fail(im, ST_ERR_INVALID, "internal: value from an unrelated graph");
-        return -1;
-    }
-    int idx = vi;
-    for (int d = depth - 1; d >= 0; d--) {
-        st_graph *c = chain[d];
-        const char *name = c->parent->values[idx].name;
-        int j = st_graph_find(c, name);
-        if (j < 0) {
-            if ((j = st_graph_value(c, name)) < 0) {
-                nomem(im);
-                return -1;
-            }
-            c->values[j].role = ST_VALUE_OUTER;
-            c->values[j].outer_index = idx;
-            if (st_type_copy(c, &c->values[j].type, &c->parent->values[idx].type)) {
-                nomem(im);
-                return -1;
-            }
-        }
-        idx = j;
-    }
-    return idx;
-}
-
-int ts_const(ts_imp *im, const st_tensor *t) {
-    if (im->st) return -1;
-    int vi = new_value(im, im->top);
-    if (vi < 0) return -1;
-    st_ir_value *v = &im->top->values[vi];
-    v->role = ST_VALUE_INITIALIZER;
-    v->has_const = true;
-    st_tensor_share(&v->const_val, t);
-    st_type_from_tensor(im->top, &v->type, t);
-    return ts_here(im, im->top, vi);
-}
-
-int ts_const_i64(ts_imp *im, const int64_t *v, size_t n, bool scalar) {
-    if (im->st) return -1;
-    st_tensor t;
-    int64_t d = (int64_t)n;
-    if (st_tensor_alloc(&t, ST_DTYPE_I64, scalar ? 0 : 1, &d, im->err)) {
-        im->st = ST_ERR_NOMEM;
-        return -1;
-    }
-    if (n) memcpy(t.data, v, n * sizeof *v);
-    int r = ts_const(im, &t);
-    st_tensor_clear(&t);
-    return r;
-}
-
-int ts_const_f(ts_imp *im, st_dtype dt, double v) {
-    if (im->st) return -1;
-    st_tensor t;
-    if (st_tensor_alloc(&t, dt, 0, NULL, im->err)) {
-        im->st = ST_ERR_NOMEM;
-        return -1;
-    }
-    st_tensor_set_f64(&t, 0, v);
-    int r = ts_const(im, &t);
-    st_tensor_clear(&t);
-    return r;
-}
-
-/* ---- values ----------------------------------------------------------------------- */
-tv ts_tensor(ts_imp *im, int vi, int rank, st_dtype dt) {
-    tv v;
-    memset(&v, 0, sizeof v);
-    v.k = TV_TENSOR;
-    v.g = im->g;
-    v.vi = vi;
-    v.rank = rank;
-    v.dt = dt;
-    return v;
-}
-
-static tv scalar(ts_kind k, int64_t i, double f) {
-    tv v;
-    memset(&v, 0, sizeof v);
-    v.k = k;
-    v.i = i;
-    v.f = f;
-    v.vi = -1;
-    v.rank = -1;
-    return v;
-}
-
-static const struct { int64_t code; st_dtype dt; } torch_types[] = {
-    /* ScalarType  dtype */
-    {0, ST_DTYPE_U8},   {1, ST_DTYPE_I8},  {2, ST_DTYPE_I16}, {3, ST_DTYPE_I32},
-    {4, ST_DTYPE_I64},  {5, ST_DTYPE_F16}, {6, ST_DTYPE_F32}, {7, ST_DTYPE_F64},
-    {11, ST_DTYPE_BOOL}, {15, ST_DTYPE_BF16},
-};
-st_dtype ts_dtype_from_torch(int64_t code) {
-    for (size_t i = 0; i < ST_ARRAY_LEN(torch_types); i++)
-        if (torch_types[i].code == code) return torch_types[i].dt;
-    return ST_DTYPE_UNDEFINED;
-}
-int64_t ts_dtype_to_torch(st_dtype dt) {
-    for (size_t i = 0; i < ST_ARRAY_LEN(torch_types); i++)
-        if (torch_types[i].dt == dt) return torch_types[i].code;
-    return -1;
-}
-
-st_dtype ts_dtype_of(const tv *v) {
-    switch (v->k) {
-    case TV_BOOL: return ST_DTYPE_BOOL;
-    case TV_INT: return ST_DTYPE_I64;
-    case TV_FLOAT: return v->sym && v->dt ? v->dt : ST_DTYPE_F32;
-    case TV_TENSOR: return v->dt;
-    default: return ST_DTYPE_UNDEFINED;
-    }
-}
-int ts_rank_of(const tv *v) {
-    if (v->k == TV_TENSOR) return v->rank;
-    if (v->k == TV_BOOL || v->k == TV_INT || v->k == TV_FLOAT) return 0;
-    return -1;
-}
-bool ts_is_const_int(const tv *v) { return (v->k == TV_INT || v->k == TV_BOOL) && !v->sym; }
-
-bool ts_ints(const tv *v, int64_t *out, size_t cap, size_t *n) {
-    if (ts_is_const_int(v)) {
-        if (cap < 1) return false;
-        out[0] = v->i;
-        *n = 1;
-        return true;
-    }
-    if (v->k != TV_LIST && v->k != TV_TUPLE) return false;
-    if (v->n > cap) return false;
-    for (size_t i = 0; i < v->n; i++) {
-        if (!ts_is_const_int(&v->items[i])) return false;
-        out[i] = v->items[i].i;
-    }
-    *n = v->n;
-    return true;
-}
-
-static input_ent *input_of(ts_imp *im, const tv *v) {
-    if (v->k != TV_TENSOR && !v->sym) return NULL;
-    if (v->g != im->top) return NULL;
-    for (size_t i = 0; i < im->ninputs; i++)
-        if (im->inputs[i].vi == v->vi) return &im->inputs[i];
-    return NULL;
-}
-
-void ts_derive(tv *out, const tv *src, int delta) {
-    if (!src || !src->org || out->org) return;
-    if (out->rank >= 0 && src->rank < 0) return;
-    out->org = src->org; /* (with a guessed input rank: kept to blame the guess for conflicts) */
-    out->off = src->off + delta;
-}
-
-void ts_rank_at_least(ts_imp *im, const tv *v, int r) {
-    if (!v || v->rank >= 0 || !v->org || (size_t)v->org > im->ninputs) return;
-    input_ent *e = &im->inputs[v->org - 1];
-    if (r - v->off > e->floor) e->floor = r - v->off;
-}
-
-st_status ts_need_rank(ts_imp *im, const tv *v, const char *what) {
-    if (v && v->org && !im->need_rank) im->need_rank = v->org;
-    return ts_fail(im, ST_ERR_UNSUPPORTED, "%s of a tensor of unknown rank", what);
-}
-
-bool ts_dim_ok(ts_imp *im, const tv *v, int64_t d) {
-    int r = ts_rank_of(v);
-    if (r < 0 || (d < r && d >= -r) || (r == 0 && (d == 0 || d == -1))) return true;
-    if (!im->conflict) im->conflict = v->org ? v->org : -1;
-    ts_fail(im, ST_ERR_FORMAT, "dim %lld is out of range for a tensor of rank %d", (long long)d, r);
-    return false;
-}
-
-void ts_hint(ts_imp *im, const tv *v, st_dtype dt, int rank) {
-    input_ent *e = input_of(im, v);
-    if (!e) return;
-    if (dt && !e->dt) e->dt = dt;
-    if (rank >= 0 && e->rank < 0) e->rank = rank;
-}
-
-static const char *const kind_names[TV_KIND_COUNT] = {
-    /* ts_kind          how messages name it */
-    [TV_MISSING] = "a missing argument", [TV_NONE] = "None", [TV_BOOL] = "a bool", [TV_INT] = "an int",
-    [TV_FLOAT] = "a float", [TV_STR] = "a string", [TV_TENSOR] = "a tensor", [TV_LIST] = "a list",
-    [TV_TUPLE] = "a tuple", [TV_OBJ] = "a module", [TV_DEVICE] = "a device",
-    [TV_UNSUPPORTED] = "an unsupported value", [TV_FUNC] = "a function",
-};
-_Static_assert(sizeof kind_names / sizeof *kind_names == TV_KIND_COUNT, "kind_names covers ts_kind");
-
-static const char *kind_name(ts_kind k) { return k < TV_KIND_COUNT && kind_names[k] ? kind_names[k] : "a value"; }
-
-int ts_T(ts_imp *im, const tv *v, st_dtype dt) {
-    if (im->st) return -1;
-    switch (v->k) {
-    case TV_TENSOR:
-    case TV_BOOL:
-    case TV_INT:
-    case TV_FLOAT:
-        if (v->k == TV_TENSOR || v->sym) {
-            int vi = ts_here(im, v->g, v->vi);
-            st_dtype have = ts_dtype_of(v);
-            if (dt && have && have != dt && v->k != TV_TENSOR) { /* symbolic scalars follow the tensor */
-                st_node *n = ts_op(im, "Cast", 1, &vi, 1, &vi);
-                ts_attr_i(im, n, "to", dt);
-            }
-            return vi;
-        }
-        if (!dt) dt = ts_dtype_of(v);
-        return ts_const_f(im, dt, v->k == TV_FLOAT ? v->f : (double)v->i);
-    case TV_LIST:
-    case TV_TUPLE: {
-        int64_t vals[ST_MAX_RANK * 4];
-        size_t n;
-        if (ts_ints(v, vals, ST_ARRAY_LEN(vals), &n)) return ts_const_i64(im, vals, n, false);
-        /* mixed constants and symbolic ints (or tensors): concatenate 1-element pieces */
-        if (v->n == 0 || v->n > 64) break;
-        int parts[64];
-        for (size_t i = 0; i < v->n; i++) {
-            const tv *it = &v->items[i];
-            if (it->k == TV_INT && !it->sym) parts[i] = ts_const_i64(im, &it->i, 1, false);
-            else if (it->k == TV_INT || (it->k == TV_TENSOR && it->rank == 0)) {
-                int x[2] = {ts_T(im, it, ST_DTYPE_I64), ts_const_i64(im, (int64_t[]){0}, 1, false)};
-                parts[i] = ts_op1(im, "Unsqueeze", 2, x);
-            } else if (it->k == TV_TENSOR) {
-                int x[2] = {ts_T(im, it, ST_DTYPE_UNDEFINED), ts_const_i64(im, (int64_t[]){0}, 1, false)};
-                parts[i] = ts_op1(im, "Unsqueeze", 2, x);
-            } else
-                return ts_fail(im, ST_ERR_UNSUPPORTED, "a list holding %s cannot become a tensor", kind_name(it->k)), -1;
-        }
-        st_node *cn = ts_op(im, "Concat", (int)v->n, parts, 1, parts);
-        ts_attr_i(im, cn, "axis", 0);
-        return im->st ? -1 : parts[0];
-    }
-    case TV_UNSUPPORTED:
-        return -1;
-    default:
-        break;
-    }
-    ts_fail(im, ST_ERR_UNSUPPORTED, "%s is used where a tensor is expected (as a loop or if result, or an op input)", kind_name(v->k));
-    return -1;
-}
+#define MAX_CALL_DEPTH 64  /* nested module/function calls */
+#define MAX_EVAL_DEPTH 100 /* nested expressions */
+#define MAX_FLOW_DEPTH 32  /* nested data-dependent if / loops */
+#define MAX_RESULTS    64  /* values an if or loop hands on */
 
 /* ---- archive: files, tensors ------------------------------------------------------ */
-static st_status read_member(ts_imp *im, const char *rel, st_buf **owner, const uint8_t **data, size_t *n) {
+static st_status read_member(st_ts_imp *im, const char *rel, st_buf **owner, const uint8_t **data,
+                             size_t *n) {
     const st_zip_entry *e = st_zip_find(im->z, rel);
-    if (!e) return ts_fail(im, ST_ERR_FORMAT, "archive has no %s%s", st_zip_prefix(im->z), rel);
+    if (!e) return st_ts_fail(im, ST_ERR_FORMAT, "archive has no %s%s", st_zip_prefix(im->z), rel);
     st_error e2;
     st_status s = st_zip_read(im->z, e, owner, data, &e2);
-    if (s) return ts_fail(im, s, "%s", e2.msg);
+    if (s) return st_ts_fail(im, s, "%s", e2.msg);
     *n = e->size;
     return ST_OK;
 }
 
-static st_status load_pickle(ts_imp *im, const char *rel, const st_pkl **out) {
+static st_status load_pickle(st_ts_imp *im, const char *rel, const st_pkl **out) {
     st_buf *b = NULL;
     const uint8_t *d;
     size_t n;
@@ -436,18 +37,18 @@ static st_status load_pickle(ts_imp *im, const char *rel, const st_pkl **out) {
     st_pkl *v = NULL;
     st_status s = st_pkl_parse(d, n, im->pa, rel, &v, &e2);
     st_buf_unref(b);
-    if (s) return ts_fail(im, s, "%s", e2.msg);
+    if (s) return st_ts_fail(im, s, "%s", e2.msg);
     *out = v;
     return ST_OK;
 }
 
-static st_tsc_file *load_code(ts_imp *im, const char *mod) {
+static st_tsc_file *load_code(st_ts_imp *im, const char *mod) {
     for (size_t i = 0; i < im->nfiles; i++)
         if (!strcmp(im->files[i].mod, mod)) return im->files[i].f;
     char rel[1024];
     int k = snprintf(rel, sizeof rel, "code/%s.py", mod);
     if (k < 0 || (size_t)k >= sizeof rel) {
-        ts_fail(im, ST_ERR_LIMIT, "module name too long");
+        st_ts_fail(im, ST_ERR_LIMIT, "module name too long");
         return NULL;
     }
     for (char *c = rel + 5; *c && strcmp(c, ".py"); c++)
@@ -461,11 +62,11 @@ static st_tsc_file *load_code(ts_imp *im, const char *mod) {
     st_status s = st_tsc_parse((const char *)d, n, im->pa, rel, &f, &e2);
     st_buf_unref(b);
     if (s) {
-        ts_fail(im, s, "%s", e2.msg);
+        st_ts_fail(im, s, "%s", e2.msg);
         return NULL;
     }
     if (!ST_GROW(im->files, im->capfiles, im->nfiles + 1)) {
-        nomem(im);
+        st_ts_nomem(im);
         return NULL;
     }
     im->files[im->nfiles].mod = st_arena_strdup(im->pa, mod);
@@ -474,11 +75,15 @@ static st_tsc_file *load_code(ts_imp *im, const char *mod) {
 }
 
 static st_dtype storage_dtype(const char *name) {
-    static const struct { const char *n; st_dtype dt; } t[] = {
-        {"FloatStorage", ST_DTYPE_F32}, {"DoubleStorage", ST_DTYPE_F64}, {"HalfStorage", ST_DTYPE_F16},
-        {"BFloat16Storage", ST_DTYPE_BF16}, {"LongStorage", ST_DTYPE_I64}, {"IntStorage", ST_DTYPE_I32},
-        {"ShortStorage", ST_DTYPE_I16}, {"CharStorage", ST_DTYPE_I8}, {"ByteStorage", ST_DTYPE_U8},
-        {"BoolStorage", ST_DTYPE_BOOL},
+    static const struct {
+        const char *n;
+        st_dtype dt;
+    } t[] = {
+        {"FloatStorage", ST_DTYPE_F32}, {"DoubleStorage", ST_DTYPE_F64},
+        {"HalfStorage", ST_DTYPE_F16},  {"BFloat16Storage", ST_DTYPE_BF16},
+        {"LongStorage", ST_DTYPE_I64},  {"IntStorage", ST_DTYPE_I32},
+        {"ShortStorage", ST_DTYPE_I16}, {"CharStorage", ST_DTYPE_I8},
+        {"ByteStorage", ST_DTYPE_U8},   {"BoolStorage", ST_DTYPE_BOOL},
     };
     for (size_t i = 0; i < ST_ARRAY_LEN(t); i++)
         if (!strcmp(t[i].n, name)) return t[i].dt;
@@ -486,10 +91,11 @@ static st_dtype storage_dtype(const char *name) {
 }
 
 /* _rebuild_tensor_v2(persid(('storage', cls, key, device, numel)), offset, size, stride, ...) */
-static st_status load_tensor(ts_imp *im, const st_pkl *call, const char *folder, tv *out) {
+static st_status load_tensor(st_ts_imp *im, const st_pkl *call, const char *folder, tv *out) {
     for (size_t i = 0; i < im->ntensors; i++)
         if (im->tensors[i].p == call) {
-            *out = ts_tensor(im, ts_here(im, im->top, im->tensors[i].vi), im->tensors[i].rank, im->tensors[i].dt);
+            *out = st_ts_tensor(im, st_ts_here(im, im->top, im->tensors[i].vi), im->tensors[i].rank,
+                                im->tensors[i].dt);
             out->g = im->g;
             return im->st;
         }
@@ -497,14 +103,16 @@ static st_status load_tensor(ts_imp *im, const st_pkl *call, const char *folder,
     if (a->n < 4 || a->items[0]->kind != ST_PKL_PERSID || a->items[1]->kind != ST_PKL_INT ||
         a->items[2]->kind != ST_PKL_TUPLE || a->items[3]->kind != ST_PKL_TUPLE ||
         a->items[2]->n != a->items[3]->n || a->items[2]->n > ST_MAX_RANK)
-        return ts_fail(im, ST_ERR_FORMAT, "malformed tensor record in the pickle");
+        return st_ts_fail(im, ST_ERR_FORMAT, "malformed tensor record in the pickle");
     const st_pkl *pid = a->items[0]->args;
     if (pid->kind != ST_PKL_TUPLE || pid->n < 5 || pid->items[0]->kind != ST_PKL_STR ||
         strcmp(pid->items[0]->s, "storage") || pid->items[1]->kind != ST_PKL_GLOBAL ||
         pid->items[2]->kind != ST_PKL_STR || pid->items[4]->kind != ST_PKL_INT)
-        return ts_fail(im, ST_ERR_FORMAT, "malformed storage reference in the pickle");
+        return st_ts_fail(im, ST_ERR_FORMAT, "malformed storage reference in the pickle");
     st_dtype dt = storage_dtype(pid->items[1]->name);
-    if (!dt) return ts_fail(im, ST_ERR_UNSUPPORTED, "storage type torch.%s is not supported", pid->items[1]->name);
+    if (!dt)
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "storage type torch.%s is not supported",
+                          pid->items[1]->name);
     size_t esz = st_dtype_size(dt);
     int ndim = (int)a->items[2]->n;
     int64_t dims[ST_MAX_RANK], strides[ST_MAX_RANK];
@@ -512,27 +120,30 @@ static st_status load_tensor(ts_imp *im, const st_pkl *call, const char *folder,
     for (int i = 0; i < ndim; i++) {
         const st_pkl *d = a->items[2]->items[i], *s = a->items[3]->items[i];
         if (d->kind != ST_PKL_INT || s->kind != ST_PKL_INT || d->i < 0 || s->i < 0)
-            return ts_fail(im, ST_ERR_FORMAT, "malformed tensor shape in the pickle");
+            return st_ts_fail(im, ST_ERR_FORMAT, "malformed tensor shape in the pickle");
         dims[i] = d->i;
         strides[i] = s->i;
     }
     size_t nel;
     st_error e2;
-    if (st_shape_nelem(ndim, dims, &nel, &e2)) return ts_fail(im, ST_ERR_LIMIT, "%s", e2.msg);
+    if (st_shape_nelem(ndim, dims, &nel, &e2)) return st_ts_fail(im, ST_ERR_LIMIT, "%s", e2.msg);
     /* the furthest element must lie inside the storage, and the storage inside its record */
     int64_t last = off;
     for (int i = 0; i < ndim; i++) {
         int64_t span;
-        if (dims[i] > 0 && (!st_mul_i64_ok(dims[i] - 1, strides[i], &span) || __builtin_add_overflow(last, span, &last)))
-            return ts_fail(im, ST_ERR_LIMIT, "tensor strides overflow");
+        if (dims[i] > 0 && (!st_mul_i64_ok(dims[i] - 1, strides[i], &span) ||
+                            __builtin_add_overflow(last, span, &last)))
+            return st_ts_fail(im, ST_ERR_LIMIT, "tensor strides overflow");
     }
     char rel[512];
     snprintf(rel, sizeof rel, "%s/%s", folder, pid->items[2]->s);
     const st_zip_entry *ze = st_zip_find(im->z, rel);
-    if (!ze) return ts_fail(im, ST_ERR_FORMAT, "archive has no storage %s", rel);
+    if (!ze) return st_ts_fail(im, ST_ERR_FORMAT, "archive has no storage %s", rel);
     size_t need;
-    if (off < 0 || numel < 0 || (nel && last >= numel) || !st_mul_ok((size_t)numel, esz, &need) || need > ze->size)
-        return ts_fail(im, ST_ERR_FORMAT, "tensor in %s lies outside its storage (%zu bytes)", rel, (size_t)ze->size);
+    if (off < 0 || numel < 0 || (nel && last >= numel) || !st_mul_ok((size_t)numel, esz, &need) ||
+        need > ze->size)
+        return st_ts_fail(im, ST_ERR_FORMAT, "tensor in %s lies outside its storage (%zu bytes)",
+                          rel, (size_t)ze->size);
     st_buf *owner = NULL;
     const uint8_t *data;
     size_t n;
@@ -550,7 +161,7 @@ static st_status load_tensor(ts_imp *im, const st_pkl *call, const char *folder,
     } else {
         if (st_tensor_alloc(&t, dt, ndim, dims, &e2)) {
             st_buf_unref(owner);
-            return ts_fail(im, e2.status, "%s", e2.msg);
+            return st_ts_fail(im, e2.status, "%s", e2.msg);
         }
         int64_t idx[ST_MAX_RANK] = {0};
         for (size_t e = 0; e < nel; e++) {
@@ -566,28 +177,29 @@ static st_status load_tensor(ts_imp *im, const st_pkl *call, const char *folder,
     st_buf_unref(owner);
     st_graph *save = im->g;
     im->g = im->top;
-    int vi = ts_const(im, &t);
+    int vi = st_ts_const(im, &t);
     im->g = save;
     st_tensor_clear(&t);
     if (im->st) return im->st;
-    if (!ST_GROW(im->tensors, im->captensors, im->ntensors + 1)) return nomem(im);
+    if (!ST_GROW(im->tensors, im->captensors, im->ntensors + 1)) return st_ts_nomem(im);
     im->tensors[im->ntensors++] = (tensor_ent){call, vi, ndim, dt};
-    *out = ts_tensor(im, ts_here(im, im->top, vi), ndim, dt);
+    *out = st_ts_tensor(im, st_ts_here(im, im->top, vi), ndim, dt);
     return im->st;
 }
 
 /* A pickled value as an interpreter value. */
-static st_status from_pkl(ts_imp *im, const st_pkl *p, const char *folder, tv *out) {
+static st_status from_pkl(st_ts_imp *im, const st_pkl *p, const char *folder, tv *out) {
     switch (p->kind) {
-    case ST_PKL_NONE: *out = scalar(TV_NONE, 0, 0); return ST_OK;
-    case ST_PKL_BOOL: *out = scalar(TV_BOOL, p->b, 0); return ST_OK;
-    case ST_PKL_INT: *out = scalar(TV_INT, p->i, 0); return ST_OK;
-    case ST_PKL_FLOAT: *out = scalar(TV_FLOAT, 0, p->f); return ST_OK;
-    case ST_PKL_STR: *out = scalar(TV_STR, 0, 0), out->s = p->s; return ST_OK;
-    case ST_PKL_TUPLE: case ST_PKL_LIST: {
-        tv r = scalar(p->kind == ST_PKL_TUPLE ? TV_TUPLE : TV_LIST, 0, 0);
+    case ST_PKL_NONE: *out = st_ts_scalar(TV_NONE, 0, 0); return ST_OK;
+    case ST_PKL_BOOL: *out = st_ts_scalar(TV_BOOL, p->b, 0); return ST_OK;
+    case ST_PKL_INT: *out = st_ts_scalar(TV_INT, p->i, 0); return ST_OK;
+    case ST_PKL_FLOAT: *out = st_ts_scalar(TV_FLOAT, 0, p->f); return ST_OK;
+    case ST_PKL_STR: *out = st_ts_scalar(TV_STR, 0, 0), out->s = p->s; return ST_OK;
+    case ST_PKL_TUPLE:
+    case ST_PKL_LIST: {
+        tv r = st_ts_scalar(p->kind == ST_PKL_TUPLE ? TV_TUPLE : TV_LIST, 0, 0);
         r.n = p->n;
-        if (p->n && !(r.items = st_arena_alloc(im->pa, p->n * sizeof(tv)))) return nomem(im);
+        if (p->n && !(r.items = st_arena_alloc(im->pa, p->n * sizeof(tv)))) return st_ts_nomem(im);
         for (size_t i = 0; i < p->n; i++)
             if (from_pkl(im, p->items[i], folder, &r.items[i])) return im->st;
         *out = r;
@@ -598,18 +210,22 @@ static st_status from_pkl(ts_imp *im, const st_pkl *p, const char *folder, tv *o
             st_pkl_is_global(p, "torch._utils", "_rebuild_tensor"))
             return load_tensor(im, p, folder, out);
         if ((st_pkl_is_global(p, "torch._utils", "_rebuild_parameter") ||
-             !strcmp(p->fn->s, "torch.jit._pickle")) && p->args->n >= 1)
+             !strcmp(p->fn->s, "torch.jit._pickle")) &&
+            p->args->n >= 1)
             return from_pkl(im, p->args->items[0], folder, out);
         if (!strncmp(p->fn->s, "__torch__", 9)) {
-            *out = scalar(TV_OBJ, 0, 0);
+            *out = st_ts_scalar(TV_OBJ, 0, 0);
             out->obj = p;
             return ST_OK;
         }
         break;
     default: break;
     }
-    return ts_fail(im, ST_ERR_UNSUPPORTED, "a pickled %s is not supported here",
-                   p->kind == ST_PKL_CALL ? "call of an unknown global" : p->kind == ST_PKL_DICT ? "dict" : p->kind == ST_PKL_BYTES ? "bytes value" : "value");
+    return st_ts_fail(im, ST_ERR_UNSUPPORTED, "a pickled %s is not supported here",
+                      p->kind == ST_PKL_CALL    ? "call of an unknown global"
+                      : p->kind == ST_PKL_DICT  ? "dict"
+                      : p->kind == ST_PKL_BYTES ? "bytes value"
+                                                : "value");
 }
 
 /* ---- the interpreter -------------------------------------------------------------- */
@@ -625,7 +241,7 @@ static tv *env_get(env *e, const char *name) {
     return NULL;
 }
 
-static st_status env_set(ts_imp *im, env *e, const char *name, const tv *v) {
+static st_status env_set(st_ts_imp *im, env *e, const char *name, const tv *v) {
     tv *have = env_get(e, name);
     if (have) {
         *have = *v;
@@ -634,10 +250,10 @@ static st_status env_set(ts_imp *im, env *e, const char *name, const tv *v) {
     if (e->n == e->cap) {
         size_t cap = e->cap ? e->cap * 2 : 16;
         const char **nn = st_realloc(e->names, cap * sizeof *nn);
-        if (!nn) return nomem(im);
+        if (!nn) return st_ts_nomem(im);
         e->names = nn;
         tv *nv = st_realloc(e->vals, cap * sizeof *nv);
-        if (!nv) return nomem(im);
+        if (!nv) return st_ts_nomem(im);
         e->vals = nv;
         e->cap = cap;
     }
@@ -652,7 +268,7 @@ static void env_free(env *e) {
     memset(e, 0, sizeof *e);
 }
 
-static st_status env_copy(ts_imp *im, env *dst, const env *src) {
+static st_status env_copy(st_ts_imp *im, env *dst, const env *src) {
     memset(dst, 0, sizeof *dst);
     for (size_t i = 0; i < src->n; i++)
         if (env_set(im, dst, src->names[i], &src->vals[i])) return im->st;
@@ -665,20 +281,20 @@ typedef struct frame {
     tv ret;
 } frame;
 
-static st_status eval(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out);
-static st_status exec_block(ts_imp *im, frame *f, const st_tsc_block *b);
+static st_status eval(st_ts_imp *im, frame *f, const st_tsc_expr *x, tv *out);
+static st_status exec_block(st_ts_imp *im, frame *f, const st_tsc_block *b);
 
-static st_status unsupported(ts_imp *im, const char *name, tv *out) {
+static st_status unsupported(st_ts_imp *im, const char *name, tv *out) {
     for (size_t i = 0; i < im->nunsup; i++)
         if (!strcmp(im->unsup[i].name, name)) {
             im->unsup[i].count++;
-            *out = scalar(TV_UNSUPPORTED, 0, 0);
+            *out = st_ts_scalar(TV_UNSUPPORTED, 0, 0);
             return ST_OK;
         }
-    if (!ST_GROW(im->unsup, im->capunsup, im->nunsup + 1)) return nomem(im);
+    if (!ST_GROW(im->unsup, im->capunsup, im->nunsup + 1)) return st_ts_nomem(im);
     im->unsup[im->nunsup].name = st_arena_strdup(im->pa, name);
     im->unsup[im->nunsup++].count = 1;
-    *out = scalar(TV_UNSUPPORTED, 0, 0);
+    *out = st_ts_scalar(TV_UNSUPPORTED, 0, 0);
     return ST_OK;
 }
 
@@ -693,10 +309,10 @@ static bool dotted(frame *f, const st_tsc_expr *x, char *buf, size_t cap) {
     return (size_t)snprintf(buf + l, cap - l, ".%s", x->s) < cap - l;
 }
 
-static const st_tsc_stmt *find_class(ts_imp *im, const char *qual);
-static st_status eval(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out);
+static const st_tsc_stmt *find_class(st_ts_imp *im, const char *qual);
+static st_status eval(st_ts_imp *im, frame *f, const st_tsc_expr *x, tv *out);
 
-static st_status obj_attr(ts_imp *im, const tv *o, const char *name, tv *out) {
+static st_status obj_attr(st_ts_imp *im, const tv *o, const char *name, tv *out) {
     const st_pkl *st = o->obj->state;
     const st_pkl *v = st_pkl_get(st, name);
     if (v) return from_pkl(im, v, "data", out);
@@ -706,20 +322,22 @@ static st_status obj_attr(ts_imp *im, const tv *o, const char *name, tv *out) {
     const st_tsc_stmt *cls = find_class(im, qual);
     for (size_t i = 0; cls && i < cls->body.n; i++) {
         const st_tsc_stmt *d = cls->body.s[i];
-        if (d->kind == ST_TSC_DECL && d->value && d->target->kind == ST_TSC_NAME && !strcmp(d->target->s, name)) {
+        if (d->kind == ST_TSC_DECL && d->value && d->target->kind == ST_TSC_NAME &&
+            !strcmp(d->target->s, name)) {
             frame empty;
             memset(&empty, 0, sizeof empty);
             return eval(im, &empty, d->value, out);
         }
     }
-    return ts_fail(im, ST_ERR_FORMAT, "module %s has no attribute \"%s\"", o->obj->fn->name, name);
+    return st_ts_fail(im, ST_ERR_FORMAT, "module %s has no attribute \"%s\"", o->obj->fn->name,
+                      name);
 }
 
-static const st_tsc_stmt *find_class(ts_imp *im, const char *qual) {
+static const st_tsc_stmt *find_class(st_ts_imp *im, const char *qual) {
     char mod[1024];
     const char *dot = strrchr(qual, '.');
     if (!dot || (size_t)(dot - qual) >= sizeof mod) {
-        ts_fail(im, ST_ERR_FORMAT, "bad class name \"%s\"", qual);
+        st_ts_fail(im, ST_ERR_FORMAT, "bad class name \"%s\"", qual);
         return NULL;
     }
     memcpy(mod, qual, (size_t)(dot - qual));
@@ -727,14 +345,15 @@ static const st_tsc_stmt *find_class(ts_imp *im, const char *qual) {
     st_tsc_file *file = load_code(im, mod);
     if (!file) return NULL;
     const st_tsc_stmt *c = st_tsc_find_class(file, dot + 1);
-    if (!c) ts_fail(im, ST_ERR_FORMAT, "code for %s has no class %s", mod, dot + 1);
+    if (!c) st_ts_fail(im, ST_ERR_FORMAT, "code for %s has no class %s", mod, dot + 1);
     return c;
 }
 
 /* Run def `d` with `self` (NULL for functions) and the given arguments. */
-static st_status invoke(ts_imp *im, const st_tsc_stmt *d, const tv *self, tv *args, size_t n,
+static st_status invoke(st_ts_imp *im, const st_tsc_stmt *d, const tv *self, tv *args, size_t n,
                         const st_tsc_expr *call, frame *caller, tv *out) {
-    if (im->depth >= MAX_CALL_DEPTH) return ts_fail(im, ST_ERR_LIMIT, "calls nested deeper than %d", MAX_CALL_DEPTH);
+    if (im->depth >= MAX_CALL_DEPTH)
+        return st_ts_fail(im, ST_ERR_LIMIT, "calls nested deeper than %d", MAX_CALL_DEPTH);
     frame fr;
     memset(&fr, 0, sizeof fr);
     size_t p0 = self ? 1 : 0;
@@ -754,7 +373,7 @@ static st_status invoke(ts_imp *im, const st_tsc_stmt *d, const tv *self, tv *ar
             v = &dv;
         }
         if (!v) {
-            ts_fail(im, ST_ERR_FORMAT, "call of %s misses argument %s", d->s, d->params[i].name);
+            st_ts_fail(im, ST_ERR_FORMAT, "call of %s misses argument %s", d->s, d->params[i].name);
             goto done;
         }
         env_set(im, &fr.e, d->params[i].name, v);
@@ -762,17 +381,17 @@ static st_status invoke(ts_imp *im, const st_tsc_stmt *d, const tv *self, tv *ar
     im->depth++;
     if (!im->st) exec_block(im, &fr, &d->body);
     im->depth--;
-    if (!im->st) *out = fr.returned ? fr.ret : scalar(TV_NONE, 0, 0);
+    if (!im->st) *out = fr.returned ? fr.ret : st_ts_scalar(TV_NONE, 0, 0);
 done:
     env_free(&fr.e);
     return im->st;
 }
 
-static st_status eval_args(ts_imp *im, frame *f, const st_tsc_expr *call, tv *a, size_t *n) {
+static st_status eval_args(st_ts_imp *im, frame *f, const st_tsc_expr *call, tv *a, size_t *n) {
     size_t k = 0;
     for (size_t i = 0; i < call->n; i++) {
         if (call->kw[i]) continue;
-        if (k >= TS_MAX_ARGS) return ts_fail(im, ST_ERR_LIMIT, "too many arguments");
+        if (k >= TS_MAX_ARGS) return st_ts_fail(im, ST_ERR_LIMIT, "too many arguments");
         if (eval(im, f, call->args[i], &a[k++])) return im->st;
     }
     *n = k;
@@ -780,12 +399,13 @@ static st_status eval_args(ts_imp *im, frame *f, const st_tsc_expr *call, tv *a,
 }
 
 /* An aten call: positional arguments, then keywords placed by the table's parameter list. */
-static st_status call_aten(ts_imp *im, frame *f, const char *name, const st_tsc_expr *call, tv *out) {
+static st_status call_aten(st_ts_imp *im, frame *f, const char *name, const st_tsc_expr *call,
+                           tv *out) {
     char base[128];
     snprintf(base, sizeof base, "%s", name);
     size_t bl = strlen(base);
     if (bl > 1 && base[bl - 1] == '_' && base[bl - 2] != '_') base[bl - 1] = 0; /* in-place form */
-    const ts_op_def *d = ts_optab_find(base);
+    const st_ts_op_def *d = st_ts_optab_find(base);
     tv a[TS_MAX_ARGS];
     memset(a, 0, sizeof a);
     size_t n;
@@ -805,7 +425,8 @@ static st_status call_aten(ts_imp *im, frame *f, const char *name, const st_tsc_
             p += l + (e ? 1 : 0);
         }
         if (!found || pos >= TS_MAX_ARGS)
-            return ts_fail(im, ST_ERR_UNSUPPORTED, "%s: unknown keyword argument %s", name, call->kw[i]);
+            return st_ts_fail(im, ST_ERR_UNSUPPORTED, "%s: unknown keyword argument %s", name,
+                              call->kw[i]);
         if (eval(im, f, call->args[i], &a[pos])) return im->st;
         if (pos + 1 > n) n = pos + 1;
     }
@@ -815,7 +436,7 @@ static st_status call_aten(ts_imp *im, frame *f, const char *name, const st_tsc_
             return ST_OK;
         }
     st_status s = d->fn(im, a, n, out);
-    if (s && !im->st) im->st = s;
+    if (s && !im->st) st_ts_fail(im, s, "aten::%s failed", name);
     if (im->st && im->err && im->st != ST_ERR_NOMEM && !strstr(im->err->msg, name))
         st_error_prefix(im->err, "aten::%s: ", name);
     /* in-place ops rebind a local first argument so later reads see the new value */
@@ -833,82 +454,96 @@ static bool truthy_const(const tv *v, bool *b) {
     return false;
 }
 
-static st_status convert_scalar(ts_imp *im, const tv *v, ts_kind k, tv *out) {
+static st_status convert_scalar(st_ts_imp *im, const tv *v, st_ts_kind k, tv *out) {
     if (v->k == TV_UNSUPPORTED) return *out = *v, ST_OK;
     if (!v->sym && (v->k == TV_BOOL || v->k == TV_INT || v->k == TV_FLOAT)) {
         double x = v->k == TV_FLOAT ? v->f : (double)v->i;
-        *out = k == TV_FLOAT ? scalar(TV_FLOAT, 0, x) : scalar(k, k == TV_BOOL ? x != 0 : (int64_t)x, 0);
+        *out = k == TV_FLOAT ? st_ts_scalar(TV_FLOAT, 0, x)
+                             : st_ts_scalar(k, k == TV_BOOL ? x != 0 : (int64_t)x, 0);
         return ST_OK;
     }
-    if (v->k != TV_TENSOR && !v->sym) return ts_fail(im, ST_ERR_UNSUPPORTED, "cannot convert %s to a number", kind_name(v->k));
-    st_dtype to = k == TV_BOOL ? ST_DTYPE_BOOL : k == TV_INT ? ST_DTYPE_I64 : (v->dt && st_dtype_is_float(v->dt) ? v->dt : ST_DTYPE_F32);
-    int x = ts_T(im, v, ST_DTYPE_UNDEFINED);
-    if (ts_dtype_of(v) != to) {
-        st_node *cn = ts_op(im, "Cast", 1, &x, 1, &x);
-        ts_attr_i(im, cn, "to", to);
+    if (v->k != TV_TENSOR && !v->sym)
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "cannot convert %s to a number",
+                          st_ts_kind_name(v->k));
+    st_dtype to = k == TV_BOOL  ? ST_DTYPE_BOOL
+                  : k == TV_INT ? ST_DTYPE_I64
+                                : (v->dt && st_dtype_is_float(v->dt) ? v->dt : ST_DTYPE_F32);
+    int x = st_ts_as_tensor(im, v, ST_DTYPE_UNDEFINED);
+    if (st_ts_dtype_of(v) != to) {
+        st_node *cn = st_ts_op(im, "Cast", 1, &x, 1, &x);
+        st_ts_attr_i(im, cn, "to", to);
     }
     if (v->k == TV_TENSOR && v->rank != 0) { /* a one-element tensor: drop its dims */
-        int ins[2] = {x, ts_const_i64(im, NULL, 0, false)};
-        x = ts_op1(im, "Reshape", 2, ins);
+        int ins[2] = {x, st_ts_const_i64(im, NULL, 0, false)};
+        x = st_ts_op1(im, "Reshape", 2, ins);
     }
-    *out = ts_tensor(im, x, 0, to);
+    *out = st_ts_tensor(im, x, 0, to);
     out->k = k;
     out->sym = true;
     return im->st;
 }
 
 /* A module-level TorchScript function, by qualified name ("__torch__.torch.nn.functional.relu"). */
-static st_status call_func(ts_imp *im, frame *f, const char *name, const st_tsc_expr *x, tv *out) {
+static st_status call_func(st_ts_imp *im, frame *f, const char *name, const st_tsc_expr *x,
+                           tv *out) {
     const char *dot = strrchr(name, '.');
     char mod[256];
     snprintf(mod, sizeof mod, "%.*s", (int)(dot - name), name);
     st_tsc_file *file = load_code(im, mod);
     if (!file) return im->st;
     const st_tsc_stmt *d = st_tsc_find_def(&file->top, dot + 1);
-    if (!d) return ts_fail(im, ST_ERR_FORMAT, "no function %s", name);
+    if (!d) return st_ts_fail(im, ST_ERR_FORMAT, "no function %s", name);
     tv a[TS_MAX_ARGS];
     size_t n = 0;
     if (eval_args(im, f, x, a, &n)) return im->st;
     return invoke(im, d, NULL, a, n, x, f, out);
 }
 
-static st_status call(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out) {
+static st_status call(st_ts_imp *im, frame *f, const st_tsc_expr *x, tv *out) {
     char name[256];
     const st_tsc_expr *c = x->a;
     tv a[TS_MAX_ARGS];
     size_t n = 0;
     if (dotted(f, c, name, sizeof name)) {
-        if (!strncmp(name, "torch.", 6) && strcmp(name, "torch.device")) return call_aten(im, f, name + 6, x, out);
+        if (!strncmp(name, "torch.", 6) && strcmp(name, "torch.device"))
+            return call_aten(im, f, name + 6, x, out);
         if (!strncmp(name, "ops.aten.", 9)) return call_aten(im, f, name + 9, x, out);
         if (!strcmp(name, "torch.device") || !strcmp(name, "ops.prim.device")) {
-            *out = scalar(TV_DEVICE, 0, 0);
+            *out = st_ts_scalar(TV_DEVICE, 0, 0);
             return ST_OK;
         }
         if (!strncmp(name, "__torch__.", 10)) return call_func(im, f, name, x, out);
-        if (!strcmp(name, "annotate") && x->n == 2) return eval(im, f, x->args[1], out); /* the type is not a value */
+        if (!strcmp(name, "annotate") && x->n == 2)
+            return eval(im, f, x->args[1], out); /* the type is not a value */
         if (eval_args(im, f, x, a, &n)) return im->st;
         if ((!strcmp(name, "ops.prim.NumToTensor") || !strcmp(name, "ops.prim.unchecked_cast") ||
-             !strcmp(name, "unchecked_cast")) && n == 1)
+             !strcmp(name, "unchecked_cast")) &&
+            n == 1)
             return *out = a[0], ST_OK;
-        if (!strcmp(name, "uninitialized")) return *out = scalar(TV_NONE, 0, 0), ST_OK;
+        if (!strcmp(name, "uninitialized")) return *out = st_ts_scalar(TV_NONE, 0, 0), ST_OK;
         if (!strcmp(name, "int") && n == 1) return convert_scalar(im, &a[0], TV_INT, out);
         if (!strcmp(name, "float") && n == 1) {
             if (a[0].k == TV_STR) {
-                double v = !strcmp(a[0].s, "inf") ? 1.0 / 0.0 : !strcmp(a[0].s, "-inf") ? -1.0 / 0.0 : 0.0 / 0.0;
-                return *out = scalar(TV_FLOAT, 0, v), ST_OK;
+                double v = !strcmp(a[0].s, "inf")    ? 1.0 / 0.0
+                           : !strcmp(a[0].s, "-inf") ? -1.0 / 0.0
+                                                     : 0.0 / 0.0;
+                return *out = st_ts_scalar(TV_FLOAT, 0, v), ST_OK;
             }
             return convert_scalar(im, &a[0], TV_FLOAT, out);
         }
         if (!strcmp(name, "bool") && n == 1) return convert_scalar(im, &a[0], TV_BOOL, out);
-        if (!strcmp(name, "getattr") && n >= 2 && a[0].k == TV_OBJ && a[1].k == TV_STR) return obj_attr(im, &a[0], a[1].s, out);
+        if (!strcmp(name, "getattr") && n >= 2 && a[0].k == TV_OBJ && a[1].k == TV_STR)
+            return obj_attr(im, &a[0], a[1].s, out);
         if (!strcmp(name, "len") && n == 1 && (a[0].k == TV_LIST || a[0].k == TV_TUPLE))
-            return *out = scalar(TV_INT, (int64_t)a[0].n, 0), ST_OK;
+            return *out = st_ts_scalar(TV_INT, (int64_t)a[0].n, 0), ST_OK;
         if (!strcmp(name, "ops.prim.dtype") && n == 1 && a[0].dt)
-            return *out = scalar(TV_INT, ts_dtype_to_torch(a[0].dt), 0), ST_OK;
+            return *out = st_ts_scalar(TV_INT, st_ts_dtype_to_torch(a[0].dt), 0), ST_OK;
         if ((!strcmp(name, "ops.prim.min") || !strcmp(name, "ops.prim.max")) && n == 2 &&
-            ts_is_const_int(&a[0]) && ts_is_const_int(&a[1])) {
+            st_ts_is_const_int(&a[0]) && st_ts_is_const_int(&a[1])) {
             bool mn = name[9] == 'i';
-            return *out = scalar(TV_INT, mn ? ST_MIN(a[0].i, a[1].i) : ST_MAX(a[0].i, a[1].i), 0), ST_OK;
+            return *out = st_ts_scalar(TV_INT, mn ? ST_MIN(a[0].i, a[1].i) : ST_MAX(a[0].i, a[1].i),
+                                       0),
+                   ST_OK;
         }
         return unsupported(im, name, out);
     }
@@ -926,98 +561,120 @@ static st_status call(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out) {
             const st_tsc_stmt *cls = find_class(im, qual);
             if (!cls) return im->st;
             const st_tsc_stmt *d = st_tsc_find_def(&cls->body, c->s);
-            if (!d) return ts_fail(im, ST_ERR_FORMAT, "class %s has no method %s", qual, c->s);
+            if (!d) return st_ts_fail(im, ST_ERR_FORMAT, "class %s has no method %s", qual, c->s);
             if (eval_args(im, f, x, a, &n)) return im->st;
             return invoke(im, d, &self, a, n, x, f, out);
         }
         if (self.k == TV_UNSUPPORTED) return *out = self, ST_OK;
-        if (!strcmp(c->s, "tolist") && self.k == TV_TENSOR) return *out = self, ST_OK; /* a shape tensor stays a tensor */
+        if (!strcmp(c->s, "tolist") && self.k == TV_TENSOR)
+            return *out = self, ST_OK; /* a shape tensor stays a tensor */
         char m[300];
         snprintf(m, sizeof m, "method %s", c->s);
         return unsupported(im, m, out);
     }
-    return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: call of an expression is not supported", x->line);
+    return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: call of an expression is not supported",
+                      x->line);
 }
 
-static const struct { const char *op, *aten; } binops[] = {
+static const struct {
+    const char *op, *aten;
+} binops[] = {
     /* operator  aten op used for tensors and symbolic scalars */
-    {"+", "add"}, {"-", "sub"}, {"*", "mul"}, {"/", "div"}, {"//", "floor_divide"},
-    {"%", "remainder"}, {"**", "pow"}, {"<", "lt"}, {">", "gt"}, {"<=", "le"}, {">=", "ge"},
-    {"==", "eq"}, {"!=", "ne"}, {"and", "logical_and"}, {"or", "logical_or"}, {"&", "bitwise_and"},
+    {"+", "add"},
+    {"-", "sub"},
+    {"*", "mul"},
+    {"/", "div"},
+    {"//", "floor_divide"},
+    {"%", "remainder"},
+    {"**", "pow"},
+    {"<", "lt"},
+    {">", "gt"},
+    {"<=", "le"},
+    {">=", "ge"},
+    {"==", "eq"},
+    {"!=", "ne"},
+    {"and", "logical_and"},
+    {"or", "logical_or"},
+    {"&", "bitwise_and"},
     {"|", "bitwise_or"},
 };
 
 static bool fold(const char *op, const tv *a, const tv *b, tv *out) {
     if (a->sym || b->sym) return false;
-    bool num = (a->k == TV_INT || a->k == TV_BOOL || a->k == TV_FLOAT) && (b->k == TV_INT || b->k == TV_BOOL || b->k == TV_FLOAT);
+    bool num = (a->k == TV_INT || a->k == TV_BOOL || a->k == TV_FLOAT) &&
+               (b->k == TV_INT || b->k == TV_BOOL || b->k == TV_FLOAT);
     if (!strcmp(op, "is") || !strcmp(op, "is not")) {
         if (a->k != TV_NONE && b->k != TV_NONE) return false;
         bool same = a->k == b->k;
-        *out = scalar(TV_BOOL, !strcmp(op, "is") ? same : !same, 0);
+        *out = st_ts_scalar(TV_BOOL, !strcmp(op, "is") ? same : !same, 0);
         return true;
     }
     if (a->k == TV_STR && b->k == TV_STR && (!strcmp(op, "==") || !strcmp(op, "!="))) {
-        *out = scalar(TV_BOOL, (strcmp(a->s, b->s) == 0) == (op[0] == '='), 0);
+        *out = st_ts_scalar(TV_BOOL, (strcmp(a->s, b->s) == 0) == (op[0] == '='), 0);
         return true;
     }
     if (!num) return false;
     bool fl = a->k == TV_FLOAT || b->k == TV_FLOAT;
     double x = a->k == TV_FLOAT ? a->f : (double)a->i, y = b->k == TV_FLOAT ? b->f : (double)b->i;
     int64_t i = a->i, j = b->i;
-    if (!strcmp(op, "<")) *out = scalar(TV_BOOL, x < y, 0);
-    else if (!strcmp(op, ">")) *out = scalar(TV_BOOL, x > y, 0);
-    else if (!strcmp(op, "<=")) *out = scalar(TV_BOOL, x <= y, 0);
-    else if (!strcmp(op, ">=")) *out = scalar(TV_BOOL, x >= y, 0);
-    else if (!strcmp(op, "==")) *out = scalar(TV_BOOL, x == y, 0);
-    else if (!strcmp(op, "!=")) *out = scalar(TV_BOOL, x != y, 0);
-    else if (!strcmp(op, "and")) *out = scalar(TV_BOOL, x != 0 && y != 0, 0);
-    else if (!strcmp(op, "or")) *out = scalar(TV_BOOL, x != 0 || y != 0, 0);
-    else if (!strcmp(op, "/")) *out = scalar(TV_FLOAT, 0, x / y);
+    if (!strcmp(op, "<")) *out = st_ts_scalar(TV_BOOL, x < y, 0);
+    else if (!strcmp(op, ">")) *out = st_ts_scalar(TV_BOOL, x > y, 0);
+    else if (!strcmp(op, "<=")) *out = st_ts_scalar(TV_BOOL, x <= y, 0);
+    else if (!strcmp(op, ">=")) *out = st_ts_scalar(TV_BOOL, x >= y, 0);
+    else if (!strcmp(op, "==")) *out = st_ts_scalar(TV_BOOL, x == y, 0);
+    else if (!strcmp(op, "!=")) *out = st_ts_scalar(TV_BOOL, x != y, 0);
+    else if (!strcmp(op, "and")) *out = st_ts_scalar(TV_BOOL, x != 0 && y != 0, 0);
+    else if (!strcmp(op, "or")) *out = st_ts_scalar(TV_BOOL, x != 0 || y != 0, 0);
+    else if (!strcmp(op, "/")) *out = st_ts_scalar(TV_FLOAT, 0, x / y);
     else if (fl) {
-        if (!strcmp(op, "+")) *out = scalar(TV_FLOAT, 0, x + y);
-        else if (!strcmp(op, "-")) *out = scalar(TV_FLOAT, 0, x - y);
-        else if (!strcmp(op, "*")) *out = scalar(TV_FLOAT, 0, x * y);
+        if (!strcmp(op, "+")) *out = st_ts_scalar(TV_FLOAT, 0, x + y);
+        else if (!strcmp(op, "-")) *out = st_ts_scalar(TV_FLOAT, 0, x - y);
+        else if (!strcmp(op, "*")) *out = st_ts_scalar(TV_FLOAT, 0, x * y);
         else return false;
     } else {
-        if (!strcmp(op, "+")) *out = scalar(TV_INT, i + j, 0);
-        else if (!strcmp(op, "-")) *out = scalar(TV_INT, i - j, 0);
-        else if (!strcmp(op, "*")) *out = scalar(TV_INT, i * j, 0);
-        else if (!strcmp(op, "//") && j) *out = scalar(TV_INT, (i / j) - ((i % j != 0) && ((i < 0) != (j < 0))), 0);
-        else if (!strcmp(op, "%") && j) *out = scalar(TV_INT, ((i % j) + j) % j, 0);
+        if (!strcmp(op, "+")) *out = st_ts_scalar(TV_INT, i + j, 0);
+        else if (!strcmp(op, "-")) *out = st_ts_scalar(TV_INT, i - j, 0);
+        else if (!strcmp(op, "*")) *out = st_ts_scalar(TV_INT, i * j, 0);
+        else if (!strcmp(op, "//") && j)
+            *out = st_ts_scalar(TV_INT, (i / j) - ((i % j != 0) && ((i < 0) != (j < 0))), 0);
+        else if (!strcmp(op, "%") && j) *out = st_ts_scalar(TV_INT, ((i % j) + j) % j, 0);
         else return false;
     }
     return true;
 }
 
-static st_status eval_inner(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out);
-static st_status eval(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out) {
+static st_status eval_inner(st_ts_imp *im, frame *f, const st_tsc_expr *x, tv *out);
+static st_status eval(st_ts_imp *im, frame *f, const st_tsc_expr *x, tv *out) {
     if (im->st) return im->st;
-    if (im->edepth >= MAX_EVAL_DEPTH) return ts_fail(im, ST_ERR_LIMIT, "line %d: expression nested deeper than %d", x->line, MAX_EVAL_DEPTH);
+    if (im->edepth >= MAX_EVAL_DEPTH)
+        return st_ts_fail(im, ST_ERR_LIMIT, "line %d: expression nested deeper than %d", x->line,
+                          MAX_EVAL_DEPTH);
     im->edepth++;
     st_status s = eval_inner(im, f, x, out);
     im->edepth--;
     return s;
 }
 
-static st_status eval_inner(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out) {
+static st_status eval_inner(st_ts_imp *im, frame *f, const st_tsc_expr *x, tv *out) {
     switch (x->kind) {
     case ST_TSC_NAME: {
         tv *v = env_get(&f->e, x->s);
         if (v) return *out = *v, ST_OK;
-        if (!strcmp(x->s, "inf")) return *out = scalar(TV_FLOAT, 0, 1.0 / 0.0), ST_OK;
-        if (!strcmp(x->s, "nan")) return *out = scalar(TV_FLOAT, 0, 0.0 / 0.0), ST_OK;
-        return ts_fail(im, ST_ERR_FORMAT, "line %d: name %s is not defined", x->line, x->s);
+        if (!strcmp(x->s, "inf")) return *out = st_ts_scalar(TV_FLOAT, 0, 1.0 / 0.0), ST_OK;
+        if (!strcmp(x->s, "nan")) return *out = st_ts_scalar(TV_FLOAT, 0, 0.0 / 0.0), ST_OK;
+        return st_ts_fail(im, ST_ERR_FORMAT, "line %d: name %s is not defined", x->line, x->s);
     }
-    case ST_TSC_INT: return *out = scalar(TV_INT, x->i, 0), ST_OK;
-    case ST_TSC_FLOAT: return *out = scalar(TV_FLOAT, 0, x->f), ST_OK;
-    case ST_TSC_STR: return *out = scalar(TV_STR, 0, 0), out->s = x->s, ST_OK;
-    case ST_TSC_TRUE: return *out = scalar(TV_BOOL, 1, 0), ST_OK;
-    case ST_TSC_FALSE: return *out = scalar(TV_BOOL, 0, 0), ST_OK;
-    case ST_TSC_NONE: return *out = scalar(TV_NONE, 0, 0), ST_OK;
-    case ST_TSC_TUPLE: case ST_TSC_LIST: {
-        tv r = scalar(x->kind == ST_TSC_TUPLE ? TV_TUPLE : TV_LIST, 0, 0);
+    case ST_TSC_INT: return *out = st_ts_scalar(TV_INT, x->i, 0), ST_OK;
+    case ST_TSC_FLOAT: return *out = st_ts_scalar(TV_FLOAT, 0, x->f), ST_OK;
+    case ST_TSC_STR: return *out = st_ts_scalar(TV_STR, 0, 0), out->s = x->s, ST_OK;
+    case ST_TSC_TRUE: return *out = st_ts_scalar(TV_BOOL, 1, 0), ST_OK;
+    case ST_TSC_FALSE: return *out = st_ts_scalar(TV_BOOL, 0, 0), ST_OK;
+    case ST_TSC_NONE: return *out = st_ts_scalar(TV_NONE, 0, 0), ST_OK;
+    case ST_TSC_TUPLE:
+    case ST_TSC_LIST: {
+        tv r = st_ts_scalar(x->kind == ST_TSC_TUPLE ? TV_TUPLE : TV_LIST, 0, 0);
         r.n = x->n;
-        if (x->n && !(r.items = st_arena_alloc(im->pa, x->n * sizeof(tv)))) return nomem(im);
+        if (x->n && !(r.items = st_arena_alloc(im->pa, x->n * sizeof(tv)))) return st_ts_nomem(im);
         for (size_t i = 0; i < x->n; i++)
             if (eval(im, f, x->args[i], &r.items[i])) return im->st;
         *out = r;
@@ -1028,27 +685,31 @@ static st_status eval_inner(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out)
         if (dotted(f, x, name, sizeof name) && !strncmp(name, "CONSTANTS.c", 11)) {
             char *end;
             long k = strtol(name + 11, &end, 10);
-            if (*end || !im->consts || im->consts->kind != ST_PKL_TUPLE || k < 0 || (size_t)k >= im->consts->n)
-                return ts_fail(im, ST_ERR_FORMAT, "line %d: %s is not in constants.pkl", x->line, name);
+            if (*end || !im->consts || im->consts->kind != ST_PKL_TUPLE || k < 0 ||
+                (size_t)k >= im->consts->n)
+                return st_ts_fail(im, ST_ERR_FORMAT, "line %d: %s is not in constants.pkl", x->line,
+                                  name);
             return from_pkl(im, im->consts->items[k], "constants", out);
         }
         if (dotted(f, x, name, sizeof name) && !strncmp(name, "__torch__.", 10)) {
-            *out = scalar(TV_FUNC, 0, 0);
-            if (!(out->s = st_arena_strdup(im->pa, name))) return nomem(im);
+            *out = st_ts_scalar(TV_FUNC, 0, 0);
+            if (!(out->s = st_arena_strdup(im->pa, name))) return st_ts_nomem(im);
             return ST_OK;
         }
         tv base;
         if (eval(im, f, x->a, &base)) return im->st;
         if (base.k == TV_OBJ) return obj_attr(im, &base, x->s, out);
-        return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: attribute %s of a non-module value", x->line, x->s);
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: attribute %s of a non-module value",
+                          x->line, x->s);
     }
     case ST_TSC_CALL: return call(im, f, x, out);
     case ST_TSC_INDEX: {
         tv base, ix;
         if (eval(im, f, x->a, &base) || eval(im, f, x->b, &ix)) return im->st;
-        if ((base.k == TV_LIST || base.k == TV_TUPLE) && ts_is_const_int(&ix)) {
+        if ((base.k == TV_LIST || base.k == TV_TUPLE) && st_ts_is_const_int(&ix)) {
             int64_t k = ix.i < 0 ? ix.i + (int64_t)base.n : ix.i;
-            if (k < 0 || k >= (int64_t)base.n) return ts_fail(im, ST_ERR_FORMAT, "line %d: index out of range", x->line);
+            if (k < 0 || k >= (int64_t)base.n)
+                return st_ts_fail(im, ST_ERR_FORMAT, "line %d: index out of range", x->line);
             return *out = base.items[k], ST_OK;
         }
         return unsupported(im, "subscript", out);
@@ -1059,17 +720,20 @@ static st_status eval_inner(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out)
         bool ca;
         if ((!strcmp(x->s, "and") || !strcmp(x->s, "or")) && truthy_const(&a, &ca) &&
             ca == !strcmp(x->s, "or")) /* short circuit */
-            return *out = scalar(TV_BOOL, ca, 0), ST_OK;
+            return *out = st_ts_scalar(TV_BOOL, ca, 0), ST_OK;
         if (eval(im, f, x->b, &b)) return im->st;
-        if (a.k == TV_UNSUPPORTED || b.k == TV_UNSUPPORTED) return *out = scalar(TV_UNSUPPORTED, 0, 0), ST_OK;
+        if (a.k == TV_UNSUPPORTED || b.k == TV_UNSUPPORTED)
+            return *out = st_ts_scalar(TV_UNSUPPORTED, 0, 0), ST_OK;
         if (fold(x->s, &a, &b, out)) return ST_OK;
         for (size_t i = 0; i < ST_ARRAY_LEN(binops); i++) {
             if (strcmp(binops[i].op, x->s)) continue;
-            const ts_op_def *d = ts_optab_find(binops[i].aten);
+            const st_ts_op_def *d = st_ts_optab_find(binops[i].aten);
             if (!d) break;
             tv args[2] = {a, b};
             if (!strcmp(x->s, "and") || !strcmp(x->s, "or")) {
-                if (convert_scalar(im, &a, TV_BOOL, &args[0]) || convert_scalar(im, &b, TV_BOOL, &args[1])) return im->st;
+                if (convert_scalar(im, &a, TV_BOOL, &args[0]) ||
+                    convert_scalar(im, &b, TV_BOOL, &args[1]))
+                    return im->st;
             }
             return d->fn(im, args, 2, out);
         }
@@ -1081,18 +745,18 @@ static st_status eval_inner(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out)
         if (a.k == TV_UNSUPPORTED) return *out = a, ST_OK;
         bool b;
         if (!strcmp(x->s, "not")) {
-            if (truthy_const(&a, &b)) return *out = scalar(TV_BOOL, !b, 0), ST_OK;
+            if (truthy_const(&a, &b)) return *out = st_ts_scalar(TV_BOOL, !b, 0), ST_OK;
             tv c;
             if (convert_scalar(im, &a, TV_BOOL, &c)) return im->st;
-            int vi = ts_T(im, &c, ST_DTYPE_BOOL);
-            *out = ts_tensor(im, ts_op1(im, "Not", 1, &vi), 0, ST_DTYPE_BOOL);
+            int vi = st_ts_as_tensor(im, &c, ST_DTYPE_BOOL);
+            *out = st_ts_tensor(im, st_ts_op1(im, "Not", 1, &vi), 0, ST_DTYPE_BOOL);
             out->k = TV_BOOL, out->sym = true;
             return im->st;
         }
         if (!strcmp(x->s, "-")) {
-            if (!a.sym && a.k == TV_INT) return *out = scalar(TV_INT, -a.i, 0), ST_OK;
-            if (!a.sym && a.k == TV_FLOAT) return *out = scalar(TV_FLOAT, 0, -a.f), ST_OK;
-            const ts_op_def *d = ts_optab_find("neg");
+            if (!a.sym && a.k == TV_INT) return *out = st_ts_scalar(TV_INT, -a.i, 0), ST_OK;
+            if (!a.sym && a.k == TV_FLOAT) return *out = st_ts_scalar(TV_FLOAT, 0, -a.f), ST_OK;
+            const st_ts_op_def *d = st_ts_optab_find("neg");
             return d->fn(im, &a, 1, out);
         }
         if (!strcmp(x->s, "+")) return *out = a, ST_OK;
@@ -1102,15 +766,17 @@ static st_status eval_inner(ts_imp *im, frame *f, const st_tsc_expr *x, tv *out)
         tv c;
         bool b;
         if (eval(im, f, x->b, &c)) return im->st;
-        if (!truthy_const(&c, &b)) return unsupported(im, "data-dependent conditional expression", out);
+        if (!truthy_const(&c, &b))
+            return unsupported(im, "data-dependent conditional expression", out);
         return eval(im, f, b ? x->a : x->args[0], out);
     }
     default: break;
     }
-    return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: expression kind %d is not supported", x->line, (int)x->kind);
+    return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: expression kind %d is not supported",
+                      x->line, (int)x->kind);
 }
 
-static st_status assign(ts_imp *im, frame *f, const st_tsc_expr *t, const tv *v) {
+static st_status assign(st_ts_imp *im, frame *f, const st_tsc_expr *t, const tv *v) {
     if (t->kind == ST_TSC_NAME) return env_set(im, &f->e, t->s, v);
     if (t->kind == ST_TSC_TUPLE || t->kind == ST_TSC_LIST) {
         if (v->k == TV_UNSUPPORTED) {
@@ -1119,12 +785,14 @@ static st_status assign(ts_imp *im, frame *f, const st_tsc_expr *t, const tv *v)
             return ST_OK;
         }
         if ((v->k != TV_TUPLE && v->k != TV_LIST) || v->n != t->n)
-            return ts_fail(im, ST_ERR_FORMAT, "line %d: cannot unpack into %zu names", t->line, t->n);
+            return st_ts_fail(im, ST_ERR_FORMAT, "line %d: cannot unpack into %zu names", t->line,
+                              t->n);
         for (size_t i = 0; i < t->n; i++)
             if (assign(im, f, t->args[i], &v->items[i])) return im->st;
         return ST_OK;
     }
-    return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: assignment target kind %d", t->line, (int)t->kind);
+    return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: assignment target kind %d", t->line,
+                      (int)t->kind);
 }
 
 /* Names a block assigns (syntactically), appended to names[] without repeats. */
@@ -1139,7 +807,8 @@ static void assigned_expr(const st_tsc_expr *t, const char **names, size_t *n, s
 static void assigned(const st_tsc_block *b, const char **names, size_t *n, size_t cap) {
     for (size_t i = 0; i < b->n; i++) {
         const st_tsc_stmt *s = b->s[i];
-        if (s->kind == ST_TSC_ASSIGN || s->kind == ST_TSC_FOR) assigned_expr(s->target, names, n, cap);
+        if (s->kind == ST_TSC_ASSIGN || s->kind == ST_TSC_FOR)
+            assigned_expr(s->target, names, n, cap);
         if (s->kind == ST_TSC_IF || s->kind == ST_TSC_FOR || s->kind == ST_TSC_WHILE) {
             assigned(&s->body, names, n, cap);
             assigned(&s->orelse, names, n, cap);
@@ -1154,8 +823,8 @@ static bool raises(const st_tsc_block *b) {
     for (size_t i = 0; i < b->n; i++) {
         const st_tsc_stmt *s = b->s[i];
         if (s->kind == ST_TSC_RAISE) return true;
-        if (s->kind == ST_TSC_EXPR && s->value->kind == ST_TSC_CALL && s->value->a->kind == ST_TSC_ATTR &&
-            !strcmp(s->value->a->s, "RaiseException"))
+        if (s->kind == ST_TSC_EXPR && s->value->kind == ST_TSC_CALL &&
+            s->value->a->kind == ST_TSC_ATTR && !strcmp(s->value->a->s, "RaiseException"))
             return true;
     }
     return false;
@@ -1163,7 +832,7 @@ static bool raises(const st_tsc_block *b) {
 
 /* A value as a subgraph output (Identity, so outputs are produced inside the subgraph). */
 /* Declare a value's type (dtype and rank, dims unknown) where the source leaves it open. */
-static void set_type(ts_imp *im, st_graph *g, int vi, st_dtype dt, int rank) {
+static void set_type(st_ts_imp *im, st_graph *g, int vi, st_dtype dt, int rank) {
     if (im->st || vi < 0) return;
     st_ir_value *v = &g->values[vi];
     v->type.kind = ST_VAL_TENSOR;
@@ -1171,50 +840,53 @@ static void set_type(ts_imp *im, st_graph *g, int vi, st_dtype dt, int rank) {
     v->type.rank = rank;
     v->type.dims = NULL;
     if (rank > 0 && !(v->type.dims = st_ir_alloc(g, sizeof(st_dim) * (size_t)rank))) {
-        nomem(im);
+        st_ts_nomem(im);
         return;
     }
     for (int d = 0; d < rank; d++) v->type.dims[d].value = -1;
 }
 
-static int sub_output(ts_imp *im, const tv *v) {
-    int x = ts_T(im, v, ST_DTYPE_UNDEFINED);
-    int r = ts_op1(im, "Identity", 1, &x);
-    int rank = ts_rank_of(v);
+static int sub_output(st_ts_imp *im, const tv *v) {
+    int x = st_ts_as_tensor(im, v, ST_DTYPE_UNDEFINED);
+    int r = st_ts_op1(im, "Identity", 1, &x);
+    int rank = st_ts_rank_of(im, v);
     if (rank < 0 && v->org && (size_t)v->org <= im->ninputs) { /* relative to an input's rank */
         const input_ent *e = &im->inputs[v->org - 1];
         int ir = e->rank >= 0 ? e->rank : e->floor > 0 ? e->floor : -1;
         if (ir >= 0 && ir + v->off >= 0) rank = ir + v->off;
     }
-    set_type(im, im->g, r, ts_dtype_of(v), rank);
+    set_type(im, im->g, r, st_ts_dtype_of(v), rank);
     return r;
 }
 
-static tv result_like(ts_imp *im, const tv *v, int vi) {
-    tv r = ts_tensor(im, vi, ts_rank_of(v), ts_dtype_of(v));
+static tv result_like(st_ts_imp *im, const tv *v, int vi) {
+    tv r = st_ts_tensor(im, vi, st_ts_rank_of(im, v), st_ts_dtype_of(v));
     if (v->k == TV_INT || v->k == TV_BOOL || v->k == TV_FLOAT) r.k = v->k, r.sym = true;
     return r;
 }
 
-static st_status set_graph_io(ts_imp *im, st_graph *g, int *outs, size_t n) {
-    if (!(g->outputs = st_ir_alloc(g, sizeof(int) * (n ? n : 1)))) return nomem(im);
+static st_status set_graph_io(st_ts_imp *im, st_graph *g, int *outs, size_t n) {
+    if (!(g->outputs = st_ir_alloc(g, sizeof(int) * (n ? n : 1)))) return st_ts_nomem(im);
     memcpy(g->outputs, outs, n * sizeof *outs);
     g->n_outputs = n;
     return ST_OK;
 }
 
-static st_status exec_if(ts_imp *im, frame *f, const st_tsc_stmt *s) {
+static st_status exec_if(st_ts_imp *im, frame *f, const st_tsc_stmt *s) {
     tv c;
     bool b;
     if (eval(im, f, s->value, &c)) return im->st;
     if (c.k == TV_UNSUPPORTED) return ST_OK;
     if (truthy_const(&c, &b)) return exec_block(im, f, b ? &s->body : &s->orelse);
-    if (raises(&s->body)) return exec_block(im, f, &s->orelse); /* assertions: take the path that runs */
+    if (raises(&s->body))
+        return exec_block(im, f, &s->orelse); /* assertions: take the path that runs */
     if (raises(&s->orelse)) return exec_block(im, f, &s->body);
     tv cb;
     if (convert_scalar(im, &c, TV_BOOL, &cb)) return im->st;
-    int cond = ts_T(im, &cb, ST_DTYPE_BOOL);
-    if (im->fdepth >= MAX_FLOW_DEPTH) return ts_fail(im, ST_ERR_LIMIT, "line %d: control flow nested deeper than %d", s->line, MAX_FLOW_DEPTH);
+    int cond = st_ts_as_tensor(im, &cb, ST_DTYPE_BOOL);
+    if (im->fdepth >= MAX_FLOW_DEPTH)
+        return st_ts_fail(im, ST_ERR_LIMIT, "line %d: control flow nested deeper than %d", s->line,
+                          MAX_FLOW_DEPTH);
     /* results: names both branches assign, or either assigns over an existing binding */
     const char *ct[MAX_RESULTS], *ce[MAX_RESULTS], *outs[2 * MAX_RESULTS];
     size_t nt = 0, ne = 0, no = 0;
@@ -1228,26 +900,31 @@ static st_status exec_if(ts_imp *im, frame *f, const st_tsc_stmt *s) {
         for (size_t j = 0; j < no; j++) dup |= !strcmp(outs[j], nm);
         if (!dup && ((in_t && in_e) || env_get(&f->e, nm))) outs[no++] = nm;
     }
-    if (no > 8) return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: if with more than 8 results", s->line);
+    if (no > 8)
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: if with more than 8 results", s->line);
     const st_tsc_block *blocks[2] = {&s->body, &s->orelse};
     st_graph *sub[2];
     tv vals[2][8];
     st_graph *outer = im->g;
     for (int k = 0; k < 2 && !im->st; k++) {
-        if (!(sub[k] = st_graph_new(im->m, outer))) return nomem(im);
+        if (!(sub[k] = st_graph_new(im->m, outer))) return st_ts_nomem(im);
         im->g = sub[k];
         frame bf;
         memset(&bf, 0, sizeof bf);
         im->fdepth++;
         if (!env_copy(im, &bf.e, &f->e)) exec_block(im, &bf, blocks[k]);
         im->fdepth--;
-        if (!im->st && bf.returned) ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: return inside a data-dependent if", s->line);
+        if (!im->st && bf.returned)
+            st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: return inside a data-dependent if",
+                       s->line);
         int ov[8];
         size_t m = 0;
         for (size_t i = 0; i < no && !im->st; i++) {
             tv *v = env_get(&bf.e, outs[i]);
             if (!v) {
-                if (k == 1) ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: %s is set in only one branch", s->line, outs[i]);
+                if (k == 1)
+                    st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: %s is set in only one branch",
+                               s->line, outs[i]);
                 continue;
             }
             vals[k][m] = *v;
@@ -1259,12 +936,12 @@ static st_status exec_if(ts_imp *im, frame *f, const st_tsc_stmt *s) {
     }
     if (im->st) return im->st;
     int res[8];
-    st_node *n = ts_op(im, "If", 1, &cond, (int)no, res);
-    attr_g(im, n, "then_branch", sub[0]);
-    attr_g(im, n, "else_branch", sub[1]);
+    st_node *n = st_ts_op(im, "If", 1, &cond, (int)no, res);
+    st_ts_attr_g(im, n, "then_branch", sub[0]);
+    st_ts_attr_g(im, n, "else_branch", sub[1]);
     for (size_t i = 0; i < no && !im->st; i++) {
         tv r = result_like(im, &vals[0][i], res[i]);
-        if (ts_rank_of(&vals[1][i]) != r.rank) r.rank = -1;
+        if (st_ts_rank_of(im, &vals[1][i]) != r.rank) r.rank = -1;
         env_set(im, &f->e, outs[i], &r);
     }
     return im->st;
@@ -1272,19 +949,23 @@ static st_status exec_if(ts_imp *im, frame *f, const st_tsc_stmt *s) {
 
 /* for target in range(n) / while cond: an IR Loop whose carried values are the names the
  * body assigns that exist before it. */
-static st_status exec_loop(ts_imp *im, frame *f, const st_tsc_stmt *s) {
+static st_status exec_loop(st_ts_imp *im, frame *f, const st_tsc_stmt *s) {
     bool is_for = s->kind == ST_TSC_FOR;
     int trip = -1, cond_in = -1;
-    tv start = scalar(TV_INT, 0, 0);
+    tv start = st_ts_scalar(TV_INT, 0, 0);
     int64_t step = 1;
     if (is_for) {
         const st_tsc_expr *it = s->value;
         tv seq;
-        if (!(it->kind == ST_TSC_CALL && it->a->kind == ST_TSC_NAME && !strcmp(it->a->s, "range") && it->n >= 1 && it->n <= 3)) {
+        if (!(it->kind == ST_TSC_CALL && it->a->kind == ST_TSC_NAME && !strcmp(it->a->s, "range") &&
+              it->n >= 1 && it->n <= 3)) {
             if (eval(im, f, it, &seq)) return im->st;
             if (seq.k != TV_LIST && seq.k != TV_TUPLE)
-                return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: for over something other than range() or a list", s->line);
-            for (size_t i = 0; i < seq.n && !im->st && !f->returned; i++) /* a constant list: unroll */
+                return st_ts_fail(im, ST_ERR_UNSUPPORTED,
+                                  "line %d: for over something other than range() or a list",
+                                  s->line);
+            for (size_t i = 0; i < seq.n && !im->st && !f->returned;
+                 i++) /* a constant list: unroll */
                 if (!assign(im, f, s->target, &seq.items[i])) exec_block(im, f, &s->body);
             return im->st;
         }
@@ -1293,65 +974,80 @@ static st_status exec_loop(ts_imp *im, frame *f, const st_tsc_stmt *s) {
         if (it->n >= 2 && eval(im, f, it->args[0], &start)) return im->st;
         if (it->n == 3) {
             if (eval(im, f, it->args[2], &st)) return im->st;
-            if (!ts_is_const_int(&st) || st.i == 0)
-                return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: range() step must be a nonzero constant", s->line);
+            if (!st_ts_is_const_int(&st) || st.i == 0)
+                return st_ts_fail(im, ST_ERR_UNSUPPORTED,
+                                  "line %d: range() step must be a nonzero constant", s->line);
             step = st.i;
         }
-        if (start.k != TV_INT || n.k != TV_INT) return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: range() of non-integers", s->line);
+        if (start.k != TV_INT || n.k != TV_INT)
+            return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: range() of non-integers", s->line);
         if (!start.sym && !n.sym) { /* trip count known now */
-            int64_t cnt = step > 0 ? (n.i - start.i + step - 1) / step : (start.i - n.i - step - 1) / -step;
-            trip = ts_const_i64(im, &(int64_t){cnt > 0 ? cnt : 0}, 1, true);
+            int64_t cnt =
+                step > 0 ? (n.i - start.i + step - 1) / step : (start.i - n.i - step - 1) / -step;
+            trip = st_ts_const_i64(im, &(int64_t){cnt > 0 ? cnt : 0}, 1, true);
         } else if (!start.sym && start.i == 0 && step == 1) {
-            trip = ts_T(im, &n, ST_DTYPE_I64);
-        } else { /* max(0, (stop - start + step - sign(step)) / step); ONNX Div truncates, exact here */
-            int d[2] = {ts_T(im, &n, ST_DTYPE_I64), ts_T(im, &start, ST_DTYPE_I64)};
-            int diff = ts_op1(im, "Sub", 2, d);
-            int adj[2] = {diff, ts_const_i64(im, &(int64_t){step - (step > 0 ? 1 : -1)}, 1, true)};
-            int num = ts_op1(im, "Add", 2, adj);
-            int dv[2] = {num, ts_const_i64(im, &step, 1, true)};
-            int q = ts_op1(im, "Div", 2, dv);
-            int mx[2] = {q, ts_const_i64(im, &(int64_t){0}, 1, true)};
-            trip = ts_op1(im, "Max", 2, mx);
+            trip = st_ts_as_tensor(im, &n, ST_DTYPE_I64);
+        } else {
+            /* max(0, (stop - start + step - sign(step)) / step); ONNX Div truncates, exact here */
+            int d[2] = {st_ts_as_tensor(im, &n, ST_DTYPE_I64),
+                        st_ts_as_tensor(im, &start, ST_DTYPE_I64)};
+            int diff = st_ts_op1(im, "Sub", 2, d);
+            int adj[2] = {diff,
+                          st_ts_const_i64(im, &(int64_t){step - (step > 0 ? 1 : -1)}, 1, true)};
+            int num = st_ts_op1(im, "Add", 2, adj);
+            int dv[2] = {num, st_ts_const_i64(im, &step, 1, true)};
+            int q = st_ts_op1(im, "Div", 2, dv);
+            int mx[2] = {q, st_ts_const_i64(im, &(int64_t){0}, 1, true)};
+            trip = st_ts_op1(im, "Max", 2, mx);
         }
-        if (s->target->kind != ST_TSC_NAME) return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: loop target", s->line);
+        if (s->target->kind != ST_TSC_NAME)
+            return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: loop target", s->line);
     } else {
         tv c, cb;
         if (eval(im, f, s->value, &c)) return im->st;
         bool b;
         if (truthy_const(&c, &b) && !b) return ST_OK;
         if (convert_scalar(im, &c, TV_BOOL, &cb)) return im->st;
-        cond_in = ts_T(im, &cb, ST_DTYPE_BOOL);
+        cond_in = st_ts_as_tensor(im, &cb, ST_DTYPE_BOOL);
     }
-    if (im->fdepth >= MAX_FLOW_DEPTH) return ts_fail(im, ST_ERR_LIMIT, "line %d: control flow nested deeper than %d", s->line, MAX_FLOW_DEPTH);
+    if (im->fdepth >= MAX_FLOW_DEPTH)
+        return st_ts_fail(im, ST_ERR_LIMIT, "line %d: control flow nested deeper than %d", s->line,
+                          MAX_FLOW_DEPTH);
     const char *cand[MAX_RESULTS], *carried[MAX_RESULTS];
     size_t nc = 0, nk = 0;
     assigned(&s->body, cand, &nc, MAX_RESULTS);
     for (size_t i = 0; i < nc; i++)
-        if (env_get(&f->e, cand[i]) && !(is_for && !strcmp(cand[i], s->target->s))) carried[nk++] = cand[i];
-    if (nk > 6) return ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: loop carries more than 6 values", s->line);
+        if (env_get(&f->e, cand[i]) && !(is_for && !strcmp(cand[i], s->target->s)))
+            carried[nk++] = cand[i];
+    if (nk > 6)
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: loop carries more than 6 values",
+                          s->line);
     tv init[8];
     int ins[8];
     ins[0] = trip;
     ins[1] = cond_in;
     for (size_t i = 0; i < nk; i++) {
         init[i] = *env_get(&f->e, carried[i]);
-        ins[2 + i] = ts_T(im, &init[i], ST_DTYPE_UNDEFINED);
+        ins[2 + i] = st_ts_as_tensor(im, &init[i], ST_DTYPE_UNDEFINED);
     }
     if (im->st) return im->st;
     st_graph *outer = im->g, *body = st_graph_new(im->m, outer);
-    if (!body) return nomem(im);
+    if (!body) return st_ts_nomem(im);
     im->g = body;
     frame bf;
     memset(&bf, 0, sizeof bf);
     int bin[8], bout[8];
     env_copy(im, &bf.e, &f->e);
     for (size_t i = 0; i < nk + 2 && !im->st; i++) {
-        bin[i] = new_value(im, body);
+        bin[i] = st_ts_new_value(im, body);
         if (bin[i] < 0) break;
         st_ir_value *v = &body->values[bin[i]];
         v->role = ST_VALUE_INPUT;
-        set_type(im, body, bin[i], i == 0 ? ST_DTYPE_I64 : i == 1 ? ST_DTYPE_BOOL : ts_dtype_of(&init[i - 2]),
-                 i < 2 ? 0 : ts_rank_of(&init[i - 2]));
+        set_type(im, body, bin[i],
+                 i == 0   ? ST_DTYPE_I64
+                 : i == 1 ? ST_DTYPE_BOOL
+                          : st_ts_dtype_of(&init[i - 2]),
+                 i < 2 ? 0 : st_ts_rank_of(im, &init[i - 2]));
         if (i >= 2) {
             tv b = result_like(im, &init[i - 2], bin[i]);
             env_set(im, &bf.e, carried[i - 2], &b);
@@ -1360,26 +1056,30 @@ static st_status exec_loop(ts_imp *im, frame *f, const st_tsc_stmt *s) {
     if (is_for && !im->st) { /* i = start + iteration * step */
         int iv = bin[0];
         if (step != 1) {
-            int m[2] = {iv, ts_const_i64(im, &step, 1, true)};
-            iv = ts_op1(im, "Mul", 2, m);
+            int m[2] = {iv, st_ts_const_i64(im, &step, 1, true)};
+            iv = st_ts_op1(im, "Mul", 2, m);
         }
         if (start.sym || start.i != 0) {
-            int a2[2] = {iv, ts_T(im, &start, ST_DTYPE_I64)};
-            iv = ts_op1(im, "Add", 2, a2);
+            int a2[2] = {iv, st_ts_as_tensor(im, &start, ST_DTYPE_I64)};
+            iv = st_ts_op1(im, "Add", 2, a2);
         }
-        tv itv = ts_tensor(im, iv, 0, ST_DTYPE_I64);
+        tv itv = st_ts_tensor(im, iv, 0, ST_DTYPE_I64);
         itv.k = TV_INT, itv.sym = true;
         env_set(im, &bf.e, s->target->s, &itv);
     }
     im->fdepth++;
     if (!im->st) exec_block(im, &bf, &s->body);
     im->fdepth--;
-    if (!im->st && bf.returned) ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: return inside a loop", s->line);
+    if (!im->st && bf.returned)
+        st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: return inside a loop", s->line);
     if (!im->st) {
-        if (is_for) bout[0] = ts_op1(im, "Identity", 1, &bin[1]), set_type(im, body, bout[0], ST_DTYPE_BOOL, 0);
+        if (is_for)
+            bout[0] = st_ts_op1(im, "Identity", 1, &bin[1]),
+            set_type(im, body, bout[0], ST_DTYPE_BOOL, 0);
         else {
             tv c, cb;
-            if (!eval(im, &bf, s->value, &c) && !convert_scalar(im, &c, TV_BOOL, &cb)) bout[0] = sub_output(im, &cb);
+            if (!eval(im, &bf, s->value, &c) && !convert_scalar(im, &c, TV_BOOL, &cb))
+                bout[0] = sub_output(im, &cb);
         }
         for (size_t i = 0; i < nk && !im->st; i++) {
             tv *v = env_get(&bf.e, carried[i]);
@@ -1388,7 +1088,7 @@ static st_status exec_loop(ts_imp *im, frame *f, const st_tsc_stmt *s) {
     }
     if (!im->st) {
         body->inputs = st_ir_alloc(body, sizeof(int) * (nk + 2));
-        if (!body->inputs) nomem(im);
+        if (!body->inputs) st_ts_nomem(im);
         else memcpy(body->inputs, bin, sizeof(int) * (nk + 2)), body->n_inputs = nk + 2;
         set_graph_io(im, body, bout, nk + 1);
     }
@@ -1396,8 +1096,8 @@ static st_status exec_loop(ts_imp *im, frame *f, const st_tsc_stmt *s) {
     im->g = outer;
     if (im->st) return im->st;
     int res[8];
-    st_node *n = ts_op(im, "Loop", (int)nk + 2, ins, (int)nk, res);
-    attr_g(im, n, "body", body);
+    st_node *n = st_ts_op(im, "Loop", (int)nk + 2, ins, (int)nk, res);
+    st_ts_attr_g(im, n, "body", body);
     for (size_t i = 0; i < nk && !im->st; i++) {
         tv r = result_like(im, &init[i], res[i]);
         env_set(im, &f->e, carried[i], &r);
@@ -1405,7 +1105,7 @@ static st_status exec_loop(ts_imp *im, frame *f, const st_tsc_stmt *s) {
     return im->st;
 }
 
-static st_status exec_block(ts_imp *im, frame *f, const st_tsc_block *b) {
+static st_status exec_block(st_ts_imp *im, frame *f, const st_tsc_block *b) {
     for (size_t i = 0; i < b->n && !im->st && !f->returned; i++) {
         const st_tsc_stmt *s = b->s[i];
         tv v;
@@ -1414,85 +1114,100 @@ static st_status exec_block(ts_imp *im, frame *f, const st_tsc_block *b) {
             if (eval(im, f, s->value, &v)) break;
             if (s->op) {
                 tv cur;
-                st_tsc_expr bin = {.kind = ST_TSC_BINOP, .s = s->op, .a = s->target, .b = s->value, .line = s->line};
+                st_tsc_expr bin = {.kind = ST_TSC_BINOP,
+                                   .s = s->op,
+                                   .a = s->target,
+                                   .b = s->value,
+                                   .line = s->line};
                 (void)cur;
                 if (eval(im, f, &bin, &v)) break;
             }
             assign(im, f, s->target, &v);
             break;
         case ST_TSC_EXPR:
-            if (s->value->kind == ST_TSC_CALL && s->value->a->kind == ST_TSC_ATTR && !strcmp(s->value->a->s, "RaiseException"))
-                ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: the model raises an exception on every path", s->line);
+            if (s->value->kind == ST_TSC_CALL && s->value->a->kind == ST_TSC_ATTR &&
+                !strcmp(s->value->a->s, "RaiseException"))
+                st_ts_fail(im, ST_ERR_UNSUPPORTED,
+                           "line %d: the model raises an exception on every path", s->line);
             else eval(im, f, s->value, &v);
             break;
         case ST_TSC_RETURN:
             if (s->value) eval(im, f, s->value, &f->ret);
-            else f->ret = scalar(TV_NONE, 0, 0);
+            else f->ret = st_ts_scalar(TV_NONE, 0, 0);
             f->returned = true;
             break;
         case ST_TSC_IF: exec_if(im, f, s); break;
-        case ST_TSC_FOR: case ST_TSC_WHILE: exec_loop(im, f, s); break;
-        case ST_TSC_ASSERT: /* `assert ops.aten.dim(x) == r` / `ops.prim.dtype(x) == t` (stele's exports write
-                             * them): rank and type hints for inputs */
-            if (s->value->kind == ST_TSC_BINOP && !strcmp(s->value->s, "==") && s->value->b->kind == ST_TSC_INT &&
-                s->value->a->kind == ST_TSC_CALL && s->value->a->n == 1 && s->value->a->a->kind == ST_TSC_ATTR &&
+        case ST_TSC_FOR:
+        case ST_TSC_WHILE: exec_loop(im, f, s); break;
+        case ST_TSC_ASSERT:
+            /* `assert ops.aten.dim(x) == r` / `ops.prim.dtype(x) == t` (stele's exports write
+             * them): rank and type hints for inputs */
+            if (s->value->kind == ST_TSC_BINOP && !strcmp(s->value->s, "==") &&
+                s->value->b->kind == ST_TSC_INT && s->value->a->kind == ST_TSC_CALL &&
+                s->value->a->n == 1 && s->value->a->a->kind == ST_TSC_ATTR &&
                 s->value->a->args[0]->kind == ST_TSC_NAME) {
                 tv *x = env_get(&f->e, s->value->a->args[0]->s);
-                bool dim = !strcmp(s->value->a->a->s, "dim"), dtype = !strcmp(s->value->a->a->s, "dtype");
+                bool dim = !strcmp(s->value->a->a->s, "dim"),
+                     dtype = !strcmp(s->value->a->a->s, "dtype");
                 int64_t k = s->value->b->i;
-                if (x && x->k == TV_TENSOR && input_of(im, x)) {
+                if (x && x->k == TV_TENSOR && st_ts_input_of(im, x)) {
                     if (dim && x->rank < 0) {
-                        ts_hint(im, x, ST_DTYPE_UNDEFINED, (int)k);
+                        st_ts_hint(im, x, ST_DTYPE_UNDEFINED, (int)k);
                         x->rank = (int)k, x->org = 0;
-                    } else if (dtype && !x->dt && ts_dtype_from_torch(k)) {
-                        ts_hint(im, x, ts_dtype_from_torch(k), -1);
-                        x->dt = ts_dtype_from_torch(k);
+                    } else if (dtype && !x->dt && st_ts_dtype_from_torch(k)) {
+                        st_ts_hint(im, x, st_ts_dtype_from_torch(k), -1);
+                        x->dt = st_ts_dtype_from_torch(k);
                     }
                 }
             }
             break;
-        case ST_TSC_PASS: case ST_TSC_DECL: case ST_TSC_IMPORT: break;
+        case ST_TSC_PASS:
+        case ST_TSC_DECL:
+        case ST_TSC_IMPORT: break;
         case ST_TSC_RAISE:
-            ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: the model raises an exception", s->line);
+            st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: the model raises an exception", s->line);
             break;
         default:
-            ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: statement kind %d is not supported", s->line, (int)s->kind);
+            st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: statement kind %d is not supported",
+                       s->line, (int)s->kind);
         }
     }
     return im->st;
 }
 
 /* ---- top level -------------------------------------------------------------------- */
-static st_status flatten_outputs(ts_imp *im, const tv *v, int *outs, size_t *n, size_t cap) {
+static st_status flatten_outputs(st_ts_imp *im, const tv *v, int *outs, size_t *n, size_t cap) {
     if (v->k == TV_TUPLE || v->k == TV_LIST) {
         for (size_t i = 0; i < v->n; i++)
             if (flatten_outputs(im, &v->items[i], outs, n, cap)) return im->st;
         return ST_OK;
     }
     if (v->k == TV_NONE) return ST_OK;
-    if (*n >= cap) return ts_fail(im, ST_ERR_LIMIT, "too many outputs");
+    if (*n >= cap) return st_ts_fail(im, ST_ERR_LIMIT, "too many outputs");
     outs[(*n)++] = sub_output(im, v);
     return im->st;
 }
 
-static st_status build(ts_imp *im) {
+static st_status build(st_ts_imp *im) {
     const st_pkl *root;
     if (load_pickle(im, "data.pkl", &root)) return im->st;
-    if (st_zip_find(im->z, "constants.pkl") && load_pickle(im, "constants.pkl", &im->consts)) return im->st;
-    if (root->kind != ST_PKL_CALL || root->fn->kind != ST_PKL_GLOBAL || strncmp(root->fn->s, "__torch__", 9))
-        return ts_fail(im, ST_ERR_FORMAT, "data.pkl does not hold a TorchScript module");
-    tv self = scalar(TV_OBJ, 0, 0);
+    if (st_zip_find(im->z, "constants.pkl") && load_pickle(im, "constants.pkl", &im->consts))
+        return im->st;
+    if (root->kind != ST_PKL_CALL || root->fn->kind != ST_PKL_GLOBAL ||
+        strncmp(root->fn->s, "__torch__", 9))
+        return st_ts_fail(im, ST_ERR_FORMAT, "data.pkl does not hold a TorchScript module");
+    tv self = st_ts_scalar(TV_OBJ, 0, 0);
     self.obj = root;
     char qual[512];
     snprintf(qual, sizeof qual, "%s.%s", root->fn->s, root->fn->name);
     const st_tsc_stmt *cls = find_class(im, qual);
     if (!cls) return im->st;
     const st_tsc_stmt *fwd = st_tsc_find_def(&cls->body, "forward");
-    if (!fwd) return ts_fail(im, ST_ERR_FORMAT, "class %s has no forward method", qual);
+    if (!fwd) return st_ts_fail(im, ST_ERR_FORMAT, "class %s has no forward method", qual);
     frame fr;
     memset(&fr, 0, sizeof fr);
     st_graph *g = im->top;
-    if (!(g->inputs = st_ir_alloc(g, sizeof(int) * (fwd->nparams + 1)))) return nomem(im);
+    if (!(g->inputs = st_ir_alloc(g, sizeof(int) * (fwd->nparams + 1)))) return st_ts_nomem(im);
     for (size_t i = 0; i < fwd->nparams && !im->st; i++) {
         if (i == 0) {
             env_set(im, &fr.e, fwd->params[0].name, &self);
@@ -1502,25 +1217,29 @@ static st_status build(ts_imp *im) {
         const char *ty = p->type && p->type->kind == ST_TSC_NAME ? p->type->s : "";
         int vi = st_graph_value(g, p->name);
         if (vi < 0) {
-            nomem(im);
+            st_ts_nomem(im);
             break;
         }
         g->values[vi].role = ST_VALUE_INPUT;
         g->inputs[g->n_inputs++] = vi;
-        tv v = ts_tensor(im, vi, -1, ST_DTYPE_UNDEFINED);
-        input_ent e = {vi, ST_DTYPE_UNDEFINED, -1, 0};
+        tv v = st_ts_tensor(im, vi, -1, ST_DTYPE_UNDEFINED);
+        input_ent e = {vi, ST_DTYPE_UNDEFINED, -1, 0, false};
         v.org = (int)im->ninputs + 1;
-        if (im->guess && im->ninputs < MAX_GUESS_INPUTS && im->guess[im->ninputs] >= 0) v.rank = e.rank = im->guess[im->ninputs];
-        if (!strcmp(ty, "int")) v.k = TV_INT, v.sym = true, v.rank = 0, v.dt = e.dt = ST_DTYPE_I64, e.rank = 0;
-        else if (!strcmp(ty, "float")) v.k = TV_FLOAT, v.sym = true, v.rank = 0, v.dt = e.dt = ST_DTYPE_F32, e.rank = 0;
-        else if (!strcmp(ty, "bool")) v.k = TV_BOOL, v.sym = true, v.rank = 0, v.dt = e.dt = ST_DTYPE_BOOL, e.rank = 0;
+        if (!strcmp(ty, "int"))
+            v.k = TV_INT, v.sym = true, v.rank = 0, v.dt = e.dt = ST_DTYPE_I64, e.rank = 0;
+        else if (!strcmp(ty, "float"))
+            v.k = TV_FLOAT, v.sym = true, v.rank = 0, v.dt = e.dt = ST_DTYPE_F32, e.rank = 0;
+        else if (!strcmp(ty, "bool"))
+            v.k = TV_BOOL, v.sym = true, v.rank = 0, v.dt = e.dt = ST_DTYPE_BOOL, e.rank = 0;
         else if (strcmp(ty, "Tensor")) {
-            ts_fail(im, ST_ERR_UNSUPPORTED, "forward parameter %s has type %s; only Tensor, int, float and bool inputs are supported",
-                    p->name, *ty ? ty : "(complex)");
+            st_ts_fail(im, ST_ERR_UNSUPPORTED,
+                       "forward parameter %s has type %s; only Tensor, int, float and bool inputs "
+                       "are supported",
+                       p->name, *ty ? ty : "(complex)");
             break;
         }
         if (!ST_GROW(im->inputs, im->capinputs, im->ninputs + 1)) {
-            nomem(im);
+            st_ts_nomem(im);
             break;
         }
         im->inputs[im->ninputs++] = e;
@@ -1535,12 +1254,14 @@ static st_status build(ts_imp *im) {
         char msg[sizeof im->err->msg];
         size_t l = (size_t)snprintf(msg, sizeof msg, "unsupported TorchScript ops:");
         for (size_t i = 0; i < im->nunsup && l < sizeof msg; i++)
-            l += (size_t)snprintf(msg + l, sizeof msg - l, "%s %s (%d)", i ? "," : "", im->unsup[i].name, im->unsup[i].count);
-        im->st = ST_OK;
-        return ts_fail(im, ST_ERR_UNSUPPORTED, "%s", msg);
+            l += (size_t)snprintf(msg + l, sizeof msg - l, "%s %s (%d)", i ? "," : "",
+                                  im->unsup[i].name, im->unsup[i].count);
+        im->st = ST_OK; /* the list replaces the first op's message */
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "%s", msg);
     }
     if (im->st) return im->st;
-    if (!no) return ts_fail(im, ST_ERR_UNSUPPORTED, "forward returns no tensors");
+    if (!no) return st_ts_fail(im, ST_ERR_UNSUPPORTED, "forward returns no tensors");
+    if (st_ts_settle_ranks(im)) return im->st;
     set_graph_io(im, g, outs, no);
     for (size_t i = 0; i < no; i++) { /* readable output names */
         char nm[32];
@@ -1552,9 +1273,12 @@ static st_status build(ts_imp *im) {
         st_ir_value *v = &g->values[im->inputs[i].vi];
         v->type.kind = ST_VAL_TENSOR;
         v->type.dtype = im->inputs[i].dt ? im->inputs[i].dt : ST_DTYPE_F32;
-        v->type.rank = im->inputs[i].rank >= 0 ? im->inputs[i].rank : im->inputs[i].floor > 0 ? im->inputs[i].floor : -1;
+        v->type.rank = im->inputs[i].rank >= 0   ? im->inputs[i].rank
+                       : im->inputs[i].floor > 0 ? im->inputs[i].floor
+                                                 : -1;
         if (v->type.rank > 0) {
-            if (!(v->type.dims = st_ir_alloc(g, sizeof(st_dim) * (size_t)v->type.rank))) return nomem(im);
+            if (!(v->type.dims = st_ir_alloc(g, sizeof(st_dim) * (size_t)v->type.rank)))
+                return st_ts_nomem(im);
             for (int d = 0; d < v->type.rank; d++) {
                 v->type.dims[d].value = -1;
                 char sym[48];
@@ -1573,7 +1297,8 @@ static void mark_used(const st_graph *g, const st_graph *top, bool *used) {
         for (int i = 0; i < n->n_in; i++) {
             const st_graph *h = g;
             int vi = n->inputs[i];
-            while (vi >= 0 && h->values[vi].role == ST_VALUE_OUTER && h->parent) vi = h->values[vi].outer_index, h = h->parent;
+            while (vi >= 0 && h->values[vi].role == ST_VALUE_OUTER && h->parent)
+                vi = h->values[vi].outer_index, h = h->parent;
             if (vi >= 0 && h == top) used[vi] = true;
         }
         for (int a = 0; a < n->n_attrs; a++)
@@ -1582,10 +1307,10 @@ static void mark_used(const st_graph *g, const st_graph *top, bool *used) {
 }
 
 /* Drop weights nothing reads (a Linear's weight once its transpose is folded in). */
-static st_status prune(ts_imp *im) {
+static st_status prune(st_ts_imp *im) {
     st_graph *g = im->top;
     bool *used = st_calloc(g->n_values ? g->n_values : 1, sizeof *used);
-    if (!used) return nomem(im);
+    if (!used) return st_ts_nomem(im);
     mark_used(g, g, used);
     for (size_t i = 0; i < g->n_outputs; i++) used[g->outputs[i]] = true;
     for (size_t i = 0; i < g->n_values; i++) {
@@ -1607,95 +1332,63 @@ static void index_all(st_graph *g) {
             if (g->nodes[i].attrs[a].kind == ST_ATTR_GRAPH) index_all(g->nodes[i].attrs[a].g);
 }
 
+static void import_free(st_ts_imp *im) {
+    st_free(im->files);
+    st_free(im->tensors);
+    st_free(im->unsup);
+    st_free(im->inputs);
+    st_free(im->perms);
+    st_zip_close(im->z);
+    st_arena_free(im->pa);
+}
 
-/* One import attempt with the given rank guesses; reports what stopped it. */
-static st_status import_once(const char *path, const int *guess, int *need_rank, int *conflict, int *floors,
-                             st_model **out, st_error *err) {
-    ts_imp im;
+static st_status import_model(st_ts_imp *im) {
+    if (!(im->pa = st_arena_new(0)) || !(im->m = st_model_new(ST_FORMAT_TORCHSCRIPT)) ||
+        !(im->top = im->g = st_graph_new(im->m, NULL)))
+        return st_ts_nomem(im);
+    st_model *m = im->m;
+    m->graph = im->top;
+    m->ir_version = 8;
+    m->producer_name = st_ir_strdup(im->top, "pytorch");
+    m->producer_version = st_ir_strdup(im->top, "torchscript");
+    if (!(m->opsets = st_ir_alloc(im->top, sizeof(st_opset)))) return st_ts_nomem(im);
+    m->opsets[0].domain = st_ir_strdup(im->top, "");
+    m->opsets[0].version = 17;
+    m->n_opsets = 1;
+    m->file = st_buf_ref(st_zip_buf(im->z));
+    if (build(im) || prune(im)) return im->st;
+    index_all(im->top);
+    return im->st;
+}
+
+/* One pass over the archive: ranks the code leaves open are fixed once, where first needed
+ * (st_ts_rank), never by importing again. */
+st_status st_ts_import_stats(const char *path, st_model **out, st_ts_import_info *info,
+                             st_error *err) {
+    st_ts_imp im;
     memset(&im, 0, sizeof im);
     im.path = path;
     im.err = err;
-    im.guess = guess;
     st_status s = st_zip_open(path, &im.z, err);
     if (s) {
         st_error_prefix(err, "%s: ", path);
         return s;
     }
-    if (!(im.pa = st_arena_new(0)) || !(im.m = st_model_new(ST_FORMAT_TORCHSCRIPT)) ||
-        !(im.top = im.g = st_graph_new(im.m, NULL))) {
-        s = st_error_nomem(err);
-        goto done;
-    }
-    im.m->graph = im.top;
-    im.m->ir_version = 8;
-    im.m->producer_name = st_ir_strdup(im.top, "pytorch");
-    im.m->producer_version = st_ir_strdup(im.top, "torchscript");
-    if (!(im.m->opsets = st_ir_alloc(im.top, sizeof(st_opset)))) {
-        s = st_error_nomem(err);
-        goto done;
-    }
-    im.m->opsets[0].domain = st_ir_strdup(im.top, "");
-    im.m->opsets[0].version = 17;
-    im.m->n_opsets = 1;
-    im.m->file = st_buf_ref(st_zip_buf(im.z));
-    if ((s = build(&im)) || (s = prune(&im))) goto done;
-    index_all(im.top);
-done:
+    s = import_model(&im);
     if (s) {
         if (s != ST_ERR_NOMEM) st_error_prefix(err, "%s: ", path);
         if (err) /* names from the file may hold control characters: keep the message one line */
             for (char *c = err->msg; *c; c++)
                 if ((unsigned char)*c < 0x20) *c = '?';
         st_model_release(im.m);
-    } else
+    } else {
+        if (info) info->n_rank_decisions = im.n_rank_decisions;
         *out = im.m;
-    *need_rank = im.need_rank;
-    *conflict = im.conflict;
-    for (size_t i = 0; i < im.ninputs && i < MAX_GUESS_INPUTS; i++) floors[i] = im.inputs[i].floor;
-    st_free(im.files);
-    st_free(im.tensors);
-    st_free(im.unsup);
-    st_free(im.inputs);
-    st_zip_close(im.z);
-    st_arena_free(im.pa);
+    }
+    import_free(&im);
     return s;
 }
 
-/* TorchScript never states ranks. When an op needs the rank of an input nothing fixed, try
- * ranks from the least its indexing needs upwards until the code is consistent. */
 st_status st_ts_import(const char *path, st_model **out, st_error *err) {
-    int guess[MAX_GUESS_INPUTS], floors[MAX_GUESS_INPUTS] = {0}, last = -1, order[MAX_GUESS_INPUTS], norder = 0;
-    for (int i = 0; i < MAX_GUESS_INPUTS; i++) guess[i] = -1;
-    for (int attempt = 0;; attempt++) {
-        int need = 0, conflict = 0;
-        st_status s = import_once(path, guess, &need, &conflict, floors, out, err);
-        if (!s || s == ST_ERR_NOMEM || attempt >= 4 * MAX_GUESS_RANK) return s;
-        int blame = conflict > 0 && conflict <= MAX_GUESS_INPUTS && guess[conflict - 1] >= 0 ? conflict - 1 : last;
-        if (need > 0 && need <= MAX_GUESS_INPUTS && guess[need - 1] < 0) {
-            /* start from what its indexing needs, or from the other inputs' rank (inputs of one
-             * model usually share it: query and key of an attention) */
-            int peer = 0;
-            for (int i = 0; i < MAX_GUESS_INPUTS; i++)
-                if (i != need - 1 && guess[i] > peer) peer = guess[i];
-            last = need - 1;
-            guess[last] = ST_MAX(ST_MAX(floors[last], 1), peer);
-            order[norder++] = last;
-        } else if (conflict && blame >= 0 && guess[blame] < MAX_GUESS_RANK) {
-            guess[blame]++;
-            for (int i = norder - 1; i >= 0 && order[i] != blame; i--) /* later guesses followed this one */
-                guess[order[i]] = -1, norder--;
-        } else
-            return s;
-    }
-}
-
-st_status st_ts_export(const st_model *m, const char *path, st_error *err) {
-    return st_ts_export_impl(m, path, err);
-}
-
-tv *ts_alloc_items(ts_imp *im, size_t n) {
-    tv *t = st_arena_alloc(im->pa, (n ? n : 1) * sizeof *t);
-    if (!t) nomem(im);
-    else memset(t, 0, (n ? n : 1) * sizeof *t);
-    return t;
+    return st_ts_import_stats(path, out, NULL, err);
 }

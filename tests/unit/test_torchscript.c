@@ -26,32 +26,32 @@ static char *reprint(const char *src, size_t n) {
 }
 
 Test(torchscript, parse_print_fixed_point) {
-    static const char src[] =
-        "class M(Module):\n"
-        "  __parameters__ = [\"w\", ]\n"
-        "  w : Tensor\n"
-        "  __annotations__[\"0\"] = __torch__.torch.nn.modules.conv.Conv2d\n"
-        "  k : Final[Tuple[int, int]] = (3, 3)\n"
-        "  def forward(self: __torch__.M,\n"
-        "    x: Tensor,\n"
-        "    n: int=2) -> Tuple[Tensor, Tensor]:\n"
-        "    _0 = getattr(self, \"0\")\n"
-        "    a, b, = torch.chunk(x, 2, -1)\n"
-        "    y = torch.add(a, CONSTANTS.c0, alpha=-1.5e-05)\n"
-        "    if bool(torch.gt(torch.sum(y), 0)) and not n is None:\n"
-        "      y0 = torch.mul(y, 0.5)\n"
-        "    else:\n"
-        "      y0 = ops.prim.NumToTensor(torch.size(y, -1))\n"
-        "    for i in range(n):\n"
-        "      y0 = -y0 + 2 ** i * (1 - n) // 3\n"
-        "    while _1 < 3:\n"
-        "      _1 += 1\n"
-        "    z = annotate(List[int], [])\n"
-        "    return (y0, x[0, 1:2])\n";
+    static const char src[] = "class M(Module):\n"
+                              "  __parameters__ = [\"w\", ]\n"
+                              "  w : Tensor\n"
+                              "  __annotations__[\"0\"] = __torch__.torch.nn.modules.conv.Conv2d\n"
+                              "  k : Final[Tuple[int, int]] = (3, 3)\n"
+                              "  def forward(self: __torch__.M,\n"
+                              "    x: Tensor,\n"
+                              "    n: int=2) -> Tuple[Tensor, Tensor]:\n"
+                              "    _0 = getattr(self, \"0\")\n"
+                              "    a, b, = torch.chunk(x, 2, -1)\n"
+                              "    y = torch.add(a, CONSTANTS.c0, alpha=-1.5e-05)\n"
+                              "    if bool(torch.gt(torch.sum(y), 0)) and not n is None:\n"
+                              "      y0 = torch.mul(y, 0.5)\n"
+                              "    else:\n"
+                              "      y0 = ops.prim.NumToTensor(torch.size(y, -1))\n"
+                              "    for i in range(n):\n"
+                              "      y0 = -y0 + 2 ** i * (1 - n) // 3\n"
+                              "    while _1 < 3:\n"
+                              "      _1 += 1\n"
+                              "    z = annotate(List[int], [])\n"
+                              "    return (y0, x[0, 1:2])\n";
     char *p1 = reprint(src, sizeof src - 1);
     char *p2 = reprint(p1, strlen(p1));
     cr_assert_str_eq(p1, p2);
-    cr_assert(strstr(p1, "alpha=-1.5000000000000001e-05") || strstr(p1, "alpha=-1.5e-05"), "%s", p1);
+    cr_assert(strstr(p1, "alpha=-1.5000000000000001e-05") || strstr(p1, "alpha=-1.5e-05"), "%s",
+              p1);
     cr_assert(strstr(p1, "-y0 + 2 ** i * (1 - n) // 3"), "%s", p1);
     free(p1);
     free(p2);
@@ -69,7 +69,8 @@ Test(torchscript, syntax_errors_name_the_line) {
         st_arena *a = st_arena_new(0);
         st_tsc_file *f = NULL;
         st_error err;
-        cr_assert_eq(st_tsc_parse(bad[i], strlen(bad[i]), a, "code/x.py", &f, &err), ST_ERR_FORMAT, "case %zu parsed", i);
+        cr_assert_eq(st_tsc_parse(bad[i], strlen(bad[i]), a, "code/x.py", &f, &err), ST_ERR_FORMAT,
+                     "case %zu parsed", i);
         cr_assert(!strncmp(err.msg, "code/x.py:", 10), "%s", err.msg);
         cr_assert_null(f);
         st_arena_free(a);
@@ -97,18 +98,18 @@ Test(torchscript, every_code_file_pytorch_writes_parses) {
     snprintf(script, sizeof script, "%s/gen.py", dir);
     FILE *fp = fopen(script, "w"); /* scripting needs the source in a file */
     cr_assert_not_null(fp);
-    fprintf(fp,
-            "import sys, torch, torchvision\n"
-            "torch.jit.trace(torchvision.models.mobilenet_v3_small().eval(), torch.randn(1,3,32,32)).save(sys.argv[1] + \"/m.pt\")\n"
-            "class S(torch.nn.Module):\n"
-            "    def forward(self, x, n: int):\n"
-            "        for i in range(n):\n"
-            "            if bool(x.sum() > 0):\n"
-            "                x = x - 1.0\n"
-            "            else:\n"
-            "                x = x * 2.0\n"
-            "        return x\n"
-            "torch.jit.script(S()).save(sys.argv[1] + \"/s.pt\")\n");
+    fprintf(fp, "import sys, torch, torchvision\n"
+                "torch.jit.trace(torchvision.models.mobilenet_v3_small().eval(), "
+                "torch.randn(1,3,32,32)).save(sys.argv[1] + \"/m.pt\")\n"
+                "class S(torch.nn.Module):\n"
+                "    def forward(self, x, n: int):\n"
+                "        for i in range(n):\n"
+                "            if bool(x.sum() > 0):\n"
+                "                x = x - 1.0\n"
+                "            else:\n"
+                "                x = x * 2.0\n"
+                "        return x\n"
+                "torch.jit.script(S()).save(sys.argv[1] + \"/s.pt\")\n");
     fclose(fp);
     snprintf(cmd, sizeof cmd, PYTHON " %s %s 2>/dev/null", script, dir);
     if (sh(cmd) != 0) cr_skip_test("PyTorch/torchvision not available under " PYTHON);
@@ -150,23 +151,28 @@ Test(torchscript, convert_run_and_export_round_trip) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              PYTHON " -c 'import torch, numpy as np\n"
-             "torch.manual_seed(0)\n"
-             "m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4*6*6, 5), torch.nn.Softmax(-1)).eval()\n"
-             "x = torch.randn(2, 3, 8, 8)\n"
-             "torch.jit.trace(m, x).save(\"%s/m.pt\")\n"
-             "np.save(\"%s/x.npy\", x.numpy()); np.save(\"%s/want.npy\", m(x).detach().numpy())' 2>/dev/null",
+                    "torch.manual_seed(0)\n"
+                    "m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), "
+                    "torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4*6*6, 5), "
+                    "torch.nn.Softmax(-1)).eval()\n"
+                    "x = torch.randn(2, 3, 8, 8)\n"
+                    "torch.jit.trace(m, x).save(\"%s/m.pt\")\n"
+                    "np.save(\"%s/x.npy\", x.numpy()); np.save(\"%s/want.npy\", "
+                    "m(x).detach().numpy())' 2>/dev/null",
              dir, dir, dir);
     if (sh(cmd) != 0) cr_skip_test("PyTorch not available under " PYTHON);
-    snprintf(cmd, sizeof cmd, "%s run %s/m.pt --input %s/x.npy --output-dir %s/out > /dev/null && %s convert %s/m.pt %s/back.pt > /dev/null 2>&1",
+    snprintf(cmd, sizeof cmd,
+             "%s run %s/m.pt --input %s/x.npy --output-dir %s/out > /dev/null && %s convert "
+             "%s/m.pt %s/back.pt > /dev/null 2>&1",
              stele, dir, dir, dir, stele, dir, dir);
     cr_assert_eq(sh(cmd), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd,
              PYTHON " -c 'import torch, numpy as np\n"
-             "want = np.load(\"%s/want.npy\"); got = np.load(\"%s/out/output.npy\")\n"
-             "assert np.abs(got - want).max() < 1e-4, np.abs(got - want).max()\n"
-             "b = torch.jit.load(\"%s/back.pt\")\n"
-             "y = b(torch.from_numpy(np.load(\"%s/x.npy\"))).numpy()\n"
-             "assert np.abs(y - want).max() < 1e-4, np.abs(y - want).max()'",
+                    "want = np.load(\"%s/want.npy\"); got = np.load(\"%s/out/output.npy\")\n"
+                    "assert np.abs(got - want).max() < 1e-4, np.abs(got - want).max()\n"
+                    "b = torch.jit.load(\"%s/back.pt\")\n"
+                    "y = b(torch.from_numpy(np.load(\"%s/x.npy\"))).numpy()\n"
+                    "assert np.abs(y - want).max() < 1e-4, np.abs(y - want).max()'",
              dir, dir, dir, dir);
     cr_assert_eq(sh(cmd), 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -185,8 +191,9 @@ Test(torchscript, out_of_memory_at_every_allocation) {
     snprintf(out, sizeof out, "%s/o.pt", dir);
     snprintf(cmd, sizeof cmd,
              PYTHON " -c 'import torch\n"
-             "m = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.LayerNorm(3)).eval()\n"
-             "torch.jit.trace(m, torch.randn(2, 4)).save(\"%s\")' 2>/dev/null",
+                    "m = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), "
+                    "torch.nn.LayerNorm(3)).eval()\n"
+                    "torch.jit.trace(m, torch.randn(2, 4)).save(\"%s\")' 2>/dev/null",
              pt);
     if (sh(cmd) != 0) cr_skip_test("PyTorch not available under " PYTHON);
     st_model *m = NULL;
@@ -222,8 +229,9 @@ Test(torchscript, mutated_archives_do_not_crash) {
     snprintf(mut, sizeof mut, "%s/mut.pt", dir);
     snprintf(cmd, sizeof cmd,
              PYTHON " -c 'import torch\n"
-             "m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()\n"
-             "torch.jit.trace(m, torch.randn(1, 3, 4, 4)).save(\"%s\")' 2>/dev/null",
+                    "m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), "
+                    "torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(16, 3)).eval()\n"
+                    "torch.jit.trace(m, torch.randn(1, 3, 4, 4)).save(\"%s\")' 2>/dev/null",
              pt);
     if (sh(cmd) != 0) cr_skip_test("PyTorch not available under " PYTHON);
     st_zip *z;
@@ -251,7 +259,9 @@ Test(torchscript, mutated_archives_do_not_crash) {
             uint8_t *copy = malloc(len[i] + 1);
             memcpy(copy, data[i], len[i]);
             if (target && len[i] && rand() % 3 == 0)
-                for (int k = 0; k < 1 + rand() % 3; k++) copy[(size_t)rand() % len[i]] = (uint8_t)" ()[],:.=_abcxyz0129\n\x80K"[rand() % 23];
+                for (int k = 0; k < 1 + rand() % 3; k++)
+                    copy[(size_t)rand() % len[i]] =
+                        (uint8_t) " ()[],:.=_abcxyz0129\n\x80K"[rand() % 23];
             cr_assert_eq(st_zip_writer_add(w, e->name, copy, len[i], &err), ST_OK);
             free(copy);
         }
@@ -264,6 +274,91 @@ Test(torchscript, mutated_archives_do_not_crash) {
     free(data);
     free(len);
     st_zip_close(z);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    sh(cmd);
+}
+
+/* Every table of the converter against the operator registry: the aten import table and the
+ * list of IR ops the importer emits, the export table, and the mappings both directions
+ * share. Sorted (lookups are binary searches), no duplicate row, every IR op registered. */
+#include "op.h"
+#include "torchscript/ts_internal.h"
+
+Test(torchscript, tables_match_the_operator_registry) {
+    size_t n;
+    const st_ts_op_def *imp = st_ts_optab_rows(&n);
+    cr_assert_gt(n, 100);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_not_null(imp[i].fn, "aten::%s has no handler", imp[i].name);
+        cr_assert_eq(st_ts_optab_find(imp[i].name), &imp[i], "aten::%s not found", imp[i].name);
+        if (i)
+            cr_assert_lt(strcmp(imp[i - 1].name, imp[i].name), 0, "import rows %s, %s out of order",
+                         imp[i - 1].name, imp[i].name);
+    }
+    const char *const *emits = st_ts_emitted_ops(&n);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(st_ops_known("", emits[i]), "the importer emits %s, which is not registered",
+                  emits[i]);
+        cr_assert(st_ts_emits(emits[i]));
+        if (i)
+            cr_assert_lt(strcmp(emits[i - 1], emits[i]), 0, "%s, %s out of order", emits[i - 1],
+                         emits[i]);
+    }
+    cr_assert_not(st_ts_emits("NoSuchOp"));
+    const st_ts_export_row *ex = st_ts_export_rows(&n);
+    cr_assert_gt(n, 80);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(st_ops_known("", ex[i].op), "export row %s names no registered op", ex[i].op);
+        cr_assert_not_null(ex[i].emit, "export row %s has no emitter", ex[i].op);
+        if (i)
+            cr_assert_lt(strcmp(ex[i - 1].op, ex[i].op), 0, "export rows %s, %s out of order",
+                         ex[i - 1].op, ex[i].op);
+    }
+    /* a mapping that is the same both ways: the import row exists, the export row calls it */
+#define CHECK_BOTH_WAYS(O, A)                                                        \
+    do {                                                                             \
+        cr_assert_not_null(st_ts_optab_find(#A), "no import row aten::" #A);         \
+        cr_assert(st_ts_emits(#O), "the importer never emits " #O);                  \
+        const st_ts_export_row *r = NULL;                                            \
+        for (size_t i = 0; i < n; i++)                                               \
+            if (!strcmp(ex[i].op, #O)) r = &ex[i];                                   \
+        cr_assert(r && r->aten && !strcmp(r->aten, #A), "export row " #O " != " #A); \
+    } while (0);
+    ST_TS_UNARY_MAP(CHECK_BOTH_WAYS)
+    ST_TS_BINARY_MAP(CHECK_BOTH_WAYS)
+#undef CHECK_BOTH_WAYS
+}
+
+/* TorchScript never states an input's rank. A scripted model that transposes its last two
+ * dims and unpacks its sizes: the importer reads the archive once and fixes x's rank at the
+ * first op that needs it (2, from the dims transpose indexes), which size() then agrees with. */
+Test(torchscript, input_rank_decided_once_in_one_pass) {
+    char dir[] = "/tmp/st_tsc_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char cmd[1024], pt[128], py[128];
+    snprintf(pt, sizeof pt, "%s/m.pt", dir);
+    snprintf(py, sizeof py, "%s/gen.py", dir); /* torch.jit.script reads the source file */
+    FILE *f = fopen(py, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "import torch, sys\n"
+               "class M(torch.nn.Module):\n"
+               "    def forward(self, x, y):\n"
+               "        t = torch.transpose(x, -2, -1)\n"
+               "        a, b = x.size()\n"
+               "        return t * b + y.sum(-1, keepdim=True)\n"
+               "torch.jit.script(M()).save(sys.argv[1])\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, PYTHON " %s %s 2>/dev/null", py, pt);
+    if (sh(cmd) != 0) cr_skip_test("PyTorch not available under " PYTHON);
+    st_model *m = NULL;
+    st_error err;
+    st_ts_import_info info = {-1};
+    cr_assert_eq(st_ts_import_stats(pt, &m, &info, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(info.n_rank_decisions, 1, "decided %d ranks", info.n_rank_decisions);
+    const st_graph *g = m->graph;
+    cr_assert_eq(g->n_inputs, 2);
+    cr_assert_eq(g->values[g->inputs[0]].type.rank, 2); /* x: decided where transpose needed it */
+    st_model_release(m);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     sh(cmd);
 }
