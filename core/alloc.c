@@ -37,6 +37,20 @@ void *st_malloc(size_t n) {
     return alloc_fn(alloc_ud, NULL, 0, n ? n : 1);
 }
 
+void *st_malloc_aligned(size_t n, size_t align) {
+    size_t total;
+    if (!st_add_ok(n ? n : 1, align + sizeof(void *), &total)) return NULL;
+    char *raw = st_malloc(total);
+    if (!raw) return NULL;
+    uintptr_t p = ((uintptr_t)raw + sizeof(void *) + align - 1) & ~(uintptr_t)(align - 1);
+    ((void **)p)[-1] = raw;
+    return (void *)p;
+}
+
+void st_free_aligned(void *p) {
+    if (p) st_free(((void **)p)[-1]);
+}
+
 void *st_calloc(size_t count, size_t size) {
     size_t n;
     if (!st_mul_ok(count, size, &n)) return NULL;

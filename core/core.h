@@ -50,6 +50,9 @@ void *st_calloc(size_t count, size_t size); /* overflow-checked, zeroed */
 void *st_realloc(void *p, size_t n);
 void st_free(void *p);
 char *st_strdup(const char *s);
+/* n bytes aligned to align (a power of two) through the hook; free with st_free_aligned. */
+void *st_malloc_aligned(size_t n, size_t align);
+void st_free_aligned(void *p); /* NULL is a no-op */
 char *st_strndup(const char *s, size_t n);
 /* Test hook: make allocation number n (1-based, counted from this call) fail; 0 disables. */
 void st_alloc_fail_after(long n);

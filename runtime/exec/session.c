@@ -264,8 +264,8 @@ static void gexec_free(st_gexec *e) {
     st_free(e->nsig_n);
     st_free(e->planned);
     st_free(e->offset);
-    free(e->arena);
-    free(e->scratch);
+    st_free_aligned(e->arena);
+    st_free_aligned(e->scratch);
     st_free(e->sig);
     st_free(e);
 }
@@ -517,11 +517,11 @@ static st_status plan(st_gexec *e, st_error *err) {
         sp[i].off = off;
         if (off + sp[i].size > total) total = off + sp[i].size;
     }
-    free(e->arena);
+    st_free_aligned(e->arena);
     e->arena = NULL;
     e->arena_size = 0;
     if (total) {
-        e->arena = aligned_alloc(64, total);
+        e->arena = st_malloc_aligned(total, 64);
         if (!e->arena) {
             st = st_error_nomem(err);
             goto done;
@@ -542,17 +542,17 @@ done:
 
 /* ---- running --------------------------------------------------------------------- */
 
+/* Whether a node's outputs may be computed once at prepare and kept: not impure (the
+ * record's flags), no subgraphs, and every input constant, or a shape-only op (Shape,
+ * Size) whose input's shape is static. */
 static bool foldable(const st_gexec *e, const st_kctx *k) {
-    static const char *const impure[] = {"RandomUniform", "RandomNormal", "RandomUniformLike",
-                                         "RandomNormalLike", "Multinomial", "Bernoulli", "Dropout"};
     const st_node *nd = k->node;
-    for (size_t i = 0; i < ST_ARRAY_LEN(impure); i++)
-        if (!strcmp(nd->op_type, impure[i])) return false;
+    uint32_t flags = nd->def ? nd->def->flags : 0;
+    if (flags & ST_OPF_IMPURE) return false;
     for (int a = 0; a < nd->n_attrs; a++)
         if (nd->attrs[a].kind == ST_ATTR_GRAPH || nd->attrs[a].kind == ST_ATTR_GRAPHS) return false;
-    if (!nd->domain[0] && (!strcmp(nd->op_type, "Shape") || !strcmp(nd->op_type, "Size")) &&
-        nd->n_in >= 1 && nd->inputs[0] >= 0 && (e->vflags[nd->inputs[0]] & VF_STATIC) &&
-        e->vals[nd->inputs[0]].kind == ST_VAL_TENSOR)
+    if ((flags & ST_OPF_SHAPE_ONLY) && nd->n_in >= 1 && nd->inputs[0] >= 0 &&
+        (e->vflags[nd->inputs[0]] & VF_STATIC) && e->vals[nd->inputs[0]].kind == ST_VAL_TENSOR)
         return true;
     for (int i = 0; i < nd->n_in; i++)
         if (nd->inputs[i] >= 0 && !(e->vflags[nd->inputs[i]] & VF_CONST)) return false;
@@ -562,9 +562,9 @@ static bool foldable(const st_gexec *e, const st_kctx *k) {
 static st_status ensure_scratch(st_gexec *e, size_t n, st_error *err) {
     if (n <= e->scratch_size) return ST_OK;
     size_t sz = (n + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, sz);
+    void *p = st_malloc_aligned(sz, 64);
     if (!p) return st_errorf(err, ST_ERR_NOMEM, "out of memory allocating %zu bytes of scratch", n);
-    free(e->scratch);
+    st_free_aligned(e->scratch);
     e->scratch = p;
     e->scratch_size = sz;
     return ST_OK;
