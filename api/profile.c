@@ -71,13 +71,31 @@ double st_profiler_run_ms(const st_profiler *p, size_t i) {
     return i < p->prof->n_runs ? (double)(p->prof->runs[i].t1 - p->prof->runs[i].t0) / 1e6 : 0;
 }
 
-st_status st_profiler_report(const st_profiler *p, const st_profile_report_opts *o, char **out,
-                             st_error *err) {
+static st_view_opts view_opts(const st_profile_report_opts *o) {
     st_profile_report_opts d = st_profile_report_opts_default();
     if (!o) o = &d;
-    st_view_opts vo = {o->group_by == ST_PROFILE_BY_OP ? ST_VIEW_BY_OP : ST_VIEW_BY_NODE, o->top,
-                       o->model, o->threads, o->warmup};
-    return o->json ? st_view_json(p->prof, &vo, out, err) : st_view_table(p->prof, &vo, out, err);
+    return (st_view_opts){o->group_by == ST_PROFILE_BY_OP ? ST_VIEW_BY_OP : ST_VIEW_BY_NODE, o->top,
+                          o->model, o->threads, o->warmup};
+}
+
+st_status st_profiler_report(const st_profiler *p, const st_profile_report_opts *o, char **out,
+                             st_error *err) {
+    st_view_opts vo = view_opts(o);
+    return o && o->json ? st_view_json(p->prof, &vo, out, err)
+                        : st_view_table(p->prof, &vo, out, err);
+}
+
+st_status st_profile_trace_report(const char *path, const st_profile_report_opts *o, char **out,
+                                  st_error *err) {
+    if (!path) return st_errorf(err, ST_ERR_INVALID, "profile: no trace path");
+    st_view_opts vo = view_opts(o);
+    st_view_summary s;
+    st_status st = st_view_trace_read(path, vo.group_by, &s, err);
+    if (st) return st;
+    st = o && o->json ? st_view_summary_json(&s, &vo, out, err)
+                      : st_view_summary_table(&s, &vo, out, err);
+    st_view_summary_free(&s);
+    return st;
 }
 
 static const char *model_label(const st_profiler *p) {

@@ -11,23 +11,7 @@
 #include "tb_graph.pb-c.h"
 #include "view.h"
 
-/* ---- CRC32C and TFRecord framing ------------------------------------------------- */
-
-uint32_t st_view_crc32c(const void *data, size_t n) {
-    static const uint32_t poly = 0x82F63B78u; /* Castagnoli, reflected */
-    uint32_t table[256];
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ poly : c >> 1;
-        table[i] = c;
-    }
-    uint32_t crc = 0xFFFFFFFFu;
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-    return crc ^ 0xFFFFFFFFu;
-}
-
-uint32_t st_view_crc_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+/* ---- TFRecord framing (core's CRC32C) -------------------------------------------- */
 
 static void put_u32(unsigned char *b, uint32_t v) {
     for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
@@ -36,8 +20,8 @@ static void put_u32(unsigned char *b, uint32_t v) {
 static bool write_record(FILE *f, const void *data, size_t n) {
     unsigned char head[12], tail[4];
     for (int i = 0; i < 8; i++) head[i] = (unsigned char)((uint64_t)n >> (8 * i));
-    put_u32(head + 8, st_view_crc_mask(st_view_crc32c(head, 8)));
-    put_u32(tail, st_view_crc_mask(st_view_crc32c(data, n)));
+    put_u32(head + 8, st_crc32c_mask(st_crc32c(0, head, 8)));
+    put_u32(tail, st_crc32c_mask(st_crc32c(0, data, n)));
     return fwrite(head, 1, 12, f) == 12 && fwrite(data, 1, n, f) == n && fwrite(tail, 1, 4, f) == 4;
 }
 
@@ -57,18 +41,12 @@ static bool write_event(FILE *f, Stele__Tbevent__Event *ev) {
     return ok;
 }
 
-static void *az(st_arena *a, size_t n) {
-    void *p = st_arena_alloc(a, n ? n : 1);
-    if (p) memset(p, 0, n ? n : 1);
-    return p;
-}
-
 /* ---- the graph ------------------------------------------------------------------- */
 
 static const char *const device_name = "/job:localhost/replica:0/task:0/device:CPU:0";
 
 static Stele__Tbgraph__TensorShapeProto *shape_of(st_arena *a, int ndim, const int64_t *dims) {
-    Stele__Tbgraph__TensorShapeProto *s = az(a, sizeof *s);
+    Stele__Tbgraph__TensorShapeProto *s = st_view_az(a, sizeof *s);
     if (!s) return NULL;
     stele__tbgraph__tensor_shape_proto__init(s);
     if (ndim < 0) {
@@ -76,9 +54,9 @@ static Stele__Tbgraph__TensorShapeProto *shape_of(st_arena *a, int ndim, const i
         return s;
     }
     s->n_dim = (size_t)ndim;
-    s->dim = az(a, (size_t)ndim * sizeof *s->dim);
+    s->dim = st_view_az(a, (size_t)ndim * sizeof *s->dim);
     for (int d = 0; s->dim && d < ndim; d++) {
-        s->dim[d] = az(a, sizeof **s->dim);
+        s->dim[d] = st_view_az(a, sizeof **s->dim);
         if (!s->dim[d]) return NULL;
         stele__tbgraph__tensor_shape_proto__dim__init(s->dim[d]);
         s->dim[d]->size = dims ? dims[d] : -1;
@@ -89,9 +67,9 @@ static Stele__Tbgraph__TensorShapeProto *shape_of(st_arena *a, int ndim, const i
 /* attr "_output_shapes": one shape per output (list.shape) */
 static Stele__Tbgraph__NodeDef__AttrEntry *output_shapes(st_arena *a, Stele__Tbgraph__TensorShapeProto **shapes,
                                                          size_t n) {
-    Stele__Tbgraph__NodeDef__AttrEntry *e = az(a, sizeof *e);
-    Stele__Tbgraph__AttrValue *v = az(a, sizeof *v);
-    Stele__Tbgraph__AttrValue__ListValue *l = az(a, sizeof *l);
+    Stele__Tbgraph__NodeDef__AttrEntry *e = st_view_az(a, sizeof *e);
+    Stele__Tbgraph__AttrValue *v = st_view_az(a, sizeof *v);
+    Stele__Tbgraph__AttrValue__ListValue *l = st_view_az(a, sizeof *l);
     if (!e || !v || !l) return NULL;
     stele__tbgraph__node_def__attr_entry__init(e);
     stele__tbgraph__attr_value__init(v);
@@ -105,17 +83,26 @@ static Stele__Tbgraph__NodeDef__AttrEntry *output_shapes(st_arena *a, Stele__Tbg
     return e;
 }
 
-static Stele__Tbgraph__NodeDef__AttrEntry *str_attr(st_arena *a, const char *key, const char *val) {
-    Stele__Tbgraph__NodeDef__AttrEntry *e = az(a, sizeof *e);
-    Stele__Tbgraph__AttrValue *v = az(a, sizeof *v);
+/* An attribute entry whose value has the given kind; the caller sets the value. */
+static Stele__Tbgraph__NodeDef__AttrEntry *attr_new(st_arena *a, const char *key,
+                                                    Stele__Tbgraph__AttrValue__ValueCase kind) {
+    Stele__Tbgraph__NodeDef__AttrEntry *e = st_view_az(a, sizeof *e);
+    Stele__Tbgraph__AttrValue *v = st_view_az(a, sizeof *v);
     if (!e || !v) return NULL;
     stele__tbgraph__node_def__attr_entry__init(e);
     stele__tbgraph__attr_value__init(v);
-    v->value_case = STELE__TBGRAPH__ATTR_VALUE__VALUE_S;
-    v->s.data = (uint8_t *)val;
-    v->s.len = strlen(val);
+    v->value_case = kind;
     e->key = (char *)key;
     e->value = v;
+    return e;
+}
+
+static Stele__Tbgraph__NodeDef__AttrEntry *str_attr(st_arena *a, const char *key, const char *val) {
+    Stele__Tbgraph__NodeDef__AttrEntry *e = attr_new(a, key, STELE__TBGRAPH__ATTR_VALUE__VALUE_S);
+    if (e) {
+        e->value->s.data = (uint8_t *)val;
+        e->value->s.len = strlen(val);
+    }
     return e;
 }
 
@@ -131,15 +118,8 @@ static int tf_dtype(st_dtype t) {
 }
 
 static Stele__Tbgraph__NodeDef__AttrEntry *type_attr(st_arena *a, const char *key, st_dtype t) {
-    Stele__Tbgraph__NodeDef__AttrEntry *e = az(a, sizeof *e);
-    Stele__Tbgraph__AttrValue *v = az(a, sizeof *v);
-    if (!e || !v) return NULL;
-    stele__tbgraph__node_def__attr_entry__init(e);
-    stele__tbgraph__attr_value__init(v);
-    v->value_case = STELE__TBGRAPH__ATTR_VALUE__VALUE_TYPE;
-    v->type = tf_dtype(t);
-    e->key = (char *)key;
-    e->value = v;
+    Stele__Tbgraph__NodeDef__AttrEntry *e = attr_new(a, key, STELE__TBGRAPH__ATTR_VALUE__VALUE_TYPE);
+    if (e) e->value->type = tf_dtype(t);
     return e;
 }
 
@@ -160,14 +140,14 @@ static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm
     Stele__Tbgraph__VersionDef ver = STELE__TBGRAPH__VERSION_DEF__INIT;
     ver.producer = 1;
     gd.versions = &ver;
-    gd.node = az(a, cap * sizeof *gd.node);
+    gd.node = st_view_az(a, cap * sizeof *gd.node);
     if (!gd.node) return NULL;
     for (size_t v = 0; v < g->n_values; v++) {
         if (!nm->leaf[v]) continue;
         const st_ir_value *iv = &g->values[v];
-        Stele__Tbgraph__NodeDef *nd = az(a, sizeof *nd);
-        Stele__Tbgraph__TensorShapeProto **sh = az(a, sizeof *sh);
-        Stele__Tbgraph__NodeDef__AttrEntry **attrs = az(a, 2 * sizeof *attrs);
+        Stele__Tbgraph__NodeDef *nd = st_view_az(a, sizeof *nd);
+        Stele__Tbgraph__TensorShapeProto **sh = st_view_az(a, sizeof *sh);
+        Stele__Tbgraph__NodeDef__AttrEntry **attrs = st_view_az(a, 2 * sizeof *attrs);
         if (!nd || !sh || !attrs) return NULL;
         stele__tbgraph__node_def__init(nd);
         nd->name = nm->leaf[v];
@@ -190,10 +170,10 @@ static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm
     for (size_t i = 0; i < g->n_nodes; i++) {
         const st_node *in = &g->nodes[i];
         const st_prof_node *pn = pos[i] >= 0 ? &p->nodes[pos[i]] : NULL;
-        Stele__Tbgraph__NodeDef *nd = az(a, sizeof *nd);
-        char **inputs = az(a, (size_t)(in->n_in ? in->n_in : 1) * sizeof *inputs);
-        Stele__Tbgraph__TensorShapeProto **sh = az(a, (size_t)(in->n_out ? in->n_out : 1) * sizeof *sh);
-        Stele__Tbgraph__NodeDef__AttrEntry **attrs = az(a, 3 * sizeof *attrs);
+        Stele__Tbgraph__NodeDef *nd = st_view_az(a, sizeof *nd);
+        char **inputs = st_view_az(a, (size_t)(in->n_in ? in->n_in : 1) * sizeof *inputs);
+        Stele__Tbgraph__TensorShapeProto **sh = st_view_az(a, (size_t)(in->n_out ? in->n_out : 1) * sizeof *sh);
+        Stele__Tbgraph__NodeDef__AttrEntry **attrs = st_view_az(a, 3 * sizeof *attrs);
         if (!nd || !inputs || !sh || !attrs) return NULL;
         stele__tbgraph__node_def__init(nd);
         nd->name = nm->node[i];
@@ -237,14 +217,14 @@ static uint8_t *run_metadata(st_arena *a, const st_prof *p, const st_view_names 
     ds.device = (char *)device_name;
     size_t cnt = 0;
     for (size_t i = 0; i < p->n_recs; i++) cnt += p->recs[i].run == run;
-    ds.node_stats = az(a, (cnt ? cnt : 1) * sizeof *ds.node_stats);
+    ds.node_stats = st_view_az(a, (cnt ? cnt : 1) * sizeof *ds.node_stats);
     if (!ds.node_stats) return NULL;
     double origin_us = p->origin_wall * 1e6;
     for (size_t i = 0; i < p->n_recs; i++) {
         const st_prof_rec *r = &p->recs[i];
         if (r->run != run) continue;
         const st_prof_node *pn = &p->nodes[r->pos];
-        Stele__Tbgraph__NodeExecStats *s = az(a, sizeof *s);
+        Stele__Tbgraph__NodeExecStats *s = st_view_az(a, sizeof *s);
         if (!s) return NULL;
         stele__tbgraph__node_exec_stats__init(s);
         s->node_name = pn->graph_node < nm->n_nodes ? nm->node[pn->graph_node] : (char *)pn->name;
@@ -258,8 +238,8 @@ static uint8_t *run_metadata(st_arena *a, const st_prof *p, const st_view_names 
         s->thread_id = (uint32_t)p->run_tid;
         s->timeline_label = (char *)pn->op_type;
         if (pn->bytes_out) {
-            Stele__Tbgraph__AllocatorMemoryUsed *m = az(a, sizeof *m);
-            Stele__Tbgraph__AllocatorMemoryUsed **mp = az(a, sizeof *mp);
+            Stele__Tbgraph__AllocatorMemoryUsed *m = st_view_az(a, sizeof *m);
+            Stele__Tbgraph__AllocatorMemoryUsed **mp = st_view_az(a, sizeof *mp);
             if (!m || !mp) return NULL;
             stele__tbgraph__allocator_memory_used__init(m);
             m->allocator_name = "cpu";
@@ -321,12 +301,16 @@ st_status st_view_events(const st_prof *p, const st_view_names *nm, const char *
     uint8_t *buf = NULL;
     FILE *f = NULL;
     st_status st = ST_OK;
+    st_strmap op_index; /* op type -> its column in ops */
+    st_strmap_init_borrow(&op_index);
     if (!a || !pos || !ops || !op_of) goto nomem;
     for (size_t i = 0; i < p->n_nodes; i++) {
         if (!p->nodes[i].seen) continue;
-        size_t k = 0;
-        while (k < nops && strcmp(ops[k], p->nodes[i].op_type)) k++;
-        if (k == nops) ops[nops++] = p->nodes[i].op_type;
+        intptr_t k = (intptr_t)nops;
+        int added = st_strmap_add(&op_index, p->nodes[i].op_type, k);
+        if (added < 0) goto nomem;
+        if (added) ops[nops++] = p->nodes[i].op_type;
+        else st_strmap_get(&op_index, p->nodes[i].op_type, &k);
         op_of[i] = (int)k;
     }
     /* per run: node sum, per-op time, counters, flops */
@@ -410,6 +394,7 @@ nomem:
     st = st_error_nomem(err);
 done:
     if (f) fclose(f);
+    st_strmap_free(&op_index);
     st_free(buf);
     st_free(per);
     st_free(ops);

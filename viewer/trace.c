@@ -2,7 +2,10 @@
  * chrome://tracing open, with the fields PyTorch's profiler (Kineto) writes so trace tools
  * built for `*.pt.trace.json` read it too: `cat` on every X event, integer tids,
  * `ProfilerStep#N` spans around runs, `Input Dims`/`Input type` args. Times are exact
- * microseconds with nanosecond decimals, so nested spans stay nested. */
+ * microseconds with nanosecond decimals, so nested spans stay nested. Reading a trace back
+ * (ours or PyTorch's) gives the same hotspot summary a live profile does. */
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,17 +107,210 @@ st_status st_view_trace(const st_prof *p, const char *model, const char *path, s
     }
     st_sb_printf(&b, "\n]\n}\n");
     st_view_names_free(&nm);
-    if (b.oom) {
-        st_free(b.s);
-        return st_error_nomem(err);
+    char *txt = st_sb_take(&b);
+    if (!txt) return st_error_nomem(err);
+    st = st_write_file(path, txt, strlen(txt), err);
+    st_free(txt);
+    return st;
+}
+
+/* ---- reading a trace back -------------------------------------------------------- */
+
+/* Arguments stele's writer and Kineto put on cpu_op events that are not counters. */
+static const char *const not_counters[] = {
+    "External id",
+    "Record function id",
+    "Sequence number",
+    "Op type",
+    "Input Dims",
+    "Input type",
+    "Input Strides",
+    "Output Dims",
+    "Output type",
+    "FLOPs",
+    "Bytes",
+    "Concrete Inputs",
+    "Ev Idx",
+    "Fwd thread id",
+    "Python id",
+    "Python parent id",
+    "Python thread",
+    "Trace name",
+    "Trace iteration",
+    "Call stack",
+    "Module Hierarchy",
+};
+
+typedef struct trace_reader {
+    st_view_summary s;
+    st_strmap rows;  /* row key -> row index; keys are the summary's strings */
+    st_strmap ctrs;  /* counter name -> counter index; likewise */
+    double *step_ms; /* one per ProfilerStep span */
+    size_t n_steps, cap_steps, cap_ctr, n_ops;
+    int64_t op_ns;
+    double flops, bytes; /* over all calls: known FLOPs, bytes moved */
+} trace_reader;
+
+static const cJSON *arg(const cJSON *e, const char *key) {
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "args"), key);
+}
+
+/* A complete ("X") event's name and duration; NULL for anything else. */
+static const char *x_event(const cJSON *e, double *dur_us) {
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(e, "ph");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+    const cJSON *dur = cJSON_GetObjectItemCaseSensitive(e, "dur");
+    if (!cJSON_IsString(ph) || strcmp(ph->valuestring, "X") || !cJSON_IsString(name) ||
+        !cJSON_IsNumber(dur))
+        return NULL;
+    *dur_us = dur->valuedouble;
+    return name->valuestring;
+}
+
+static bool is_op(const cJSON *e) {
+    const cJSON *cat = cJSON_GetObjectItemCaseSensitive(e, "cat");
+    return cJSON_IsString(cat) && !strcmp(cat->valuestring, "cpu_op");
+}
+
+/* A counter's value, or its state when the profile could not read it. */
+static bool counter_arg(const cJSON *a, st_prof_cnt_state *state) {
+    if (!a->string) return false;
+    for (size_t i = 0; i < ST_ARRAY_LEN(not_counters); i++)
+        if (!strcmp(a->string, not_counters[i])) return false;
+    *state = ST_PROF_CNT_OK;
+    return cJSON_IsNumber(a) ||
+           (cJSON_IsString(a) && st_view_counter_state_parse(a->valuestring, state));
+}
+
+/* First pass: the runs, the counters and how many operator events there are. */
+static bool trace_scan(trace_reader *t, const cJSON *evs) {
+    const cJSON *e;
+    cJSON_ArrayForEach(e, evs) {
+        double dur;
+        const char *name = x_event(e, &dur);
+        if (!name) continue;
+        if (!strncmp(name, "ProfilerStep#", 13)) {
+            if (!ST_GROW(t->step_ms, t->cap_steps, t->n_steps + 1)) return false;
+            t->step_ms[t->n_steps++] = dur / 1e3;
+            continue;
+        }
+        if (!is_op(e)) continue;
+        t->n_ops++;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(e, "args")) {
+            st_prof_cnt_state state;
+            if (!counter_arg(a, &state) || st_strmap_get(&t->ctrs, a->string, NULL)) continue;
+            if (!ST_GROW(t->s.ctr, t->cap_ctr, (size_t)t->s.n_ctr + 1)) return false;
+            st_view_ctr *k = &t->s.ctr[t->s.n_ctr];
+            k->name = st_arena_strdup(t->s.strings, a->string);
+            k->state = state;
+            k->run_total = 0;
+            if (!k->name || !st_strmap_put(&t->ctrs, k->name, t->s.n_ctr)) return false;
+            t->s.n_ctr++;
+        }
     }
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        st_free(b.s);
-        return st_errorf(err, ST_ERR_IO, "%s: cannot create the trace", path);
+    return true;
+}
+
+/* The row of an operator event, made on first sight; NULL when memory ran short. */
+static st_view_row *trace_row(trace_reader *t, const char *name, const char *op) {
+    const char *key = t->s.by == ST_VIEW_BY_OP ? op : name;
+    intptr_t r;
+    if (st_strmap_get(&t->rows, key, &r)) return &t->s.rows[r];
+    st_view_row *w = &t->s.rows[t->s.n_rows];
+    w->op = st_arena_strdup(t->s.strings, op);
+    w->name = t->s.by == ST_VIEW_BY_OP ? w->op : st_arena_strdup(t->s.strings, name);
+    w->ctr = t->s.block + t->s.n_rows * (size_t)t->s.n_ctr;
+    if (!w->op || !w->name || !st_strmap_put(&t->rows, w->name, (intptr_t)t->s.n_rows)) return NULL;
+    t->s.n_rows++;
+    return w;
+}
+
+/* Second pass: one operator event into its row. */
+static bool trace_add(trace_reader *t, const cJSON *e, const char *name, double dur_us) {
+    const cJSON *op = arg(e, "Op type"), *fl = arg(e, "FLOPs"), *by = arg(e, "Bytes");
+    st_view_row *w = trace_row(t, name, cJSON_IsString(op) ? op->valuestring : name);
+    if (!w) return false;
+    int64_t ns = llround(dur_us * 1e3);
+    w->calls++;
+    w->total_ns += ns;
+    t->op_ns += ns;
+    if (!cJSON_IsNumber(fl)) {
+        w->flops = -1;
+    } else {
+        t->flops += fl->valuedouble;
+        if (w->flops >= 0) w->flops += fl->valuedouble;
     }
-    bool ok = fwrite(b.s, 1, b.n, f) == b.n;
-    ok = (fclose(f) == 0) && ok;
-    st_free(b.s);
-    return ok ? ST_OK : st_errorf(err, ST_ERR_IO, "%s: write failed", path);
+    if (cJSON_IsNumber(by)) {
+        w->bytes += by->valuedouble;
+        t->bytes += by->valuedouble;
+    }
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(e, "args")) {
+        intptr_t c;
+        if (cJSON_IsNumber(a) && a->string && st_strmap_get(&t->ctrs, a->string, &c))
+            w->ctr[c] += a->valuedouble;
+    }
+    return true;
+}
+
+static void trace_stats(trace_reader *t) {
+    st_view_stats *s = &t->s.stats;
+    st_view_stats_runs(t->step_ms, t->n_steps, s);
+    double runs = t->n_steps ? (double)t->n_steps : 1;
+    s->node_sum_ms = (double)t->op_ns / 1e6 / runs;
+    s->coverage_pct = s->run_mean_ms > 0 ? 100 * s->node_sum_ms / s->run_mean_ms : 0;
+    s->flops = t->flops / runs;
+    s->bytes = t->bytes / runs;
+    t->s.run_ns_total = t->n_steps ? s->run_mean_ms * 1e6 * runs : (double)t->op_ns;
+}
+
+static st_status trace_rows(trace_reader *t, const cJSON *evs, st_error *err) {
+    if (!trace_scan(t, evs)) return st_error_nomem(err);
+    size_t cap = t->n_ops ? t->n_ops : 1, nc = (size_t)t->s.n_ctr;
+    t->s.rows = st_calloc(cap, sizeof *t->s.rows);
+    t->s.block = st_calloc(cap * (nc ? nc : 1), sizeof *t->s.block);
+    if (!t->s.rows || !t->s.block) return st_error_nomem(err);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, evs) {
+        double dur;
+        const char *name = x_event(e, &dur);
+        if (name && strncmp(name, "ProfilerStep#", 13) && is_op(e) && !trace_add(t, e, name, dur))
+            return st_error_nomem(err);
+    }
+    st_view_rows_sort(t->s.rows, t->s.n_rows);
+    trace_stats(t);
+    return ST_OK;
+}
+
+st_status st_view_trace_read(const char *path, st_view_group by, st_view_summary *out,
+                             st_error *err) {
+    trace_reader t = {.s = {.by = by}};
+    st_strmap_init_borrow(&t.rows);
+    st_strmap_init_borrow(&t.ctrs);
+    st_buf *file = NULL;
+    cJSON *root = NULL;
+    st_status st = st_read_file(path, &file, err);
+    if (st) goto fail;
+    st_view_json_init();
+    root = cJSON_ParseWithLength(file->data, file->size);
+    const cJSON *evs =
+        cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "traceEvents");
+    if (!cJSON_IsArray(evs)) {
+        st = st_errorf(err, ST_ERR_FORMAT, "%s: not a Chrome trace (no traceEvents list)", path);
+        goto fail;
+    }
+    t.s.strings = st_arena_new(1 << 12);
+    st = t.s.strings ? trace_rows(&t, evs, err) : st_error_nomem(err);
+    if (st) goto fail;
+    *out = t.s;
+    t.s = (st_view_summary){0};
+fail:
+    cJSON_Delete(root);
+    st_buf_unref(file);
+    st_strmap_free(&t.rows);
+    st_strmap_free(&t.ctrs);
+    st_free(t.step_ms);
+    st_view_summary_free(&t.s);
+    return st;
 }

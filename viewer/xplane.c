@@ -25,18 +25,12 @@ static const char *const stat_names[] = {
     [STAT_OUT_SHAPES] = "output_shape",  /* output types and shapes */
 };
 
-static void *az(st_arena *a, size_t n) {
-    void *p = st_arena_alloc(a, n ? n : 1);
-    if (p) memset(p, 0, n ? n : 1);
-    return p;
-}
-
 /* "<name>:<Type>" in the form xprof's TF-op parser accepts: the name matches
  * [A-Za-z0-9.][A-Za-z0-9_./>-]* and the type [A-Z_][a-zA-Z0-9_]*; other characters become
  * '_' (and a name or type that would start wrongly gets a prefix). */
 static char *tf_op_name(st_arena *a, const char *name, const char *type) {
     size_t n = strlen(name) + strlen(type) + 8;
-    char *s = az(a, n), *w = s;
+    char *s = st_view_az(a, n), *w = s;
     if (!s) return NULL;
     if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || (*name >= '0' && *name <= '9') ||
           *name == '.'))
@@ -76,48 +70,42 @@ static char *shapes_str(st_arena *a, const st_prof_tinfo *t, int n) {
     return s;
 }
 
-static Stele__Xplane__XStat *stat_i(st_arena *a, int64_t id, int64_t v) {
-    Stele__Xplane__XStat *s = az(a, sizeof *s);
+/* A stat of metadata id and value kind; the caller sets the value. */
+static Stele__Xplane__XStat *stat_new(st_arena *a, int64_t id, Stele__Xplane__XStat__ValueCase kind) {
+    Stele__Xplane__XStat *s = st_view_az(a, sizeof *s);
     if (!s) return NULL;
     stele__xplane__xstat__init(s);
     s->metadata_id = id;
-    s->value_case = STELE__XPLANE__XSTAT__VALUE_INT64_VALUE;
-    s->int64_value = v;
+    s->value_case = kind;
+    return s;
+}
+
+static Stele__Xplane__XStat *stat_i(st_arena *a, int64_t id, int64_t v) {
+    Stele__Xplane__XStat *s = stat_new(a, id, STELE__XPLANE__XSTAT__VALUE_INT64_VALUE);
+    if (s) s->int64_value = v;
     return s;
 }
 
 static Stele__Xplane__XStat *stat_d(st_arena *a, int64_t id, double v) {
-    Stele__Xplane__XStat *s = az(a, sizeof *s);
-    if (!s) return NULL;
-    stele__xplane__xstat__init(s);
-    s->metadata_id = id;
-    s->value_case = STELE__XPLANE__XSTAT__VALUE_DOUBLE_VALUE;
-    s->double_value = v;
+    Stele__Xplane__XStat *s = stat_new(a, id, STELE__XPLANE__XSTAT__VALUE_DOUBLE_VALUE);
+    if (s) s->double_value = v;
     return s;
 }
 
 static Stele__Xplane__XStat *stat_u(st_arena *a, int64_t id, uint64_t v) {
-    Stele__Xplane__XStat *s = az(a, sizeof *s);
-    if (!s) return NULL;
-    stele__xplane__xstat__init(s);
-    s->metadata_id = id;
-    s->value_case = STELE__XPLANE__XSTAT__VALUE_UINT64_VALUE;
-    s->uint64_value = v;
+    Stele__Xplane__XStat *s = stat_new(a, id, STELE__XPLANE__XSTAT__VALUE_UINT64_VALUE);
+    if (s) s->uint64_value = v;
     return s;
 }
 
 static Stele__Xplane__XStat *stat_s(st_arena *a, int64_t id, char *v) {
-    Stele__Xplane__XStat *s = az(a, sizeof *s);
-    if (!s || !v) return NULL;
-    stele__xplane__xstat__init(s);
-    s->metadata_id = id;
-    s->value_case = STELE__XPLANE__XSTAT__VALUE_STR_VALUE;
-    s->str_value = v;
+    Stele__Xplane__XStat *s = v ? stat_new(a, id, STELE__XPLANE__XSTAT__VALUE_STR_VALUE) : NULL;
+    if (s) s->str_value = v;
     return s;
 }
 
 static Stele__Xplane__XEventMetadata *event_meta(st_arena *a, int64_t id, const char *name) {
-    Stele__Xplane__XEventMetadata *m = az(a, sizeof *m);
+    Stele__Xplane__XEventMetadata *m = st_view_az(a, sizeof *m);
     if (!m) return NULL;
     stele__xplane__xevent_metadata__init(m);
     m->id = id;
@@ -145,11 +133,11 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
     plane.n_lines = 1;
     plane.lines = &linep;
     /* stat metadata */
-    plane.stat_metadata = az(a, nstat * sizeof *plane.stat_metadata);
+    plane.stat_metadata = st_view_az(a, nstat * sizeof *plane.stat_metadata);
     if (!plane.stat_metadata) goto nomem;
     for (size_t i = 1; i < nstat; i++) {
-        Stele__Xplane__XPlane__StatMetadataEntry *e = az(a, sizeof *e);
-        Stele__Xplane__XStatMetadata *m = az(a, sizeof *m);
+        Stele__Xplane__XPlane__StatMetadataEntry *e = st_view_az(a, sizeof *e);
+        Stele__Xplane__XStatMetadata *m = st_view_az(a, sizeof *m);
         if (!e || !m) goto nomem;
         stele__xplane__xplane__stat_metadata_entry__init(e);
         stele__xplane__xstat_metadata__init(m);
@@ -159,18 +147,18 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
         plane.stat_metadata[plane.n_stat_metadata++] = e;
     }
     /* event metadata: id 1 for steps, then 2 + position for each node */
-    plane.event_metadata = az(a, (p->n_nodes + 1) * sizeof *plane.event_metadata);
+    plane.event_metadata = st_view_az(a, (p->n_nodes + 1) * sizeof *plane.event_metadata);
     if (!plane.event_metadata) goto nomem;
     {
-        Stele__Xplane__XPlane__EventMetadataEntry *e = az(a, sizeof *e);
+        Stele__Xplane__XPlane__EventMetadataEntry *e = st_view_az(a, sizeof *e);
         if (!e) goto nomem;
         stele__xplane__xplane__event_metadata_entry__init(e);
         e->key = 1;
         if (!(e->value = event_meta(a, 1, "ProfilerStep"))) goto nomem;
         plane.event_metadata[plane.n_event_metadata++] = e;
     }
-    char **tf_op = az(a, (p->n_nodes + 1) * sizeof *tf_op), **in_s = az(a, (p->n_nodes + 1) * sizeof *in_s),
-         **out_s = az(a, (p->n_nodes + 1) * sizeof *out_s);
+    char **tf_op = st_view_az(a, (p->n_nodes + 1) * sizeof *tf_op), **in_s = st_view_az(a, (p->n_nodes + 1) * sizeof *in_s),
+         **out_s = st_view_az(a, (p->n_nodes + 1) * sizeof *out_s);
     if (!tf_op || !in_s || !out_s) goto nomem;
     for (size_t i = 0; i < p->n_nodes; i++) {
         const st_prof_node *pn = &p->nodes[i];
@@ -179,7 +167,7 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
         if (!(tf_op[i] = tf_op_name(a, nn, pn->op_type))) goto nomem;
         in_s[i] = shapes_str(a, pn->in, pn->n_in);
         out_s[i] = shapes_str(a, pn->out, pn->n_out);
-        Stele__Xplane__XPlane__EventMetadataEntry *e = az(a, sizeof *e);
+        Stele__Xplane__XPlane__EventMetadataEntry *e = st_view_az(a, sizeof *e);
         if (!e || !in_s[i] || !out_s[i]) goto nomem;
         stele__xplane__xplane__event_metadata_entry__init(e);
         e->key = (int64_t)i + 2;
@@ -194,13 +182,13 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
     line.name = "stele run";
     line.display_name = "stele run";
     line.timestamp_ns = origin_ns;
-    line.events = az(a, (p->n_runs + p->n_recs + 1) * sizeof *line.events);
+    line.events = st_view_az(a, (p->n_runs + p->n_recs + 1) * sizeof *line.events);
     if (!line.events) goto nomem;
     size_t ri = 0;
     for (size_t r = 0; r <= p->n_runs; r++) {
         if (r < p->n_runs) {
-            Stele__Xplane__XEvent *ev = az(a, sizeof *ev);
-            Stele__Xplane__XStat **st3 = az(a, 3 * sizeof *st3);
+            Stele__Xplane__XEvent *ev = st_view_az(a, sizeof *ev);
+            Stele__Xplane__XStat **st3 = st_view_az(a, 3 * sizeof *st3);
             if (!ev || !st3) goto nomem;
             stele__xplane__xevent__init(ev);
             ev->metadata_id = 1;
@@ -218,8 +206,8 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
         for (; ri < p->n_recs && (r == p->n_runs || p->recs[ri].run <= r); ri++) {
             const st_prof_rec *rec = &p->recs[ri];
             const st_prof_node *pn = &p->nodes[rec->pos];
-            Stele__Xplane__XEvent *ev = az(a, sizeof *ev);
-            Stele__Xplane__XStat **ss = az(a, (5 + nc) * sizeof *ss);
+            Stele__Xplane__XEvent *ev = st_view_az(a, sizeof *ev);
+            Stele__Xplane__XStat **ss = st_view_az(a, (5 + nc) * sizeof *ss);
             if (!ev || !ss) goto nomem;
             stele__xplane__xevent__init(ev);
             ev->metadata_id = (int64_t)rec->pos + 2;
