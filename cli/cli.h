@@ -51,6 +51,24 @@ bool cli_inputs_opt(cli_args *a, cli_inputs *in, int *status);
 int cli_inputs_build(const st_model *m, const char *model_path, const cli_inputs *in,
                      st_value **values, const char ***names, size_t *n);
 
+/* Options' strings cli_inputs_opt allocated. */
+void cli_inputs_free(cli_inputs *in);
+
+/* A model loaded, a session on it and its inputs built: what `run` and `profile` start from. */
+typedef struct cli_session {
+    st_model *m;
+    st_session *s;
+    st_value *ins;
+    const char **names; /* point into the model */
+    size_t n_in, n_out;
+} cli_session;
+/* Load model_path (SavedModel signature may be NULL), open a session with `threads` workers
+ * (0 = all cores) and build the inputs. Prints the error and returns EXIT_BAD on failure;
+ * cli_session_close frees whatever was made either way. */
+int cli_session_open(const char *model_path, const char *signature, int threads,
+                     const cli_inputs *in, cli_session *cs);
+void cli_session_close(cli_session *cs);
+
 /* "float32[1,3,224,224]" / "float32[N,3,?,?]" for a description. */
 void cli_type_str(const st_value_info *vi, char *buf, size_t n);
 /* "1x3x224x224" (or "" / "scalar" for rank 0) into dims; 0 on success, -1 if malformed. */

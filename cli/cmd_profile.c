@@ -72,24 +72,23 @@ int cmd_profile(int argc, char **argv) {
     cli_inputs in;
     memset(&in, 0, sizeof in);
     const char *model_path = NULL, *logdir = NULL, *trace = NULL, *counters = NULL, *run_name = NULL, *v;
-    long long threads = 0, runs = 10, warmup = 2, top = 25;
-    bool json = false, baseline = true, all_threads = false;
-    st_profile_group by = ST_PROFILE_BY_NODE;
+    long long threads = 0, runs = 10, warmup = 2;
+    bool baseline = true, all_threads = false;
+    st_profile_report_opts ro = st_profile_report_opts_default();
+    ro.top = 25;
     int status = 0;
     for (; a.i < argc && !status; a.i++) {
         if (cli_flag(&a, "-h") || cli_flag(&a, "--help")) {
             fputs(profile_help, stdout);
             return EXIT_OK;
         }
-        if (cli_inputs_opt(&a, &in, &status)) continue;
+        if (cli_inputs_opt(&a, &in, &status) || cli_report_opt(&a, &ro, &status)) continue;
         if (cli_opt(&a, "--threads", &v, &status)) {
             if (v && !cli_parse_int(v, 1, 1024, &threads)) status = cli_usage_error("profile", "--threads takes 1..1024");
         } else if (cli_opt(&a, "--runs", &v, &status)) {
             if (v && !cli_parse_int(v, 1, 10000000, &runs)) status = cli_usage_error("profile", "--runs takes a positive integer");
         } else if (cli_opt(&a, "--warmup", &v, &status)) {
             if (v && !cli_parse_int(v, 0, 10000000, &warmup)) status = cli_usage_error("profile", "--warmup takes a non-negative integer");
-        } else if (cli_opt(&a, "--top", &v, &status)) {
-            if (v && !cli_parse_int(v, 0, 100000000, &top)) status = cli_usage_error("profile", "--top takes a non-negative integer");
         } else if (cli_opt(&a, "--counters", &v, &status)) {
             counters = v && !strcmp(v, "none") ? "" : v;
         } else if (cli_opt(&a, "--logdir", &v, &status)) {
@@ -98,12 +97,6 @@ int cmd_profile(int argc, char **argv) {
             run_name = v;
         } else if (cli_opt(&a, "--trace", &v, &status)) {
             trace = v;
-        } else if (cli_opt(&a, "--group-by", &v, &status)) {
-            if (v && !strcmp(v, "node")) by = ST_PROFILE_BY_NODE;
-            else if (v && !strcmp(v, "op")) by = ST_PROFILE_BY_OP;
-            else if (v) status = cli_usage_error("profile", "--group-by takes node or op");
-        } else if (cli_flag(&a, "--json")) {
-            json = true;
         } else if (cli_flag(&a, "--no-baseline")) {
             baseline = false;
         } else if (cli_flag(&a, "--all-threads-per-node")) {
@@ -116,33 +109,18 @@ int cmd_profile(int argc, char **argv) {
     if (!model_path) return cli_usage_error("profile", "no MODEL given");
 
     st_error err;
-    st_model *m = NULL;
-    st_session *s = NULL;
+    cli_session cs = {0};
     st_profiler *p = NULL;
-    st_value *ins = NULL, *outs = NULL;
-    const char **names = NULL;
-    size_t n_in = 0, n_out = 0;
+    st_value *outs = NULL;
     char *report = NULL, *run_dir = NULL;
-    int rc = EXIT_OK;
     bool tty = isatty(2);
-
-    if (st_model_load(model_path, NULL, &m, &err)) {
-        rc = cli_fail("%s", err.msg);
-        goto done;
-    }
-    st_session_opts so = st_session_opts_default();
-    so.threads = (int)threads;
-    if (st_session_new(m, &so, &s, &err)) {
-        rc = cli_fail("%s: %s", model_path, err.msg);
-        goto done;
-    }
-    if ((rc = cli_inputs_build(m, model_path, &in, &ins, &names, &n_in))) goto done;
-    n_out = st_session_n_outputs(s);
+    int rc = cli_session_open(model_path, NULL, (int)threads, &in, &cs);
+    if (rc) goto done;
     /* the first run prepares and plans; at least one warm-up keeps it out of the profile */
     for (long long r = 0; r < (warmup > 0 ? warmup : 1); r++) {
-        st_values_free(outs, n_out);
+        st_values_free(outs, cs.n_out);
         outs = NULL;
-        if (st_session_run(s, n_in, names, ins, &outs, &err)) {
+        if (st_session_run(cs.s, cs.n_in, cs.names, cs.ins, &outs, &err)) {
             rc = cli_fail("%s: %s", model_path, err.msg);
             goto done;
         }
@@ -150,7 +128,7 @@ int cmd_profile(int argc, char **argv) {
     st_profile_opts po = st_profile_opts_default();
     po.counters = counters;
     po.all_threads_per_node = all_threads;
-    if (st_profiler_new(m, s, &po, &p, &err)) {
+    if (st_profiler_new(cs.m, cs.s, &po, &p, &err)) {
         rc = cli_fail("%s: %s", model_path, err.msg);
         goto done;
     }
@@ -158,11 +136,11 @@ int cmd_profile(int argc, char **argv) {
     for (long long r = 0; r < runs; r++) {
         progress(tty, r, runs);
         for (int k = baseline ? 0 : 1; k < 2; k++) {
-            st_values_free(outs, n_out);
+            st_values_free(outs, cs.n_out);
             outs = NULL;
             double t0 = now_ms();
             if (k) st_profiler_run_begin(p);
-            st_status rs = st_session_run(s, n_in, names, ins, &outs, &err);
+            st_status rs = st_session_run(cs.s, cs.n_in, cs.names, cs.ins, &outs, &err);
             if (k) st_profiler_run_end(p);
             else st_profiler_add_baseline(p, now_ms() - t0);
             if (rs) {
@@ -172,10 +150,6 @@ int cmd_profile(int argc, char **argv) {
         }
     }
     progress(tty, runs, runs);
-    st_profile_report_opts ro = st_profile_report_opts_default();
-    ro.group_by = by;
-    ro.top = (int)top;
-    ro.json = json;
     ro.model = model_path;
     ro.threads = (int)threads;
     ro.warmup = (int)warmup;
@@ -196,14 +170,14 @@ int cmd_profile(int argc, char **argv) {
             goto done;
         }
     }
-    if (json) {
+    if (ro.json) {
         fputs(report, stdout);
         putchar('\n');
     } else {
         char tn[32] = "all cores";
         if (threads) snprintf(tn, sizeof tn, "%lld", threads);
         printf("stele profile %s: %lld runs after %lld warm-up, threads: %s, by %s\n\n", model_path, runs, warmup,
-               tn, by == ST_PROFILE_BY_OP ? "op type" : "node");
+               tn, ro.group_by == ST_PROFILE_BY_OP ? "op type" : "node");
         fputs(report, stdout);
         if (trace) printf("trace     %s (open in https://ui.perfetto.dev or chrome://tracing)\n", trace);
         if (run_dir) printf("logdir    %s (tensorboard --logdir %s)\n", run_dir, logdir);
@@ -212,10 +186,8 @@ done:
     st_string_free(report);
     st_string_free(run_dir);
     st_profiler_free(p);
-    st_values_free(outs, n_out);
-    st_values_free(ins, n_in);
-    free(names);
-    st_session_free(s);
-    st_model_free(m);
+    st_values_free(outs, cs.n_out);
+    cli_session_close(&cs);
+    cli_inputs_free(&in);
     return rc;
 }

@@ -103,6 +103,33 @@ bool cli_report_opt(cli_args *a, st_profile_report_opts *ro, int *status) {
     return true;
 }
 
+void cli_inputs_free(cli_inputs *in) {
+    for (int i = 0; i < in->n_files; i++) free((char *)in->file_names[i]);
+    for (int i = 0; i < in->n_shapes; i++) free((char *)in->shape_names[i]);
+    in->n_files = in->n_shapes = 0;
+}
+
+int cli_session_open(const char *model_path, const char *signature, int threads,
+                     const cli_inputs *in, cli_session *cs) {
+    st_error err;
+    memset(cs, 0, sizeof *cs);
+    st_load_opts lo = {.signature = signature};
+    if (st_model_load(model_path, &lo, &cs->m, &err)) return cli_fail("%s", err.msg);
+    st_session_opts so = st_session_opts_default();
+    so.threads = threads;
+    if (st_session_new(cs->m, &so, &cs->s, &err)) return cli_fail("%s: %s", model_path, err.msg);
+    cs->n_out = st_session_n_outputs(cs->s);
+    return cli_inputs_build(cs->m, model_path, in, &cs->ins, &cs->names, &cs->n_in);
+}
+
+void cli_session_close(cli_session *cs) {
+    st_values_free(cs->ins, cs->n_in);
+    free(cs->names);
+    st_session_free(cs->s);
+    st_model_free(cs->m);
+    memset(cs, 0, sizeof *cs);
+}
+
 bool cli_inputs_opt(cli_args *a, cli_inputs *in, int *status) {
     const char *v;
     if (cli_opt(a, "--input", &v, status) || cli_opt(a, "-i", &v, status)) {
