@@ -357,7 +357,70 @@ static void print_pernode(const cmp_pernode *pn) {
     (void)b3;
 }
 
+static void print_text(const cmp_report *rep) {
+    const cmp_result *res = rep->res;
+    char b1[32], b2[32];
+    printf("compare %s (%s) with %s (%s): atol %s, rtol %s, ", rep->a_path, rep->a_label,
+           rep->b_path, rep->b_label, cmp_num(rep->atol, b1, sizeof b1),
+           cmp_num(rep->rtol, b2, sizeof b2));
+    if (rep->random_inputs)
+        printf("seeded random inputs (seed %llu)\n", rep->seed);
+    else
+        printf("inputs from files\n");
+    for (size_t i = 0; i < res->n; i++) print_pair(&res->pairs[i], "  ");
+    if (rep->pn) print_pernode(rep->pn);
+    size_t bad = 0;
+    for (size_t i = 0; i < res->n; i++) bad += !res->pairs[i].ok;
+    if (res->ok)
+        printf("PASS: %zu output%s within tolerance\n", res->n, res->n == 1 ? "" : "s");
+    else
+        printf("FAIL: %zu of %zu output%s outside tolerance\n", bad, res->n,
+               res->n == 1 ? "" : "s");
+}
+
 /* ---- the command ------------------------------------------------------------------- */
+
+/* What B is: onnxruntime, a model, a test_data_set directory (*tds), or reference arrays.
+ * Sets B's label; a usage error or a missing file returns its exit status. */
+static int classify_b(const char *const *pos, int npos, const char *against, bool per_node,
+                      cmp_side *sb, bool *b_model, const char **tds) {
+    if (against) {
+        sb->label = "onnxruntime";
+        if (npos > 2)
+            return cli_usage_error("compare", "--against onnxruntime takes at most one B model");
+    } else if (npos == 2 && !has_ext(pos[1], ".npz") && !has_ext(pos[1], ".npy") &&
+               !has_ext(pos[1], ".pb") && st_format_detect(pos[1]) != ST_FORMAT_UNKNOWN) {
+        *b_model = true;
+    } else if (npos == 2 && is_dir(pos[1])) {
+        *tds = pos[1];
+        sb->label = "reference";
+    } else {
+        sb->label = "reference";
+        if (npos == 2 && !file_exists(pos[1]) && !strchr(pos[1], '='))
+            return cli_fail("%s: no such file or directory", pos[1]);
+    }
+    if (per_node && !*b_model)
+        return cli_usage_error("compare", "--per-node needs B to be a model stele runs (not "
+                                          "reference data or onnxruntime)");
+    return EXIT_OK;
+}
+
+/* A test_data_set's input_N.pb as A's inputs (paths malloc'd, file_names NULL). */
+static int tds_inputs_add(const char *tds, cli_inputs *in) {
+    int k = count_numbered(tds, "input_");
+    for (int i = 0; i < k && in->n_files < 256; i++) {
+        char *p = malloc(strlen(tds) + 32);
+        if (!p) return cli_fail("out of memory");
+        sprintf(p, "%s/input_%d.pb", tds, i);
+        in->file_names[in->n_files] = NULL;
+        in->file_paths[in->n_files++] = p;
+    }
+    if (k == 0 && count_numbered(tds, "output_") == 0)
+        return cli_fail("%s: not a model and not a test_data_set directory (no input_N.pb / "
+                        "output_N.pb)",
+                        tds);
+    return EXIT_OK;
+}
 
 int cmd_compare(int argc, char **argv) {
     cli_args a = {argc, 1, argv, "compare"};
@@ -411,50 +474,12 @@ int cmd_compare(int argc, char **argv) {
     int rc = EXIT_OK;
     bool b_model = false, random_inputs = false, tds_inputs = false;
 
-    /* what B is */
     const char *tds = NULL; /* a test_data_set directory */
-    if (against) {
-        sb.label = "onnxruntime";
-        if (npos > 2) {
-            rc = cli_usage_error("compare", "--against onnxruntime takes at most one B model");
-            goto done;
-        }
-    } else if (npos == 2 && !has_ext(pos[1], ".npz") && !has_ext(pos[1], ".npy") && !has_ext(pos[1], ".pb") &&
-               st_format_detect(pos[1]) != ST_FORMAT_UNKNOWN) {
-        b_model = true;
-    } else if (npos == 2 && is_dir(pos[1])) {
-        tds = pos[1];
-        sb.label = "reference";
-    } else {
-        sb.label = "reference";
-        if (npos == 2 && !file_exists(pos[1]) && !strchr(pos[1], '=')) {
-            rc = cli_fail("%s: no such file or directory", pos[1]);
-            goto done;
-        }
-    }
-    if (per_node && !b_model) {
-        rc = cli_usage_error("compare", "--per-node needs B to be a model stele runs (not reference data or onnxruntime)");
-        goto done;
-    }
-
+    if ((rc = classify_b(pos, npos, against, per_node, &sb, &b_model, &tds))) goto done;
     if ((rc = cmp_side_load(&sa, per_node, (int)threads))) goto done;
     if (tds && in.n_files == 0) {
-        int k = count_numbered(tds, "input_");
         tds_inputs = true;
-        for (int i = 0; i < k && in.n_files < 256; i++) {
-            char *p = malloc(strlen(tds) + 32);
-            if (!p) {
-                rc = cli_fail("out of memory");
-                goto done;
-            }
-            sprintf(p, "%s/input_%d.pb", tds, i);
-            in.file_names[in.n_files] = NULL;
-            in.file_paths[in.n_files++] = p;
-        }
-        if (k == 0 && count_numbered(tds, "output_") == 0) {
-            rc = cli_fail("%s: not a model and not a test_data_set directory (no input_N.pb / output_N.pb)", tds);
-            goto done;
-        }
+        if ((rc = tds_inputs_add(tds, &in))) goto done;
     }
     if ((rc = cli_inputs_build(sa.m, sa.path, &in, &ins, &names, &n_in))) goto done;
     random_inputs = (size_t)in.n_files < n_in;
@@ -480,17 +505,7 @@ int cmd_compare(int argc, char **argv) {
     if (json) {
         if ((rc = cmp_report_json(&rep))) goto done;
     } else {
-        char b1[32], b2[32];
-        printf("compare %s (%s) with %s (%s): atol %s, rtol %s, ", sa.path, sa.label, sb.path, sb.label,
-               cmp_num(atol, b1, sizeof b1), cmp_num(rtol, b2, sizeof b2));
-        if (random_inputs) printf("seeded random inputs (seed %llu)\n", in.seed);
-        else printf("inputs from files\n");
-        for (size_t i = 0; i < res.n; i++) print_pair(&res.pairs[i], "  ");
-        if (per_node) print_pernode(&pn);
-        size_t bad = 0;
-        for (size_t i = 0; i < res.n; i++) bad += !res.pairs[i].ok;
-        if (res.ok) printf("PASS: %zu output%s within tolerance\n", res.n, res.n == 1 ? "" : "s");
-        else printf("FAIL: %zu of %zu output%s outside tolerance\n", bad, res.n, res.n == 1 ? "" : "s");
+        print_text(&rep);
     }
     if (report) {
         if ((rc = cmp_report_html(&rep, report))) goto done;

@@ -98,153 +98,154 @@ static void show_images(const float *imgs, int n) {
     }
 }
 
-int cmd_demo(int argc, char **argv) {
-    cli_args a = {argc, 1, argv, "demo"};
-    const char *model = NULL, *v;
-    long long threads = 0, runs = 200;
-    int status = 0;
-    for (; a.i < argc && !status; a.i++) {
-        if (cli_flag(&a, "-h") || cli_flag(&a, "--help")) {
-            fputs(demo_help, stdout);
-            return EXIT_OK;
-        }
-        if (cli_opt(&a, "--model", &v, &status)) model = v;
-        else if (cli_opt(&a, "--threads", &v, &status)) {
-            if (v && !cli_parse_int(v, 1, 1024, &threads)) status = cli_usage_error("demo", "--threads takes 1..1024");
-        } else if (cli_opt(&a, "--runs", &v, &status)) {
-            if (v && !cli_parse_int(v, 1, 1000000, &runs)) status = cli_usage_error("demo", "--runs takes a positive integer");
-        } else {
-            status = cli_usage_error("demo", "unexpected argument '%s'", argv[a.i]);
-        }
-    }
-    if (status) return status;
-    if (!model) model = find_model();
-    if (!model) return cli_fail("demo: cannot find models/shapes.onnx (set STELE_DEMO_MODEL or --model)");
-
+/* What the demo holds across its steps; freed once in demo_free. */
+typedef struct demo {
+    const char *model;
+    long long threads, runs;
     st_error err;
-    st_model *m = NULL, *m2 = NULL;
-    st_session *s = NULL, *s2 = NULL;
-    st_value in;
-    st_value *out = NULL, *out2 = NULL;
-    double *lat = NULL;
-    st_profiler *prof = NULL;
-    char *report = NULL, *run_dir = NULL, logdir[4200], trace[4200];
-    int rc = EXIT_OK;
-    char dir[] = "/tmp/stele-demo-XXXXXX", conv[4096] = "";
-    memset(&in, 0, sizeof in);
+    st_model *m, *m2; /* the model, and its converted copy read back */
+    st_session *s, *s2;
+    st_value in; /* four drawn images */
+    st_value *out, *out2;
+    st_value_info vi; /* the input */
+    st_profiler *prof;
+    char *report, *run_dir;
+    char dir[32], conv[4096];
+    int correct;
+    double maxdiff;
+} demo;
 
-    printf("stele demo: carry a model across, run it, check it, time it\n\n");
-    if (st_model_load(model, NULL, &m, &err)) {
-        rc = cli_fail("%s", err.msg);
-        goto done;
-    }
+static void demo_free(demo *d) {
+    if (d->conv[0]) unlink(d->conv);
+    if (strcmp(d->dir, "/tmp/stele-demo-XXXXXX")) rmdir(d->dir);
+    st_string_free(d->report);
+    st_string_free(d->run_dir);
+    st_profiler_free(d->prof);
+    st_values_free(d->out, 1);
+    st_values_free(d->out2, 1);
+    st_value_clear(&d->in);
+    st_session_free(d->s);
+    st_session_free(d->s2);
+    st_model_free(d->m);
+    st_model_free(d->m2);
+}
+
+/* 1. Load the model and say what it is. */
+static int demo_describe(demo *d) {
+    if (st_model_load(d->model, NULL, &d->m, &d->err)) return cli_fail("%s", d->err.msg);
     uint64_t pc, pb;
-    st_model_params(m, &pc, &pb);
+    st_model_params(d->m, &pc, &pb);
     const st_op_count *hist;
-    size_t nh = st_model_op_histogram(m, &hist);
-    st_value_info vi, vo;
-    st_model_input(m, 0, &vi);
-    st_model_output(m, 0, &vo);
+    size_t nh = st_model_op_histogram(d->m, &hist);
+    st_value_info vo;
+    st_model_input(d->m, 0, &d->vi);
+    st_model_output(d->m, 0, &vo);
     char ti[256], to[256];
-    cli_type_str(&vi, ti, sizeof ti);
+    cli_type_str(&d->vi, ti, sizeof ti);
     cli_type_str(&vo, to, sizeof to);
-    printf("1. The model  %s\n", model);
+    const char *producer = st_model_producer(d->m);
+    printf("1. The model  %s\n", d->model);
     printf("   A small CNN trained with %s to tell outlines of circles, squares,\n"
            "   triangles and crosses apart in 32x32 grayscale images.\n",
-           st_model_producer(m)[0] ? st_model_producer(m) : "PyTorch");
-    printf("   input  %s %s\n   output %s %s\n   %zu nodes:", vi.name, ti, vo.name, to, st_model_n_nodes(m));
-    for (size_t i = 0; i < nh; i++) printf(" %s x%zu%s", hist[i].op_type, hist[i].count, i + 1 < nh ? "," : "");
+           producer[0] ? producer : "PyTorch");
+    printf("   input  %s %s\n   output %s %s\n   %zu nodes:", d->vi.name, ti, vo.name, to,
+           st_model_n_nodes(d->m));
+    for (size_t i = 0; i < nh; i++)
+        printf(" %s x%zu%s", hist[i].op_type, hist[i].count, i + 1 < nh ? "," : "");
     printf("\n   %llu parameters (%.1f KiB)\n\n", (unsigned long long)pc, pb / 1024.0);
+    return EXIT_OK;
+}
 
-    if (!mkdtemp(dir)) {
-        rc = cli_fail("demo: cannot create a temporary directory");
-        goto done;
-    }
-    snprintf(conv, sizeof conv, "%s/shapes.converted.onnx", dir);
+/* 2. Save it as ONNX into a scratch directory and read it back. */
+static int demo_convert(demo *d) {
+    if (!mkdtemp(d->dir)) return cli_fail("demo: cannot create a temporary directory");
+    snprintf(d->conv, sizeof d->conv, "%s/shapes.converted.onnx", d->dir);
     st_save_opts so = {ST_FORMAT_ONNX, 0};
-    if (st_model_save(m, conv, &so, &err) || st_model_load(conv, NULL, &m2, &err)) {
-        rc = cli_fail("%s", err.msg);
-        goto done;
-    }
-    printf("2. Convert    %s -> %s (ONNX, read back in)\n\n", model, conv);
+    if (st_model_save(d->m, d->conv, &so, &d->err) || st_model_load(d->conv, NULL, &d->m2, &d->err))
+        return cli_fail("%s", d->err.msg);
+    printf("2. Convert    %s -> %s (ONNX, read back in)\n\n", d->model, d->conv);
+    return EXIT_OK;
+}
 
-    /* four images, one of each class, at varied sizes and places */
+/* 3. Run both copies on four drawn images, one of each class at varied sizes and places. */
+static int demo_run(demo *d) {
     int64_t dims[4] = {NCLASS, 1, IMG, IMG};
-    if (st_tensor_alloc(&in.tensor, ST_DTYPE_F32, 4, dims, &err)) {
-        rc = cli_fail("%s", err.msg);
-        goto done;
-    }
-    in.kind = ST_VAL_TENSOR;
-    float *px = in.tensor.data;
+    if (st_tensor_alloc(&d->in.tensor, ST_DTYPE_F32, 4, dims, &d->err))
+        return cli_fail("%s", d->err.msg);
+    d->in.kind = ST_VAL_TENSOR;
+    float *px = d->in.tensor.data;
     const float place[NCLASS][3] = {{15, 16, 9}, {17, 15, 8}, {16, 18, 11}, {14, 15, 10}};
-    for (int k = 0; k < NCLASS; k++) draw(k, place[k][0], place[k][1], place[k][2], px + (size_t)k * IMG * IMG);
-
+    for (int k = 0; k < NCLASS; k++)
+        draw(k, place[k][0], place[k][1], place[k][2], px + (size_t)k * IMG * IMG);
     st_session_opts opts = st_session_opts_default();
-    opts.threads = (int)threads;
-    if (st_session_new(m, &opts, &s, &err) || st_session_new(m2, &opts, &s2, &err)) {
-        rc = cli_fail("%s: %s", model, err.msg);
-        goto done;
-    }
-    const char *names[] = {vi.name};
-    if (st_session_run(s, 1, names, &in, &out, &err) || st_session_run(s2, 1, names, &in, &out2, &err)) {
-        rc = cli_fail("%s: %s", model, err.msg);
-        goto done;
-    }
+    opts.threads = (int)d->threads;
+    const char *names[] = {d->vi.name};
+    if (st_session_new(d->m, &opts, &d->s, &d->err) ||
+        st_session_new(d->m2, &opts, &d->s2, &d->err) ||
+        st_session_run(d->s, 1, names, &d->in, &d->out, &d->err) ||
+        st_session_run(d->s2, 1, names, &d->in, &d->out2, &d->err))
+        return cli_fail("%s: %s", d->model, d->err.msg);
     printf("3. Run        four freshly drawn images through both copies:\n\n");
     show_images(px, NCLASS);
-    const float *p = out[0].tensor.data, *p2 = out2[0].tensor.data;
-    int correct = 0;
-    double maxdiff = 0;
+    const float *p = d->out[0].tensor.data, *p2 = d->out2[0].tensor.data;
     printf("\n   ");
     for (int k = 0; k < NCLASS; k++) {
         int best = 0;
         for (int c = 1; c < NCLASS; c++)
             if (p[k * NCLASS + c] > p[k * NCLASS + best]) best = c;
-        correct += best == k;
-        printf("%-9s %5.1f%%%s", classes[best], 100 * p[k * NCLASS + best], k + 1 < NCLASS ? "    " : "\n");
+        d->correct += best == k;
+        printf("%-9s %5.1f%%%s", classes[best], 100 * p[k * NCLASS + best],
+               k + 1 < NCLASS ? "    " : "\n");
     }
-    for (int i = 0; i < NCLASS * NCLASS; i++) maxdiff = fmax(maxdiff, fabs((double)p[i] - p2[i]));
-    printf("   %d of %d recognised; original and converted copies differ by at most %.3g\n\n", correct,
-           NCLASS, maxdiff);
+    for (int i = 0; i < NCLASS * NCLASS; i++)
+        d->maxdiff = fmax(d->maxdiff, fabs((double)p[i] - p2[i]));
+    printf("   %d of %d recognised; original and converted copies differ by at most %.3g\n\n",
+           d->correct, NCLASS, d->maxdiff);
+    return EXIT_OK;
+}
 
+/* 4. Time profiled runs of the original copy. */
+static int demo_time(demo *d) {
     st_profile_opts po = st_profile_opts_default();
-    if (st_profiler_new(m, s, &po, &prof, &err)) {
-        rc = cli_fail("%s: %s", model, err.msg);
-        goto done;
-    }
-    lat = calloc((size_t)runs, sizeof *lat);
-    if (!lat) {
-        rc = cli_fail("out of memory");
-        goto done;
-    }
-    for (long long r = 0; r < runs; r++) {
-        st_values_free(out, 1);
-        out = NULL;
+    if (st_profiler_new(d->m, d->s, &po, &d->prof, &d->err))
+        return cli_fail("%s: %s", d->model, d->err.msg);
+    double *lat = calloc((size_t)d->runs, sizeof *lat);
+    if (!lat) return cli_fail("out of memory");
+    const char *names[] = {d->vi.name};
+    for (long long r = 0; r < d->runs; r++) {
+        st_values_free(d->out, 1);
+        d->out = NULL;
         double t0 = now_ms();
-        st_profiler_run_begin(prof);
-        st_status rs = st_session_run(s, 1, names, &in, &out, &err);
-        st_profiler_run_end(prof);
+        st_profiler_run_begin(d->prof);
+        st_status rs = st_session_run(d->s, 1, names, &d->in, &d->out, &d->err);
+        st_profiler_run_end(d->prof);
         if (rs) {
-            rc = cli_fail("%s: %s", model, err.msg);
-            goto done;
+            free(lat);
+            return cli_fail("%s: %s", d->model, d->err.msg);
         }
         lat[r] = now_ms() - t0;
     }
-    cli_latency l = cli_latency_stats(lat, (int)runs);
-    printf("4. Time       %lld runs of a batch of 4: median %.3f ms, p90 %.3f ms, min %.3f ms\n", runs,
-           l.median, l.p90, l.min);
+    cli_latency l = cli_latency_stats(lat, (int)d->runs);
+    free(lat);
+    printf("4. Time       %lld runs of a batch of 4: median %.3f ms, p90 %.3f ms, min %.3f ms\n",
+           d->runs, l.median, l.p90, l.min);
+    return EXIT_OK;
+}
+
+/* 4 (cont.) and 5. The profile per op type, and where the trace and logdir went. */
+static int demo_profile(demo *d) {
+    char logdir[4200], trace[4200];
     st_profile_report_opts ro = st_profile_report_opts_default();
     ro.group_by = ST_PROFILE_BY_OP;
-    ro.model = model;
-    snprintf(logdir, sizeof logdir, "%s/logs", dir);
-    snprintf(trace, sizeof trace, "%s/trace.json", dir);
-    if (st_profiler_report(prof, &ro, &report, &err) || st_profiler_write_trace(prof, trace, &err) ||
-        st_profiler_write_logdir(prof, logdir, "shapes", &run_dir, &err)) {
-        rc = cli_fail("%s", err.msg);
-        goto done;
-    }
+    ro.model = d->model;
+    snprintf(logdir, sizeof logdir, "%s/logs", d->dir);
+    snprintf(trace, sizeof trace, "%s/trace.json", d->dir);
+    if (st_profiler_report(d->prof, &ro, &d->report, &d->err) ||
+        st_profiler_write_trace(d->prof, trace, &d->err) ||
+        st_profiler_write_logdir(d->prof, logdir, "shapes", &d->run_dir, &d->err))
+        return cli_fail("%s", d->err.msg);
     printf("   profile of the timed runs, per operator type:\n\n");
-    for (const char *line = report; *line;) { /* indent the report under the step */
+    for (const char *line = d->report; *line;) { /* indent the report under the step */
         const char *nl = strchr(line, '\n');
         int len = nl ? (int)(nl - line) : (int)strlen(line);
         printf("   %.*s\n", len, line);
@@ -255,23 +256,46 @@ int cmd_demo(int argc, char **argv) {
            "              logdir  %s\n"
            "                       tensorboard --logdir %s  (Scalars, Graphs coloured by compute\n"
            "                       time, Profile tab)\n",
-           trace, run_dir, logdir);
-    printf("\nNext: stele info %s | stele profile %s --counters cycles,cache-misses | stele --help\n", model,
-           model);
-    rc = correct == NCLASS && maxdiff == 0 ? EXIT_OK : EXIT_CHECK;
-done:
-    if (conv[0]) unlink(conv);
-    if (strcmp(dir, "/tmp/stele-demo-XXXXXX")) rmdir(dir);
-    free(lat);
-    st_string_free(report);
-    st_string_free(run_dir);
-    st_profiler_free(prof);
-    st_values_free(out, 1);
-    st_values_free(out2, 1);
-    st_value_clear(&in);
-    st_session_free(s);
-    st_session_free(s2);
-    st_model_free(m);
-    st_model_free(m2);
+           trace, d->run_dir, logdir);
+    printf(
+        "\nNext: stele info %s | stele profile %s --counters cycles,cache-misses | stele --help\n",
+        d->model, d->model);
+    return EXIT_OK;
+}
+
+int cmd_demo(int argc, char **argv) {
+    cli_args a = {argc, 1, argv, "demo"};
+    demo d = {.runs = 200, .dir = "/tmp/stele-demo-XXXXXX"};
+    const char *v;
+    int status = 0;
+    for (; a.i < argc && !status; a.i++) {
+        if (cli_flag(&a, "-h") || cli_flag(&a, "--help")) {
+            fputs(demo_help, stdout);
+            return EXIT_OK;
+        }
+        if (cli_opt(&a, "--model", &v, &status)) {
+            d.model = v;
+        } else if (cli_opt(&a, "--threads", &v, &status)) {
+            if (v && !cli_parse_int(v, 1, 1024, &d.threads))
+                status = cli_usage_error("demo", "--threads takes 1..1024");
+        } else if (cli_opt(&a, "--runs", &v, &status)) {
+            if (v && !cli_parse_int(v, 1, 1000000, &d.runs))
+                status = cli_usage_error("demo", "--runs takes a positive integer");
+        } else {
+            status = cli_usage_error("demo", "unexpected argument '%s'", argv[a.i]);
+        }
+    }
+    if (status) return status;
+    if (!d.model) d.model = find_model();
+    if (!d.model)
+        return cli_fail("demo: cannot find models/shapes.onnx (set STELE_DEMO_MODEL or --model)");
+    printf("stele demo: carry a model across, run it, check it, time it\n\n");
+    int rc = demo_describe(&d);
+    if (!rc) rc = demo_convert(&d);
+    if (!rc) rc = demo_run(&d);
+    if (!rc) rc = demo_time(&d);
+    if (!rc) rc = demo_profile(&d);
+    if (!rc) rc = d.correct == NCLASS && d.maxdiff == 0 ? EXIT_OK : EXIT_CHECK;
+    demo_free(&d);
     return rc;
 }

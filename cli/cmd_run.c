@@ -58,6 +58,119 @@ static void shape_str(const st_tensor *t, char *buf, size_t n) {
     if ((size_t)off < n) snprintf(buf + off, n - (size_t)off, "]");
 }
 
+/* One output as JSON: name, kind, dtype, shape or length, and where it was written. */
+static cJSON *output_json(const char *name, const st_value *o, const char *path) {
+    cJSON *jo = cJSON_CreateObject();
+    cJSON_AddStringToObject(jo, "name", name);
+    cJSON_AddStringToObject(jo, "kind",
+                            o->kind == ST_VAL_SEQUENCE ? "sequence"
+                            : o->kind == ST_VAL_NONE   ? "none"
+                                                       : "tensor");
+    cJSON_AddBoolToObject(jo, "optional", o->optional);
+    if (o->kind == ST_VAL_TENSOR) {
+        cJSON_AddStringToObject(jo, "dtype", st_dtype_name(o->tensor.dtype));
+        cJSON *js = cJSON_AddArrayToObject(jo, "shape");
+        for (int d = 0; d < o->tensor.ndim; d++)
+            cJSON_AddItemToArray(js, cJSON_CreateNumber((double)o->tensor.dims[d]));
+    } else if (o->kind == ST_VAL_SEQUENCE) {
+        cJSON_AddStringToObject(jo, "dtype",
+                                st_dtype_name(o->nseq ? o->seq[0].dtype : o->elem_dtype));
+        cJSON_AddNumberToObject(jo, "length", (double)o->nseq);
+    }
+    if (path[0])
+        cJSON_AddStringToObject(jo, "path", path);
+    else
+        cJSON_AddNullToObject(jo, "path");
+    return jo;
+}
+
+/* One output as text: its type, then where it was written or its first values. */
+static void output_text(const char *name, const st_value *o, const char *path) {
+    const char *arrow = path[0] ? " -> " : "";
+    char shape[256] = "";
+    if (o->kind == ST_VAL_TENSOR) {
+        shape_str(&o->tensor, shape, sizeof shape);
+        printf("  %s: %s%s%s\n", name, st_dtype_name(o->tensor.dtype), shape, arrow);
+    } else if (o->kind == ST_VAL_SEQUENCE) {
+        printf("  %s: sequence of %zu tensor%s%s\n", name, o->nseq, o->nseq == 1 ? "" : "s", arrow);
+    } else {
+        printf("  %s: empty optional%s\n", name, arrow);
+    }
+    if (path[0])
+        printf("    %s\n", path);
+    else if (o->kind == ST_VAL_TENSOR)
+        print_preview(&o->tensor);
+}
+
+/* Write each output to outdir (when given) under a unique file-safe name, and describe it:
+ * into jouts when printing JSON, else on stdout. */
+static int report_outputs(const st_session *s, const st_value *outs, size_t n_out,
+                          const char *outdir, cJSON *jouts) {
+    st_error err;
+    int rc = EXIT_OK;
+    char **taken = calloc(n_out ? n_out : 1, sizeof *taken);
+    if (!taken) return cli_fail("out of memory");
+    for (size_t i = 0; i < n_out && !rc; i++) {
+        const char *name = st_session_output_name(s, i);
+        const st_value *o = &outs[i];
+        char safe[512], path[4096] = "";
+        cli_safe_name(name, safe, sizeof safe, taken, (int)i);
+        taken[i] = strdup(safe);
+        bool tensor = o->kind == ST_VAL_TENSOR && !o->optional;
+        if (outdir) {
+            snprintf(path, sizeof path, "%s/%s.%s", outdir, safe, tensor ? "npy" : "pb");
+            st_status ws = tensor ? st_tensor_write_npy(path, &o->tensor, &err)
+                                  : st_value_write_pb(path, o, name, &err);
+            if (ws) rc = cli_fail("%s", err.msg);
+        }
+        if (rc) break;
+        if (jouts)
+            cJSON_AddItemToArray(jouts, output_json(name, o, path));
+        else
+            output_text(name, o, path);
+    }
+    for (size_t i = 0; i < n_out; i++) free(taken[i]);
+    free(taken);
+    return rc;
+}
+
+/* warmup untimed runs, then runs timed into lat[]; *outs holds the last run's outputs. */
+static int timed_runs(st_session *s, const char *model_path, size_t n_in, const char **names,
+                      const st_value *ins, long long warmup, long long runs, double *lat,
+                      st_value **outs) {
+    st_error err;
+    size_t n_out = st_session_n_outputs(s);
+    for (long long r = 0; r < warmup + runs; r++) {
+        st_values_free(*outs, n_out);
+        *outs = NULL;
+        double t0 = now_ms();
+        if (st_session_run(s, n_in, names, ins, outs, &err))
+            return cli_fail("%s: %s", model_path, err.msg);
+        if (r >= warmup) lat[r - warmup] = now_ms() - t0;
+    }
+    return EXIT_OK;
+}
+
+static void print_latency(cJSON *root, double *lat, long long runs, long long warmup,
+                          bool runs_given) {
+    cli_latency l = cli_latency_stats(lat, (int)runs);
+    if (root) {
+        cJSON *jl = cJSON_AddObjectToObject(root, "latency_ms");
+        cJSON_AddNumberToObject(jl, "median", l.median);
+        cJSON_AddNumberToObject(jl, "min", l.min);
+        cJSON_AddNumberToObject(jl, "mean", l.mean);
+        cJSON_AddNumberToObject(jl, "p90", l.p90);
+        cJSON_AddNumberToObject(root, "runs", (double)runs);
+        cJSON_AddNumberToObject(root, "warmup", (double)warmup);
+        char *txt = cJSON_Print(root);
+        if (txt) puts(txt);
+        cJSON_free(txt);
+    } else if (runs_given || runs > 1) {
+        printf("latency over %lld run%s (ms): median %.3f  min %.3f  mean %.3f  p90 %.3f\n", runs,
+               runs == 1 ? "" : "s", l.median, l.min, l.mean, l.p90);
+    }
+}
+
 int cmd_run(int argc, char **argv) {
     cli_args a = {argc, 1, argv, "run"};
     cli_inputs in;
@@ -75,12 +188,15 @@ int cmd_run(int argc, char **argv) {
         if (cli_opt(&a, "--output-dir", &v, &status) || cli_opt(&a, "-o", &v, &status)) {
             outdir = v;
         } else if (cli_opt(&a, "--threads", &v, &status)) {
-            if (v && !cli_parse_int(v, 1, 1024, &threads)) status = cli_usage_error("run", "--threads takes 1..1024");
+            if (v && !cli_parse_int(v, 1, 1024, &threads))
+                status = cli_usage_error("run", "--threads takes 1..1024");
         } else if (cli_opt(&a, "--runs", &v, &status)) {
-            if (v && !cli_parse_int(v, 1, 100000000, &runs)) status = cli_usage_error("run", "--runs takes a positive integer");
+            if (v && !cli_parse_int(v, 1, 100000000, &runs))
+                status = cli_usage_error("run", "--runs takes a positive integer");
             runs_given = true;
         } else if (cli_opt(&a, "--warmup", &v, &status)) {
-            if (v && !cli_parse_int(v, 0, 100000000, &warmup)) status = cli_usage_error("run", "--warmup takes a non-negative integer");
+            if (v && !cli_parse_int(v, 0, 100000000, &warmup))
+                status = cli_usage_error("run", "--warmup takes a non-negative integer");
         } else if (cli_flag(&a, "--json")) {
             json = true;
         } else if (cli_opt(&a, "--signature", &v, &status)) {
@@ -92,136 +208,30 @@ int cmd_run(int argc, char **argv) {
     if (status) return status;
     if (!model_path) return cli_usage_error("run", "no MODEL given");
 
-    st_error err;
-    st_model *m = NULL;
-    st_session *s = NULL;
-    st_value *ins = NULL, *outs = NULL;
-    const char **names = NULL;
-    size_t n_in = 0, n_out = 0;
-    double *lat = NULL;
-    int rc = EXIT_OK;
+    cli_session cs = {0};
+    st_value *outs = NULL;
     cJSON *root = NULL;
-    char **taken = NULL;
-
-    st_load_opts lo = {.signature = signature};
-    if (st_model_load(model_path, &lo, &m, &err)) {
-        rc = cli_fail("%s", err.msg);
-        goto done;
-    }
-    st_session_opts so = st_session_opts_default();
-    so.threads = (int)threads;
-    if (st_session_new(m, &so, &s, &err)) {
-        rc = cli_fail("%s: %s", model_path, err.msg);
-        goto done;
-    }
-    if ((rc = cli_inputs_build(m, model_path, &in, &ins, &names, &n_in))) goto done;
-    n_out = st_session_n_outputs(s);
-    lat = calloc((size_t)runs, sizeof *lat);
-    if (!lat) {
-        rc = cli_fail("out of memory");
-        goto done;
-    }
-    for (long long r = 0; r < warmup + runs; r++) {
-        if (outs) {
-            st_values_free(outs, n_out);
-            outs = NULL;
-        }
-        double t0 = now_ms();
-        if (st_session_run(s, n_in, names, ins, &outs, &err)) {
-            rc = cli_fail("%s: %s", model_path, err.msg);
-            goto done;
-        }
-        if (r >= warmup) lat[r - warmup] = now_ms() - t0;
-    }
+    double *lat = calloc((size_t)runs, sizeof *lat);
+    int rc = lat ? cli_session_open(model_path, signature, (int)threads, &in, &cs)
+                 : cli_fail("out of memory");
+    if (!rc) rc = timed_runs(cs.s, model_path, cs.n_in, cs.names, cs.ins, warmup, runs, lat, &outs);
+    if (rc) goto done;
     if (outdir && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
         rc = cli_fail("%s: cannot create directory: %s", outdir, strerror(errno));
         goto done;
     }
-    if (json) root = cJSON_CreateObject();
-    cJSON *jouts = json ? cJSON_AddArrayToObject(root, "outputs") : NULL;
-    taken = calloc(n_out ? n_out : 1, sizeof *taken);
-    if (!taken) {
-        rc = cli_fail("out of memory");
-        goto done;
-    }
-    if (!json) printf("%s: %zu output%s\n", model_path, n_out, n_out == 1 ? "" : "s");
-    for (size_t i = 0; i < n_out; i++) {
-        const char *name = st_session_output_name(s, i);
-        const st_value *o = &outs[i];
-        char safe[512], path[4096], shape[256] = "";
-        cli_safe_name(name, safe, sizeof safe, taken, (int)i);
-        taken[i] = strdup(safe);
-        bool tensor = o->kind == ST_VAL_TENSOR && !o->optional;
-        path[0] = 0;
-        if (outdir) {
-            snprintf(path, sizeof path, "%s/%s.%s", outdir, safe, tensor ? "npy" : "pb");
-            st_status ws = tensor ? st_tensor_write_npy(path, &o->tensor, &err)
-                                  : st_value_write_pb(path, o, name, &err);
-            if (ws) {
-                rc = cli_fail("%s", err.msg);
-                goto done;
-            }
-        }
-        if (o->kind == ST_VAL_TENSOR) shape_str(&o->tensor, shape, sizeof shape);
-        const char *kind = o->kind == ST_VAL_SEQUENCE ? "sequence" : o->kind == ST_VAL_NONE ? "none" : "tensor";
-        if (json) {
-            cJSON *jo = cJSON_CreateObject();
-            cJSON_AddStringToObject(jo, "name", name);
-            cJSON_AddStringToObject(jo, "kind", kind);
-            cJSON_AddBoolToObject(jo, "optional", o->optional);
-            if (o->kind == ST_VAL_TENSOR) {
-                cJSON_AddStringToObject(jo, "dtype", st_dtype_name(o->tensor.dtype));
-                cJSON *js = cJSON_AddArrayToObject(jo, "shape");
-                for (int d = 0; d < o->tensor.ndim; d++)
-                    cJSON_AddItemToArray(js, cJSON_CreateNumber((double)o->tensor.dims[d]));
-            } else if (o->kind == ST_VAL_SEQUENCE) {
-                cJSON_AddStringToObject(jo, "dtype", st_dtype_name(o->nseq ? o->seq[0].dtype : o->elem_dtype));
-                cJSON_AddNumberToObject(jo, "length", (double)o->nseq);
-            }
-            if (outdir) cJSON_AddStringToObject(jo, "path", path);
-            else cJSON_AddNullToObject(jo, "path");
-            cJSON_AddItemToArray(jouts, jo);
-        } else {
-            if (o->kind == ST_VAL_TENSOR)
-                printf("  %s: %s%s%s\n", name, st_dtype_name(o->tensor.dtype), shape, path[0] ? " -> " : "");
-            else if (o->kind == ST_VAL_SEQUENCE)
-                printf("  %s: sequence of %zu tensor%s%s\n", name, o->nseq, o->nseq == 1 ? "" : "s", path[0] ? " -> " : "");
-            else
-                printf("  %s: empty optional%s\n", name, path[0] ? " -> " : "");
-            if (path[0]) printf("    %s\n", path);
-            else if (o->kind == ST_VAL_TENSOR) print_preview(&o->tensor);
-        }
-    }
-    cli_latency l = cli_latency_stats(lat, (int)runs);
-    if (json) {
-        cJSON *jl = cJSON_AddObjectToObject(root, "latency_ms");
-        cJSON_AddNumberToObject(jl, "median", l.median);
-        cJSON_AddNumberToObject(jl, "min", l.min);
-        cJSON_AddNumberToObject(jl, "mean", l.mean);
-        cJSON_AddNumberToObject(jl, "p90", l.p90);
-        cJSON_AddNumberToObject(root, "runs", (double)runs);
-        cJSON_AddNumberToObject(root, "warmup", (double)warmup);
-        char *txt = cJSON_Print(root);
-        if (txt) puts(txt);
-        free(txt);
-    } else if (runs_given || runs > 1) {
-        printf("latency over %lld run%s (ms): median %.3f  min %.3f  mean %.3f  p90 %.3f\n", runs,
-               runs == 1 ? "" : "s", l.median, l.min, l.mean, l.p90);
-    }
+    if (json)
+        root = cJSON_CreateObject();
+    else
+        printf("%s: %zu output%s\n", model_path, cs.n_out, cs.n_out == 1 ? "" : "s");
+    rc = report_outputs(cs.s, outs, cs.n_out, outdir,
+                        json ? cJSON_AddArrayToObject(root, "outputs") : NULL);
+    if (!rc) print_latency(root, lat, runs, warmup, runs_given);
 done:
-    if (taken)
-        for (size_t i = 0; i < n_out; i++) free(taken[i]);
-    free(taken);
     cJSON_Delete(root);
     free(lat);
-    st_values_free(outs, n_out);
-    if (ins)
-        for (size_t i = 0; i < n_in; i++) st_value_clear(&ins[i]);
-    free(ins);
-    free(names);
-    for (int i = 0; i < in.n_files; i++) free((char *)in.file_names[i]);
-    for (int i = 0; i < in.n_shapes; i++) free((char *)in.shape_names[i]);
-    st_session_free(s);
-    st_model_free(m);
+    st_values_free(outs, cs.n_out);
+    cli_session_close(&cs);
+    cli_inputs_free(&in);
     return rc;
 }

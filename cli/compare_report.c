@@ -97,7 +97,7 @@ int cmp_report_json(const cmp_report *r) {
     cJSON_Delete(root);
     if (!txt) return cli_fail("out of memory");
     puts(txt);
-    free(txt);
+    cJSON_free(txt);
     return EXIT_OK;
 }
 
