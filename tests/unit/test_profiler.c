@@ -276,3 +276,103 @@ Test(profiler, flops_from_shapes) {
     nd.op_type = "Gemm";
     cr_assert_float_eq(st_prof_flops(&nd, e, 1, e, 1, &known), 0, 1e-6);
 }
+
+/* ---- reading a trace back into the hotspot rows (viewer/trace.c) ------------------- */
+
+#include "../../viewer/view.h"
+
+static const char small_trace[] =
+    "{\"traceEvents\": [\n"
+    "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": 1, \"tid\": 1, \"args\": {\"name\": \"x\"}},\n"
+    "{\"ph\": \"X\", \"cat\": \"user_annotation\", \"name\": \"ProfilerStep#0\", \"ts\": 0, \"dur\": 10},\n"
+    "{\"ph\": \"X\", \"cat\": \"user_annotation\", \"name\": \"ProfilerStep#1\", \"ts\": 20, \"dur\": 30},\n"
+    "{\"ph\": \"X\", \"cat\": \"cpu_op\", \"name\": \"a/Conv\", \"ts\": 1, \"dur\": 4.5, \"args\": "
+    "{\"External id\": 2, \"Op type\": \"Conv\", \"FLOPs\": 1000, \"Bytes\": 100, \"task-clock\": 50, "
+    "\"cycles\": \"not supported\"}},\n"
+    "{\"ph\": \"X\", \"cat\": \"cpu_op\", \"name\": \"b/Relu\", \"ts\": 6, \"dur\": 1, \"args\": "
+    "{\"Op type\": \"Relu\", \"Bytes\": 10, \"task-clock\": 5, \"cycles\": \"not supported\"}},\n"
+    "{\"ph\": \"X\", \"cat\": \"cpu_op\", \"name\": \"a/Conv\", \"ts\": 21, \"dur\": 5.5, \"args\": "
+    "{\"Op type\": \"Conv\", \"FLOPs\": 1000, \"Bytes\": 100, \"task-clock\": 70}},\n"
+    "{\"ph\": \"X\", \"cat\": \"cpu_op\", \"name\": \"c/Conv\", \"ts\": 27, \"dur\": 2, \"args\": "
+    "{\"Op type\": \"Conv\", \"Bytes\": 20, \"task-clock\": 7}}\n"
+    "]}\n";
+
+static void write_tmp(char *path, const char *text) {
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+Test(profiler, trace_reads_back_by_node) {
+    char path[] = "/tmp/stele-trace-XXXXXX";
+    write_tmp(path, small_trace);
+    st_view_summary s;
+    st_error err;
+    cr_assert_eq(st_view_trace_read(path, ST_VIEW_BY_NODE, &s, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(s.n_rows, 3);
+    cr_assert_str_eq(s.rows[0].name, "a/Conv");
+    cr_assert_str_eq(s.rows[0].op, "Conv");
+    cr_assert_eq(s.rows[0].calls, 2);
+    cr_assert_eq(s.rows[0].total_ns, 10000);
+    cr_assert_float_eq(s.rows[0].flops, 2000, 1e-9);
+    cr_assert_float_eq(s.rows[0].bytes, 200, 1e-9);
+    cr_assert_str_eq(s.rows[1].name, "c/Conv");
+    cr_assert_lt(s.rows[1].flops, 0, "no FLOPs in the trace: unknown");
+    cr_assert_str_eq(s.rows[2].name, "b/Relu");
+    cr_assert_eq(s.rows[2].total_ns, 1000);
+    /* counters: task-clock read, cycles not; "External id" is no counter */
+    cr_assert_eq(s.n_ctr, 2);
+    int tc = strcmp(s.ctr[0].name, "task-clock") ? 1 : 0;
+    cr_assert_str_eq(s.ctr[tc].name, "task-clock");
+    cr_assert_eq(s.ctr[tc].state, ST_PROF_CNT_OK);
+    cr_assert_str_eq(s.ctr[1 - tc].name, "cycles");
+    cr_assert_eq(s.ctr[1 - tc].state, ST_PROF_CNT_UNSUPPORTED);
+    cr_assert_float_eq(s.rows[0].ctr[tc], 120, 1e-9);
+    /* two ProfilerStep spans are the runs */
+    cr_assert_eq(s.stats.runs, 2);
+    cr_assert_float_eq(s.stats.run_mean_ms, 0.020, 1e-12);
+    cr_assert_float_eq(s.stats.run_min_ms, 0.010, 1e-12);
+    cr_assert_float_eq(s.stats.node_sum_ms, 0.0065, 1e-12);
+    cr_assert_float_eq(s.stats.flops, 1000, 1e-9);
+    cr_assert_float_eq(s.run_ns_total, 40000, 1e-6);
+    st_view_opts o = {.group_by = ST_VIEW_BY_NODE, .top = 2, .model = path};
+    char *table = NULL;
+    cr_assert_eq(st_view_summary_table(&s, &o, &table, &err), ST_OK);
+    cr_assert(strstr(table, "a/Conv") && strstr(table, "... 1 more nodes"), "%s", table);
+    cr_assert(strstr(table, "25.0%"), "a/Conv is 10 of 40 us: %s", table);
+    cr_assert(strstr(table, "runs      2 profiled"), "%s", table);
+    st_free(table);
+    st_view_summary_free(&s);
+    unlink(path);
+}
+
+Test(profiler, trace_reads_back_by_op) {
+    char path[] = "/tmp/stele-trace-XXXXXX";
+    write_tmp(path, small_trace);
+    st_view_summary s;
+    cr_assert_eq(st_view_trace_read(path, ST_VIEW_BY_OP, &s, NULL), ST_OK);
+    cr_assert_eq(s.n_rows, 2);
+    cr_assert_str_eq(s.rows[0].name, "Conv");
+    cr_assert_eq(s.rows[0].calls, 3);
+    cr_assert_eq(s.rows[0].total_ns, 12000);
+    cr_assert_lt(s.rows[0].flops, 0, "one Conv call has no FLOPs");
+    cr_assert_str_eq(s.rows[1].name, "Relu");
+    st_view_opts o = {.group_by = ST_VIEW_BY_OP, .model = path};
+    char *json = NULL;
+    cr_assert_eq(st_view_summary_json(&s, &o, &json, NULL), ST_OK);
+    cr_assert(strstr(json, "\"steps\":\t2") && strstr(json, "\"op_type\":\t\"Relu\""), "%s", json);
+    st_free(json);
+    st_view_summary_free(&s);
+    unlink(path);
+}
+
+Test(profiler, trace_read_refuses_other_json) {
+    char path[] = "/tmp/stele-trace-XXXXXX";
+    write_tmp(path, "{\"rows\": []}");
+    st_view_summary s;
+    st_error err;
+    cr_assert_eq(st_view_trace_read(path, ST_VIEW_BY_NODE, &s, &err), ST_ERR_FORMAT);
+    cr_assert(strstr(err.msg, "not a Chrome trace"), "%s", err.msg);
+    unlink(path);
+}
