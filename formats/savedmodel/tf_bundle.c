@@ -12,39 +12,6 @@
 #define FOOTER_LEN 48
 #define RESTART_INTERVAL 16
 
-/* ---- CRC32C ------------------------------------------------------------------------------ */
-static uint32_t crc_table[8][256];
-static int crc_ready;
-
-static void crc_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-        crc_table[0][i] = c;
-    }
-    for (int t = 1; t < 8; t++)
-        for (int i = 0; i < 256; i++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-    __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
-}
-
-uint32_t st_tf_crc32c(uint32_t crc, const void *data, size_t n) {
-    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE)) crc_init();
-    const uint8_t *p = data;
-    uint32_t c = ~crc;
-    while (n >= 8) {
-        uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                           (uint32_t)p[3] << 24);
-        c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-            crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][p[4]] ^
-            crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
-    return ~c;
-}
-
 /* ---- varints ---------------------------------------------------------------------------- */
 static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
     uint64_t v = 0;
@@ -100,8 +67,8 @@ static st_status read_block(const char *path, const uint8_t *file, size_t fsize,
                          (unsigned long long)off, (unsigned long long)size);
     const uint8_t *b = file + off;
     uint8_t type = b[size];
-    uint32_t want = st_tf_crc_unmask(get_u32(b + size + 1));
-    uint32_t got = st_tf_crc32c(st_tf_crc32c(0, b, size), &type, 1);
+    uint32_t want = st_crc32c_unmask(get_u32(b + size + 1));
+    uint32_t got = st_crc32c(st_crc32c(0, b, size), &type, 1);
     if (want != got)
         return st_errorf(err, ST_ERR_FORMAT,
                          "%s: checksum mismatch in the block at offset %llu (stored crc32c %08x, "
@@ -286,8 +253,8 @@ oom:
 /* Append block + trailer (type 0, masked CRC) to out; off and size receive its handle. */
 static bool emit_block(bytes *out, const bytes *blk, uint64_t *off, uint64_t *size) {
     uint8_t trailer[5] = {0};
-    uint32_t crc = st_tf_crc32c(st_tf_crc32c(0, blk->p, blk->n), trailer, 1);
-    put_u32(trailer + 1, st_tf_crc_mask(crc));
+    uint32_t crc = st_crc32c(st_crc32c(0, blk->p, blk->n), trailer, 1);
+    put_u32(trailer + 1, st_crc32c_mask(crc));
     *off = out->n;
     *size = blk->n;
     return put(out, blk->p, blk->n) && put(out, trailer, 5);
@@ -445,12 +412,12 @@ static uint32_t string_crc(const Stele__Tf__BundleEntryProto *e, const uint8_t *
         if (!get_varint(&q, end, &len)) return ~0u;
         uint8_t le[4];
         put_u32(le, (uint32_t)len);
-        crc = st_tf_crc32c(crc, le, 4);
+        crc = st_crc32c(crc, le, 4);
     }
     if (end - q < 4) return ~0u;
-    crc = st_tf_crc32c(crc, q, 4);
+    crc = st_crc32c(crc, q, 4);
     q += 4;
-    return st_tf_crc32c(crc, q, (size_t)(end - q));
+    return st_crc32c(crc, q, (size_t)(end - q));
 }
 
 st_status st_tf_bundle_data(const st_tf_bundle *b, const char *key, const uint8_t **data,
@@ -474,12 +441,12 @@ st_status st_tf_bundle_data(const st_tf_bundle *b, const char *key, const uint8_
                          path, key, (long long)e->size, (long long)e->offset);
     const uint8_t *p = (const uint8_t *)sh->data + e->offset;
     uint32_t got = e->dtype == STELE__TF__DATA_TYPE__DT_STRING ? string_crc(e, p, (size_t)e->size)
-                                                              : st_tf_crc32c(0, p, (size_t)e->size);
-    if (st_tf_crc_unmask(e->crc32c) != got)
+                                                              : st_crc32c(0, p, (size_t)e->size);
+    if (st_crc32c_unmask(e->crc32c) != got)
         return st_errorf(err, ST_ERR_FORMAT,
                          "%s: checksum mismatch for \"%s\" (stored crc32c %08x, computed %08x): "
                          "the data shard is corrupted",
-                         path, key, st_tf_crc_unmask(e->crc32c), got);
+                         path, key, st_crc32c_unmask(e->crc32c), got);
     *data = p;
     *size = (size_t)e->size;
     *buf = st_buf_ref(sh);
@@ -531,7 +498,7 @@ st_status st_tf_bundle_write(const char *prefix, const st_tf_bundle_item *items,
         e.shard_id = 0;
         e.offset = (int64_t)data.n;
         e.size = (int64_t)it->size;
-        e.crc32c = st_tf_crc_mask(st_tf_crc32c(0, it->data, it->size));
+        e.crc32c = st_crc32c_mask(st_crc32c(0, it->data, it->size));
         if (!put(&data, it->data, it->size)) goto oom;
         kv[i + 1].key = st_strdup(it->key);
         kv[i + 1].key_len = strlen(it->key);

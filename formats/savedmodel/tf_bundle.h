@@ -7,14 +7,6 @@
 #include "core.h"
 #include "tf_savedmodel.pb-c.h"
 
-/* CRC32C (Castagnoli) and TensorFlow's/LevelDB's masking of it. */
-uint32_t st_tf_crc32c(uint32_t crc, const void *data, size_t n);
-static inline uint32_t st_tf_crc_mask(uint32_t c) { return ((c >> 15) | (c << 17)) + 0xa282ead8u; }
-static inline uint32_t st_tf_crc_unmask(uint32_t m) {
-    uint32_t r = m - 0xa282ead8u;
-    return (r >> 17) | (r << 15);
-}
-
 /* ---- sorted table (LevelDB layout) ---------------------------------------------------- */
 typedef struct st_tf_kv {
     char *key;       /* NUL-terminated copy (keys may not hold NUL) */
