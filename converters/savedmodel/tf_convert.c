@@ -20,7 +20,7 @@ typedef struct xp {
     size_t n, cap;
     char **vt;           /* IR value -> TF tensor name */
     st_dtype *vd;        /* IR value -> element type */
-    st_tf_map names;     /* TF node names taken */
+    st_strmap names;     /* TF node names taken */
     int uniq;
     st_tf_bundle_item *vars;
     size_t nvars, capvars;
@@ -49,8 +49,9 @@ static char *uniq_name(xp *e, const char *want) {
     buf[j] = 0;
     char cand[600];
     snprintf(cand, sizeof cand, "%s", buf);
-    while (st_tf_map_get(&e->names, cand) >= 0) snprintf(cand, sizeof cand, "%s_%d", buf, e->uniq++);
-    if (!st_tf_map_put(&e->names, cand, 1)) return NULL;
+    int added;
+    while (!(added = st_strmap_add(&e->names, cand, 1))) snprintf(cand, sizeof cand, "%s_%d", buf, e->uniq++);
+    if (added < 0) return NULL;
     return xstrdup(e, cand);
 }
 
@@ -934,7 +935,7 @@ done:
     st_free(e.vd);
     st_free(e.vars);
     st_free(e.var_nodes);
-    st_tf_map_free(&e.names);
+    st_strmap_free(&e.names);
     st_arena_free(e.a);
     return s;
 }

@@ -9,199 +9,11 @@
 #include "tf_convert.h"
 #include "tf_internal.h"
 
-/* ---- string map ------------------------------------------------------------------------ */
-static uint64_t hstr(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-bool st_tf_map_put(st_tf_map *m, const char *key, int val) {
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 64;
-        char **nk = st_calloc(ncap, sizeof *nk);
-        int *nv = st_calloc(ncap, sizeof *nv);
-        if (!nk || !nv) {
-            st_free(nk);
-            st_free(nv);
-            return false;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->keys[i]) continue;
-            size_t j = hstr(m->keys[i]) & (ncap - 1);
-            while (nk[j]) j = (j + 1) & (ncap - 1);
-            nk[j] = m->keys[i];
-            nv[j] = m->vals[i];
-        }
-        st_free(m->keys);
-        st_free(m->vals);
-        m->keys = nk;
-        m->vals = nv;
-        m->cap = ncap;
-    }
-    size_t j = hstr(key) & (m->cap - 1);
-    while (m->keys[j] && strcmp(m->keys[j], key)) j = (j + 1) & (m->cap - 1);
-    if (!m->keys[j]) {
-        if (!(m->keys[j] = st_strdup(key))) return false;
-        m->n++;
-    }
-    m->vals[j] = val;
-    return true;
-}
-
-int st_tf_map_get(const st_tf_map *m, const char *key) {
-    if (!m->cap) return -1;
-    size_t j = hstr(key) & (m->cap - 1);
-    for (; m->keys[j]; j = (j + 1) & (m->cap - 1))
-        if (!strcmp(m->keys[j], key)) return m->vals[j];
-    return -1;
-}
-
-void st_tf_map_free(st_tf_map *m) {
-    for (size_t i = 0; i < m->cap; i++) st_free(m->keys[i]);
-    st_free(m->keys);
-    st_free(m->vals);
-    memset(m, 0, sizeof *m);
-}
-
-/* ---- attributes and types -------------------------------------------------------------- */
-const tf_attr *st_tf_attr(const tf_nodedef *n, const char *name) {
-    for (size_t i = 0; i < n->n_attr; i++)
-        if (!strcmp(n->attr[i]->key, name)) return n->attr[i]->value;
-    return NULL;
-}
-
-int64_t st_tf_attr_i(const tf_nodedef *n, const char *name, int64_t def) {
-    const tf_attr *a = st_tf_attr(n, name);
-    return a && a->value_case == STELE__TF__ATTR_VALUE__VALUE_I ? a->i : def;
-}
-
-float st_tf_attr_f(const tf_nodedef *n, const char *name, float def) {
-    const tf_attr *a = st_tf_attr(n, name);
-    return a && a->value_case == STELE__TF__ATTR_VALUE__VALUE_F ? a->f : def;
-}
-
-bool st_tf_attr_b(const tf_nodedef *n, const char *name, bool def) {
-    const tf_attr *a = st_tf_attr(n, name);
-    return a && a->value_case == STELE__TF__ATTR_VALUE__VALUE_B ? a->b : def;
-}
-
-int st_tf_attr_type(const tf_nodedef *n, const char *name, int def) {
-    const tf_attr *a = st_tf_attr(n, name);
-    return a && a->value_case == STELE__TF__ATTR_VALUE__VALUE_TYPE ? (int)a->type : def;
-}
-
-const char *st_tf_attr_s(const tf_nodedef *n, const char *name, char *buf, size_t cap) {
-    const tf_attr *a = st_tf_attr(n, name);
-    buf[0] = 0;
-    if (a && a->value_case == STELE__TF__ATTR_VALUE__VALUE_S)
-        snprintf(buf, cap, "%.*s", (int)a->s.len, (const char *)a->s.data);
-    return buf;
-}
-
-size_t st_tf_attr_ints(const tf_nodedef *n, const char *name, const int64_t **v) {
-    const tf_attr *a = st_tf_attr(n, name);
-    if (!a || a->value_case != STELE__TF__ATTR_VALUE__VALUE_LIST) return 0;
-    *v = a->list->i;
-    return a->list->n_i;
-}
-
-/* TensorFlow DataType -> IR dtype (index: TF number). */
-static const st_dtype tf_to_st[] = {
-    [1] = ST_DTYPE_F32, [2] = ST_DTYPE_F64,  [3] = ST_DTYPE_I32,   [4] = ST_DTYPE_U8,
-    [5] = ST_DTYPE_I16, [6] = ST_DTYPE_I8,   [7] = ST_DTYPE_STRING, [8] = ST_DTYPE_C64,
-    [9] = ST_DTYPE_I64, [10] = ST_DTYPE_BOOL, [14] = ST_DTYPE_BF16, [17] = ST_DTYPE_U16,
-    [18] = ST_DTYPE_C128, [19] = ST_DTYPE_F16, [22] = ST_DTYPE_U32, [23] = ST_DTYPE_U64,
-};
-
-st_dtype st_tf_dtype(int tf) {
-    if (tf > 100) tf -= 100; /* reference types */
-    return tf > 0 && (size_t)tf < ST_ARRAY_LEN(tf_to_st) ? tf_to_st[tf] : ST_DTYPE_UNDEFINED;
-}
-
-int st_tf_dtype_to_tf(st_dtype t) {
-    for (size_t i = 0; i < ST_ARRAY_LEN(tf_to_st); i++)
-        if (tf_to_st[i] == t && t != ST_DTYPE_UNDEFINED) return (int)i;
-    return 0;
-}
-
-st_status st_tf_tensor_decode(const Stele__Tf__TensorProto *tp, st_tensor *out, st_error *err) {
-    st_dtype dt = st_tf_dtype((int)tp->dtype);
-    if (dt == ST_DTYPE_UNDEFINED)
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "constant of TensorFlow type %d", (int)tp->dtype);
-    int64_t dims[ST_MAX_RANK];
-    int nd = 0;
-    if (tp->tensor_shape) {
-        if (tp->tensor_shape->n_dim > ST_MAX_RANK)
-            return st_errorf(err, ST_ERR_LIMIT, "constant of rank %zu", tp->tensor_shape->n_dim);
-        for (size_t d = 0; d < tp->tensor_shape->n_dim; d++) dims[nd++] = tp->tensor_shape->dim[d]->size;
-    }
-    st_tensor t;
-    st_status s = st_tensor_alloc(&t, dt, nd, dims, err);
-    if (s) return s;
-    size_t n = st_tensor_nelem(&t), es = st_dtype_size(dt);
-    if (dt == ST_DTYPE_STRING) {
-        for (size_t i = 0; i < n && tp->n_string_val; i++) {
-            const ProtobufCBinaryData *b = &tp->string_val[ST_MIN(i, tp->n_string_val - 1)];
-            if ((s = st_tensor_set_string(&t, i, (const char *)b->data, b->len, err))) goto fail;
-        }
-    } else if (tp->tensor_content.len) {
-        if (tp->tensor_content.len != n * es) {
-            s = st_errorf(err, ST_ERR_FORMAT, "constant holds %zu bytes, its shape needs %zu",
-                          tp->tensor_content.len, n * es);
-            goto fail;
-        }
-        memcpy(t.data, tp->tensor_content.data, n * es);
-    } else {
-        /* typed value lists; fewer values than elements repeat the last one */
-#define FILL(count, arr, expr)                                                   \
-    for (size_t i = 0; i < n && (count); i++) {                                \
-        size_t j_ = ST_MIN(i, (count) - 1);                                    \
-        st_tensor_set_f64(&t, i, (double)(expr));                              \
-        (void)arr;                                                             \
-        (void)j_;                                                              \
-    }
-        switch (dt) {
-        case ST_DTYPE_F32: FILL(tp->n_float_val, tp->float_val, tp->float_val[j_]) break;
-        case ST_DTYPE_F64: FILL(tp->n_double_val, tp->double_val, tp->double_val[j_]) break;
-        case ST_DTYPE_I64:
-            for (size_t i = 0; i < n && tp->n_int64_val; i++)
-                ((int64_t *)t.data)[i] = tp->int64_val[ST_MIN(i, tp->n_int64_val - 1)];
-            break;
-        case ST_DTYPE_BOOL:
-            for (size_t i = 0; i < n && tp->n_bool_val; i++)
-                ((uint8_t *)t.data)[i] = tp->bool_val[ST_MIN(i, tp->n_bool_val - 1)] ? 1 : 0;
-            break;
-        case ST_DTYPE_F16:
-        case ST_DTYPE_BF16:
-            for (size_t i = 0; i < n && tp->n_half_val; i++)
-                ((uint16_t *)t.data)[i] = (uint16_t)tp->half_val[ST_MIN(i, tp->n_half_val - 1)];
-            break;
-        case ST_DTYPE_U32: FILL(tp->n_uint32_val, tp->uint32_val, tp->uint32_val[j_]) break;
-        case ST_DTYPE_U64:
-            for (size_t i = 0; i < n && tp->n_uint64_val; i++)
-                ((uint64_t *)t.data)[i] = tp->uint64_val[ST_MIN(i, tp->n_uint64_val - 1)];
-            break;
-        case ST_DTYPE_I32: case ST_DTYPE_I16: case ST_DTYPE_I8: case ST_DTYPE_U8: case ST_DTYPE_U16:
-            FILL(tp->n_int_val, tp->int_val, tp->int_val[j_]) break;
-        default:
-            s = st_errorf(err, ST_ERR_UNSUPPORTED, "constant of type %s", st_dtype_name(dt));
-            goto fail;
-        }
-#undef FILL
-    }
-    *out = t;
-    return ST_OK;
-fail:
-    st_tensor_clear(&t);
-    return s;
-}
-
 /* ---- flattening ------------------------------------------------------------------------ */
 #define MAX_CALL_DEPTH 64
 
 static const Stele__Tf__FunctionDef *find_func(tf_ctx *c, const char *name) {
-    int i = st_tf_map_get(&c->fmap, name);
+    int i = st_tf_find(&c->fmap, name);
     return i >= 0 ? c->lib->function[i] : NULL;
 }
 
@@ -324,30 +136,28 @@ static char *resolve_ref(tf_ctx *c, const frame *fr, const char *ref, bool *oom)
     return s;
 }
 
-static st_status add_alias(tf_ctx *c, const char *from, const char *to, st_error *err) {
-    if (!ST_GROW(c->alias_from, c->cap_alias, c->n_alias + 1)) return st_error_nomem(err);
+static st_status add_alias(tf_ctx *c, const char *from, const char *to) {
+    if (!ST_GROW(c->alias_from, c->cap_alias, c->n_alias + 1)) return st_tf_nomem(c);
     size_t cap = c->cap_alias;
     (void)cap;
     char **nt = st_realloc(c->alias_to, sizeof *nt * c->cap_alias);
-    if (!nt) return st_error_nomem(err);
+    if (!nt) return st_tf_nomem(c);
     c->alias_to = nt;
     c->alias_from[c->n_alias] = st_strdup(from);
     c->alias_to[c->n_alias] = st_strdup(to);
     if (!c->alias_from[c->n_alias] || !c->alias_to[c->n_alias] ||
-        !st_tf_map_put(&c->amap, from, (int)c->n_alias)) {
+        !st_strmap_put(&c->amap, from, (int)c->n_alias)) {
         st_free(c->alias_from[c->n_alias]);
         st_free(c->alias_to[c->n_alias]);
-        return st_error_nomem(err);
+        return st_tf_nomem(c);
     }
     c->n_alias++;
     return ST_OK;
 }
 
-static st_status flatten(tf_ctx *c, const frame *fr, tf_nodedef *const *nodes, size_t n, int depth,
-                         st_error *err);
+static st_status flatten(tf_ctx *c, const frame *fr, tf_nodedef *const *nodes, size_t n, int depth);
 
-static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, int depth,
-                              st_error *err) {
+static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, int depth) {
     st_status s = ST_OK;
     bool oom;
     char *flat = join(fr->prefix, nd->name);
@@ -362,17 +172,17 @@ static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, 
     const Stele__Tf__FunctionDef *f = callee(c, nd);
     if (f) {
         if (depth >= MAX_CALL_DEPTH) {
-            s = st_errorf(err, ST_ERR_LIMIT, "function calls nested deeper than %d at \"%s\"",
+            s = st_tf_fail(c, ST_ERR_LIMIT, "function calls nested deeper than %d at \"%s\"",
                           MAX_CALL_DEPTH, flat);
             goto done;
         }
         if ((size_t)nin != f->signature->n_input_arg) {
-            s = st_errorf(err, ST_ERR_FORMAT, "call \"%s\" passes %d inputs to %s, which takes %zu",
+            s = st_tf_fail(c, ST_ERR_FORMAT, "call \"%s\" passes %d inputs to %s, which takes %zu",
                           flat, nin, f->signature->name, f->signature->n_input_arg);
             goto done;
         }
         frame sub = {flat, f, ins};
-        if ((s = flatten(c, &sub, f->node_def, f->n_node_def, depth + 1, err))) goto done;
+        if ((s = flatten(c, &sub, f->node_def, f->n_node_def, depth + 1))) goto done;
         for (size_t k = 0; k < f->signature->n_output_arg; k++) {
             const char *an = f->signature->output_arg[k]->name;
             const char *ret = NULL;
@@ -384,7 +194,7 @@ static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, 
             if (!to) continue;
             char from[1100];
             snprintf(from, sizeof from, "%s:%zu", flat, k);
-            s = add_alias(c, from, to, err);
+            s = add_alias(c, from, to);
             st_free(to);
             if (s) goto done;
         }
@@ -397,11 +207,11 @@ static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, 
     t->def = nd;
     t->in = ins;
     t->n_in = nin;
-    if (!st_tf_map_put(&c->nmap, flat, (int)c->n_nodes)) goto oom;
+    if (!st_strmap_put(&c->nmap, flat, (int)c->n_nodes)) goto oom;
     c->n_nodes++;
     return ST_OK;
 oom:
-    s = st_error_nomem(err);
+    s = st_tf_nomem(c);
 done:
     for (int i = 0; i < nin; i++) st_free(ins[i]);
     st_free(ins);
@@ -409,34 +219,23 @@ done:
     return s;
 }
 
-static st_status flatten(tf_ctx *c, const frame *fr, tf_nodedef *const *nodes, size_t n, int depth,
-                         st_error *err) {
+static st_status flatten(tf_ctx *c, const frame *fr, tf_nodedef *const *nodes, size_t n, int depth) {
     for (size_t i = 0; i < n; i++) {
-        st_status s = flatten_node(c, fr, nodes[i], depth, err);
+        st_status s = flatten_node(c, fr, nodes[i], depth);
         if (s) return s;
     }
     return ST_OK;
 }
 
 /* ---- tracing --------------------------------------------------------------------------- */
-/* Follow call-output aliases to the tensor that really produces the value. */
-static const char *unalias(const tf_ctx *c, const char *t) {
-    for (int hops = 0; hops < 1000; hops++) {
-        int a = st_tf_map_get(&c->amap, t);
-        if (a < 0) return t;
-        t = c->alias_to[a];
-    }
-    return t;
-}
-
 /* The node producing tensor t ("node:k"), with *k set; -1 when unknown. */
 static int producer(const tf_ctx *c, const char *t, int *k) {
-    t = unalias(c, t);
+    t = st_tf_unalias(c, t);
     const char *colon = strrchr(t, ':');
     char name[1100];
     snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - t) : (int)strlen(t), t);
     if (k) *k = colon ? atoi(colon + 1) : 0;
-    return st_tf_map_get(&c->nmap, name);
+    return st_tf_find(&c->nmap, name);
 }
 
 /* Like producer, also looking through Identity-like nodes. */
@@ -462,7 +261,7 @@ static bool is_var_op(const char *op) {
 
 /* Map variable nodes to checkpoint keys through the restore ops: Assign/AssignVariableOp
  * (var, RestoreV2:i) with RestoreV2's tensor_names constant. */
-static st_status find_var_keys(tf_ctx *c, st_error *err) {
+static st_status find_var_keys(tf_ctx *c) {
     for (size_t i = 0; i < c->n_nodes; i++) {
         tf_node *n = &c->nodes[i];
         if ((strcmp(n->def->op, "Assign") && strcmp(n->def->op, "AssignVariableOp")) || n->n_in < 2)
@@ -485,182 +284,69 @@ static st_status find_var_keys(tf_ctx *c, st_error *err) {
         snprintf(key, sizeof key, "%.*s", (int)tp->string_val[rk].len,
                  (const char *)tp->string_val[rk].data);
         if (!ST_GROW(c->keys, c->cap_keys, c->n_keys + 1) || !(c->keys[c->n_keys] = st_strdup(key)))
-            return st_error_nomem(err);
+            return st_tf_nomem(c);
         snprintf(id, sizeof id, "%d", v);
-        if (!st_tf_map_put(&c->varkey, id, (int)c->n_keys++)) return st_error_nomem(err);
+        if (!st_strmap_put(&c->varkey, id, (int)c->n_keys++)) return st_tf_nomem(c);
     }
     return ST_OK;
 }
 
-/* ---- services for the op converters ------------------------------------------------------ */
-int st_tf_tmp(tf_ctx *c, tf_node *n, const char *tag) {
-    char buf[1200];
-    do /* a fresh value: names from an earlier export may look like ours */
-        snprintf(buf, sizeof buf, "%s/%s_%d", n ? n->name : "stele", tag, c->uniq++);
-    while (st_graph_find(c->g, buf) >= 0);
-    return st_graph_value(c->g, buf);
-}
-
-int st_tf_outval(tf_ctx *c, tf_node *n, int k) {
-    char buf[1200];
-    snprintf(buf, sizeof buf, "%s:%d", n->name, k);
-    int v = st_tf_map_get(&c->vmap, buf);
-    if (v >= 0) return v;
-    v = st_graph_value(c->g, buf);
-    if (v >= 0 && !st_tf_map_put(&c->vmap, buf, v)) return -1;
-    return v;
-}
-
-bool st_tf_alias(tf_ctx *c, tf_node *n, int k, int value) {
-    char buf[1200];
-    snprintf(buf, sizeof buf, "%s:%d", n->name, k);
-    return st_tf_map_put(&c->vmap, buf, value);
-}
-
-st_node *st_tf_emit(tf_ctx *c, tf_node *n, const char *op, int n_in, const int *ins, int n_out,
-                    const int *outs) {
-    char name[1200];
-    snprintf(name, sizeof name, "%s/%s_%d", n ? n->name : "stele", op, c->uniq++);
-    st_node *x = st_graph_add_node(c->g, op, "", name, n_in, n_out);
-    if (!x) return NULL;
-    x->since = 17;
-    int idx = (int)c->g->n_nodes - 1;
-    for (int i = 0; i < n_in; i++) x->inputs[i] = ins[i];
-    for (int i = 0; i < n_out; i++) {
-        x->outputs[i] = outs[i];
-        if (outs[i] >= 0) c->g->values[outs[i]].producer = idx;
-    }
-    return x;
-}
-
-int st_tf_cst(tf_ctx *c, tf_node *n, st_tensor *t) {
-    int v = st_tf_tmp(c, n, "const");
-    if (v < 0) {
-        st_tensor_clear(t);
-        return -1;
-    }
-    st_ir_value *iv = &c->g->values[v];
-    iv->role = ST_VALUE_INITIALIZER;
-    iv->has_const = true;
-    iv->const_val = *t;
-    st_type_from_tensor(c->g, &iv->type, t);
-    return iv->type.rank < 0 ? -1 : v;
-}
-
-int st_tf_cst_i64(tf_ctx *c, tf_node *n, const int64_t *v, size_t len, bool scalar) {
-    st_tensor t;
-    int64_t d = (int64_t)len;
-    if (st_tensor_alloc(&t, ST_DTYPE_I64, scalar ? 0 : 1, &d, NULL)) return -1;
-    if (len) memcpy(t.data, v, len * sizeof *v);
-    return st_tf_cst(c, n, &t);
-}
-
-int st_tf_cst_scalar(tf_ctx *c, tf_node *n, st_dtype dt, double v) {
-    st_tensor t;
-    if (st_tensor_alloc(&t, dt, 0, NULL, NULL)) return -1;
-    st_tensor_set_f64(&t, 0, v);
-    return st_tf_cst(c, n, &t);
-}
-
-st_attr *st_tf_set_ints(tf_ctx *c, st_node *x, const char *name, const int64_t *v, size_t len) {
-    st_attr *a = st_node_add_attr(c->g, x, name, ST_ATTR_INTS);
-    if (!a || !(a->ints = st_ir_alloc(c->g, sizeof(int64_t) * (len ? len : 1)))) return NULL;
-    if (len) memcpy(a->ints, v, len * sizeof *v);
-    a->n = len;
-    return a;
-}
-
-st_attr *st_tf_set_int(tf_ctx *c, st_node *x, const char *name, int64_t v) {
-    st_attr *a = st_node_add_attr(c->g, x, name, ST_ATTR_INT);
-    if (a) a->i = v;
-    return a;
-}
-
-st_attr *st_tf_set_float(tf_ctx *c, st_node *x, const char *name, double v) {
-    st_attr *a = st_node_add_attr(c->g, x, name, ST_ATTR_FLOAT);
-    if (a) a->f = v;
-    return a;
-}
-
-st_attr *st_tf_set_str(tf_ctx *c, st_node *x, const char *name, const char *v) {
-    st_attr *a = st_node_add_attr(c->g, x, name, ST_ATTR_STRING);
-    if (!a || !(a->s.data = st_ir_strdup(c->g, v))) return NULL;
-    a->s.len = strlen(v);
-    return a;
-}
-
-static st_status emit_node(tf_ctx *c, int idx, int depth, st_error *err);
+static st_status emit_node(tf_ctx *c, int idx, int depth);
 
 /* The IR value of a TF tensor, converting its producer first when needed. */
-static int tensor_value(tf_ctx *c, const char *t0, int depth, st_error *err) {
-    const char *t = unalias(c, t0);
-    int v = st_tf_map_get(&c->inputs, t);
+static int tensor_value(tf_ctx *c, const char *t0, int depth) {
+    int v = st_tf_value_of(c, t0);
     if (v >= 0) return v;
-    if ((v = st_tf_map_get(&c->vmap, t)) >= 0) return v;
+    const char *t = st_tf_unalias(c, t0);
     int k, p = producer(c, t, &k);
     if (p < 0) {
-        st_errorf(err, ST_ERR_FORMAT, "tensor \"%s\" has no producer in the graph", t);
+        st_tf_fail(c, ST_ERR_FORMAT, "tensor \"%s\" has no producer in the graph", t);
         return -1;
     }
-    if (emit_node(c, p, depth + 1, err)) return -1;
-    if ((v = st_tf_map_get(&c->vmap, t)) >= 0) return v;
-    st_errorf(err, ST_ERR_UNSUPPORTED, "node \"%s\" (%s): output %d is not produced", c->nodes[p].name,
+    if (emit_node(c, p, depth + 1)) return -1;
+    if ((v = st_tf_find(&c->vmap, t)) >= 0) return v;
+    st_tf_fail(c, ST_ERR_UNSUPPORTED, "node \"%s\" (%s): output %d is not produced", c->nodes[p].name,
               c->nodes[p].def->op, k);
     return -1;
 }
 
-int st_tf_input(tf_ctx *c, tf_node *n, int i, st_error *err) {
-    if (i >= n->n_in) {
-        st_errorf(err, ST_ERR_FORMAT, "input %d missing", i);
-        return -1;
-    }
-    return tensor_value(c, n->in[i], 0, err);
-}
-
-const st_tensor *st_tf_const(tf_ctx *c, tf_node *n, int i) {
-    if (i >= n->n_in) return NULL;
-    st_error e;
-    int v = tensor_value(c, n->in[i], 0, &e);
-    if (v < 0 || !c->g->values[v].has_const) return NULL;
-    return &c->g->values[v].const_val;
-}
-
 /* A variable's value from the bundle, as an initializer named by its checkpoint key. */
-static st_status variable_value(tf_ctx *c, tf_node *n, int idx, st_error *err) {
+static st_status variable_value(tf_ctx *c, tf_node *n, int idx) {
     char id[32];
     snprintf(id, sizeof id, "%d", idx);
-    int ki = st_tf_map_get(&c->varkey, id);
+    int ki = st_tf_find(&c->varkey, id);
     char shared[512];
     const char *key = ki >= 0 ? c->keys[ki] : st_tf_attr_s(n->def, "shared_name", shared, sizeof shared);
     if (!*key) key = n->def->name;
-    if (!c->bundle) return st_errorf(err, ST_ERR_FORMAT, "variable \"%s\" but no variables/ bundle", n->name);
+    if (!c->bundle) return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\" but no variables/ bundle", n->name);
     const Stele__Tf__BundleEntryProto *e = st_tf_bundle_entry(c->bundle, key);
     if (!e)
-        return st_errorf(err, ST_ERR_FORMAT, "variable \"%s\": no checkpoint entry \"%s\"", n->name, key);
+        return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\": no checkpoint entry \"%s\"", n->name, key);
     st_dtype dt = st_tf_dtype((int)e->dtype);
     if (dt == ST_DTYPE_UNDEFINED || dt == ST_DTYPE_STRING)
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "variable \"%s\" of TensorFlow type %d", key, (int)e->dtype);
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "variable \"%s\" of TensorFlow type %d", key, (int)e->dtype);
     int64_t dims[ST_MAX_RANK];
     int nd = e->shape ? (int)e->shape->n_dim : 0;
-    if (nd > ST_MAX_RANK) return st_errorf(err, ST_ERR_LIMIT, "variable \"%s\" of rank %d", key, nd);
+    if (nd > ST_MAX_RANK) return st_tf_fail(c, ST_ERR_LIMIT, "variable \"%s\" of rank %d", key, nd);
     for (int d = 0; d < nd; d++) dims[d] = e->shape->dim[d]->size;
     const uint8_t *data;
     size_t size, want;
     st_buf *buf;
-    st_status s = st_shape_nelem(nd, dims, &want, err);
-    if (s) return s;
-    if ((s = st_tf_bundle_data(c->bundle, key, &data, &size, &buf, err))) return s;
+    st_error err;
+    st_status s = st_shape_nelem(nd, dims, &want, &err);
+    if (!s) s = st_tf_bundle_data(c->bundle, key, &data, &size, &buf, &err);
+    if (s) return st_tf_adopt(c, s, &err);
     if (size != want * st_dtype_size(dt)) {
         st_buf_unref(buf);
-        return st_errorf(err, ST_ERR_FORMAT, "variable \"%s\": %zu bytes stored, shape needs %zu", key,
+        return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\": %zu bytes stored, shape needs %zu", key,
                          size, want * st_dtype_size(dt));
     }
     /* a private copy: tensors must be aligned for the kernels */
     st_tensor t;
-    s = st_tensor_alloc(&t, dt, nd, dims, err);
+    s = st_tensor_alloc(&t, dt, nd, dims, &err);
     if (!s && size) memcpy(t.data, data, size);
     st_buf_unref(buf);
-    if (s) return s;
+    if (s) return st_tf_adopt(c, s, &err);
     /* one initializer per variable, named by its checkpoint key unless that name is taken */
     char vname[1200];
     snprintf(vname, sizeof vname, "%s", key);
@@ -672,7 +358,7 @@ static st_status variable_value(tf_ctx *c, tf_node *n, int idx, st_error *err) {
     if (v < 0) v = st_graph_value(c->g, vname);
     if (v < 0) {
         st_tensor_clear(&t);
-        return st_error_nomem(err);
+        return st_tf_nomem(c);
     }
     st_ir_value *iv = &c->g->values[v];
     if (iv->has_const) {
@@ -683,45 +369,46 @@ static st_status variable_value(tf_ctx *c, tf_node *n, int idx, st_error *err) {
         iv->const_val = t;
         st_type_from_tensor(c->g, &iv->type, &t);
     }
-    return st_tf_alias(c, n, 0, v) ? ST_OK : st_error_nomem(err);
+    return st_tf_alias(c, n, 0, v) ? ST_OK : st_tf_nomem(c);
 }
 
-static st_status convert_while(tf_ctx *c, int idx, st_error *err);
-static st_status convert_if(tf_ctx *c, int idx, st_error *err);
+static st_status convert_while(tf_ctx *c, int idx);
+static st_status convert_if(tf_ctx *c, int idx);
 
-static st_status emit_node(tf_ctx *c, int idx, int depth, st_error *err) {
+static st_status emit_node(tf_ctx *c, int idx, int depth) {
     tf_node *n = &c->nodes[idx];
     if (n->state == 2) return ST_OK;
-    if (depth > 20000) return st_errorf(err, ST_ERR_LIMIT, "graph deeper than 20000 nodes");
+    if (depth > 20000) return st_tf_fail(c, ST_ERR_LIMIT, "graph deeper than 20000 nodes");
     n->state = 2;
     const char *op = n->def->op;
     st_status s;
     if (is_var_op(op)) {
-        s = variable_value(c, n, idx, err);
+        s = variable_value(c, n, idx);
     } else if (is_while(op)) {
         for (int i = 0; i < c->nodes[idx].n_in; i++)
-            if (tensor_value(c, c->nodes[idx].in[i], depth, err) < 0) return err->status;
-        s = convert_while(c, idx, err);
+            if (tensor_value(c, c->nodes[idx].in[i], depth) < 0) return c->st;
+        s = convert_while(c, idx);
         n = &c->nodes[idx]; /* flattening the condition may have moved the node array */
     } else if (is_if(op)) {
         for (int i = 0; i < c->nodes[idx].n_in; i++)
-            if (tensor_value(c, c->nodes[idx].in[i], depth, err) < 0) return err->status;
-        s = convert_if(c, idx, err);
+            if (tensor_value(c, c->nodes[idx].in[i], depth) < 0) return c->st;
+        s = convert_if(c, idx);
         n = &c->nodes[idx];
     } else if (!strcmp(op, "Placeholder")) {
-        s = st_errorf(err, ST_ERR_FORMAT, "placeholder \"%s\" is needed but is not an input of the signature",
+        s = st_tf_fail(c, ST_ERR_FORMAT, "placeholder \"%s\" is needed but is not an input of the signature",
                       n->name);
     } else {
         /* inputs first; converting a While may move the node array, so index it afresh */
         for (int i = 0; i < c->nodes[idx].n_in; i++)
-            if (tensor_value(c, c->nodes[idx].in[i], depth, err) < 0) return err->status;
+            if (tensor_value(c, c->nodes[idx].in[i], depth) < 0) return c->st;
         n = &c->nodes[idx];
         const tf_op *row = st_tf_op_find(op);
-        if (!row) return st_errorf(err, ST_ERR_UNSUPPORTED, "TensorFlow op %s is not supported", op);
-        s = row->fn(c, n, row->onnx, err);
+        if (!row) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "TensorFlow op %s is not supported", op);
+        s = row->fn(c, n, row);
     }
-    if (s && s != ST_ERR_NOMEM && !strstr(err->msg, n->name))
-        st_error_prefix(err, "node \"%s\" (%s): ", n->name, op);
+    if (c->st) s = c->st; /* a converter may finish a pattern after a service failed */
+    if (s && s != ST_ERR_NOMEM && c->err && !strstr(c->err->msg, n->name))
+        st_error_prefix(c->err, "node \"%s\" (%s): ", n->name, op);
     return s;
 }
 
@@ -733,18 +420,17 @@ typedef struct missing {
     bool stateful;
 } missing;
 
-static st_status mark(tf_ctx *c, const char *t0, missing **miss, size_t *nmiss, size_t *cap,
-                      st_error *err) {
+static st_status mark(tf_ctx *c, const char *t0, missing **miss, size_t *nmiss, size_t *cap) {
     int *stack = NULL;
     size_t sn = 0, scap = 0;
     st_status s = ST_OK;
-    const char *t = unalias(c, t0);
-    if (st_tf_map_get(&c->inputs, t) >= 0) return ST_OK;
+    const char *t = st_tf_unalias(c, t0);
+    if (st_tf_find(&c->inputs, t) >= 0) return ST_OK;
     int p = producer(c, t, NULL);
-    if (p < 0) return st_errorf(err, ST_ERR_FORMAT, "tensor \"%s\" has no producer in the graph", t);
+    if (p < 0) return st_tf_fail(c, ST_ERR_FORMAT, "tensor \"%s\" has no producer in the graph", t);
     if (c->nodes[p].state) return ST_OK;
     c->nodes[p].state = 1;
-    if (!ST_GROW(stack, scap, 1)) return st_error_nomem(err);
+    if (!ST_GROW(stack, scap, 1)) return st_tf_nomem(c);
     stack[sn++] = p;
     while (sn) {
         tf_node *n = &c->nodes[stack[--sn]];
@@ -763,11 +449,11 @@ static st_status mark(tf_ctx *c, const char *t0, missing **miss, size_t *nmiss, 
         }
         if (is_var_op(op)) continue;
         for (int i = 0; i < n->n_in; i++) {
-            const char *u = unalias(c, n->in[i]);
-            if (st_tf_map_get(&c->inputs, u) >= 0) continue;
+            const char *u = st_tf_unalias(c, n->in[i]);
+            if (st_tf_find(&c->inputs, u) >= 0) continue;
             int q = producer(c, u, NULL);
             if (q < 0) {
-                s = st_errorf(err, ST_ERR_FORMAT, "node \"%s\": input \"%s\" has no producer", n->name, u);
+                s = st_tf_fail(c, ST_ERR_FORMAT, "node \"%s\": input \"%s\" has no producer", n->name, u);
                 goto done;
             }
             if (c->nodes[q].state) continue;
@@ -778,7 +464,7 @@ static st_status mark(tf_ctx *c, const char *t0, missing **miss, size_t *nmiss, 
     }
     goto done;
 oom:
-    s = st_error_nomem(err);
+    s = st_tf_nomem(c);
 done:
     st_free(stack);
     return s;
@@ -791,11 +477,11 @@ static int cmp_missing(const void *a, const void *b) {
 
 /* Mark what `tensors` need and refuse, in one message, everything that cannot be
  * converted: stateful ops with an explanation, then unsupported ops with counts. */
-static st_status require(tf_ctx *c, char **tensors, size_t nt, const char *label, st_error *err) {
+static st_status require(tf_ctx *c, char **tensors, size_t nt, const char *label) {
     missing *miss = NULL;
     size_t nmiss = 0, mcap = 0;
     st_status s = ST_OK;
-    for (size_t i = 0; i < nt && !s; i++) s = mark(c, tensors[i], &miss, &nmiss, &mcap, err);
+    for (size_t i = 0; i < nt && !s; i++) s = mark(c, tensors[i], &miss, &nmiss, &mcap);
     if (s || !nmiss) {
         st_free(miss);
         return s;
@@ -814,12 +500,12 @@ static st_status require(tf_ctx *c, char **tensors, size_t nt, const char *label
     }
     st_free(miss);
     if (soff)
-        return st_errorf(err, ST_ERR_UNSUPPORTED,
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED,
                          "%s changes variables with stateful ops: %s. stele runs a graph as a pure "
                          "function of its inputs with variables frozen at their saved values, so a "
                          "state update would be lost after each run; such signatures are refused%s%s",
                          label, state, off ? "; also unsupported: " : "", off ? list : "");
-    return st_errorf(err, ST_ERR_UNSUPPORTED, "%s uses unsupported TensorFlow ops: %s", label, list);
+    return st_tf_fail(c, ST_ERR_UNSUPPORTED, "%s uses unsupported TensorFlow ops: %s", label, list);
 }
 
 /* ---- signatures --------------------------------------------------------------------------- */
@@ -889,12 +575,12 @@ static void ctx_free(tf_ctx *c) {
     st_free(c->alias_to);
     for (size_t i = 0; i < c->n_keys; i++) st_free(c->keys[i]);
     st_free(c->keys);
-    st_tf_map_free(&c->fmap);
-    st_tf_map_free(&c->nmap);
-    st_tf_map_free(&c->amap);
-    st_tf_map_free(&c->varkey);
-    st_tf_map_free(&c->vmap);
-    st_tf_map_free(&c->inputs);
+    st_strmap_free(&c->fmap);
+    st_strmap_free(&c->nmap);
+    st_strmap_free(&c->amap);
+    st_strmap_free(&c->varkey);
+    st_strmap_free(&c->vmap);
+    st_strmap_free(&c->inputs);
     st_tf_bundle_free(c->bundle);
 }
 
@@ -1046,99 +732,137 @@ static void set_var_type(tf_ctx *c, st_graph *g, int v, int tf_type, st_dtype el
     }
 }
 
+/* ---- subgraphs (While bodies, If branches) ---------------------------------------------- */
+/* A context for one subgraph of c's graph: it shares c's function library, bundle, name
+ * counter and st_error; sub_close hands its status back to c. */
+static st_status sub_open(tf_ctx *c, tf_ctx *sc) {
+    memset(sc, 0, sizeof *sc);
+    sc->dir = c->dir;
+    sc->mg = c->mg;
+    sc->lib = c->lib;
+    sc->fmap = c->fmap;     /* shared: not freed by sub_close */
+    sc->bundle = c->bundle; /* shared */
+    sc->m = c->m;
+    sc->uniq = c->uniq;
+    sc->err = c->err;
+    if (!(sc->g = st_graph_new(c->m, c->g))) return st_tf_nomem(sc);
+    return ST_OK;
+}
+
+/* The epilogue of every subgraph: refuse in one message what the results need and cannot be
+ * converted, then make each result a graph output "<base>/out<i>" through an Identity. */
+static st_status sub_outputs(tf_ctx *sc, char **rets, size_t n, const char *base,
+                             const char *label) {
+    st_graph *g = sc->g;
+    if (require(sc, rets, n, label)) return sc->st;
+    char buf[1200];
+    for (size_t i = 0; i < n && !sc->st; i++) {
+        int src = tensor_value(sc, rets[i], 0);
+        snprintf(buf, sizeof buf, "%s/out%zu", base, i);
+        int v = src < 0 ? -1 : st_graph_value(g, buf);
+        if (src >= 0 && v < 0) st_tf_nomem(sc);
+        if (v >= 0 && st_tf_emit(sc, NULL, "Identity", 1, &src, 1, &v)) g->outputs[g->n_outputs++] = v;
+    }
+    if (!sc->st) st_graph_index(g);
+    return sc->st;
+}
+
+/* Free the subgraph's context (the graph itself lives in the model) and give c its status. */
+static st_status sub_close(tf_ctx *c, tf_ctx *sc) {
+    c->uniq = sc->uniq;
+    memset(&sc->fmap, 0, sizeof sc->fmap);
+    sc->bundle = NULL;
+    st_tf_join(c, sc);
+    ctx_free(sc);
+    return c->st;
+}
+
+static void free_strs(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++) st_free(v[i]);
+    st_free(v);
+}
+
+/* The Loop body's inputs (iteration, condition, loop variables), bound as the While body's
+ * arguments. */
+static void loop_inputs(tf_ctx *sc, const char *base, const int *types, const st_dtype *elems,
+                        size_t nv, char **bind) {
+    st_graph *g = sc->g;
+    char buf[1200];
+    if (!(g->inputs = st_ir_alloc(g, sizeof(int) * (nv + 2))) ||
+        !(g->outputs = st_ir_alloc(g, sizeof(int) * (nv + 2)))) {
+        st_tf_nomem(sc);
+        return;
+    }
+    for (size_t i = 0; i < nv + 2; i++) {
+        if (i < 2) snprintf(buf, sizeof buf, "%s/%s", base, i ? "cond_in" : "iter");
+        else snprintf(buf, sizeof buf, "%s/v%zu", base, i - 2);
+        int v = st_graph_value(g, buf);
+        if (v < 0) {
+            st_tf_nomem(sc);
+            return;
+        }
+        g->values[v].role = ST_VALUE_INPUT;
+        if (i < 2)
+            g->values[v].type = (st_type){ST_VAL_TENSOR, false, i ? ST_DTYPE_BOOL : ST_DTYPE_I64, 0, NULL};
+        else
+            set_var_type(sc, g, v, types[i - 2], elems[i - 2]);
+        g->inputs[g->n_inputs++] = v;
+        if (i < 2) continue;
+        snprintf(buf, sizeof buf, "__loopvar_%zu:0", i - 2);
+        if (!(bind[i - 2] = st_strdup(buf)) || !st_strmap_put(&sc->inputs, buf, v)) {
+            st_tf_nomem(sc);
+            return;
+        }
+    }
+}
+
 /* The Loop body: inputs (iteration, condition, loop variables), the While body inlined on
  * them, the While condition inlined on the body's results; outputs (condition, results). */
 static st_status loop_body(tf_ctx *c, const char *base, const Stele__Tf__FunctionDef *body,
                            const Stele__Tf__FunctionDef *cond, const int *types, const st_dtype *elems,
-                           size_t nv, st_graph **out, st_error *err) {
-    st_status s = ST_OK;
+                           size_t nv, st_graph **out) {
     tf_ctx sc;
-    memset(&sc, 0, sizeof sc);
-    sc.dir = c->dir;
-    sc.mg = c->mg;
-    sc.lib = c->lib;
-    sc.fmap = c->fmap;     /* shared: not freed here */
-    sc.bundle = c->bundle; /* shared */
-    sc.m = c->m;
-    sc.uniq = c->uniq;
     char **bind = st_calloc(nv + 1, sizeof *bind), **rets = st_calloc(nv + 2, sizeof *rets);
-    char buf[1200];
-    bool oom;
-    if (!bind || !rets || !(sc.g = st_graph_new(c->m, c->g))) goto nomem;
-    st_graph *g = sc.g;
-    if (!(g->inputs = st_ir_alloc(g, sizeof(int) * (nv + 2))) || !(g->outputs = st_ir_alloc(g, sizeof(int) * (nv + 2))))
-        goto nomem;
-    snprintf(buf, sizeof buf, "%s/iter", base);
-    int it = st_graph_value(g, buf);
-    snprintf(buf, sizeof buf, "%s/cond_in", base);
-    int ci = st_graph_value(g, buf);
-    if (it < 0 || ci < 0) goto nomem;
-    g->values[it].role = g->values[ci].role = ST_VALUE_INPUT;
-    g->values[it].type = (st_type){ST_VAL_TENSOR, false, ST_DTYPE_I64, 0, NULL};
-    g->values[ci].type = (st_type){ST_VAL_TENSOR, false, ST_DTYPE_BOOL, 0, NULL};
-    g->inputs[g->n_inputs++] = it;
-    g->inputs[g->n_inputs++] = ci;
-    for (size_t i = 0; i < nv; i++) {
-        snprintf(buf, sizeof buf, "%s/v%zu", base, i);
-        int v = st_graph_value(g, buf);
-        if (v < 0) goto nomem;
-        g->values[v].role = ST_VALUE_INPUT;
-        set_var_type(c, g, v, types[i], elems[i]);
-        g->inputs[g->n_inputs++] = v;
-        snprintf(buf, sizeof buf, "__loopvar_%zu:0", i);
-        if (!(bind[i] = st_strdup(buf)) || !st_tf_map_put(&sc.inputs, buf, v)) goto nomem;
+    char buf[1200], cbase[1200];
+    bool oom = false;
+    if (sub_open(c, &sc) || !bind || !rets) {
+        st_tf_nomem(&sc);
+        goto done;
     }
+    loop_inputs(&sc, base, types, elems, nv, bind);
     snprintf(buf, sizeof buf, "%s/body", base);
     frame fb = {buf, body, bind};
-    if ((s = flatten(&sc, &fb, body->node_def, body->n_node_def, 1, err))) goto done;
+    if (sc.st || flatten(&sc, &fb, body->node_def, body->n_node_def, 1)) goto done;
     for (size_t i = 0; i < nv; i++) {
         const char *r = func_ret(body, i);
         if (!r) {
-            s = st_errorf(err, ST_ERR_FORMAT, "While body %s returns no value %zu", body->signature->name, i);
+            st_tf_fail(&sc, ST_ERR_FORMAT, "While body %s returns no value %zu", body->signature->name, i);
             goto done;
         }
-        if (!(rets[i + 1] = resolve_ref(&sc, &fb, r, &oom))) goto nomem;
+        if (!(rets[i + 1] = resolve_ref(&sc, &fb, r, &oom))) {
+            st_tf_nomem(&sc);
+            goto done;
+        }
     }
-    char cbase[1200];
     snprintf(cbase, sizeof cbase, "%s/cond", base);
     frame fc = {cbase, cond, rets + 1};
-    if ((s = flatten(&sc, &fc, cond->node_def, cond->n_node_def, 1, err))) goto done;
+    if (flatten(&sc, &fc, cond->node_def, cond->n_node_def, 1)) goto done;
     const char *cr = func_ret(cond, 0);
     if (!cr || !(rets[0] = resolve_ref(&sc, &fc, cr, &oom))) {
-        s = oom ? st_error_nomem(err) : st_errorf(err, ST_ERR_FORMAT, "While condition returns nothing");
+        if (oom) st_tf_nomem(&sc);
+        else st_tf_fail(&sc, ST_ERR_FORMAT, "While condition returns nothing");
         goto done;
     }
     snprintf(buf, sizeof buf, "While body %s", body->signature->name);
-    if ((s = require(&sc, rets, nv + 1, buf, err))) goto done;
-    for (size_t i = 0; i < nv + 1; i++) {
-        int src = tensor_value(&sc, rets[i], 0, err);
-        if (src < 0) {
-            s = err->status;
-            goto done;
-        }
-        snprintf(buf, sizeof buf, "%s/out%zu", base, i);
-        int v = st_graph_value(g, buf);
-        if (v < 0) goto nomem;
-        if (i == 0) g->values[v].type = (st_type){ST_VAL_TENSOR, false, ST_DTYPE_BOOL, 0, NULL};
-        else set_var_type(c, g, v, types[i - 1], elems[i - 1]);
-        if (!st_tf_emit(&sc, NULL, "Identity", 1, &src, 1, &v)) goto nomem;
-        g->outputs[g->n_outputs++] = v;
-    }
-    st_graph_index(g);
+    if (sub_outputs(&sc, rets, nv + 1, base, buf)) goto done;
+    st_graph *g = sc.g;
+    g->values[g->outputs[0]].type = (st_type){ST_VAL_TENSOR, false, ST_DTYPE_BOOL, 0, NULL};
+    for (size_t i = 0; i < nv; i++) set_var_type(&sc, g, g->outputs[i + 1], types[i], elems[i]);
     *out = g;
-    goto done;
-nomem:
-    s = st_error_nomem(err);
 done:
-    c->uniq = sc.uniq;
-    memset(&sc.fmap, 0, sizeof sc.fmap);
-    sc.bundle = NULL;
-    ctx_free(&sc);
-    for (size_t i = 0; bind && i < nv; i++) st_free(bind[i]);
-    for (size_t i = 0; rets && i < nv + 1; i++) st_free(rets[i]);
-    st_free(bind);
-    st_free(rets);
-    return s;
+    free_strs(bind, nv);
+    free_strs(rets, nv + 1);
+    return sub_close(c, &sc);
 }
 
 /* Element type of a TensorList loop variable: element_dtype of the op that made it. */
@@ -1151,16 +875,16 @@ static st_dtype list_elem(tf_ctx *c, const char *t) {
     return ST_DTYPE_F32;
 }
 
-static st_status convert_while(tf_ctx *c, int idx, st_error *err) {
+static st_status convert_while(tf_ctx *c, int idx) {
     const tf_nodedef *nd = c->nodes[idx].def;
     const Stele__Tf__FunctionDef *body = func_attr(c, nd, "body"), *cond = func_attr(c, nd, "cond");
-    if (!body || !cond) return st_errorf(err, ST_ERR_FORMAT, "While without body/cond functions in the library");
+    if (!body || !cond) return st_tf_fail(c, ST_ERR_FORMAT, "While without body/cond functions in the library");
     const tf_attr *ta = st_tf_attr(nd, "T");
     size_t nv = (size_t)c->nodes[idx].n_in;
     if (!ta || ta->value_case != STELE__TF__ATTR_VALUE__VALUE_LIST || ta->list->n_type != nv)
-        return st_errorf(err, ST_ERR_FORMAT, "While's T attribute does not match its %zu inputs", nv);
+        return st_tf_fail(c, ST_ERR_FORMAT, "While's T attribute does not match its %zu inputs", nv);
     if (body->signature->n_input_arg != nv || cond->signature->n_input_arg != nv)
-        return st_errorf(err, ST_ERR_FORMAT, "While body/cond take %zu/%zu values, the loop has %zu",
+        return st_tf_fail(c, ST_ERR_FORMAT, "While body/cond take %zu/%zu values, the loop has %zu",
                          body->signature->n_input_arg, cond->signature->n_input_arg, nv);
     int *types = st_calloc(nv + 1, sizeof *types), *ins = st_calloc(nv + 2, sizeof *ins),
         *outs = st_calloc(nv + 1, sizeof *outs);
@@ -1176,8 +900,8 @@ static st_status convert_while(tf_ctx *c, int idx, st_error *err) {
     for (size_t i = 0; i < nv; i++) {
         types[i] = (int)ta->list->type[i];
         elems[i] = types[i] == STELE__TF__DATA_TYPE__DT_VARIANT ? list_elem(c, vin[i]) : ST_DTYPE_UNDEFINED;
-        if ((ins[i + 2] = tensor_value(c, vin[i], 0, err)) < 0) {
-            s = err->status;
+        if ((ins[i + 2] = tensor_value(c, vin[i], 0)) < 0) {
+            s = c->st;
             goto done;
         }
     }
@@ -1185,20 +909,20 @@ static st_status convert_while(tf_ctx *c, int idx, st_error *err) {
     char base[1200];
     snprintf(base, sizeof base, "%s/cond_init", name);
     frame f0 = {base, cond, vin};
-    if ((s = flatten(c, &f0, cond->node_def, cond->n_node_def, 1, err))) goto done;
+    if ((s = flatten(c, &f0, cond->node_def, cond->n_node_def, 1))) goto done;
     const char *cr = func_ret(cond, 0);
     if (!cr || !(c0 = resolve_ref(c, &f0, cr, &oom))) {
-        s = st_errorf(err, ST_ERR_FORMAT, "While condition returns nothing");
+        s = st_tf_fail(c, ST_ERR_FORMAT, "While condition returns nothing");
         goto done;
     }
     char label[1300];
     snprintf(label, sizeof label, "While condition %s", cond->signature->name);
-    if ((s = require(c, &c0, 1, label, err))) goto done;
-    if ((ins[1] = tensor_value(c, c0, 0, err)) < 0) {
-        s = err->status;
+    if ((s = require(c, &c0, 1, label))) goto done;
+    if ((ins[1] = tensor_value(c, c0, 0)) < 0) {
+        s = c->st;
         goto done;
     }
-    if ((s = loop_body(c, name, body, cond, types, elems, nv, &bg, err))) goto done;
+    if ((s = loop_body(c, name, body, cond, types, elems, nv, &bg))) goto done;
     tf_node *n = &c->nodes[idx];
     for (size_t i = 0; i < nv; i++)
         if ((outs[i] = st_tf_outval(c, n, (int)i)) < 0) goto nomem;
@@ -1208,7 +932,7 @@ static st_status convert_while(tf_ctx *c, int idx, st_error *err) {
     a->g = bg;
     goto done;
 nomem:
-    s = st_error_nomem(err);
+    s = st_tf_nomem(c);
 done:
     st_free(c0);
     st_free(types);
@@ -1222,92 +946,73 @@ done:
 /* ---- If -> If ---------------------------------------------------------------------------- */
 /* A branch: the function inlined on outer-scope references to the If's inputs (ONNX branches
  * take no inputs); outputs are the function's results. */
-static st_status branch_graph(tf_ctx *c, const char *base, const Stele__Tf__FunctionDef *f, const int *args,
-                              size_t nargs, st_graph **out, st_error *err) {
-    st_status s = ST_OK;
+static st_status branch_graph(tf_ctx *c, const char *base, const Stele__Tf__FunctionDef *f,
+                              const int *args, size_t nargs, st_graph **out) {
     tf_ctx sc;
-    memset(&sc, 0, sizeof sc);
-    sc.dir = c->dir;
-    sc.mg = c->mg;
-    sc.lib = c->lib;
-    sc.fmap = c->fmap;
-    sc.bundle = c->bundle;
-    sc.m = c->m;
-    sc.uniq = c->uniq;
     size_t nout = f->signature->n_output_arg;
     char **bind = st_calloc(nargs + 1, sizeof *bind), **rets = st_calloc(nout + 1, sizeof *rets);
     char buf[1200];
     bool oom;
-    if (!bind || !rets || !(sc.g = st_graph_new(c->m, c->g))) goto nomem;
+    if (sub_open(c, &sc) || !bind || !rets) {
+        st_tf_nomem(&sc);
+        goto done;
+    }
     st_graph *g = sc.g;
-    if (!(g->outputs = st_ir_alloc(g, sizeof(int) * (nout + 1)))) goto nomem;
+    if (!(g->outputs = st_ir_alloc(g, sizeof(int) * (nout + 1)))) {
+        st_tf_nomem(&sc);
+        goto done;
+    }
     if (f->signature->n_input_arg != nargs) {
-        s = st_errorf(err, ST_ERR_FORMAT, "branch %s takes %zu values, If passes %zu", f->signature->name,
-                      f->signature->n_input_arg, nargs);
+        st_tf_fail(&sc, ST_ERR_FORMAT, "branch %s takes %zu values, If passes %zu",
+                   f->signature->name, f->signature->n_input_arg, nargs);
         goto done;
     }
     for (size_t i = 0; i < nargs; i++) {
         snprintf(buf, sizeof buf, "%s/arg%zu", base, i);
         int v = st_graph_value(g, buf);
-        if (v < 0) goto nomem;
+        if (v < 0) {
+            st_tf_nomem(&sc);
+            goto done;
+        }
         /* a reference to the enclosing graph's value, under its own name */
         st_ir_value *iv = &g->values[v];
         const st_ir_value *pv = &c->g->values[args[i]];
         iv->role = ST_VALUE_OUTER;
         iv->outer_index = args[i];
-        if (!(iv->name = st_ir_strdup(g, pv->name)) || st_type_copy(g, &iv->type, &pv->type)) goto nomem;
         snprintf(buf, sizeof buf, "__ifarg_%zu:0", i);
-        if (!(bind[i] = st_strdup(buf)) || !st_tf_map_put(&sc.inputs, buf, v)) goto nomem;
+        if (!(iv->name = st_ir_strdup(g, pv->name)) || st_type_copy(g, &iv->type, &pv->type) ||
+            !(bind[i] = st_strdup(buf)) || !st_strmap_put(&sc.inputs, buf, v)) {
+            st_tf_nomem(&sc);
+            goto done;
+        }
     }
     st_graph_index(g);
     snprintf(buf, sizeof buf, "%s", base);
     frame fb = {buf, f, bind};
-    if ((s = flatten(&sc, &fb, f->node_def, f->n_node_def, 1, err))) goto done;
+    if (flatten(&sc, &fb, f->node_def, f->n_node_def, 1)) goto done;
     for (size_t i = 0; i < nout; i++) {
         const char *r = func_ret(f, i);
         if (!r || !(rets[i] = resolve_ref(&sc, &fb, r, &oom))) {
-            s = st_errorf(err, ST_ERR_FORMAT, "branch %s returns no value %zu", f->signature->name, i);
+            st_tf_fail(&sc, ST_ERR_FORMAT, "branch %s returns no value %zu", f->signature->name, i);
             goto done;
         }
     }
     snprintf(buf, sizeof buf, "If branch %s", f->signature->name);
-    if ((s = require(&sc, rets, nout, buf, err))) goto done;
-    for (size_t i = 0; i < nout; i++) {
-        int src = tensor_value(&sc, rets[i], 0, err);
-        if (src < 0) {
-            s = err->status;
-            goto done;
-        }
-        snprintf(buf, sizeof buf, "%s/out%zu", base, i);
-        int v = st_graph_value(g, buf);
-        if (v < 0 || !st_tf_emit(&sc, NULL, "Identity", 1, &src, 1, &v)) goto nomem;
-        g->outputs[g->n_outputs++] = v;
-    }
-    st_graph_index(g);
-    *out = g;
-    goto done;
-nomem:
-    s = st_error_nomem(err);
+    if (!sub_outputs(&sc, rets, nout, base, buf)) *out = g;
 done:
-    c->uniq = sc.uniq;
-    memset(&sc.fmap, 0, sizeof sc.fmap);
-    sc.bundle = NULL;
-    ctx_free(&sc);
-    for (size_t i = 0; bind && i < nargs; i++) st_free(bind[i]);
-    for (size_t i = 0; rets && i < nout; i++) st_free(rets[i]);
-    st_free(bind);
-    st_free(rets);
-    return s;
+    free_strs(bind, nargs);
+    free_strs(rets, nout);
+    return sub_close(c, &sc);
 }
 
-static st_status convert_if(tf_ctx *c, int idx, st_error *err) {
+static st_status convert_if(tf_ctx *c, int idx) {
     const tf_nodedef *nd = c->nodes[idx].def;
     const Stele__Tf__FunctionDef *th = func_attr(c, nd, "then_branch"), *el = func_attr(c, nd, "else_branch");
-    if (!th || !el) return st_errorf(err, ST_ERR_FORMAT, "If without branch functions in the library");
+    if (!th || !el) return st_tf_fail(c, ST_ERR_FORMAT, "If without branch functions in the library");
     int nin = c->nodes[idx].n_in;
-    if (nin < 1) return st_errorf(err, ST_ERR_FORMAT, "If without a condition");
+    if (nin < 1) return st_tf_fail(c, ST_ERR_FORMAT, "If without a condition");
     size_t nout = th->signature->n_output_arg;
-    if (el->signature->n_output_arg != nout) return st_errorf(err, ST_ERR_FORMAT, "If branches return different counts");
+    if (el->signature->n_output_arg != nout) return st_tf_fail(c, ST_ERR_FORMAT, "If branches return different counts");
     int *args = st_calloc((size_t)nin + 1, sizeof *args), *outs = st_calloc(nout + 1, sizeof *outs);
     char *name = st_strdup(c->nodes[idx].name);
     char **vin = c->nodes[idx].in;
@@ -1315,15 +1020,15 @@ static st_status convert_if(tf_ctx *c, int idx, st_error *err) {
     st_graph *gt = NULL, *ge = NULL;
     if (!args || !outs || !name) goto nomem;
     for (int i = 0; i < nin; i++)
-        if ((args[i] = tensor_value(c, vin[i], 0, err)) < 0) {
-            s = err->status;
+        if ((args[i] = tensor_value(c, vin[i], 0)) < 0) {
+            s = c->st;
             goto done;
         }
     char base[1200];
     snprintf(base, sizeof base, "%s/then", name);
-    if ((s = branch_graph(c, base, th, args + 1, (size_t)nin - 1, &gt, err))) goto done;
+    if ((s = branch_graph(c, base, th, args + 1, (size_t)nin - 1, &gt))) goto done;
     snprintf(base, sizeof base, "%s/else", name);
-    if ((s = branch_graph(c, base, el, args + 1, (size_t)nin - 1, &ge, err))) goto done;
+    if ((s = branch_graph(c, base, el, args + 1, (size_t)nin - 1, &ge))) goto done;
     tf_node *n = &c->nodes[idx];
     int cond = args[0];
     if (st_tf_attr_type(n->def, "Tcond", STELE__TF__DATA_TYPE__DT_BOOL) != STELE__TF__DATA_TYPE__DT_BOOL) {
@@ -1342,7 +1047,7 @@ static st_status convert_if(tf_ctx *c, int idx, st_error *err) {
     b->g = ge;
     goto done;
 nomem:
-    s = st_error_nomem(err);
+    s = st_tf_nomem(c);
 done:
     st_free(args);
     st_free(outs);
@@ -1350,10 +1055,10 @@ done:
     return s;
 }
 
-static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *signature, st_error *err) {
+static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *signature) {
     st_status s;
     const Stele__Tf__MetaGraphDef *mg = pick_metagraph(sm);
-    if (!mg || !mg->graph_def) return st_errorf(err, ST_ERR_FORMAT, "the SavedModel holds no graph");
+    if (!mg || !mg->graph_def) return st_tf_fail(c, ST_ERR_FORMAT, "the SavedModel holds no graph");
     c->mg = mg;
     c->lib = mg->graph_def->library;
     const char *want = signature ? signature : "serving_default";
@@ -1363,15 +1068,15 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
     if (!usable_signature(sd)) {
         char names[800];
         list_signatures(mg, names, sizeof names);
-        return st_errorf(err, ST_ERR_INVALID, "no signature \"%s\" (available: %s; choose one with --signature)",
+        return st_tf_fail(c, ST_ERR_INVALID, "no signature \"%s\" (available: %s; choose one with --signature)",
                          want, *names ? names : "none");
     }
     for (size_t i = 0; c->lib && i < c->lib->n_function; i++)
-        if (!st_tf_map_put(&c->fmap, c->lib->function[i]->signature->name, (int)i))
-            return st_error_nomem(err);
+        if (!st_strmap_put(&c->fmap, c->lib->function[i]->signature->name, (int)i))
+            return st_tf_nomem(c);
     frame top = {"", NULL, NULL};
-    if ((s = flatten(c, &top, mg->graph_def->node, mg->graph_def->n_node, 0, err))) return s;
-    if ((s = find_var_keys(c, err))) return s;
+    if ((s = flatten(c, &top, mg->graph_def->node, mg->graph_def->n_node, 0))) return s;
+    if ((s = find_var_keys(c))) return s;
 
     char prefix[4096];
     snprintf(prefix, sizeof prefix, "%s/variables/variables", c->dir);
@@ -1380,12 +1085,13 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
     snprintf(idx, sizeof idx, "%s.index", prefix);
     if ((probe = fopen(idx, "rb"))) {
         fclose(probe);
-        if ((s = st_tf_bundle_open(prefix, &c->bundle, err))) return s;
+        st_error err;
+        if ((s = st_tf_bundle_open(prefix, &c->bundle, &err))) return st_tf_adopt(c, s, &err);
     }
 
     /* the IR model */
     if (!(c->m = st_model_new(ST_FORMAT_SAVEDMODEL)) || !(c->g = st_graph_new(c->m, NULL)))
-        return st_error_nomem(err);
+        return st_tf_nomem(c);
     st_model *m = c->m;
     st_graph *g = c->g;
     m->graph = g;
@@ -1396,14 +1102,14 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
         !(m->domain = st_ir_strdup(g, "")) || !(m->doc = st_ir_strdup(g, "")) ||
         !(m->path = st_ir_strdup(g, c->dir)) || !(g->name = st_ir_strdup(g, want)) ||
         !(m->opsets = st_ir_alloc(g, sizeof *m->opsets)) || !(m->opsets[0].domain = st_ir_strdup(g, "")))
-        return st_error_nomem(err);
-    m->opsets[0].version = 17;
+        return st_tf_nomem(c);
+    m->opsets[0].version = ST_DEFAULT_OPSET; /* what tf_ops.c writes */
     m->n_opsets = 1;
     /* signature keys and their order: kept as metadata so `stele info` can list them */
     size_t nsig = 0;
     for (size_t i = 0; i < mg->n_signature_def; i++)
         if (strncmp(mg->signature_def[i]->key, "__", 2) && usable_signature(mg->signature_def[i]->value)) nsig++;
-    if (!(m->meta = st_ir_alloc(g, sizeof *m->meta * (nsig + 1)))) return st_error_nomem(err);
+    if (!(m->meta = st_ir_alloc(g, sizeof *m->meta * (nsig + 1)))) return st_tf_nomem(c);
     for (size_t i = 0; i < mg->n_signature_def; i++) {
         const char *key = mg->signature_def[i]->key;
         if (!strncmp(key, "__", 2) || !usable_signature(mg->signature_def[i]->value)) continue;
@@ -1412,47 +1118,47 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
         st_meta_prop *p = &m->meta[m->n_meta++];
         if (!(p->key = st_ir_strdup(g, mk)) ||
             !(p->value = st_ir_strdup(g, !strcmp(key, want) ? "selected" : "available")))
-            return st_error_nomem(err);
+            return st_tf_nomem(c);
     }
 
     if (!(g->inputs = st_ir_alloc(g, sizeof(int) * (sd->n_inputs + 1))) ||
         !(g->outputs = st_ir_alloc(g, sizeof(int) * (sd->n_outputs + 1))))
-        return st_error_nomem(err);
+        return st_tf_nomem(c);
     for (size_t i = 0; i < sd->n_inputs; i++) {
         const Stele__Tf__TensorInfo *ti = sd->inputs[i]->value;
-        if (!ti->name) return st_errorf(err, ST_ERR_UNSUPPORTED, "input \"%s\" is not a dense tensor", sd->inputs[i]->key);
+        if (!ti->name) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "input \"%s\" is not a dense tensor", sd->inputs[i]->key);
         int v = st_graph_value(g, sd->inputs[i]->key);
         char *t = norm_tensor(ti->name);
-        if (v < 0 || !t || !st_tf_map_put(&c->inputs, t, v)) {
+        if (v < 0 || !t || !st_strmap_put(&c->inputs, t, v)) {
             st_free(t);
-            return st_error_nomem(err);
+            return st_tf_nomem(c);
         }
         st_free(t);
         g->values[v].role = ST_VALUE_INPUT;
-        if (set_type(c, v, ti)) return st_error_nomem(err);
+        if (set_type(c, v, ti)) return st_tf_nomem(c);
         if (g->values[v].type.dtype == ST_DTYPE_UNDEFINED)
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "input \"%s\" has TensorFlow type %d", sd->inputs[i]->key,
+            return st_tf_fail(c, ST_ERR_UNSUPPORTED, "input \"%s\" has TensorFlow type %d", sd->inputs[i]->key,
                              (int)ti->dtype);
         g->inputs[g->n_inputs++] = v;
     }
 
     /* what the outputs need, and what of it cannot be converted */
     char **outs = st_calloc(sd->n_outputs + 1, sizeof *outs);
-    if (!outs) return st_error_nomem(err);
+    if (!outs) return st_tf_nomem(c);
     for (size_t i = 0; i < sd->n_outputs; i++) {
         const Stele__Tf__TensorInfo *ti = sd->outputs[i]->value;
         if (!ti->name) {
-            s = st_errorf(err, ST_ERR_UNSUPPORTED, "output \"%s\" is not a dense tensor", sd->outputs[i]->key);
+            s = st_tf_fail(c, ST_ERR_UNSUPPORTED, "output \"%s\" is not a dense tensor", sd->outputs[i]->key);
             break;
         }
         if (!(outs[i] = norm_tensor(ti->name))) {
-            s = st_error_nomem(err);
+            s = st_tf_nomem(c);
             break;
         }
     }
     char label[600];
     snprintf(label, sizeof label, "signature \"%s\"", want);
-    if (!s) s = require(c, outs, sd->n_outputs, label, err);
+    if (!s) s = require(c, outs, sd->n_outputs, label);
     for (size_t i = 0; i < sd->n_outputs; i++) st_free(outs[i]);
     st_free(outs);
     if (s) return s;
@@ -1460,18 +1166,18 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
     for (size_t i = 0; i < sd->n_outputs; i++) {
         const Stele__Tf__TensorInfo *ti = sd->outputs[i]->value;
         char *t = norm_tensor(ti->name);
-        if (!t) return st_error_nomem(err);
-        int src = tensor_value(c, t, 0, err);
+        if (!t) return st_tf_nomem(c);
+        int src = tensor_value(c, t, 0);
         st_free(t);
-        if (src < 0) return err->status;
+        if (src < 0) return c->st;
         const char *key = sd->outputs[i]->key;
         char oname[600];
         snprintf(oname, sizeof oname, "%s", key);
         if (st_graph_find(g, oname) >= 0) snprintf(oname, sizeof oname, "%s_output", key);
         int v = st_graph_value(g, oname);
-        if (v < 0) return st_error_nomem(err);
-        if (set_type(c, v, ti)) return st_error_nomem(err);
-        if (!st_tf_emit(c, NULL, "Identity", 1, &src, 1, &v)) return st_error_nomem(err);
+        if (v < 0) return st_tf_nomem(c);
+        if (set_type(c, v, ti)) return st_tf_nomem(c);
+        if (!st_tf_emit(c, NULL, "Identity", 1, &src, 1, &v)) return st_tf_nomem(c);
         g->outputs[g->n_outputs++] = v;
     }
     sink_transposes(g);
@@ -1480,15 +1186,14 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
 }
 
 st_status st_tf_import(const char *dir, const char *signature, st_model **out, st_error *err) {
-    st_error local;
-    if (!err) err = &local; /* the converters read err->status */
     tf_ctx c;
     memset(&c, 0, sizeof c);
     c.dir = dir;
+    c.err = err;
     Stele__Tf__SavedModel *sm = NULL;
     st_status s = st_tf_saved_model_load(dir, &sm, err);
     if (s) return s;
-    if ((s = build(&c, sm, signature, err))) {
+    if ((s = build(&c, sm, signature))) {
         if (s != ST_ERR_NOMEM && err && strncmp(err->msg, dir, strlen(dir))) st_error_prefix(err, "%s: ", dir);
         st_model_release(c.m);
         goto done;

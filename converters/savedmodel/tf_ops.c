@@ -1,16 +1,16 @@
-/* converters/savedmodel/tf_ops.c: TensorFlow op -> IR (ONNX opset 17) mapping, one table
- * row per TF op. NHWC convolutions and pools get explicit Transpose nodes around the NCHW
- * IR op; constant inputs that ONNX takes as attributes must be constants in the graph. */
+/* converters/savedmodel/tf_ops.c: TensorFlow op -> IR (ONNX, ST_DEFAULT_OPSET) mapping, one
+ * table row per TF op. Converters build only through tf_build.c and report only through
+ * st_tf_fail. NHWC convolutions and pools get Transpose nodes around the NCHW IR op;
+ * constant inputs that ONNX takes as attributes must be constants in the graph. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "tf_convert.h"
 #include "tf_internal.h"
 
-#define IN(i) st_tf_input(c, n, (i), err)
+#define IN(i) st_tf_input(c, n, (i))
 #define OUT(k) st_tf_outval(c, n, (k))
-
-static st_status oom(st_error *err) { return st_error_nomem(err); }
 
 static st_dtype attr_dtype(const tf_node *n, const char *name) {
     return st_tf_dtype(st_tf_attr_type(n->def, name, 1));
@@ -59,9 +59,9 @@ static bool const_ints(tf_ctx *c, tf_node *n, int i, int64_t *v, size_t cap, siz
     return true;
 }
 
-static st_status need_const(const tf_node *n, int i, st_error *err) {
-    return st_errorf(err, ST_ERR_UNSUPPORTED, "input %d must be a constant for the conversion (it is computed at run time)", i);
-    (void)n;
+static st_status need_const(tf_ctx *c, int i) {
+    return st_tf_fail(c, ST_ERR_UNSUPPORTED,
+                      "input %d must be a constant for the conversion (it is computed at run time)", i);
 }
 
 /* ---- folding of constant layout ops (keeps weights constant through re-imports) ------- */
@@ -124,141 +124,141 @@ static bool fold_reshape(const st_tensor *x, const int64_t *shape, size_t ns, st
 }
 
 /* ---- generic shapes ------------------------------------------------------------------- */
-static st_status cv_alias(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_alias(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0);
-    if (x < 0) return err->status;
-    return st_tf_alias(c, n, 0, x) ? ST_OK : oom(err);
+    if (x < 0) return c->st;
+    return st_tf_alias(c, n, 0, x) ? ST_OK : st_tf_nomem(c);
 }
 
-static st_status cv_identity_n(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_identity_n(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     for (int i = 0; i < n->n_in; i++) {
         int x = IN(i);
-        if (x < 0) return err->status;
-        if (!st_tf_alias(c, n, i, x)) return oom(err);
+        if (x < 0) return c->st;
+        if (!st_tf_alias(c, n, i, x)) return st_tf_nomem(c);
     }
     return ST_OK;
 }
 
-static st_status cv_noop(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)c, (void)n, (void)onnx, (void)err;
-    return ST_OK;
+static st_status cv_noop(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)n, (void)row;
+    return c->st;
 }
 
-static st_status cv_const(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_const(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     const tf_attr *a = st_tf_attr(n->def, "value");
     if (!a || a->value_case != STELE__TF__ATTR_VALUE__VALUE_TENSOR)
-        return st_errorf(err, ST_ERR_FORMAT, "Const without a tensor value");
+        return st_tf_fail(c, ST_ERR_FORMAT, "Const without a tensor value");
     st_tensor t;
-    st_status s = st_tf_tensor_decode(a->tensor, &t, err);
+    st_status s = st_tf_tensor_decode(c, a->tensor, &t);
     if (s) return s;
     int v = st_tf_cst(c, n, &t);
-    if (v < 0 || !st_tf_alias(c, n, 0, v)) return oom(err);
+    if (v < 0 || !st_tf_alias(c, n, 0, v)) return st_tf_nomem(c);
     return ST_OK;
 }
 
 /* op(inputs...) -> output 0, one IR node. */
-static st_status cv_simple(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
+static st_status cv_simple(tf_ctx *c, tf_node *n, const tf_op *row) {
     int ins[8];
     int m = n->n_in < 8 ? n->n_in : 8;
     for (int i = 0; i < m; i++)
-        if ((ins[i] = IN(i)) < 0) return err->status;
+        if ((ins[i] = IN(i)) < 0) return c->st;
     int y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, onnx, m, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, row->onnx, m, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_not_equal(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_not_equal(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int ins[2] = {IN(0), IN(1)};
-    if (ins[0] < 0 || ins[1] < 0) return err->status;
+    if (ins[0] < 0 || ins[1] < 0) return c->st;
     int e = op1(c, n, "Equal", 2, ins, NULL), y = OUT(0);
-    if (e < 0 || y < 0 || !st_tf_emit(c, n, "Not", 1, &e, 1, &y)) return oom(err);
+    if (e < 0 || y < 0 || !st_tf_emit(c, n, "Not", 1, &e, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_square(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_square(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     int ins[2] = {x, x};
-    if (y < 0 || !st_tf_emit(c, n, "Mul", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "Mul", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_sqdiff(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_sqdiff(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int ins[2] = {IN(0), IN(1)};
-    if (ins[0] < 0 || ins[1] < 0) return err->status;
+    if (ins[0] < 0 || ins[1] < 0) return c->st;
     int d = op1(c, n, "Sub", 2, ins, NULL), y = OUT(0);
     int dd[2] = {d, d};
-    if (d < 0 || y < 0 || !st_tf_emit(c, n, "Mul", 2, dd, 1, &y)) return oom(err);
+    if (d < 0 || y < 0 || !st_tf_emit(c, n, "Mul", 2, dd, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_rsqrt(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_rsqrt(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     int s = op1(c, n, "Sqrt", 1, &x, NULL), y = OUT(0);
-    if (s < 0 || y < 0 || !st_tf_emit(c, n, "Reciprocal", 1, &s, 1, &y)) return oom(err);
+    if (s < 0 || y < 0 || !st_tf_emit(c, n, "Reciprocal", 1, &s, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_relu6(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_relu6(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     st_dtype dt = attr_dtype(n, "T");
     int ins[3] = {IN(0), st_tf_cst_scalar(c, n, dt, 0), st_tf_cst_scalar(c, n, dt, 6)};
-    if (ins[0] < 0) return err->status;
+    if (ins[0] < 0) return c->st;
     int y = OUT(0);
-    if (ins[1] < 0 || ins[2] < 0 || y < 0 || !st_tf_emit(c, n, "Clip", 3, ins, 1, &y)) return oom(err);
+    if (ins[1] < 0 || ins[2] < 0 || y < 0 || !st_tf_emit(c, n, "Clip", 3, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_leaky(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_leaky(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     st_node *nd;
     if (y < 0 || !(nd = st_tf_emit(c, n, "LeakyRelu", 1, &x, 1, &y)) ||
         !st_tf_set_float(c, nd, "alpha", st_tf_attr_f(n->def, "alpha", 0.2f)))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_softmax(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
+static st_status cv_softmax(tf_ctx *c, tf_node *n, const tf_op *row) {
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     st_node *nd;
-    if (y < 0 || !(nd = st_tf_emit(c, n, onnx, 1, &x, 1, &y)) || !st_tf_set_int(c, nd, "axis", -1))
-        return oom(err);
+    if (y < 0 || !(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &y)) || !st_tf_set_int(c, nd, "axis", -1))
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_cast(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_cast(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     st_dtype to = attr_dtype(n, "DstT");
-    if (to == ST_DTYPE_UNDEFINED) return st_errorf(err, ST_ERR_UNSUPPORTED, "Cast to TensorFlow type %d",
+    if (to == ST_DTYPE_UNDEFINED) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "Cast to TensorFlow type %d",
                                                    st_tf_attr_type(n->def, "DstT", 0));
     st_node *nd;
     if (y < 0 || !(nd = st_tf_emit(c, n, "Cast", 1, &x, 1, &y)) || !st_tf_set_int(c, nd, "to", to))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_matmul(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_matmul(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int a = IN(0), b = IN(1);
-    if (a < 0 || b < 0) return err->status;
+    if (a < 0 || b < 0) return c->st;
     static const int64_t t2[2] = {1, 0};
-    if (st_tf_attr_b(n->def, "transpose_a", false) && (a = transpose(c, n, a, t2, 2, -1)) < 0) return oom(err);
-    if (st_tf_attr_b(n->def, "transpose_b", false) && (b = transpose(c, n, b, t2, 2, -1)) < 0) return oom(err);
+    if (st_tf_attr_b(n->def, "transpose_a", false) && (a = transpose(c, n, a, t2, 2, -1)) < 0) return st_tf_nomem(c);
+    if (st_tf_attr_b(n->def, "transpose_b", false) && (b = transpose(c, n, b, t2, 2, -1)) < 0) return st_tf_nomem(c);
     int ins[2] = {a, b}, y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "MatMul", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "MatMul", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
@@ -270,49 +270,49 @@ static int swap_last(tf_ctx *c, tf_node *n, int v) {
     return r;
 }
 
-static st_status cv_batch_matmul(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_batch_matmul(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int a = IN(0), b = IN(1);
-    if (a < 0 || b < 0) return err->status;
-    if (st_tf_attr_b(n->def, "adj_x", false) && (a = swap_last(c, n, a)) < 0) return oom(err);
-    if (st_tf_attr_b(n->def, "adj_y", false) && (b = swap_last(c, n, b)) < 0) return oom(err);
+    if (a < 0 || b < 0) return c->st;
+    if (st_tf_attr_b(n->def, "adj_x", false) && (a = swap_last(c, n, a)) < 0) return st_tf_nomem(c);
+    if (st_tf_attr_b(n->def, "adj_y", false) && (b = swap_last(c, n, b)) < 0) return st_tf_nomem(c);
     int ins[2] = {a, b}, y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "MatMul", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "MatMul", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_bias_add(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_bias_add(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), b = IN(1);
-    if (x < 0 || b < 0) return err->status;
+    if (x < 0 || b < 0) return c->st;
     if (is_nchw(n)) { /* bias over axis 1 of a rank-4 input */
         static const int64_t ax[2] = {1, 2};
         int axes = st_tf_cst_i64(c, n, ax, 2, false);
         int ins[2] = {b, axes};
-        if (axes < 0 || (b = op1(c, n, "Unsqueeze", 2, ins, NULL)) < 0) return oom(err);
+        if (axes < 0 || (b = op1(c, n, "Unsqueeze", 2, ins, NULL)) < 0) return st_tf_nomem(c);
     }
     int ins[2] = {x, b}, y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "Add", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "Add", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
 /* padding attribute -> auto_pad / pads on an NCHW IR node */
-static st_status set_padding(tf_ctx *c, tf_node *n, st_node *x, st_error *err) {
+static st_status set_padding(tf_ctx *c, tf_node *n, st_node *x) {
     char pad[32];
     st_tf_attr_s(n->def, "padding", pad, sizeof pad);
     if (!strcmp(pad, "SAME")) {
-        if (!st_tf_set_str(c, x, "auto_pad", "SAME_UPPER")) return oom(err);
+        if (!st_tf_set_str(c, x, "auto_pad", "SAME_UPPER")) return st_tf_nomem(c);
     } else if (!strcmp(pad, "VALID")) {
-        if (!st_tf_set_str(c, x, "auto_pad", "VALID")) return oom(err);
+        if (!st_tf_set_str(c, x, "auto_pad", "VALID")) return st_tf_nomem(c);
     } else if (!strcmp(pad, "EXPLICIT")) {
         const int64_t *e;
         size_t ne = st_tf_attr_ints(n->def, "explicit_paddings", &e);
-        if (ne != 8) return st_errorf(err, ST_ERR_FORMAT, "explicit_paddings has %zu values, expected 8", ne);
+        if (ne != 8) return st_tf_fail(c, ST_ERR_FORMAT, "explicit_paddings has %zu values, expected 8", ne);
         int h = is_nchw(n) ? 2 : 1, w = h + 1;
         int64_t pads[4] = {e[2 * h], e[2 * w], e[2 * h + 1], e[2 * w + 1]};
-        if (!st_tf_set_ints(c, x, "pads", pads, 4)) return oom(err);
+        if (!st_tf_set_ints(c, x, "pads", pads, 4)) return st_tf_nomem(c);
     } else {
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "padding \"%s\"", pad);
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "padding \"%s\"", pad);
     }
     return ST_OK;
 }
@@ -336,81 +336,81 @@ static bool hw_attr(const tf_node *n, const char *name, int64_t out[2], int64_t 
 /* *node_idx gets the NCHW node's index: a pointer would not survive later emits, which may
  * move the node array. */
 static st_status around_nchw(tf_ctx *c, tf_node *n, int x, int n_extra, const int *extra,
-                             const char *op, size_t *node_idx, st_error *err) {
+                             const char *op, size_t *node_idx) {
     bool nchw = is_nchw(n);
     int xi = nchw ? x : transpose(c, n, x, TO_NCHW, 4, -1);
-    if (xi < 0) return oom(err);
+    if (xi < 0) return st_tf_nomem(c);
     int ins[4] = {xi, -1, -1, -1};
     for (int i = 0; i < n_extra; i++) ins[1 + i] = extra[i];
     int y = OUT(0);
-    if (y < 0) return oom(err);
+    if (y < 0) return st_tf_nomem(c);
     int yi = nchw ? y : st_tf_tmp(c, n, op);
-    if (yi < 0 || !st_tf_emit(c, n, op, 1 + n_extra, ins, 1, &yi)) return oom(err);
+    if (yi < 0 || !st_tf_emit(c, n, op, 1 + n_extra, ins, 1, &yi)) return st_tf_nomem(c);
     *node_idx = c->g->n_nodes - 1;
-    if (!nchw && transpose(c, n, yi, TO_NHWC, 4, y) < 0) return oom(err);
+    if (!nchw && transpose(c, n, yi, TO_NHWC, 4, y) < 0) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_conv2d(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_conv2d(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), w = IN(1);
-    if (x < 0 || w < 0) return err->status;
+    if (x < 0 || w < 0) return c->st;
     static const int64_t hwio_to_oihw[4] = {3, 2, 0, 1};
     int64_t st[2], dl[2];
     if (!hw_attr(n, "strides", st, 1) || !hw_attr(n, "dilations", dl, 1))
-        return st_errorf(err, ST_ERR_FORMAT, "strides/dilations need 4 values");
+        return st_tf_fail(c, ST_ERR_FORMAT, "strides/dilations need 4 values");
     bool depthwise = !strcmp(n->def->op, "DepthwiseConv2dNative");
     int64_t group = 1;
     if (depthwise) {
         const st_tensor *wt = st_tf_const(c, n, 1);
-        if (!wt || wt->ndim != 4) return need_const(n, 1, err);
+        if (!wt || wt->ndim != 4) return need_const(c, 1);
         group = wt->dims[2];
         int64_t shp[4] = {wt->dims[0], wt->dims[1], 1, wt->dims[2] * wt->dims[3]};
         int s = st_tf_cst_i64(c, n, shp, 4, false);
         int ins[2] = {w, s};
-        if (s < 0 || (w = op1(c, n, "Reshape", 2, ins, NULL)) < 0) return oom(err);
+        if (s < 0 || (w = op1(c, n, "Reshape", 2, ins, NULL)) < 0) return st_tf_nomem(c);
     }
     int wo = transpose(c, n, w, hwio_to_oihw, 4, -1);
-    if (wo < 0) return oom(err);
+    if (wo < 0) return st_tf_nomem(c);
     size_t xi;
-    st_status s = around_nchw(c, n, x, 1, &wo, "Conv", &xi, err);
+    st_status s = around_nchw(c, n, x, 1, &wo, "Conv", &xi);
     if (s) return s;
     st_node *x2 = &c->g->nodes[xi];
     if (!st_tf_set_ints(c, x2, "strides", st, 2) || !st_tf_set_ints(c, x2, "dilations", dl, 2) ||
         !st_tf_set_int(c, x2, "group", group))
-        return oom(err);
-    return set_padding(c, n, x2, err);
+        return st_tf_nomem(c);
+    return set_padding(c, n, x2);
 }
 
-static st_status cv_pool(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
+static st_status cv_pool(tf_ctx *c, tf_node *n, const tf_op *row) {
     int x = IN(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     int64_t k[2], st[2];
     if (!hw_attr(n, "ksize", k, 1) || !hw_attr(n, "strides", st, 1))
-        return st_errorf(err, ST_ERR_FORMAT, "ksize/strides need 4 values");
+        return st_tf_fail(c, ST_ERR_FORMAT, "ksize/strides need 4 values");
     size_t xi;
-    st_status s = around_nchw(c, n, x, 0, NULL, onnx, &xi, err);
+    st_status s = around_nchw(c, n, x, 0, NULL, row->onnx, &xi);
     if (s) return s;
     st_node *x2 = &c->g->nodes[xi];
-    if (!st_tf_set_ints(c, x2, "kernel_shape", k, 2) || !st_tf_set_ints(c, x2, "strides", st, 2)) return oom(err);
-    return set_padding(c, n, x2, err);
+    if (!st_tf_set_ints(c, x2, "kernel_shape", k, 2) || !st_tf_set_ints(c, x2, "strides", st, 2)) return st_tf_nomem(c);
+    return set_padding(c, n, x2);
 }
 
 /* FusedBatchNorm in inference form. NHWC: y = x * a + b with a = scale / sqrt(var + eps)
  * and b = offset - mean * a broadcast over the last axis (no transposes needed). */
-static st_status cv_fused_bn(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_fused_bn(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     if (st_tf_attr_b(n->def, "is_training", true))
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "FusedBatchNorm in training mode (batch statistics)");
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "FusedBatchNorm in training mode (batch statistics)");
     int in[5];
     for (int i = 0; i < 5; i++)
-        if ((in[i] = IN(i)) < 0) return err->status;
+        if ((in[i] = IN(i)) < 0) return c->st;
     double eps = st_tf_attr_f(n->def, "epsilon", 1e-4f);
     int y = OUT(0);
-    if (y < 0) return oom(err);
+    if (y < 0) return st_tf_nomem(c);
     if (is_nchw(n)) {
         st_node *x = st_tf_emit(c, n, "BatchNormalization", 5, in, 1, &y);
-        if (!x || !st_tf_set_float(c, x, "epsilon", eps)) return oom(err);
+        if (!x || !st_tf_set_float(c, x, "epsilon", eps)) return st_tf_nomem(c);
         return ST_OK;
     }
     st_dtype pt = attr_dtype(n, "U");
@@ -421,10 +421,10 @@ static st_status cv_fused_bn(tf_ctx *c, tf_node *n, const char *onnx, st_error *
         sc->dims[0] == of->dims[0] && sc->dims[0] == mu->dims[0] && sc->dims[0] == va->dims[0]) {
         /* constant statistics: a and b computed here, in float32 as the graph would */
         st_tensor ta, tb;
-        if (st_tensor_alloc(&ta, ST_DTYPE_F32, 1, sc->dims, err)) return err->status;
-        if (st_tensor_alloc(&tb, ST_DTYPE_F32, 1, sc->dims, err)) {
+        if (st_tensor_alloc(&ta, ST_DTYPE_F32, 1, sc->dims, NULL)) return st_tf_nomem(c);
+        if (st_tensor_alloc(&tb, ST_DTYPE_F32, 1, sc->dims, NULL)) {
             st_tensor_clear(&ta);
-            return err->status;
+            return st_tf_nomem(c);
         }
         const float *S = sc->data, *O = of->data, *M = mu->data, *V = va->data;
         float *A = ta.data, *B = tb.data;
@@ -436,7 +436,7 @@ static st_status cv_fused_bn(tf_ctx *c, tf_node *n, const char *onnx, st_error *
         int xa[2] = {in[0], ca};
         int t = ca < 0 || cb < 0 ? -1 : op1(c, n, "Mul", 2, xa, NULL);
         int tb2[2] = {t, cb};
-        if (t < 0 || !st_tf_emit(c, n, "Add", 2, tb2, 1, &y)) return oom(err);
+        if (t < 0 || !st_tf_emit(c, n, "Add", 2, tb2, 1, &y)) return st_tf_nomem(c);
         return ST_OK;
     }
     int e = st_tf_cst_scalar(c, n, pt == ST_DTYPE_UNDEFINED ? ST_DTYPE_F32 : pt, eps);
@@ -452,111 +452,111 @@ static st_status cv_fused_bn(tf_ctx *c, tf_node *n, const char *onnx, st_error *
     int xa[2] = {in[0], a};
     int t = b < 0 ? -1 : op1(c, n, "Mul", 2, xa, NULL);
     int tb[2] = {t, b};
-    if (e < 0 || t < 0 || !st_tf_emit(c, n, "Add", 2, tb, 1, &y)) return oom(err);
+    if (e < 0 || t < 0 || !st_tf_emit(c, n, "Add", 2, tb, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_reshape(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_reshape(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), s = IN(1);
-    if (x < 0 || s < 0) return err->status;
+    if (x < 0 || s < 0) return c->st;
     const st_tensor *xc = st_tf_const(c, n, 0);
     int64_t shp[ST_MAX_RANK];
     size_t ns;
     st_tensor folded;
     if (xc && const_ints(c, n, 1, shp, ST_MAX_RANK, &ns) && fold_reshape(xc, shp, ns, &folded)) {
         int v = st_tf_cst(c, n, &folded);
-        return v >= 0 && st_tf_alias(c, n, 0, v) ? ST_OK : oom(err);
+        return v >= 0 && st_tf_alias(c, n, 0, v) ? ST_OK : st_tf_nomem(c);
     }
-    if ((s = cast_i64(c, n, s, st_tf_attr_type(n->def, "Tshape", 3))) < 0) return oom(err);
+    if ((s = cast_i64(c, n, s, st_tf_attr_type(n->def, "Tshape", 3))) < 0) return st_tf_nomem(c);
     int ins[2] = {x, s}, y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "Reshape", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "Reshape", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
 static st_status axes_op(tf_ctx *c, tf_node *n, const char *op, int x, const int64_t *ax, size_t nax,
-                         int out, st_error *err) {
+                         int out) {
     int ins[2] = {x, -1};
     int nin = 1;
     if (nax) {
-        if ((ins[1] = st_tf_cst_i64(c, n, ax, nax, false)) < 0) return oom(err);
+        if ((ins[1] = st_tf_cst_i64(c, n, ax, nax, false)) < 0) return st_tf_nomem(c);
         nin = 2;
     }
-    if (!st_tf_emit(c, n, op, nin, ins, 1, &out)) return oom(err);
+    if (!st_tf_emit(c, n, op, nin, ins, 1, &out)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_squeeze(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_squeeze(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
-    if (y < 0) return oom(err);
+    if (x < 0) return c->st;
+    if (y < 0) return st_tf_nomem(c);
     const int64_t *ax;
     size_t nax = st_tf_attr_ints(n->def, "squeeze_dims", &ax);
-    return axes_op(c, n, "Squeeze", x, ax, nax, y, err);
+    return axes_op(c, n, "Squeeze", x, ax, nax, y);
 }
 
-static st_status cv_expand_dims(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_expand_dims(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     int64_t ax[1];
     size_t len;
-    if (!const_ints(c, n, 1, ax, 1, &len) || len != 1) return need_const(n, 1, err);
-    if (y < 0) return oom(err);
-    return axes_op(c, n, "Unsqueeze", x, ax, 1, y, err);
+    if (!const_ints(c, n, 1, ax, 1, &len) || len != 1) return need_const(c, 1);
+    if (y < 0) return st_tf_nomem(c);
+    return axes_op(c, n, "Unsqueeze", x, ax, 1, y);
 }
 
-static st_status cv_concat(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_concat(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int k = n->n_in - 1;
     int64_t ax;
     size_t len;
-    if (k < 1 || !const_ints(c, n, k, &ax, 1, &len) || len != 1) return need_const(n, k, err);
+    if (k < 1 || !const_ints(c, n, k, &ax, 1, &len) || len != 1) return need_const(c, k);
     int *ins = st_calloc((size_t)k, sizeof *ins);
-    if (!ins) return oom(err);
+    if (!ins) return st_tf_nomem(c);
     st_status s = ST_OK;
     for (int i = 0; i < k; i++)
         if ((ins[i] = IN(i)) < 0) {
-            s = err->status;
+            s = c->st;
             goto done;
         }
     int y = OUT(0);
     st_node *x;
     if (y < 0 || !(x = st_tf_emit(c, n, "Concat", k, ins, 1, &y)) || !st_tf_set_int(c, x, "axis", ax))
-        s = oom(err);
+        s = st_tf_nomem(c);
 done:
     st_free(ins);
     return s;
 }
 
-static st_status cv_pack(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_pack(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t ax = st_tf_attr_i(n->def, "axis", 0);
     int *ins = st_calloc((size_t)n->n_in + 1, sizeof *ins);
-    if (!ins) return oom(err);
+    if (!ins) return st_tf_nomem(c);
     st_status s = ST_OK;
     int y = OUT(0);
     if (y < 0) {
-        s = oom(err);
+        s = st_tf_nomem(c);
         goto done;
     }
     for (int i = 0; i < n->n_in; i++) {
         int x = IN(i);
         if (x < 0) {
-            s = err->status;
+            s = c->st;
             goto done;
         }
         int u = n->n_in == 1 ? y : st_tf_tmp(c, n, "Unsqueeze");
-        if (u < 0 || (s = axes_op(c, n, "Unsqueeze", x, &ax, 1, u, err))) {
-            if (!s) s = oom(err);
+        if (u < 0 || (s = axes_op(c, n, "Unsqueeze", x, &ax, 1, u))) {
+            if (!s) s = st_tf_nomem(c);
             goto done;
         }
         ins[i] = u;
     }
     if (n->n_in > 1) {
         st_node *x = st_tf_emit(c, n, "Concat", n->n_in, ins, 1, &y);
-        if (!x || !st_tf_set_int(c, x, "axis", ax)) s = oom(err);
+        if (!x || !st_tf_set_int(c, x, "axis", ax)) s = st_tf_nomem(c);
     }
 done:
     st_free(ins);
@@ -565,10 +565,10 @@ done:
 
 /* Split into `num` outputs along ax (sizes: NULL for equal parts), squeezing when asked. */
 static st_status split_to(tf_ctx *c, tf_node *n, int x, int64_t ax, int num, const int64_t *sizes,
-                          bool squeeze, st_error *err) {
-    if (num < 1 || num > 100000) return st_errorf(err, ST_ERR_FORMAT, "bad split count %d", num);
+                          bool squeeze) {
+    if (num < 1 || num > 100000) return st_tf_fail(c, ST_ERR_FORMAT, "bad split count %d", num);
     int *outs = st_calloc((size_t)num, sizeof *outs);
-    if (!outs) return oom(err);
+    if (!outs) return st_tf_nomem(c);
     st_status s = ST_OK;
     for (int k = 0; k < num; k++)
         if ((outs[k] = squeeze ? st_tf_tmp(c, n, "Split") : OUT(k)) < 0) goto nomem;
@@ -578,8 +578,8 @@ static st_status split_to(tf_ctx *c, tf_node *n, int x, int64_t ax, int num, con
     if (!nd || !st_tf_set_int(c, nd, "axis", ax)) goto nomem;
     for (int k = 0; squeeze && k < num; k++) {
         int y = OUT(k);
-        if (y < 0 || (s = axes_op(c, n, "Squeeze", outs[k], &ax, 1, y, err))) {
-            if (!s) s = oom(err);
+        if (y < 0 || (s = axes_op(c, n, "Squeeze", outs[k], &ax, 1, y))) {
+            if (!s) s = st_tf_nomem(c);
             break;
         }
     }
@@ -587,58 +587,58 @@ static st_status split_to(tf_ctx *c, tf_node *n, int x, int64_t ax, int num, con
     return s;
 nomem:
     st_free(outs);
-    return oom(err);
+    return st_tf_nomem(c);
 }
 
-static st_status cv_unpack(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_unpack(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     return split_to(c, n, x, st_tf_attr_i(n->def, "axis", 0), (int)st_tf_attr_i(n->def, "num", 0), NULL,
-                    true, err);
+                    true);
 }
 
-static st_status cv_split(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_split(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t ax;
     size_t len;
-    if (!const_ints(c, n, 0, &ax, 1, &len) || len != 1) return need_const(n, 0, err);
+    if (!const_ints(c, n, 0, &ax, 1, &len) || len != 1) return need_const(c, 0);
     int x = IN(1);
-    if (x < 0) return err->status;
-    return split_to(c, n, x, ax, (int)st_tf_attr_i(n->def, "num_split", 0), NULL, false, err);
+    if (x < 0) return c->st;
+    return split_to(c, n, x, ax, (int)st_tf_attr_i(n->def, "num_split", 0), NULL, false);
 }
 
-static st_status cv_splitv(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_splitv(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t ax, sizes[256];
     size_t len, ns;
-    if (!const_ints(c, n, 1, sizes, 256, &ns)) return need_const(n, 1, err);
-    if (!const_ints(c, n, 2, &ax, 1, &len) || len != 1) return need_const(n, 2, err);
+    if (!const_ints(c, n, 1, sizes, 256, &ns)) return need_const(c, 1);
+    if (!const_ints(c, n, 2, &ax, 1, &len) || len != 1) return need_const(c, 2);
     for (size_t i = 0; i < ns; i++)
-        if (sizes[i] < 0) return st_errorf(err, ST_ERR_UNSUPPORTED, "SplitV with an inferred (-1) size");
+        if (sizes[i] < 0) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "SplitV with an inferred (-1) size");
     int x = IN(0);
-    if (x < 0) return err->status;
-    return split_to(c, n, x, ax, (int)ns, sizes, false, err);
+    if (x < 0) return c->st;
+    return split_to(c, n, x, ax, (int)ns, sizes, false);
 }
 
 static st_status emit_slice(tf_ctx *c, tf_node *n, int x, const int64_t *st, const int64_t *en,
-                            const int64_t *ax, const int64_t *sp, size_t k, int out, st_error *err) {
+                            const int64_t *ax, const int64_t *sp, size_t k, int out) {
     int ins[5] = {x, st_tf_cst_i64(c, n, st, k, false), st_tf_cst_i64(c, n, en, k, false),
                   st_tf_cst_i64(c, n, ax, k, false), st_tf_cst_i64(c, n, sp, k, false)};
     for (int i = 1; i < 5; i++)
-        if (ins[i] < 0) return oom(err);
-    if (!st_tf_emit(c, n, "Slice", 5, ins, 1, &out)) return oom(err);
+        if (ins[i] < 0) return st_tf_nomem(c);
+    if (!st_tf_emit(c, n, "Slice", 5, ins, 1, &out)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_slice(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_slice(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t b[ST_MAX_RANK], sz[ST_MAX_RANK], e[ST_MAX_RANK], ax[ST_MAX_RANK], sp[ST_MAX_RANK];
     size_t nb, ns;
     if (!const_ints(c, n, 1, b, ST_MAX_RANK, &nb) || !const_ints(c, n, 2, sz, ST_MAX_RANK, &ns) || ns != nb) {
         /* computed begin/size: ends = size < 0 ? INT64_MAX : begin + size, at run time */
         int x = IN(0), bv = IN(1), sv = IN(2), y = OUT(0);
-        if (x < 0 || bv < 0 || sv < 0) return err->status;
+        if (x < 0 || bv < 0 || sv < 0) return c->st;
         int ti = st_tf_attr_type(n->def, "Index", 3);
         bv = cast_i64(c, n, bv, ti);
         sv = bv < 0 ? -1 : cast_i64(c, n, sv, ti);
@@ -650,7 +650,7 @@ static st_status cv_slice(tf_ctx *c, tf_node *n, const char *onnx, st_error *err
         int w[3] = {neg, big, sum};
         int ends = neg < 0 || big < 0 ? -1 : op1(c, n, "Where", 3, w, NULL);
         int ins[3] = {x, bv, ends};
-        if (ends < 0 || y < 0 || !st_tf_emit(c, n, "Slice", 3, ins, 1, &y)) return oom(err);
+        if (ends < 0 || y < 0 || !st_tf_emit(c, n, "Slice", 3, ins, 1, &y)) return st_tf_nomem(c);
         return ST_OK;
     }
     for (size_t i = 0; i < nb; i++) {
@@ -659,13 +659,13 @@ static st_status cv_slice(tf_ctx *c, tf_node *n, const char *onnx, st_error *err
         sp[i] = 1;
     }
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
-    if (y < 0) return oom(err);
-    return emit_slice(c, n, x, b, e, ax, sp, nb, y, err);
+    if (x < 0) return c->st;
+    if (y < 0) return st_tf_nomem(c);
+    return emit_slice(c, n, x, b, e, ax, sp, nb, y);
 }
 
-static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t b[ST_MAX_RANK], e[ST_MAX_RANK], s[ST_MAX_RANK];
     size_t nb, ne, ns;
     int64_t bm = st_tf_attr_i(n->def, "begin_mask", 0), em = st_tf_attr_i(n->def, "end_mask", 0);
@@ -674,13 +674,13 @@ static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const char *onnx, st_er
     if (!const_ints(c, n, 1, b, ST_MAX_RANK, &nb) || !const_ints(c, n, 2, e, ST_MAX_RANK, &ne) || ne != nb ||
         !const_ints(c, n, 3, s, ST_MAX_RANK, &ns) || ns != nb) {
         /* computed bounds without masks: a Slice over the leading axes */
-        if (bm || em || elm || nam || sam) return need_const(n, 1, err);
+        if (bm || em || elm || nam || sam) return need_const(c, 1);
         int ti = st_tf_attr_type(n->def, "Index", 3);
         int ins[5] = {IN(0), IN(1), IN(2), -1, IN(3)}, y = OUT(0);
-        if (ins[0] < 0 || ins[1] < 0 || ins[2] < 0 || ins[4] < 0) return err->status;
+        if (ins[0] < 0 || ins[1] < 0 || ins[2] < 0 || ins[4] < 0) return c->st;
         for (int i = 1; i < 5; i++)
-            if (i != 3 && (ins[i] = cast_i64(c, n, ins[i], ti)) < 0) return oom(err);
-        if (y < 0 || !st_tf_emit(c, n, "Slice", 5, ins, 1, &y)) return oom(err);
+            if (i != 3 && (ins[i] = cast_i64(c, n, ins[i], ti)) < 0) return st_tf_nomem(c);
+        if (y < 0 || !st_tf_emit(c, n, "Slice", 5, ins, 1, &y)) return st_tf_nomem(c);
         return ST_OK;
     }
     int64_t st[ST_MAX_RANK], en[ST_MAX_RANK], ax[ST_MAX_RANK], sp[ST_MAX_RANK], sq[ST_MAX_RANK],
@@ -690,7 +690,7 @@ static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const char *onnx, st_er
     bool after_ellipsis = false;
     for (size_t i = 0; i < nb; i++) {
         if (elm >> i & 1) {
-            if (after_ellipsis) return st_errorf(err, ST_ERR_FORMAT, "two ellipses in StridedSlice");
+            if (after_ellipsis) return st_tf_fail(c, ST_ERR_FORMAT, "two ellipses in StridedSlice");
             after_ellipsis = true;
             /* the remaining specs address the last axes: count them, then use negative axes */
             int64_t rest = 0;
@@ -700,11 +700,11 @@ static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const char *onnx, st_er
             continue;
         }
         if (nam >> i & 1) {
-            if (after_ellipsis) return st_errorf(err, ST_ERR_UNSUPPORTED, "StridedSlice new axis after an ellipsis");
+            if (after_ellipsis) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "StridedSlice new axis after an ellipsis");
             un[nun++] = outpos++;
             continue;
         }
-        if (s[i] == 0) return st_errorf(err, ST_ERR_FORMAT, "StridedSlice stride 0");
+        if (s[i] == 0) return st_tf_fail(c, ST_ERR_FORMAT, "StridedSlice stride 0");
         if (sam >> i & 1) {
             st[k] = b[i];
             en[k] = b[i] == -1 ? INT64_MAX : b[i] + 1;
@@ -719,133 +719,133 @@ static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const char *onnx, st_er
         ax[k++] = axis++;
     }
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
-    if (y < 0) return oom(err);
+    if (x < 0) return c->st;
+    if (y < 0) return st_tf_nomem(c);
     int cur = x;
     bool more = nsq || nun;
     st_status r;
     if (k) {
         int t = more ? st_tf_tmp(c, n, "Slice") : y;
-        if (t < 0) return oom(err);
-        if ((r = emit_slice(c, n, cur, st, en, ax, sp, k, t, err))) return r;
+        if (t < 0) return st_tf_nomem(c);
+        if ((r = emit_slice(c, n, cur, st, en, ax, sp, k, t))) return r;
         cur = t;
     }
     if (nsq) {
         int t = nun ? st_tf_tmp(c, n, "Squeeze") : y;
-        if (t < 0) return oom(err);
-        if ((r = axes_op(c, n, "Squeeze", cur, sq, nsq, t, err))) return r;
+        if (t < 0) return st_tf_nomem(c);
+        if ((r = axes_op(c, n, "Squeeze", cur, sq, nsq, t))) return r;
         cur = t;
     }
     if (nun) {
-        if ((r = axes_op(c, n, "Unsqueeze", cur, un, nun, y, err))) return r;
+        if ((r = axes_op(c, n, "Unsqueeze", cur, un, nun, y))) return r;
         cur = y;
     }
-    if (cur != y && !st_tf_emit(c, n, "Identity", 1, &cur, 1, &y)) return oom(err);
+    if (cur != y && !st_tf_emit(c, n, "Identity", 1, &cur, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_shape(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
+static st_status cv_shape(tf_ctx *c, tf_node *n, const tf_op *row) {
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
-    if (y < 0) return oom(err);
+    if (x < 0) return c->st;
+    if (y < 0) return st_tf_nomem(c);
     st_dtype ot = attr_dtype(n, "out_type");
     if (ot == ST_DTYPE_F32) ot = ST_DTYPE_I32; /* attr absent: TF's default */
-    int s = ot == ST_DTYPE_I64 ? y : st_tf_tmp(c, n, onnx);
-    if (s < 0 || !st_tf_emit(c, n, onnx, 1, &x, 1, &s)) return oom(err);
+    int s = ot == ST_DTYPE_I64 ? y : st_tf_tmp(c, n, row->onnx);
+    if (s < 0 || !st_tf_emit(c, n, row->onnx, 1, &x, 1, &s)) return st_tf_nomem(c);
     if (s != y) {
         st_node *nd = st_tf_emit(c, n, "Cast", 1, &s, 1, &y);
-        if (!nd || !st_tf_set_int(c, nd, "to", ot)) return oom(err);
+        if (!nd || !st_tf_set_int(c, nd, "to", ot)) return st_tf_nomem(c);
     }
     return ST_OK;
 }
 
-static st_status cv_fill(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_fill(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int d = IN(0), v = IN(1);
-    if (d < 0 || v < 0) return err->status;
-    if ((d = cast_i64(c, n, d, st_tf_attr_type(n->def, "index_type", 3))) < 0) return oom(err);
+    if (d < 0 || v < 0) return c->st;
+    if ((d = cast_i64(c, n, d, st_tf_attr_type(n->def, "index_type", 3))) < 0) return st_tf_nomem(c);
     int ins[2] = {v, d}, y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "Expand", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "Expand", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_pad(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_pad(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t p[2 * ST_MAX_RANK], pads[2 * ST_MAX_RANK];
     size_t np;
-    if (!const_ints(c, n, 1, p, 2 * ST_MAX_RANK, &np) || np % 2) return need_const(n, 1, err);
+    if (!const_ints(c, n, 1, p, 2 * ST_MAX_RANK, &np) || np % 2) return need_const(c, 1);
     size_t r = np / 2;
     for (size_t i = 0; i < r; i++) {
         pads[i] = p[2 * i];
         pads[r + i] = p[2 * i + 1];
     }
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     int ins[3] = {x, st_tf_cst_i64(c, n, pads, np, false), -1};
     int nin = 2;
     if (!strcmp(n->def->op, "PadV2")) {
-        if ((ins[2] = IN(2)) < 0) return err->status;
+        if ((ins[2] = IN(2)) < 0) return c->st;
         nin = 3;
     }
-    if (y < 0 || ins[1] < 0) return oom(err);
+    if (y < 0 || ins[1] < 0) return st_tf_nomem(c);
     st_node *nd = st_tf_emit(c, n, "Pad", nin, ins, 1, &y);
-    if (!nd) return oom(err);
+    if (!nd) return st_tf_nomem(c);
     if (!strcmp(n->def->op, "MirrorPad")) {
         char mode[32];
         if (strcmp(st_tf_attr_s(n->def, "mode", mode, sizeof mode), "REFLECT"))
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "MirrorPad mode %s", mode);
-        if (!st_tf_set_str(c, nd, "mode", "reflect")) return oom(err);
+            return st_tf_fail(c, ST_ERR_UNSUPPORTED, "MirrorPad mode %s", mode);
+        if (!st_tf_set_str(c, nd, "mode", "reflect")) return st_tf_nomem(c);
     }
     return ST_OK;
 }
 
-static st_status cv_transpose(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_transpose(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t perm[ST_MAX_RANK];
     size_t np;
-    if (!const_ints(c, n, 1, perm, ST_MAX_RANK, &np)) return need_const(n, 1, err);
+    if (!const_ints(c, n, 1, perm, ST_MAX_RANK, &np)) return need_const(c, 1);
     int x = IN(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     const st_tensor *xc = st_tf_const(c, n, 0);
     st_tensor folded;
     if (xc && fold_transpose(xc, perm, np, &folded)) {
         int v = st_tf_cst(c, n, &folded);
-        return v >= 0 && st_tf_alias(c, n, 0, v) ? ST_OK : oom(err);
+        return v >= 0 && st_tf_alias(c, n, 0, v) ? ST_OK : st_tf_nomem(c);
     }
     int y = OUT(0);
-    if (y < 0 || transpose(c, n, x, perm, (int)np, y) < 0) return oom(err);
+    if (y < 0 || transpose(c, n, x, perm, (int)np, y) < 0) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_gather(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_gather(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int64_t ax = 0;
     size_t len;
-    if (n->n_in > 2 && (!const_ints(c, n, 2, &ax, 1, &len) || len != 1)) return need_const(n, 2, err);
+    if (n->n_in > 2 && (!const_ints(c, n, 2, &ax, 1, &len) || len != 1)) return need_const(c, 2);
     if (st_tf_attr_i(n->def, "batch_dims", 0) != 0)
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "GatherV2 with batch_dims");
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "GatherV2 with batch_dims");
     int ins[2] = {IN(0), IN(1)}, y = OUT(0);
-    if (ins[0] < 0 || ins[1] < 0) return err->status;
+    if (ins[0] < 0 || ins[1] < 0) return c->st;
     st_node *nd;
     if (y < 0 || !(nd = st_tf_emit(c, n, "Gather", 2, ins, 1, &y)) || !st_tf_set_int(c, nd, "axis", ax))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_tile(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_tile(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), m = IN(1);
-    if (x < 0 || m < 0) return err->status;
-    if ((m = cast_i64(c, n, m, st_tf_attr_type(n->def, "Tmultiples", 3))) < 0) return oom(err);
+    if (x < 0 || m < 0) return c->st;
+    if ((m = cast_i64(c, n, m, st_tf_attr_type(n->def, "Tmultiples", 3))) < 0) return st_tf_nomem(c);
     int ins[2] = {x, m}, y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "Tile", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "Tile", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_resize(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_resize(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), sz = IN(1);
-    if (x < 0 || sz < 0) return err->status;
+    if (x < 0 || sz < 0) return c->st;
     bool bilinear = !strcmp(n->def->op, "ResizeBilinear");
     bool align = st_tf_attr_b(n->def, "align_corners", false);
     bool half = st_tf_attr_b(n->def, "half_pixel_centers", false);
@@ -858,208 +858,217 @@ static st_status cv_resize(tf_ctx *c, tf_node *n, const char *onnx, st_error *er
     int cc[2] = {nc, hw};
     st_node *cat = NULL;
     int sizes = hw < 0 ? -1 : op1(c, n, "Concat", 2, cc, &cat);
-    if (sizes < 0 || !st_tf_set_int(c, cat, "axis", 0)) return oom(err);
+    if (sizes < 0 || !st_tf_set_int(c, cat, "axis", 0)) return st_tf_nomem(c);
     int ins[4] = {xi, -1, -1, sizes};
     int yi = st_tf_tmp(c, n, "Resize"), y = OUT(0);
     st_node *r;
-    if (yi < 0 || y < 0 || !(r = st_tf_emit(c, n, "Resize", 4, ins, 1, &yi))) return oom(err);
+    if (yi < 0 || y < 0 || !(r = st_tf_emit(c, n, "Resize", 4, ins, 1, &yi))) return st_tf_nomem(c);
     const char *ctm = align ? "align_corners" : half ? (bilinear ? "half_pixel" : "tf_half_pixel_for_nn") : "asymmetric";
     if (!st_tf_set_str(c, r, "mode", bilinear ? "linear" : "nearest") ||
         !st_tf_set_str(c, r, "coordinate_transformation_mode", ctm) ||
         (!bilinear && !st_tf_set_str(c, r, "nearest_mode", align || half ? "round_prefer_ceil" : "floor")))
-        return oom(err);
-    if (transpose(c, n, yi, TO_NHWC, 4, y) < 0) return oom(err);
+        return st_tf_nomem(c);
+    if (transpose(c, n, yi, TO_NHWC, 4, y) < 0) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_reduce(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
+static st_status cv_reduce(tf_ctx *c, tf_node *n, const tf_op *row) {
     int64_t ax[ST_MAX_RANK];
     size_t nax;
-    if (!const_ints(c, n, 1, ax, ST_MAX_RANK, &nax)) return need_const(n, 1, err);
+    if (!const_ints(c, n, 1, ax, ST_MAX_RANK, &nax)) return need_const(c, 1);
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
-    if (y < 0) return oom(err);
+    if (x < 0) return c->st;
+    if (y < 0) return st_tf_nomem(c);
     bool keep = st_tf_attr_b(n->def, "keep_dims", false);
     bool bools = !strcmp(n->def->op, "All") || !strcmp(n->def->op, "Any");
     if (bools) { /* bool reductions through Min/Max over uint8 would need casts: use int32 */
         st_node *cx;
-        if ((x = op1(c, n, "Cast", 1, &x, &cx)) < 0 || !st_tf_set_int(c, cx, "to", ST_DTYPE_I32)) return oom(err);
+        if ((x = op1(c, n, "Cast", 1, &x, &cx)) < 0 || !st_tf_set_int(c, cx, "to", ST_DTYPE_I32)) return st_tf_nomem(c);
     }
-    int r = bools ? st_tf_tmp(c, n, onnx) : y;
-    if (r < 0) return oom(err);
+    int r = bools ? st_tf_tmp(c, n, row->onnx) : y;
+    if (r < 0) return st_tf_nomem(c);
     st_node *nd;
-    if (!strcmp(onnx, "ReduceSum")) {
+    if (!strcmp(row->onnx, "ReduceSum")) {
         int ins[2] = {x, st_tf_cst_i64(c, n, ax, nax, false)};
-        if (ins[1] < 0 || !(nd = st_tf_emit(c, n, onnx, 2, ins, 1, &r))) return oom(err);
+        if (ins[1] < 0 || !(nd = st_tf_emit(c, n, row->onnx, 2, ins, 1, &r))) return st_tf_nomem(c);
     } else {
-        if (!(nd = st_tf_emit(c, n, onnx, 1, &x, 1, &r)) || !st_tf_set_ints(c, nd, "axes", ax, nax)) return oom(err);
+        if (!(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &r)) || !st_tf_set_ints(c, nd, "axes", ax, nax)) return st_tf_nomem(c);
     }
-    if (!st_tf_set_int(c, nd, "keepdims", keep)) return oom(err);
+    if (!st_tf_set_int(c, nd, "keepdims", keep)) return st_tf_nomem(c);
     if (bools) {
         st_node *cy = st_tf_emit(c, n, "Cast", 1, &r, 1, &y);
-        if (!cy || !st_tf_set_int(c, cy, "to", ST_DTYPE_BOOL)) return oom(err);
+        if (!cy || !st_tf_set_int(c, cy, "to", ST_DTYPE_BOOL)) return st_tf_nomem(c);
     }
     return ST_OK;
 }
 
-static st_status cv_argmax(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
+static st_status cv_argmax(tf_ctx *c, tf_node *n, const tf_op *row) {
     int64_t ax;
     size_t len;
-    if (!const_ints(c, n, 1, &ax, 1, &len) || len != 1) return need_const(n, 1, err);
+    if (!const_ints(c, n, 1, &ax, 1, &len) || len != 1) return need_const(c, 1);
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
+    if (x < 0) return c->st;
     st_dtype ot = attr_dtype(n, "output_type");
     if (ot == ST_DTYPE_F32) ot = ST_DTYPE_I64;
-    int r = ot == ST_DTYPE_I64 ? y : st_tf_tmp(c, n, onnx);
+    int r = ot == ST_DTYPE_I64 ? y : st_tf_tmp(c, n, row->onnx);
     st_node *nd;
-    if (y < 0 || r < 0 || !(nd = st_tf_emit(c, n, onnx, 1, &x, 1, &r)) || !st_tf_set_int(c, nd, "axis", ax) ||
+    if (y < 0 || r < 0 || !(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &r)) || !st_tf_set_int(c, nd, "axis", ax) ||
         !st_tf_set_int(c, nd, "keepdims", 0))
-        return oom(err);
+        return st_tf_nomem(c);
     if (r != y) {
         st_node *cy = st_tf_emit(c, n, "Cast", 1, &r, 1, &y);
-        if (!cy || !st_tf_set_int(c, cy, "to", ot)) return oom(err);
+        if (!cy || !st_tf_set_int(c, cy, "to", ot)) return st_tf_nomem(c);
     }
     return ST_OK;
 }
 
-static st_status cv_sum_n(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_sum_n(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int ins[64];
-    if (n->n_in > 64) return st_errorf(err, ST_ERR_LIMIT, "AddN of %d inputs", n->n_in);
+    if (n->n_in > 64) return st_tf_fail(c, ST_ERR_LIMIT, "AddN of %d inputs", n->n_in);
     for (int i = 0; i < n->n_in; i++)
-        if ((ins[i] = IN(i)) < 0) return err->status;
+        if ((ins[i] = IN(i)) < 0) return c->st;
     int y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "Sum", n->n_in, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "Sum", n->n_in, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_einsum(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_einsum(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     char eq[256];
     int ins[8];
-    if (n->n_in > 8) return st_errorf(err, ST_ERR_LIMIT, "Einsum of %d inputs", n->n_in);
+    if (n->n_in > 8) return st_tf_fail(c, ST_ERR_LIMIT, "Einsum of %d inputs", n->n_in);
     for (int i = 0; i < n->n_in; i++)
-        if ((ins[i] = IN(i)) < 0) return err->status;
+        if ((ins[i] = IN(i)) < 0) return c->st;
     int y = OUT(0);
     st_node *nd;
     if (y < 0 || !(nd = st_tf_emit(c, n, "Einsum", n->n_in, ins, 1, &y)) ||
         !st_tf_set_str(c, nd, "equation", st_tf_attr_s(n->def, "equation", eq, sizeof eq)))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_floordiv(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_floordiv(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int ins[2] = {IN(0), IN(1)}, y = OUT(0);
-    if (ins[0] < 0 || ins[1] < 0) return err->status;
-    if (y < 0) return oom(err);
+    if (ins[0] < 0 || ins[1] < 0) return c->st;
+    if (y < 0) return st_tf_nomem(c);
     if (st_dtype_is_int(attr_dtype(n, "T"))) { /* floor(a/b) = (a - mod(a, b)) / b, exact */
         st_node *m;
         int r = op1(c, n, "Mod", 2, ins, &m);
-        if (r < 0 || !st_tf_set_int(c, m, "fmod", 0)) return oom(err); /* before m can move */
+        if (r < 0 || !st_tf_set_int(c, m, "fmod", 0)) return st_tf_nomem(c); /* before m can move */
         int d[2] = {ins[0], r};
         int s = op1(c, n, "Sub", 2, d, NULL);
         int q[2] = {s, ins[1]};
-        if (s < 0 || !st_tf_emit(c, n, "Div", 2, q, 1, &y)) return oom(err);
+        if (s < 0 || !st_tf_emit(c, n, "Div", 2, q, 1, &y)) return st_tf_nomem(c);
         return ST_OK;
     }
     int d = op1(c, n, "Div", 2, ins, NULL);
-    if (d < 0 || !st_tf_emit(c, n, "Floor", 1, &d, 1, &y)) return oom(err);
+    if (d < 0 || !st_tf_emit(c, n, "Floor", 1, &d, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_floormod(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_floormod(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int ins[2] = {IN(0), IN(1)}, y = OUT(0);
-    if (ins[0] < 0 || ins[1] < 0) return err->status;
+    if (ins[0] < 0 || ins[1] < 0) return c->st;
     st_node *m;
     bool isint = st_dtype_is_int(attr_dtype(n, "T"));
     if (y < 0 || !(m = st_tf_emit(c, n, "Mod", 2, ins, 1, &y)) || !st_tf_set_int(c, m, "fmod", isint ? 0 : 1))
-        return oom(err);
-    if (!isint) return st_errorf(err, ST_ERR_UNSUPPORTED, "FloorMod on floating point");
+        return st_tf_nomem(c);
+    if (!isint) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "FloorMod on floating point");
     return ST_OK;
 }
 
-static st_status cv_broadcast_to(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_broadcast_to(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int x = IN(0), sh = IN(1);
-    if (x < 0 || sh < 0) return err->status;
-    if ((sh = cast_i64(c, n, sh, st_tf_attr_type(n->def, "Tidx", 3))) < 0) return oom(err);
+    if (x < 0 || sh < 0) return c->st;
+    if ((sh = cast_i64(c, n, sh, st_tf_attr_type(n->def, "Tidx", 3))) < 0) return st_tf_nomem(c);
     int ins[2] = {x, sh}, y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "Expand", 2, ins, 1, &y)) return oom(err);
+    if (y < 0 || !st_tf_emit(c, n, "Expand", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
 /* OnesLike / ZerosLike: the constant expanded to x's runtime shape */
-static st_status cv_like(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
+static st_status fill_like(tf_ctx *c, tf_node *n, double value) {
     int x = IN(0), y = OUT(0);
-    if (x < 0) return err->status;
-    int sh = op1(c, n, "Shape", 1, &x, NULL);
-    int k = st_tf_cst_scalar(c, n, attr_dtype(n, "T"), !strcmp(onnx, "1") ? 1 : 0);
+    int sh = x < 0 ? -1 : op1(c, n, "Shape", 1, &x, NULL);
+    int k = st_tf_cst_scalar(c, n, attr_dtype(n, "T"), value);
     int ins[2] = {k, sh};
-    if (sh < 0 || k < 0 || y < 0 || !st_tf_emit(c, n, "Expand", 2, ins, 1, &y)) return oom(err);
-    return ST_OK;
+    if (sh >= 0 && k >= 0 && y >= 0) st_tf_emit(c, n, "Expand", 2, ins, 1, &y);
+    return c->st;
+}
+
+static st_status cv_ones_like(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
+    return fill_like(c, n, 1);
+}
+
+static st_status cv_zeros_like(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
+    return fill_like(c, n, 0);
 }
 
 /* ---- TensorLists as sequences (Keras RNN loops fill them in order) --------------------- */
-static st_status cv_list_reserve(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_list_reserve(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     st_dtype dt = attr_dtype(n, "element_dtype");
     int y = OUT(0);
     st_node *x;
     if (y < 0 || !(x = st_tf_emit(c, n, "SequenceEmpty", 0, NULL, 1, &y)) || !st_tf_set_int(c, x, "dtype", dt))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_list_from_tensor(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_list_from_tensor(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int t = IN(0), y = OUT(0);
-    if (t < 0) return err->status;
+    if (t < 0) return c->st;
     st_node *x;
     if (y < 0 || !(x = st_tf_emit(c, n, "SplitToSequence", 1, &t, 1, &y)) || !st_tf_set_int(c, x, "axis", 0) ||
         !st_tf_set_int(c, x, "keepdims", 0))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
 /* SetItem on a reserved list: Keras writes indices 0, 1, 2... in order, so appending is the
  * same; a list written out of order would need a scatter. */
-static st_status cv_list_set(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_list_set(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int ins[2] = {IN(0), IN(2)}, y = OUT(0);
-    if (ins[0] < 0 || ins[1] < 0) return err->status;
-    if (y < 0 || !st_tf_emit(c, n, "SequenceInsert", 2, ins, 1, &y)) return oom(err);
+    if (ins[0] < 0 || ins[1] < 0) return c->st;
+    if (y < 0 || !st_tf_emit(c, n, "SequenceInsert", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_list_get(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_list_get(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int ins[2] = {IN(0), IN(1)}, y = OUT(0);
-    if (ins[0] < 0 || ins[1] < 0) return err->status;
-    if (y < 0 || !st_tf_emit(c, n, "SequenceAt", 2, ins, 1, &y)) return oom(err);
+    if (ins[0] < 0 || ins[1] < 0) return c->st;
+    if (y < 0 || !st_tf_emit(c, n, "SequenceAt", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_list_stack(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_list_stack(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int t = IN(0), y = OUT(0);
-    if (t < 0) return err->status;
+    if (t < 0) return c->st;
     st_node *x;
     if (y < 0 || !(x = st_tf_emit(c, n, "ConcatFromSequence", 1, &t, 1, &y)) || !st_tf_set_int(c, x, "axis", 0) ||
         !st_tf_set_int(c, x, "new_axis", 1))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
-static st_status cv_list_length(tf_ctx *c, tf_node *n, const char *onnx, st_error *err) {
-    (void)onnx;
+static st_status cv_list_length(tf_ctx *c, tf_node *n, const tf_op *row) {
+    (void)row;
     int t = IN(0), y = OUT(0);
-    if (t < 0) return err->status;
+    if (t < 0) return c->st;
     int l = op1(c, n, "SequenceLength", 1, &t, NULL);
     st_node *x;
     if (l < 0 || y < 0 || !(x = st_tf_emit(c, n, "Cast", 1, &l, 1, &y)) || !st_tf_set_int(c, x, "to", ST_DTYPE_I32))
-        return oom(err);
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
@@ -1128,7 +1137,7 @@ static const tf_op ops[] = {
     {"Neg", cv_simple, "Neg"},                          /* -x */
     {"NoOp", cv_noop, NULL},                            /* control only */
     {"NotEqual", cv_not_equal, NULL},                   /* x != y */
-    {"OnesLike", cv_like, "1"},                         /* ones of x's shape */
+    {"OnesLike", cv_ones_like, "Expand"},              /* ones of x's shape */
     {"Pack", cv_pack, NULL},                            /* stack along a new axis */
     {"Pad", cv_pad, NULL},                              /* zero padding */
     {"PadV2", cv_pad, NULL},                            /* constant padding */
@@ -1180,8 +1189,15 @@ static const tf_op ops[] = {
     {"Tile", cv_tile, NULL},                            /* repeat */
     {"Transpose", cv_transpose, NULL},                  /* permute axes */
     {"Unpack", cv_unpack, NULL},                        /* unstack along an axis */
-    {"ZerosLike", cv_like, "0"},                        /* zeros of x's shape */
+    {"ZerosLike", cv_zeros_like, "Expand"},            /* zeros of x's shape */
 };
+
+bool st_tf_import_row(size_t i, const char **tf_op, const char **ir_op) {
+    if (i >= ST_ARRAY_LEN(ops)) return false;
+    *tf_op = ops[i].op;
+    *ir_op = ops[i].onnx;
+    return true;
+}
 
 const tf_op *st_tf_op_find(const char *op) {
     size_t lo = 0, hi = ST_ARRAY_LEN(ops);
