@@ -4,6 +4,7 @@
  * Output shapes here depend on data, so prepare declares nothing but scalars. */
 #include <string.h>
 
+#include "infer.h"
 #include "op.h"
 
 /* ---- values ------------------------------------------------------------------------ */
@@ -605,160 +606,196 @@ fail:
 
 /* Scan-8: every input has a leading batch axis; each batch entry runs its own loop over
  * axis 1 for sequence_lens[b] steps; scan outputs are padded with zeros past that. */
-static st_status scan8_run(st_kctx *k, st_error *err) {
-    scan_attrs *sa = k->state;
-    const st_graph *body = NULL;
-    st_status rc = graph_attr(k, "body", &body, err);
-    if (rc) return rc;
-    size_t N = sa->n_state, M = sa->n_in, K = sa->n_out;
-    const st_tensor *xs[ST_ARRAY_LEN(sa->in_axis)];
-    int zero_axis[ST_ARRAY_LEN(sa->in_axis)];
-    int64_t B = -1, T = -1;
-    for (size_t j = 0; j < M; j++) {
-        xs[j] = st_in(k, (int)(1 + N + j));
-        if (!xs[j] || xs[j]->ndim < 2 || (B >= 0 && (xs[j]->dims[0] != B || xs[j]->dims[1] != T)))
+/* Scan-8 (batched): what one run works with. Loop states are [B, ...], scan inputs
+ * [B, T, ...]; each batch row runs the loop on its own, for sequence_lens[b] steps. */
+typedef struct scan8_run_ctx {
+    size_t N, M, K;                         /* loop states, scan inputs, scan outputs */
+    int64_t B, T;                           /* batch and sequence extents */
+    size_t nB, nT;
+    const st_tensor *lens;                  /* sequence_lens or NULL (all T) */
+    const st_tensor *xs[ST_MAX_RANK * 4];   /* the scan inputs */
+    st_value *states;                       /* [B][N] final loop states */
+    st_tensor *items;                       /* [B][K][T] per-step scan output items */
+} scan8_run_ctx;
+
+/* The inputs agree on B and T and sequence_lens is an integer vector within [0, T]. */
+static st_status scan8_check(st_kctx *k, scan8_run_ctx *c, st_error *err) {
+    c->B = c->T = -1;
+    for (size_t j = 0; j < c->M; j++) {
+        const st_tensor *x = c->xs[j] = st_in(k, (int)(1 + c->N + j));
+        if (!x || x->ndim < 2 || (c->B >= 0 && (x->dims[0] != c->B || x->dims[1] != c->T)))
             return ST_KERR(err, ST_ERR_INVALID,
                            "scan inputs must share the batch and sequence axes");
-        B = xs[j]->dims[0];
-        T = xs[j]->dims[1];
-        zero_axis[j] = 0;
+        c->B = x->dims[0];
+        c->T = x->dims[1];
     }
-    for (size_t n = 0; n < N; n++) {
+    for (size_t n = 0; n < c->N; n++) {
         const st_tensor *s = st_in(k, (int)(1 + n));
-        if (!s || s->ndim < 1 || s->dims[0] != B)
+        if (!s || s->ndim < 1 || s->dims[0] != c->B)
             return ST_KERR(err, ST_ERR_INVALID,
-                           "scan state %zu must be a tensor with batch %lld", n, (long long)B);
+                           "scan state %zu must be a tensor with batch %lld", n, (long long)c->B);
     }
-    const st_tensor *lens = st_in(k, 0);
-    if (lens && (lens->ndim != 1 || lens->dims[0] != B || !st_dtype_is_int(lens->dtype)))
+    const st_tensor *lens = c->lens = st_in(k, 0);
+    if (lens && (lens->ndim != 1 || lens->dims[0] != c->B || !st_dtype_is_int(lens->dtype)))
         return ST_KERR(err, ST_ERR_INVALID,
-                       "sequence_lens must be an integer vector of length %lld", (long long)B);
-    for (int64_t b = 0; lens && b < B; b++) {
+                       "sequence_lens must be an integer vector of length %lld", (long long)c->B);
+    for (int64_t b = 0; lens && b < c->B; b++) {
         int64_t L = st_tensor_get_i64(lens, (size_t)b);
-        if (L < 0 || L > T)
+        if (L < 0 || L > c->T)
             return ST_KERR(err, ST_ERR_INVALID, "sequence_lens[%lld] = %lld is outside [0, %lld]",
-                           (long long)b, (long long)L, (long long)T);
+                           (long long)b, (long long)L, (long long)c->T);
     }
-    size_t nB = (size_t)B, nT = (size_t)T;
-    st_value *states = calloc3(nB, N, 1, sizeof *states);
-    st_tensor *items = calloc3(nB, K, nT, sizeof *items);
-    st_tensor xb[ST_ARRAY_LEN(sa->in_axis)];
-    const st_tensor *xbp[ST_ARRAY_LEN(sa->in_axis)];
+    c->nB = (size_t)c->B;
+    c->nT = (size_t)c->T;
+    return ST_OK;
+}
+
+static size_t scan8_len(const scan8_run_ctx *c, size_t b) {
+    return c->lens ? (size_t)st_tensor_get_i64(c->lens, b) : c->nT;
+}
+
+/* Run the body over each batch row: its slice of the states and the scan inputs. */
+static st_status scan8_loop_batches(st_kctx *k, const st_graph *body, const scan_attrs *sa,
+                                    scan8_run_ctx *c, st_error *err) {
+    st_tensor xb[ST_MAX_RANK * 4];
+    const st_tensor *xbp[ST_MAX_RANK * 4];
+    int zero_axis[ST_MAX_RANK * 4] = {0};
+    st_status rc = ST_OK;
     memset(xb, 0, sizeof xb);
-    if (!states || !items) {
-        rc = st_error_nomem(err);
-        goto fail;
-    }
-    for (size_t b = 0; b < nB; b++) {
-        st_value *st = states + b * N;
-        for (size_t n = 0; n < N; n++) {
+    for (size_t b = 0; b < c->nB; b++) {
+        st_value *st = c->states + b * c->N;
+        for (size_t n = 0; n < c->N; n++) {
             st[n].kind = ST_VAL_TENSOR;
             const st_tensor *init = st_in(k, (int)(1 + n));
-            if ((rc = slice_range(&st[n].tensor, init, 0, (int64_t)b, 1, true, err))) goto fail;
+            if ((rc = slice_range(&st[n].tensor, init, 0, (int64_t)b, 1, true, err))) goto done;
         }
-        for (size_t j = 0; j < M; j++) {
+        for (size_t j = 0; j < c->M; j++) {
             st_tensor_clear(&xb[j]);
-            if ((rc = slice_range(&xb[j], xs[j], 0, (int64_t)b, 1, true, err))) goto fail;
+            if ((rc = slice_range(&xb[j], c->xs[j], 0, (int64_t)b, 1, true, err))) goto done;
             xbp[j] = &xb[j];
         }
-        int64_t L = lens ? st_tensor_get_i64(lens, b) : T;
-        if ((rc = scan_loop(k, body, sa, st, xbp, zero_axis, L, items + b * K * nT, nT, err)))
-            goto fail;
+        int64_t L = (int64_t)scan8_len(c, b);
+        if ((rc = scan_loop(k, body, sa, st, xbp, zero_axis, L, c->items + b * c->K * c->nT,
+                            c->nT, err)))
+            goto done;
     }
-    /* final states: [B, state shape] */
-    for (size_t n = 0; n < N; n++) {
+done:
+    for (size_t j = 0; j < c->M; j++) st_tensor_clear(&xb[j]);
+    return rc;
+}
+
+/* Final states: output n is [B, state shape], the batch rows' states stacked. */
+static st_status scan8_final_states(st_kctx *k, const scan8_run_ctx *c, st_error *err) {
+    for (size_t n = 0; n < c->N; n++) {
         if (!st_has_out(k, (int)n)) continue;
         const st_tensor *init = st_in(k, (int)(1 + n));
-        const st_tensor *f0 = nB ? &states[n].tensor : NULL;
+        const st_tensor *f0 = c->nB ? &c->states[n].tensor : NULL;
         int64_t dims[ST_MAX_RANK];
         int nd = 0;
         st_dtype dt = init->dtype;
-        dims[nd++] = B;
+        dims[nd++] = c->B;
         if (f0) {
-            if (states[n].kind != ST_VAL_TENSOR || f0->ndim + 1 > ST_MAX_RANK) {
-                rc = ST_KERR(err, ST_ERR_INVALID, "scan state %zu is not a tensor", n);
-                goto fail;
-            }
+            if (c->states[n].kind != ST_VAL_TENSOR || f0->ndim + 1 > ST_MAX_RANK)
+                return ST_KERR(err, ST_ERR_INVALID, "scan state %zu is not a tensor", n);
             for (int d = 0; d < f0->ndim; d++) dims[nd++] = f0->dims[d];
             dt = f0->dtype;
         } else {
             for (int d = 1; d < init->ndim; d++) dims[nd++] = init->dims[d];
         }
         st_tensor *y = st_out(k, (int)n, dt, nd, dims, err);
-        if (!y) {
-            rc = err->status;
-            goto fail;
-        }
+        if (!y) return err->status;
         size_t inner = prod(dims, 1, nd);
-        for (size_t b = 0; b < nB; b++) {
-            const st_value *v = &states[b * N + n];
-            if (v->kind != ST_VAL_TENSOR || !same_shape(&v->tensor, f0)) {
-                rc = ST_KERR(err, ST_ERR_INVALID,
-                             "scan state %zu differs in shape between batches", n);
-                goto fail;
-            }
-            if ((rc = copy_elems(y, b * inner, &v->tensor, 0, inner, err))) goto fail;
+        for (size_t b = 0; b < c->nB; b++) {
+            const st_value *v = &c->states[b * c->N + n];
+            if (v->kind != ST_VAL_TENSOR || !same_shape(&v->tensor, f0))
+                return ST_KERR(err, ST_ERR_INVALID,
+                               "scan state %zu differs in shape between batches", n);
+            st_status rc = copy_elems(y, b * inner, &v->tensor, 0, inner, err);
+            if (rc) return rc;
         }
     }
-    /* scan outputs: [B, T, item shape] */
-    for (size_t o = 0; o < K; o++) {
-        if (!st_has_out(k, (int)(N + o))) continue;
+    return ST_OK;
+}
+
+/* Shape of scan output o: [B, T, item shape] from the first non-empty batch row's item, or
+ * from the body's declared output when every row ran zero steps. *first is that item. */
+static st_status scan8_output_shape(const st_graph *body, const scan8_run_ctx *c, size_t o,
+                                    const st_tensor **first, st_dtype *dt, int *nd,
+                                    int64_t *dims, st_error *err) {
+    const st_tensor *f = NULL;
+    for (size_t b = 0; b < c->nB && !f; b++)
+        if (scan8_len(c, b)) f = &c->items[(b * c->K + o) * c->nT];
+    dims[0] = c->B;
+    if (f) {
+        if (f->ndim + 2 > ST_MAX_RANK)
+            return ST_KERR(err, ST_ERR_LIMIT, "scan output %zu has too many dimensions", o);
+        dims[1] = c->T;
+        memcpy(dims + 2, f->dims, (size_t)f->ndim * sizeof *dims);
+        *nd = f->ndim + 2;
+        *dt = f->dtype;
+    } else {
+        int64_t d1[ST_MAX_RANK];
+        int n1;
+        empty_stack_dims(body, (int)(c->N + o), 0, dt, &n1, d1);
+        if (n1 + 1 > ST_MAX_RANK) n1 = ST_MAX_RANK - 1;
+        memcpy(dims + 1, d1, (size_t)n1 * sizeof *dims);
+        dims[1] = c->T;
+        *nd = n1 + 1;
+    }
+    *first = f;
+    return ST_OK;
+}
+
+/* Scan outputs: each batch row's items stacked, rows that ran zero steps zero-filled. */
+static st_status scan8_scan_outputs(st_kctx *k, const st_graph *body, const scan8_run_ctx *c,
+                                    st_error *err) {
+    for (size_t o = 0; o < c->K; o++) {
+        if (!st_has_out(k, (int)(c->N + o))) continue;
         const st_tensor *f = NULL;
-        for (size_t b = 0; b < nB && !f; b++) {
-            int64_t L = lens ? st_tensor_get_i64(lens, b) : T;
-            if (L) f = &items[(b * K + o) * nT];
-        }
         int64_t dims[ST_MAX_RANK];
-        int nd;
-        st_dtype dt;
-        if (f) {
-            if (f->ndim + 2 > ST_MAX_RANK) {
-                rc = ST_KERR(err, ST_ERR_LIMIT, "scan output %zu has too many dimensions", o);
-                goto fail;
-            }
-            dims[0] = B;
-            dims[1] = T;
-            memcpy(dims + 2, f->dims, (size_t)f->ndim * sizeof *dims);
-            nd = f->ndim + 2;
-            dt = f->dtype;
-        } else {
-            int64_t d1[ST_MAX_RANK];
-            empty_stack_dims(body, (int)(N + o), 0, &dt, &nd, d1);
-            if (nd + 1 > ST_MAX_RANK) nd = ST_MAX_RANK - 1;
-            dims[0] = B;
-            memcpy(dims + 1, d1, (size_t)nd * sizeof *dims);
-            dims[1] = T;
-            nd++;
-        }
-        st_tensor *y = st_out(k, (int)(N + o), dt, nd, dims, err);
-        if (!y) {
-            rc = err->status;
-            goto fail;
-        }
+        int nd = 0;
+        st_dtype dt = ST_DTYPE_F32;
+        st_status rc = scan8_output_shape(body, c, o, &f, &dt, &nd, dims, err);
+        if (rc) return rc;
+        st_tensor *y = st_out(k, (int)(c->N + o), dt, nd, dims, err);
+        if (!y) return err->status;
         size_t block = prod(dims, 1, nd);
-        for (size_t b = 0; b < nB; b++) {
-            size_t L = lens ? (size_t)st_tensor_get_i64(lens, b) : nT;
-            const st_tensor *it = &items[(b * K + o) * nT];
+        for (size_t b = 0; b < c->nB; b++) {
+            size_t L = scan8_len(c, b);
+            const st_tensor *it = &c->items[(b * c->K + o) * c->nT];
             for (size_t i = 0; i < L; i++)
-                if (!same_shape(&it[i], f)) {
-                    rc = ST_KERR(err, ST_ERR_INVALID,
-                                 "scan output %zu differs in shape between batches", o);
-                    goto fail;
-                }
-            if (!L) {
-                if ((rc = zero_elems(y, b * block, block, err))) goto fail;
-            } else if ((rc = stack_into(y, b * block, it, L, nT, 0, false, err))) {
-                goto fail;
-            }
+                if (!same_shape(&it[i], f))
+                    return ST_KERR(err, ST_ERR_INVALID,
+                                   "scan output %zu differs in shape between batches", o);
+            if (!L) rc = zero_elems(y, b * block, block, err);
+            else rc = stack_into(y, b * block, it, L, c->nT, 0, false, err);
+            if (rc) return rc;
         }
     }
-    rc = ST_OK;
-fail:
-    for (size_t j = 0; j < M; j++) st_tensor_clear(&xb[j]);
-    for (size_t i = 0; items && i < nB * K * nT; i++) st_tensor_clear(&items[i]);
-    st_free(items);
-    values_clear(states, nB * N);
-    st_free(states);
+    return ST_OK;
+}
+
+static st_status scan8_run(st_kctx *k, st_error *err) {
+    scan_attrs *sa = k->state;
+    const st_graph *body = NULL;
+    st_status rc = graph_attr(k, "body", &body, err);
+    if (rc) return rc;
+    scan8_run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.N = sa->n_state;
+    c.M = sa->n_in;
+    c.K = sa->n_out;
+    if ((rc = scan8_check(k, &c, err))) return rc;
+    c.states = calloc3(c.nB, c.N, 1, sizeof *c.states);
+    c.items = calloc3(c.nB, c.K, c.nT, sizeof *c.items);
+    if (!c.states || !c.items) rc = st_error_nomem(err);
+    if (!rc) rc = scan8_loop_batches(k, body, sa, &c, err);
+    if (!rc) rc = scan8_final_states(k, &c, err);
+    if (!rc) rc = scan8_scan_outputs(k, body, &c, err);
+    for (size_t i = 0; c.items && i < c.nB * c.K * c.nT; i++) st_tensor_clear(&c.items[i]);
+    st_free(c.items);
+    values_clear(c.states, c.nB * c.N);
+    st_free(c.states);
     return rc;
 }
 
@@ -1216,32 +1253,400 @@ static st_status prep_opt_get(st_kctx *k, st_error *err) {
     return prep_simple(k, opt_get_run);
 }
 
+/* ---- static inference (st_op_def.infer) ------------------------------------------------
+ * Shapes here depend on data or on subgraphs, so prepare cannot describe the outputs; these
+ * functions describe them from the inputs' types and the subgraphs' inferred outputs. */
+
+static const st_graph *infer_graph_attr(const st_infer_ctx *c, const char *name) {
+    const st_attr *a = st_node_attr(c->node, name);
+    return a && a->kind == ST_ATTR_GRAPH ? a->g : NULL;
+}
+
+static void itype_unknown(st_itype *t) {
+    memset(t, 0, sizeof *t);
+    t->rank = -1;
+}
+
+static void itype_scalar(st_itype *t, st_dtype dt) {
+    itype_unknown(t);
+    t->kind = ST_VAL_TENSOR;
+    t->dtype = dt;
+    t->rank = 0;
+}
+
+/* The element of sequence or tensor type t as a tensor type (a tensor stays itself). */
+static st_itype itype_elem(const st_itype *t) {
+    st_itype e = *t;
+    e.optional = false;
+    if (e.kind == ST_VAL_SEQUENCE) e.kind = ST_VAL_TENSOR;
+    return e;
+}
+
+/* Tensor type t with a new axis of extent n inserted at position axis (rank unknown stays). */
+static void itype_insert_axis(st_itype *t, int axis, int64_t n) {
+    if (t->rank < 0 || t->rank >= ST_MAX_RANK || axis < 0 || axis > t->rank) {
+        t->rank = -1;
+        return;
+    }
+    memmove(t->dims + axis + 1, t->dims + axis, sizeof(int64_t) * (size_t)(t->rank - axis));
+    t->dims[axis] = n;
+    t->rank++;
+}
+
+static void itype_drop_axis(st_itype *t, int axis) {
+    if (t->rank <= 0 || axis < 0 || axis >= t->rank) {
+        t->rank = -1;
+        return;
+    }
+    memmove(t->dims + axis, t->dims + axis + 1, sizeof(int64_t) * (size_t)(t->rank - axis - 1));
+    t->rank--;
+}
+
+static bool itype_same(const st_itype *a, const st_itype *b) {
+    if (a->kind != b->kind || a->optional != b->optional || a->dtype != b->dtype ||
+        a->rank != b->rank)
+        return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d]) return false;
+    return true;
+}
+
+/* A type attribute (Optional's `type`) as an engine type: fixed extents kept, others fresh. */
+static void itype_from_attr(st_infer_ctx *c, const st_type *ty, st_itype *t) {
+    itype_unknown(t);
+    t->kind = ty->kind;
+    t->dtype = ty->dtype;
+    if (ty->rank < 0 || ty->rank > ST_MAX_RANK || (ty->rank > 0 && !ty->dims)) return;
+    t->rank = ty->rank;
+    for (int d = 0; d < ty->rank; d++)
+        t->dims[d] = ty->dims[d].value >= 0 ? ty->dims[d].value : st_infer_fresh_dim(c);
+}
+
+/* If: both branches are inferred; a constant condition picks one, else they merge. */
+static st_status infer_if(st_infer_ctx *c, st_error *err) {
+    const st_graph *g[2] = {infer_graph_attr(c, "then_branch"), infer_graph_attr(c, "else_branch")};
+    if (!g[0] || !g[1]) return ST_OK;
+    st_itype *o[2] = {st_calloc(g[0]->n_outputs + 1, sizeof(st_itype)),
+                      st_calloc(g[1]->n_outputs + 1, sizeof(st_itype))};
+    st_status rc = ST_OK;
+    if (!o[0] || !o[1]) {
+        rc = st_error_nomem(err);
+        goto done;
+    }
+    for (int b = 0; b < 2 && !rc; b++) rc = st_infer_subgraph(c, g[b], 0, NULL, o[b], err);
+    if (rc) goto done;
+    const st_tensor *cond = c->in_const[0];
+    int pick = cond && st_tensor_nelem(cond) == 1 && cond->dtype != ST_DTYPE_STRING
+                   ? (st_tensor_get_f64(cond, 0) != 0 ? 0 : 1) : -1;
+    for (int i = 0; i < c->n_out; i++) {
+        if ((size_t)i >= g[0]->n_outputs || (size_t)i >= g[1]->n_outputs) break;
+        if (pick >= 0) {
+            c->out[i] = o[pick][i];
+            continue;
+        }
+        c->out[i] = o[0][i];
+        st_infer_merge(c, &c->out[i], &o[1][i]);
+    }
+done:
+    st_free(o[0]);
+    st_free(o[1]);
+    return rc;
+}
+
+/* Infer a loop body whose first n_fixed inputs are fixed and whose n_carry loop-carried
+ * inputs (at ins[n_fixed...]) take the body's own carried outputs (at outs[out_at...]) on
+ * the next iteration: re-infer with the merged types until they settle (a few rounds). */
+static st_status infer_body_fixpoint(st_infer_ctx *c, const st_graph *body, st_itype *ins,
+                                     int n_fixed, int n_carry, st_itype *outs, int out_at,
+                                     st_error *err) {
+    for (int round = 0; round < 3; round++) {
+        st_status rc = st_infer_subgraph(c, body, n_fixed + n_carry, ins, outs, err);
+        if (rc) return rc;
+        bool settled = true;
+        for (int i = 0; i < n_carry; i++) {
+            st_itype *in = &ins[n_fixed + i];
+            st_itype m = *in;
+            st_infer_merge(c, &m, &outs[out_at + i]);
+            if (!itype_same(&m, in)) settled = false;
+            *in = m;
+        }
+        if (settled) return ST_OK;
+    }
+    return ST_OK;
+}
+
+/* Loop: the body sees the iteration number, the condition and the carried values; scan
+ * outputs stack the body's per-iteration tensors along a new first axis. */
+static st_status infer_loop(st_infer_ctx *c, st_error *err) {
+    const st_graph *body = infer_graph_attr(c, "body");
+    if (!body || c->n_in < 2) return ST_OK;
+    int N = c->n_in - 2, K = c->n_out - N;
+    if (K < 0 || body->n_inputs != (size_t)N + 2 || body->n_outputs != (size_t)(1 + N + K))
+        return ST_OK;
+    st_itype *ins = st_calloc((size_t)N + 2, sizeof *ins);
+    st_itype *outs = st_calloc(body->n_outputs + 1, sizeof *outs);
+    if (!ins || !outs) {
+        st_free(ins);
+        st_free(outs);
+        return st_error_nomem(err);
+    }
+    itype_scalar(&ins[0], ST_DTYPE_I64);
+    itype_scalar(&ins[1], ST_DTYPE_BOOL);
+    for (int i = 0; i < N; i++) ins[2 + i] = c->in[2 + i];
+    st_status rc = infer_body_fixpoint(c, body, ins, 2, N, outs, 1, err);
+    if (!rc) {
+        for (int i = 0; i < N; i++) c->out[i] = ins[2 + i];
+        /* the trip count: M when no condition input can stop the loop early, else unknown */
+        const st_tensor *m = c->in_const[0];
+        int64_t trips = m && c->in[1].kind == ST_VAL_NONE && st_tensor_nelem(m) == 1 &&
+                                st_dtype_is_int(m->dtype)
+                            ? ST_MAX(0, st_tensor_get_i64(m, 0)) : st_infer_fresh_dim(c);
+        for (int j = 0; j < K; j++) {
+            st_itype t = outs[1 + N + j];
+            if (t.kind != ST_VAL_TENSOR) continue;
+            itype_insert_axis(&t, 0, trips);
+            c->out[N + j] = t;
+        }
+    }
+    st_free(ins);
+    st_free(outs);
+    return rc;
+}
+
+/* Scan: the body sees the states and one slice of each scan input; scan outputs stack the
+ * body's tensors along scan_output_axes. Scan-8 adds a leading batch axis to everything. */
+static st_status infer_scan(st_infer_ctx *c, st_error *err) {
+    const st_graph *body = infer_graph_attr(c, "body");
+    bool v8 = c->opset < 9;
+    int first = v8 ? 1 : 0;
+    int64_t M = st_attr_int(c->node, "num_scan_inputs", -1);
+    if (!body || M < 1 || M > c->n_in - first) return ST_OK;
+    int N = c->n_in - first - (int)M, K = c->n_out - N;
+    if (K < 0 || body->n_inputs != (size_t)(N + M) || body->n_outputs != (size_t)(N + K))
+        return ST_OK;
+    const int64_t *in_axes = NULL, *out_axes = NULL;
+    size_t n_ia = v8 ? 0 : st_attr_ints(c->node, "scan_input_axes", &in_axes);
+    size_t n_oa = v8 ? 0 : st_attr_ints(c->node, "scan_output_axes", &out_axes);
+    st_itype *ins = st_calloc((size_t)(N + M) + 1, sizeof *ins);
+    st_itype *outs = st_calloc(body->n_outputs + 1, sizeof *outs);
+    st_status rc = ST_OK;
+    if (!ins || !outs) {
+        rc = st_error_nomem(err);
+        goto done;
+    }
+    int64_t T = -1, B = -1; /* sequence and (Scan-8) batch extents */
+    for (int i = 0; i < N; i++) {
+        ins[i] = c->in[first + i];
+        if (v8 && ins[i].kind == ST_VAL_TENSOR) {
+            if (ins[i].rank > 0) B = ins[i].dims[0];
+            itype_drop_axis(&ins[i], 0);
+        }
+    }
+    for (int j = 0; j < M; j++) {
+        st_itype x = c->in[first + N + j];
+        if (x.kind != ST_VAL_TENSOR) goto done;
+        int ax = 0;
+        if (v8) {
+            if (x.rank >= 2) B = x.dims[0], T = x.dims[1];
+            itype_drop_axis(&x, 0);
+        } else if ((size_t)j < n_ia && x.rank >= 0) {
+            int64_t a = in_axes[j] < 0 ? in_axes[j] + x.rank : in_axes[j];
+            ax = a >= 0 && a < x.rank ? (int)a : -1;
+        }
+        if (!v8 && ax >= 0 && x.rank > ax) T = x.dims[ax];
+        itype_drop_axis(&x, ax);
+        ins[N + j] = x;
+    }
+    if ((rc = infer_body_fixpoint(c, body, ins, 0, N, outs, 0, err))) goto done;
+    if (T < 0) T = st_infer_fresh_dim(c);
+    if (v8 && B < 0) B = st_infer_fresh_dim(c);
+    for (int i = 0; i < N; i++) {
+        c->out[i] = ins[i];
+        if (v8 && c->out[i].kind == ST_VAL_TENSOR) itype_insert_axis(&c->out[i], 0, B);
+    }
+    for (int k = 0; k < K; k++) {
+        st_itype t = outs[N + k];
+        if (t.kind != ST_VAL_TENSOR) continue;
+        if (v8) {
+            itype_insert_axis(&t, 0, T);
+            itype_insert_axis(&t, 0, B);
+        } else {
+            int64_t a = (size_t)k < n_oa ? out_axes[k] : 0;
+            if (a < 0 && t.rank >= 0) a += t.rank + 1;
+            itype_insert_axis(&t, (int)a, T);
+        }
+        c->out[N + k] = t;
+    }
+done:
+    st_free(ins);
+    st_free(outs);
+    return rc;
+}
+
+/* SequenceMap: the body sees one element of each sequence input (tensors as they are);
+ * each output is a sequence of the body's outputs. */
+static st_status infer_seqmap(st_infer_ctx *c, st_error *err) {
+    const st_graph *body = infer_graph_attr(c, "body");
+    if (!body || body->n_inputs != (size_t)c->n_in || body->n_outputs != (size_t)c->n_out)
+        return ST_OK;
+    st_itype *ins = st_calloc((size_t)c->n_in + 1, sizeof *ins);
+    st_itype *outs = st_calloc(body->n_outputs + 1, sizeof *outs);
+    st_status rc = ST_OK;
+    if (!ins || !outs) {
+        rc = st_error_nomem(err);
+        goto done;
+    }
+    for (int i = 0; i < c->n_in; i++) ins[i] = itype_elem(&c->in[i]);
+    if ((rc = st_infer_subgraph(c, body, c->n_in, ins, outs, err))) goto done;
+    for (int o = 0; o < c->n_out; o++) {
+        if (outs[o].kind != ST_VAL_TENSOR) continue;
+        c->out[o] = outs[o];
+        c->out[o].kind = ST_VAL_SEQUENCE;
+    }
+done:
+    st_free(ins);
+    st_free(outs);
+    return rc;
+}
+
+static st_status infer_seq_empty(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    int64_t dt = st_attr_int(c->node, "dtype", ST_DTYPE_F32);
+    if (!st_dtype_valid((int)dt)) return ST_OK;
+    itype_unknown(&c->out[0]);
+    c->out[0].kind = ST_VAL_SEQUENCE;
+    c->out[0].dtype = (st_dtype)dt;
+    return ST_OK;
+}
+
+static st_status infer_seq_construct(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    st_itype e;
+    itype_unknown(&e);
+    for (int i = 0; i < c->n_in; i++) {
+        if (c->in[i].kind != ST_VAL_TENSOR) return ST_OK;
+        if (i == 0) e = c->in[0];
+        else st_infer_merge(c, &e, &c->in[i]);
+    }
+    if (e.kind != ST_VAL_TENSOR) return ST_OK;
+    c->out[0] = e;
+    c->out[0].kind = ST_VAL_SEQUENCE;
+    return ST_OK;
+}
+
+static st_status infer_seq_at(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    if (c->in[0].kind == ST_VAL_SEQUENCE) c->out[0] = itype_elem(&c->in[0]);
+    return ST_OK;
+}
+
+static st_status infer_seq_insert(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    if (c->in[0].kind != ST_VAL_SEQUENCE || c->n_in < 2) return ST_OK;
+    c->out[0] = c->in[0];
+    c->out[0].optional = false;
+    if (c->in[1].kind != ST_VAL_TENSOR) return ST_OK;
+    st_itype e = c->in[1];
+    e.kind = ST_VAL_SEQUENCE;
+    /* an empty sequence's elements have no shape yet: the merge keeps what both know */
+    st_infer_merge(c, &c->out[0], &e);
+    return ST_OK;
+}
+
+static st_status infer_seq_erase(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    if (c->in[0].kind == ST_VAL_SEQUENCE) c->out[0] = c->in[0];
+    return ST_OK;
+}
+
+/* SplitToSequence: pieces of x along axis; the split axis keeps its extent only when
+ * pieces are single slices (no split input), and is dropped when keepdims is 0. */
+static st_status infer_split_seq(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    st_itype t = c->in[0];
+    if (t.kind != ST_VAL_TENSOR) return ST_OK;
+    if (t.rank >= 1) {
+        int64_t a = st_attr_int(c->node, "axis", 0);
+        if (a < 0) a += t.rank;
+        if (a < 0 || a >= t.rank) return ST_OK;
+        bool has_split = c->n_in > 1 && c->in[1].kind == ST_VAL_TENSOR;
+        if (!has_split && !st_attr_int(c->node, "keepdims", 1)) itype_drop_axis(&t, (int)a);
+        else t.dims[a] = has_split ? st_infer_fresh_dim(c) : 1;
+    }
+    c->out[0] = t;
+    c->out[0].kind = ST_VAL_SEQUENCE;
+    return ST_OK;
+}
+
+/* ConcatFromSequence: the elements joined along axis (an unknown extent) or stacked. */
+static st_status infer_concat_seq(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    if (c->in[0].kind != ST_VAL_SEQUENCE) return ST_OK;
+    st_itype t = itype_elem(&c->in[0]);
+    bool new_axis = st_attr_int(c->node, "new_axis", 0) != 0;
+    int64_t a = st_attr_int(c->node, "axis", 0);
+    if (t.rank >= 0) {
+        int r = t.rank + (new_axis ? 1 : 0);
+        if (a < 0) a += r;
+        if (a < 0 || a >= r) return ST_OK;
+        if (new_axis) itype_insert_axis(&t, (int)a, st_infer_fresh_dim(c));
+        else t.dims[a] = st_infer_fresh_dim(c);
+    }
+    c->out[0] = t;
+    return ST_OK;
+}
+
+static st_status infer_optional(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    const st_attr *a = st_node_attr(c->node, "type");
+    if (c->n_in > 0 && (c->in[0].kind != ST_VAL_NONE || c->in[0].optional)) c->out[0] = c->in[0];
+    else if (a && a->kind == ST_ATTR_TYPE_PROTO) itype_from_attr(c, &a->tp, &c->out[0]);
+    else itype_unknown(&c->out[0]);
+    c->out[0].optional = true;
+    return ST_OK;
+}
+
+static st_status infer_opt_get(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    if (c->in[0].kind == ST_VAL_NONE) return ST_OK;
+    c->out[0] = c->in[0];
+    c->out[0].optional = false;
+    return ST_OK;
+}
+
 /* Rows: ONNX versions up to 17. Later versions of If/Loop/Scan only widen the types, so
  * one kernel serves them; Scan-8's batched form is chosen inside by k->opset. */
-const st_op_def st_ops_control[] = {
-    ST_OP("", "If", 1, prep_if),                      /* run then_branch or else_branch */
-    ST_OP("", "If", 11, prep_if),                     /* branches may differ in output shape */
-    ST_OP("", "If", 13, prep_if),                     /* sequence outputs */
-    ST_OP("", "If", 16, prep_if),                     /* optional outputs */
-    ST_OP("", "Loop", 1, prep_loop),                  /* for/while loop with scan outputs */
-    ST_OP("", "Loop", 11, prep_loop),                 /* cond and M may be omitted */
-    ST_OP("", "Loop", 13, prep_loop),                 /* sequence loop-carried values */
-    ST_OP("", "Loop", 16, prep_loop),                 /* optional loop-carried values */
-    ST_OP("", "Scan", 8, prep_scan),                  /* batched, sequence_lens, directions */
-    ST_OP("", "Scan", 9, prep_scan),                  /* unbatched; axes, directions per input/output */
-    ST_OP("", "Scan", 11, prep_scan),                 /* negative axes */
-    ST_OP("", "Scan", 16, prep_scan),                 /* bfloat16 */
-    ST_OP("", "SequenceConstruct", 11, prep_seq_construct), /* tensors -> sequence */
-    ST_OP("", "SequenceEmpty", 11, prep_seq_empty),   /* empty sequence of dtype */
-    ST_OP("", "SequenceAt", 11, prep_seq_at),         /* element at (negative) position */
-    ST_OP("", "SequenceInsert", 11, prep_seq_insert), /* insert at position (default end) */
-    ST_OP("", "SequenceErase", 11, prep_seq_erase),   /* remove at position (default last) */
-    ST_OP("", "SequenceLength", 11, prep_seq_length), /* element count as int64 scalar */
-    ST_OP("", "SplitToSequence", 11, prep_split_seq), /* split along axis into a sequence */
-    ST_OP("", "ConcatFromSequence", 11, prep_concat_seq), /* concatenate or stack elements */
-    ST_OP("", "SequenceMap", 17, prep_seqmap),        /* run body per element */
-    ST_OP("", "Optional", 15, prep_optional),         /* wrap a value, or an empty optional of type */
-    ST_OP("", "OptionalHasElement", 15, prep_opt_has), /* is the optional non-empty */
-    ST_OP("", "OptionalGetElement", 15, prep_opt_get), /* unwrap (a plain value passes through) */
+static const st_op_def family_rows[] = {
+    /* run then_branch or else_branch; also 11 (branches may differ in output shape), 13 (sequence
+     * outputs), 16 (optional outputs) */
+    ST_OP("", "If", 1, prep_if, .infer = infer_if),
+    /* for/while loop with scan outputs; also 11 (cond and M may be omitted), 13 (sequence
+     * loop-carried values), 16 (optional loop-carried values) */
+    ST_OP("", "Loop", 1, prep_loop, .infer = infer_loop),
+    /* batched, sequence_lens, directions; also 9 (unbatched; axes, directions per input/output),
+     * 11 (negative axes), 16 (bfloat16) */
+    ST_OP("", "Scan", 8, prep_scan, .infer = infer_scan),
+    /* tensors -> sequence */
+    ST_OP("", "SequenceConstruct", 11, prep_seq_construct, .infer = infer_seq_construct),
+    /* empty sequence of dtype */
+    ST_OP("", "SequenceEmpty", 11, prep_seq_empty, .infer = infer_seq_empty),
+    /* element at (negative) position */
+    ST_OP("", "SequenceAt", 11, prep_seq_at, .infer = infer_seq_at),
+    /* insert at position (default end) */
+    ST_OP("", "SequenceInsert", 11, prep_seq_insert, .infer = infer_seq_insert),
+    /* remove at position (default last) */
+    ST_OP("", "SequenceErase", 11, prep_seq_erase, .infer = infer_seq_erase),
+    ST_OP("", "SequenceLength", 11, prep_seq_length),   /* element count as int64 scalar */
+    /* split along axis into a sequence */
+    ST_OP("", "SplitToSequence", 11, prep_split_seq, .infer = infer_split_seq),
+    /* concatenate or stack elements */
+    ST_OP("", "ConcatFromSequence", 11, prep_concat_seq, .infer = infer_concat_seq),
+    /* run body per element */
+    ST_OP("", "SequenceMap", 17, prep_seqmap, .infer = infer_seqmap),
+    /* wrap a value, or an empty optional of type */
+    ST_OP("", "Optional", 15, prep_optional, .infer = infer_optional),
+    ST_OP("", "OptionalHasElement", 15, prep_opt_has),  /* is the optional non-empty */
+    /* unwrap (a plain value passes through) */
+    ST_OP("", "OptionalGetElement", 15, prep_opt_get, .infer = infer_opt_get),
 };
-const size_t st_ops_control_n = ST_ARRAY_LEN(st_ops_control);
+const st_op_family st_ops_control = {"control", family_rows, ST_ARRAY_LEN(family_rows)};

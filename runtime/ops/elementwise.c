@@ -1599,162 +1599,87 @@ static st_status prep_castlike(st_kctx *k, st_error *err) {
 }
 
 /* ---- the table ------------------------------------------------------------------------- */
-const st_op_def st_ops_elementwise[] = {
+static const st_op_def family_rows[] = {
     /* domain op           since prepare */
-    ST_OP("", "Abs", 1, prep_abs),                 /* |x|; integers wrap at MIN */
-    ST_OP("", "Abs", 6, prep_abs),
-    ST_OP("", "Abs", 13, prep_abs),
-    ST_OP("", "Neg", 1, prep_neg),                 /* -x */
-    ST_OP("", "Neg", 6, prep_neg),
-    ST_OP("", "Neg", 13, prep_neg),
-    ST_OP("", "Reciprocal", 1, prep_reciprocal),   /* 1/x */
-    ST_OP("", "Reciprocal", 6, prep_reciprocal),
-    ST_OP("", "Reciprocal", 13, prep_reciprocal),
-    ST_OP("", "Sqrt", 1, prep_sqrt),               /* square root */
-    ST_OP("", "Sqrt", 6, prep_sqrt),
-    ST_OP("", "Sqrt", 13, prep_sqrt),
-    ST_OP("", "Exp", 1, prep_exp),                 /* e^x */
-    ST_OP("", "Exp", 6, prep_exp),
-    ST_OP("", "Exp", 13, prep_exp),
-    ST_OP("", "Log", 1, prep_log),                 /* natural log */
-    ST_OP("", "Log", 6, prep_log),
-    ST_OP("", "Log", 13, prep_log),
-    ST_OP("", "Ceil", 1, prep_ceil),               /* round up */
-    ST_OP("", "Ceil", 6, prep_ceil),
-    ST_OP("", "Ceil", 13, prep_ceil),
-    ST_OP("", "Floor", 1, prep_floor),             /* round down */
-    ST_OP("", "Floor", 6, prep_floor),
-    ST_OP("", "Floor", 13, prep_floor),
-    ST_OP("", "Round", 11, prep_round),            /* round half to even */
-    ST_OP("", "Sign", 9, prep_sign),               /* -1, 0, 1 (NaN stays NaN) */
-    ST_OP("", "Sign", 13, prep_sign),
-    ST_OP("", "Erf", 9, prep_erf),                 /* error function */
-    ST_OP("", "Erf", 13, prep_erf),
-    ST_OP("", "Sin", 7, prep_sin),                 /* trigonometry */
+    ST_OP("", "Abs", 1, prep_abs, .flops_per_elem = 1), /* |x|; integers wrap at MIN; also 6, 13 */
+    ST_OP("", "Neg", 1, prep_neg, .flops_per_elem = 1), /* -x; also 6, 13 */
+    ST_OP("", "Reciprocal", 1, prep_reciprocal, .flops_per_elem = 1), /* 1/x; also 6, 13 */
+    ST_OP("", "Sqrt", 1, prep_sqrt, .flops_per_elem = 1), /* square root; also 6, 13 */
+    ST_OP("", "Exp", 1, prep_exp, .flops_per_elem = 1), /* e^x; also 6, 13 */
+    ST_OP("", "Log", 1, prep_log, .flops_per_elem = 1), /* natural log; also 6, 13 */
+    ST_OP("", "Ceil", 1, prep_ceil),                    /* round up; also 6, 13 */
+    ST_OP("", "Floor", 1, prep_floor),                  /* round down; also 6, 13 */
+    ST_OP("", "Round", 11, prep_round),                 /* round half to even */
+    ST_OP("", "Sign", 9, prep_sign),                    /* -1, 0, 1 (NaN stays NaN); also 13 */
+    ST_OP("", "Erf", 9, prep_erf, .flops_per_elem = 5), /* error function; a polynomial; also 13 */
+    ST_OP("", "Sin", 7, prep_sin),                      /* trigonometry */
     ST_OP("", "Cos", 7, prep_cos),
     ST_OP("", "Tan", 7, prep_tan),
     ST_OP("", "Asin", 7, prep_asin),
     ST_OP("", "Acos", 7, prep_acos),
     ST_OP("", "Atan", 7, prep_atan),
-    ST_OP("", "Sinh", 9, prep_sinh),               /* hyperbolic functions */
+    ST_OP("", "Sinh", 9, prep_sinh),                    /* hyperbolic functions */
     ST_OP("", "Cosh", 9, prep_cosh),
     ST_OP("", "Asinh", 9, prep_asinh),
     ST_OP("", "Acosh", 9, prep_acosh),
     ST_OP("", "Atanh", 9, prep_atanh),
-    ST_OP("", "Tanh", 1, prep_tanh),
-    ST_OP("", "Tanh", 6, prep_tanh),
-    ST_OP("", "Tanh", 13, prep_tanh),
-    ST_OP("", "Sigmoid", 1, prep_sigmoid),         /* 1/(1+e^-x) */
-    ST_OP("", "Sigmoid", 6, prep_sigmoid),
-    ST_OP("", "Sigmoid", 13, prep_sigmoid),
-    ST_OP("", "Relu", 1, prep_relu),               /* max(x, 0) */
-    ST_OP("", "Relu", 6, prep_relu),
-    ST_OP("", "Relu", 13, prep_relu),
-    ST_OP("", "Relu", 14, prep_relu),
-    ST_OP("", "LeakyRelu", 1, prep_leakyrelu),     /* x<0: alpha*x */
-    ST_OP("", "LeakyRelu", 6, prep_leakyrelu),
-    ST_OP("", "LeakyRelu", 16, prep_leakyrelu),
-    ST_OP("", "Elu", 1, prep_elu),                 /* x<0: alpha*(e^x-1) */
-    ST_OP("", "Elu", 6, prep_elu),
-    ST_OP("", "Selu", 1, prep_selu),               /* gamma*(x>0 ? x : alpha*(e^x-1)) */
-    ST_OP("", "Selu", 6, prep_selu),
-    ST_OP("", "Celu", 12, prep_celu),              /* max(0,x)+min(0,alpha*(e^(x/alpha)-1)) */
-    ST_OP("", "HardSigmoid", 1, prep_hardsigmoid), /* clamp(alpha*x+beta, 0, 1) */
-    ST_OP("", "HardSigmoid", 6, prep_hardsigmoid),
-    ST_OP("", "HardSwish", 14, prep_hardswish),    /* x*clamp(x/6+1/2, 0, 1) */
-    ST_OP("", "Softplus", 1, prep_softplus),       /* log(1+e^x) */
-    ST_OP("", "Softsign", 1, prep_softsign),       /* x/(1+|x|) */
+    ST_OP("", "Tanh", 1, prep_tanh, .flops_per_elem = 5), /* two exps and a divide; also 6, 13 */
+    /* 1/(1+e^-x); exp, add, divide, negate; also 6, 13 */
+    ST_OP("", "Sigmoid", 1, prep_sigmoid, .flops_per_elem = 4),
+    ST_OP("", "Relu", 1, prep_relu, .flops_per_elem = 1), /* max(x, 0); also 6, 13, 14 */
+    /* x<0: alpha*x; compare, multiply; also 6, 16 */
+    ST_OP("", "LeakyRelu", 1, prep_leakyrelu, .flops_per_elem = 2),
+    /* x<0: alpha*(e^x-1); exp, subtract, multiply; also 6 */
+    ST_OP("", "Elu", 1, prep_elu, .flops_per_elem = 3),
+    /* gamma*(x>0 ? x : alpha*(e^x-1)); elu and a scale; also 6 */
+    ST_OP("", "Selu", 1, prep_selu, .flops_per_elem = 4),
+    ST_OP("", "Celu", 12, prep_celu),                   /* max(0,x)+min(0,alpha*(e^(x/alpha)-1)) */
+    /* clamp(alpha*x+beta, 0, 1); multiply-add, clamp; also 6 */
+    ST_OP("", "HardSigmoid", 1, prep_hardsigmoid, .flops_per_elem = 3),
+    /* x*clamp(x/6+1/2, 0, 1); hard sigmoid and a multiply */
+    ST_OP("", "HardSwish", 14, prep_hardswish, .flops_per_elem = 4),
+    ST_OP("", "Softplus", 1, prep_softplus, .flops_per_elem = 3), /* log(1+e^x); exp, add, log */
+    ST_OP("", "Softsign", 1, prep_softsign),            /* x/(1+|x|) */
     ST_OP("", "ThresholdedRelu", 10, prep_thresholdedrelu), /* x>alpha ? x : 0 */
-    ST_OP("", "Shrink", 9, prep_shrink),           /* soft/hard shrinkage by lambd, bias */
-    ST_OP("", "Mish", 18, prep_mish),              /* x*tanh(softplus(x)) */
-    ST_OP("", "IsNaN", 9, prep_isnan),             /* bool: x is NaN */
-    ST_OP("", "IsNaN", 13, prep_isnan),
+    ST_OP("", "Shrink", 9, prep_shrink),                /* soft/hard shrinkage by lambd, bias */
+    /* x*tanh(softplus(x)); softplus, tanh, multiply */
+    ST_OP("", "Mish", 18, prep_mish, .flops_per_elem = 6),
+    ST_OP("", "IsNaN", 9, prep_isnan),                  /* bool: x is NaN; also 13 */
     ST_OP("", "IsInf", 10, prep_isinf),            /* bool: x is +-inf (detect_negative/positive) */
-    ST_OP("", "Not", 1, prep_not),                 /* logical not */
-    ST_OP("", "Add", 1, prep_add),                 /* a+b (integers wrap) */
-    ST_OP("", "Add", 6, prep_add),
-    ST_OP("", "Add", 7, prep_add),
-    ST_OP("", "Add", 13, prep_add),
-    ST_OP("", "Add", 14, prep_add),
-    ST_OP("", "Sub", 1, prep_sub),                 /* a-b */
-    ST_OP("", "Sub", 6, prep_sub),
-    ST_OP("", "Sub", 7, prep_sub),
-    ST_OP("", "Sub", 13, prep_sub),
-    ST_OP("", "Sub", 14, prep_sub),
-    ST_OP("", "Mul", 1, prep_mul),                 /* a*b */
-    ST_OP("", "Mul", 6, prep_mul),
-    ST_OP("", "Mul", 7, prep_mul),
-    ST_OP("", "Mul", 13, prep_mul),
-    ST_OP("", "Mul", 14, prep_mul),
-    ST_OP("", "Div", 1, prep_div),                 /* a/b (integers truncate, x/0 = 0) */
-    ST_OP("", "Div", 6, prep_div),
-    ST_OP("", "Div", 7, prep_div),
-    ST_OP("", "Div", 13, prep_div),
-    ST_OP("", "Div", 14, prep_div),
-    ST_OP("", "Pow", 1, prep_pow),                 /* a^b, mixed base/exponent types from 12 */
-    ST_OP("", "Pow", 7, prep_pow),
-    ST_OP("", "Pow", 12, prep_pow),
-    ST_OP("", "Pow", 13, prep_pow),
-    ST_OP("", "Pow", 15, prep_pow),
-    ST_OP("", "Mod", 10, prep_mod),                /* remainder: divisor's sign, or fmod=1 */
-    ST_OP("", "Mod", 13, prep_mod),
-    ST_OP("", "BitShift", 11, prep_bitshift),      /* unsigned << or >> (direction) */
-    ST_OP("", "And", 1, prep_and),                 /* bool logic */
-    ST_OP("", "And", 7, prep_and),
-    ST_OP("", "Or", 1, prep_or),
-    ST_OP("", "Or", 7, prep_or),
-    ST_OP("", "Xor", 1, prep_xor),
-    ST_OP("", "Xor", 7, prep_xor),
-    ST_OP("", "Equal", 1, prep_equal),             /* bool: a==b (numbers, bool, strings) */
-    ST_OP("", "Equal", 7, prep_equal),
-    ST_OP("", "Equal", 11, prep_equal),
-    ST_OP("", "Equal", 13, prep_equal),
-    ST_OP("", "Greater", 1, prep_greater),         /* bool: a>b */
-    ST_OP("", "Greater", 7, prep_greater),
-    ST_OP("", "Greater", 9, prep_greater),
-    ST_OP("", "Greater", 13, prep_greater),
-    ST_OP("", "Less", 1, prep_less),               /* bool: a<b */
-    ST_OP("", "Less", 7, prep_less),
-    ST_OP("", "Less", 9, prep_less),
-    ST_OP("", "Less", 13, prep_less),
-    ST_OP("", "GreaterOrEqual", 12, prep_greater_equal), /* bool: a>=b */
-    ST_OP("", "GreaterOrEqual", 16, prep_greater_equal),
-    ST_OP("", "LessOrEqual", 12, prep_less_equal), /* bool: a<=b */
-    ST_OP("", "LessOrEqual", 16, prep_less_equal),
-    ST_OP("", "PRelu", 1, prep_prelu),             /* x<0: slope*x, slope broadcast into x */
-    ST_OP("", "PRelu", 6, prep_prelu),
-    ST_OP("", "PRelu", 7, prep_prelu),
-    ST_OP("", "PRelu", 9, prep_prelu),
-    ST_OP("", "PRelu", 16, prep_prelu),
-    ST_OP("", "Where", 9, prep_where),             /* cond ? x : y, any type */
-    ST_OP("", "Where", 16, prep_where),
-    ST_OP("", "Clip", 1, prep_clip),               /* clamp: attributes before 11, inputs after */
-    ST_OP("", "Clip", 6, prep_clip),
-    ST_OP("", "Clip", 11, prep_clip),
-    ST_OP("", "Clip", 12, prep_clip),
-    ST_OP("", "Clip", 13, prep_clip),
-    ST_OP("", "Max", 1, prep_max),                 /* variadic elementwise max (NaN wins) */
-    ST_OP("", "Max", 6, prep_max),
-    ST_OP("", "Max", 8, prep_max),
-    ST_OP("", "Max", 12, prep_max),
-    ST_OP("", "Max", 13, prep_max),
-    ST_OP("", "Min", 1, prep_min),                 /* variadic elementwise min */
-    ST_OP("", "Min", 6, prep_min),
-    ST_OP("", "Min", 8, prep_min),
-    ST_OP("", "Min", 12, prep_min),
-    ST_OP("", "Min", 13, prep_min),
-    ST_OP("", "Sum", 1, prep_sum),                 /* variadic sum */
-    ST_OP("", "Sum", 6, prep_sum),
-    ST_OP("", "Sum", 8, prep_sum),
-    ST_OP("", "Sum", 13, prep_sum),
-    ST_OP("", "Mean", 1, prep_mean),               /* variadic mean */
-    ST_OP("", "Mean", 6, prep_mean),
-    ST_OP("", "Mean", 8, prep_mean),
-    ST_OP("", "Mean", 13, prep_mean),
-    ST_OP("", "Cast", 1, prep_cast),               /* convert to `to` (numbers, bool, strings) */
-    ST_OP("", "Cast", 6, prep_cast),
-    ST_OP("", "Cast", 9, prep_cast),
-    ST_OP("", "Cast", 13, prep_cast),
-    ST_OP("", "CastLike", 15, prep_castlike),      /* convert to the second input's type */
+    ST_OP("", "Not", 1, prep_not),                      /* logical not */
+    ST_OP("", "Add", 1, prep_add, .flops_per_elem = 1), /* a+b (integers wrap); also 6, 7, 13, 14 */
+    ST_OP("", "Sub", 1, prep_sub, .flops_per_elem = 1), /* a-b; also 6, 7, 13, 14 */
+    ST_OP("", "Mul", 1, prep_mul, .flops_per_elem = 1), /* a*b; also 6, 7, 13, 14 */
+    /* a/b (integers truncate, x/0 = 0); also 6, 7, 13, 14 */
+    ST_OP("", "Div", 1, prep_div, .flops_per_elem = 1),
+    /* a^b, mixed base/exponent types from 12; also 7, 12, 13, 15 */
+    ST_OP("", "Pow", 1, prep_pow, .flops_per_elem = 1),
+    ST_OP("", "Mod", 10, prep_mod),              /* remainder: divisor's sign, or fmod=1; also 13 */
+    ST_OP("", "BitShift", 11, prep_bitshift),           /* unsigned << or >> (direction) */
+    ST_OP("", "And", 1, prep_and),                      /* bool logic; also 7 */
+    ST_OP("", "Or", 1, prep_or),                        /* also 7 */
+    ST_OP("", "Xor", 1, prep_xor),                      /* also 7 */
+    ST_OP("", "Equal", 1, prep_equal),     /* bool: a==b (numbers, bool, strings); also 7, 11, 13 */
+    ST_OP("", "Greater", 1, prep_greater),              /* bool: a>b; also 7, 9, 13 */
+    ST_OP("", "Less", 1, prep_less),                    /* bool: a<b; also 7, 9, 13 */
+    ST_OP("", "GreaterOrEqual", 12, prep_greater_equal), /* bool: a>=b; also 16 */
+    ST_OP("", "LessOrEqual", 12, prep_less_equal),      /* bool: a<=b; also 16 */
+    /* x<0: slope*x, slope broadcast into x; compare, multiply; also 6, 7, 9, 16 */
+    ST_OP("", "PRelu", 1, prep_prelu, .flops_per_elem = 2),
+    ST_OP("", "Where", 9, prep_where),                  /* cond ? x : y, any type; also 16 */
+    /* clamp: attributes before 11, inputs after; two compares; also 6, 11, 12, 13 */
+    ST_OP("", "Clip", 1, prep_clip, .flops_per_elem = 2),
+    /* variadic elementwise max (NaN wins); one compare per element and extra input; also 6, 8,
+     * 12, 13 */
+    ST_OP("", "Max", 1, prep_max, .flops_per_elem = 1),
+    /* variadic elementwise min; one compare per element and extra input; also 6, 8, 12, 13 */
+    ST_OP("", "Min", 1, prep_min, .flops_per_elem = 1),
+    /* variadic sum; one add per element and extra input; also 6, 8, 13 */
+    ST_OP("", "Sum", 1, prep_sum, .flops_per_elem = 1),
+    /* variadic mean; add and scale; also 6, 8, 13 */
+    ST_OP("", "Mean", 1, prep_mean, .flops_per_elem = 2),
+    /* convert to `to` (numbers, bool, strings); also 6, 9, 13 */
+    ST_OP("", "Cast", 1, prep_cast, .flags = ST_OPF_PASSTHROUGH),
+    ST_OP("", "CastLike", 15, prep_castlike),           /* convert to the second input's type */
 };
-const size_t st_ops_elementwise_n = ST_ARRAY_LEN(st_ops_elementwise);
+const st_op_family st_ops_elementwise = {"elementwise", family_rows, ST_ARRAY_LEN(family_rows)};

@@ -1,5 +1,6 @@
 /* runtime/ops/helpers.c: the one place broadcasting, axis normalization and strides are
- * computed, so no kernel carries its own special cases. */
+ * computed, so no kernel carries its own special cases; plus the shape facts the FLOPs and
+ * index-bound functions of the op tables read. */
 #include "op.h"
 
 st_status st_broadcast_shape(int n, const st_tensor *const *ts, int *ndim, int64_t *dims,
@@ -55,4 +56,27 @@ void st_contig_strides(int ndim, const int64_t *dims, int64_t *strides) {
         strides[d] = s;
         s *= dims[d];
     }
+}
+
+double st_tinfo_nelem(const st_tinfo *t) {
+    if (!t || t->kind != ST_VAL_TENSOR) return 0;
+    double n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= (double)(t->dims[d] > 0 ? t->dims[d] : 0);
+    return n;
+}
+
+int st_ops_value_rank(const st_graph *g, int v) {
+    if (v < 0 || (size_t)v >= g->n_values) return -1;
+    const st_ir_value *iv = &g->values[v];
+    return iv->has_const ? iv->const_val.ndim : iv->type.rank;
+}
+
+int64_t st_ops_value_dim(const st_graph *g, int v, int64_t axis) {
+    int rank = st_ops_value_rank(g, v);
+    if (rank <= 0) return -1;
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) return -1;
+    const st_ir_value *iv = &g->values[v];
+    if (iv->has_const) return iv->const_val.dims[axis];
+    return iv->type.dims ? iv->type.dims[axis].value : -1;
 }

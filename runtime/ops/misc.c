@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
+#include "misc_impl.h"
 
 /* ---- shared converters ------------------------------------------------------------ */
 /* Per-dtype load and store through double, generated once per type (X-macro below). */
@@ -391,35 +391,28 @@ static st_status prep_multinomial(st_kctx *k, st_error *err) {
     return ST_OK;
 }
 
-/* ---- kernels defined in the family's other files ---------------------------------- */
-st_status st_misc_prep_dft(st_kctx *k, st_error *err);          /* misc_signal.c */
-st_status st_misc_prep_stft(st_kctx *k, st_error *err);
-st_status st_misc_prep_window(st_kctx *k, st_error *err);
-st_status st_misc_prep_melweight(st_kctx *k, st_error *err);
-st_status st_misc_prep_strnorm(st_kctx *k, st_error *err);      /* misc_text.c */
-st_status st_misc_prep_tfidf(st_kctx *k, st_error *err);
-st_status st_misc_prep_optimizer(st_kctx *k, st_error *err);    /* misc_train.c */
-
 #define TRAINING "ai.onnx.preview.training"
 
-const st_op_def st_ops_misc[] = {
+static const st_op_def family_rows[] = {
     /* domain    op_type              since  prepare                    meaning */
-    ST_OP("", "DFT", 17, st_misc_prep_dft),       /* FFT along one axis */
-    ST_OP("", "STFT", 17, st_misc_prep_stft),      /* framed, windowed DFT */
-    ST_OP("", "HannWindow", 17, st_misc_prep_window),    /* 0.5 - 0.5 cos */
-    ST_OP("", "HammingWindow", 17, st_misc_prep_window),    /* 25/46 - 21/46 cos */
-    ST_OP("", "BlackmanWindow", 17, st_misc_prep_window),    /* three-term cosine */
+    ST_OP("", "DFT", 17, st_misc_prep_dft),             /* FFT along one axis */
+    ST_OP("", "STFT", 17, st_misc_prep_stft),           /* framed, windowed DFT */
+    ST_OP("", "HannWindow", 17, st_misc_prep_window),   /* 0.5 - 0.5 cos */
+    ST_OP("", "HammingWindow", 17, st_misc_prep_window), /* 25/46 - 21/46 cos */
+    ST_OP("", "BlackmanWindow", 17, st_misc_prep_window), /* three-term cosine */
     ST_OP("", "MelWeightMatrix", 17, st_misc_prep_melweight), /* triangular mel filters */
-    ST_OP("", "StringNormalizer", 10, st_misc_prep_strnorm),   /* stopwords and case */
-    ST_OP("", "TfIdfVectorizer", 9, st_misc_prep_tfidf),     /* n-gram counts/weights */
-    ST_OP("", "RandomUniform", 1, prep_random),            /* uniform, shape attr */
-    ST_OP("", "RandomNormal", 1, prep_random),            /* normal, shape attr */
-    ST_OP("", "RandomUniformLike", 1, prep_random),            /* uniform, input's shape */
-    ST_OP("", "RandomNormalLike", 1, prep_random),            /* normal, input's shape */
-    ST_OP("", "Multinomial", 7, prep_multinomial),       /* categorical samples */
-    ST_OP("", "Bernoulli", 15, prep_bernoulli),         /* 0/1 draws with p */
+    ST_OP("", "StringNormalizer", 10, st_misc_prep_strnorm), /* stopwords and case */
+    ST_OP("", "TfIdfVectorizer", 9, st_misc_prep_tfidf), /* n-gram counts/weights */
+    ST_OP("", "RandomUniform", 1, prep_random, .flags = ST_OPF_IMPURE), /* uniform, shape attr */
+    ST_OP("", "RandomNormal", 1, prep_random, .flags = ST_OPF_IMPURE), /* normal, shape attr */
+    /* uniform, input's shape */
+    ST_OP("", "RandomUniformLike", 1, prep_random, .flags = ST_OPF_IMPURE),
+    /* normal, input's shape */
+    ST_OP("", "RandomNormalLike", 1, prep_random, .flags = ST_OPF_IMPURE),
+    ST_OP("", "Multinomial", 7, prep_multinomial, .flags = ST_OPF_IMPURE), /* categorical samples */
+    ST_OP("", "Bernoulli", 15, prep_bernoulli, .flags = ST_OPF_IMPURE), /* 0/1 draws with p */
     ST_OP(TRAINING, "Adagrad", 1, st_misc_prep_optimizer), /* Adagrad step */
     ST_OP(TRAINING, "Adam", 1, st_misc_prep_optimizer), /* Adam step */
     ST_OP(TRAINING, "Momentum", 1, st_misc_prep_optimizer), /* SGD momentum/Nesterov */
 };
-const size_t st_ops_misc_n = ST_ARRAY_LEN(st_ops_misc);
+const st_op_family st_ops_misc = {"misc", family_rows, ST_ARRAY_LEN(family_rows)};

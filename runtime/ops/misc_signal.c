@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
+#include "misc_impl.h"
 
 /* Converters shared by the family (misc.c). */
 void st_misc_load_f64(st_dtype dt, const void *src, size_t off, size_t sstride, size_t n,
@@ -444,6 +444,11 @@ st_status st_misc_prep_dft(st_kctx *k, st_error *err) {
         dft_out_shape(x, st, st->n_fixed, dims);
         st_out_declare(k, 0, x->dtype, r, dims);
         if (st->n_fixed > 0 && (s = ensure_plan(k, st, (size_t)st->n_fixed, err))) goto fail;
+    } else {
+        int64_t dims[ST_MAX_RANK];
+        dft_out_shape(x, st, 0, dims);
+        dims[st->axis] = -1; /* dft_length is a run-time value */
+        st_out_declare_type(k, 0, x->dtype, r, dims);
     }
     k->state = st;
     k->state_free = dft_state_free;
@@ -551,6 +556,9 @@ st_status st_misc_prep_stft(st_kctx *k, st_error *err) {
         int64_t dims[4] = {x->dims[0], g.frames, g.bins, 2};
         st_out_declare(k, 0, x->dtype, 4, dims);
         if ((s = ensure_plan(k, st, (size_t)g.flen, err))) goto fail;
+    } else {
+        int64_t dims[4] = {x->dims[0], -1, -1, 2}; /* frames and bins follow run-time inputs */
+        st_out_declare_type(k, 0, x->dtype, 4, dims);
     }
     k->state = st;
     k->state_free = dft_state_free;
@@ -620,6 +628,9 @@ st_status st_misc_prep_window(st_kctx *k, st_error *err) {
             return s;
         }
         st_out_declare(k, 0, st->out_dtype, 1, &size);
+    } else {
+        int64_t unk = -1; /* the size is a run-time value */
+        st_out_declare_type(k, 0, st->out_dtype, 1, &unk);
     }
     k->state = st;
     k->run = run_window;
@@ -719,6 +730,9 @@ st_status st_misc_prep_melweight(st_kctx *k, st_error *err) {
     if (known) {
         int64_t dims[2] = {a.dft_length / 2 + 1, a.bins};
         st_out_declare(k, 0, *st, 2, dims);
+    } else {
+        int64_t dims[2] = {-1, -1}; /* [dft_length / 2 + 1, num_mel_bins] at run time */
+        st_out_declare_type(k, 0, *st, 2, dims);
     }
     k->state = st;
     k->run = run_melweight;

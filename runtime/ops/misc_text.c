@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "op.h"
+#include "misc_impl.h"
 
 /* ---- UTF-8 case mapping ----------------------------------------------------------- */
 /* Decode one code point at s (n bytes left); *len gets its byte length. Returns -1 for
@@ -279,6 +279,9 @@ st_status st_misc_prep_strnorm(st_kctx *k, st_error *err) {
         }
         qsort(st->stop, st->n_stop, sizeof *st->stop, stop_cmp);
     }
+    /* stopwords decide how many strings stay: [C'] or [1, C'] */
+    int64_t dims[2] = {x->ndim == 2 ? 1 : -1, -1};
+    st_out_declare_type(k, 0, ST_DTYPE_STRING, x->ndim, dims);
     k->state = st;
     k->state_free = strnorm_free;
     k->run = run_strnorm;

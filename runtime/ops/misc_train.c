@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
+#include "misc_impl.h"
 
 typedef enum { OPT_ADAGRAD, OPT_ADAM, OPT_MOMENTUM } opt_kind;
 

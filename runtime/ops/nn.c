@@ -7,76 +7,151 @@
 
 #include "nn_impl.h"
 
-/* One prepare serves every version of an op; it reads k->opset where versions differ. */
-const st_op_def st_ops_nn[] = {
+/* ---- FLOPs of the ops whose cost needs shapes or attributes (a multiply-add counts 2) -- */
+
+static const st_tinfo *tinfo_arg(const st_tinfo *v, int n, int i) {
+    return i < n && v[i].kind == ST_VAL_TENSOR ? &v[i] : NULL;
+}
+
+/* Taps per output element of a convolution: Cin/group x kernel, read off the weight. */
+static double conv_taps(const st_tinfo *w) {
+    return st_tinfo_nelem(w) / (double)(w->dims[0] > 0 ? w->dims[0] : 1);
+}
+
+/* Each output element is a dot product over the taps, weight at input wpos; Conv adds the
+ * bias (input 2) once per output element. */
+static double conv_like_flops(const st_tinfo *in, int n_in, const st_tinfo *out, int n_out,
+                              int wpos, bool bias) {
+    const st_tinfo *y = tinfo_arg(out, n_out, 0), *w = tinfo_arg(in, n_in, wpos);
+    if (!y || !w || w->ndim < 2) return -1;
+    double ny = st_tinfo_nelem(y);
+    return 2 * ny * conv_taps(w) + (bias && tinfo_arg(in, n_in, 2) ? ny : 0);
+}
+
+static double conv_flops(const st_node *nd, const st_tinfo *in, int n_in, const st_tinfo *out,
+                         int n_out) {
+    (void)nd;
+    return conv_like_flops(in, n_in, out, n_out, 1, true);
+}
+
+static double conv_integer_flops(const st_node *nd, const st_tinfo *in, int n_in,
+                                 const st_tinfo *out, int n_out) {
+    (void)nd;
+    return conv_like_flops(in, n_in, out, n_out, 1, false);
+}
+
+/* QLinearConv: x, x_scale, x_zero_point, w, ... so the weight is input 3. */
+static double qlinear_conv_flops(const st_node *nd, const st_tinfo *in, int n_in,
+                                 const st_tinfo *out, int n_out) {
+    (void)nd;
+    return conv_like_flops(in, n_in, out, n_out, 3, false);
+}
+
+/* Each input element scatters into Cout/group x kernel taps; the bias once per output. */
+static double conv_transpose_flops(const st_node *nd, const st_tinfo *in, int n_in,
+                                   const st_tinfo *out, int n_out) {
+    (void)nd;
+    const st_tinfo *x = tinfo_arg(in, n_in, 0), *w = tinfo_arg(in, n_in, 1);
+    const st_tinfo *y = tinfo_arg(out, n_out, 0);
+    if (!x || !w || w->ndim < 2) return -1;
+    double bias = tinfo_arg(in, n_in, 2) && y ? st_tinfo_nelem(y) : 0;
+    return 2 * st_tinfo_nelem(x) * conv_taps(w) + bias;
+}
+
+/* Y[M,N] = alpha A[M,K] B[K,N] + beta C: K is A's elements over M; C costs a multiply-add. */
+static double gemm_flops(const st_node *nd, const st_tinfo *in, int n_in, const st_tinfo *out,
+                         int n_out) {
+    (void)nd;
+    const st_tinfo *y = tinfo_arg(out, n_out, 0), *a = tinfo_arg(in, n_in, 0);
+    if (!y || !a || y->ndim != 2) return -1;
+    if (y->dims[0] <= 0) return 0;
+    double ny = st_tinfo_nelem(y), kk = st_tinfo_nelem(a) / (double)y->dims[0];
+    return 2 * ny * kk + (tinfo_arg(in, n_in, 2) ? 2 * ny : 0);
+}
+
+/* (Batched) matrix product: a dot product over A's last dimension per output element. */
+static double matmul_flops(const st_node *nd, const st_tinfo *in, int n_in, const st_tinfo *out,
+                           int n_out) {
+    (void)nd;
+    const st_tinfo *y = tinfo_arg(out, n_out, 0), *a = tinfo_arg(in, n_in, 0);
+    if (!y || !a || a->ndim < 1) return -1;
+    return 2 * st_tinfo_nelem(y) * (double)a->dims[a->ndim - 1];
+}
+
+/* One operation per window tap per output element (the kernel_shape attribute). */
+static double pool_flops(const st_node *nd, const st_tinfo *in, int n_in, const st_tinfo *out,
+                         int n_out) {
+    (void)in, (void)n_in;
+    const st_tinfo *y = tinfo_arg(out, n_out, 0);
+    if (!y) return -1;
+    const int64_t *ks;
+    size_t nk = st_attr_ints(nd, "kernel_shape", &ks);
+    double taps = 1;
+    for (size_t i = 0; i < nk; i++) taps *= (double)ks[i];
+    return st_tinfo_nelem(y) * taps;
+}
+
+/* ---- the family's table ----------------------------------------------------------------
+ * One prepare serves every version of an op; it reads k->opset where versions differ. A
+ * row's comment lists the later versions it also covers. */
+static const st_op_def family_rows[] = {
     /* domain op                         since prepare */
-    ST_OP("", "Conv", 1, st_nn_prep_conv),                          /* N-d convolution */
-    ST_OP("", "Conv", 11, st_nn_prep_conv),                         /* kernel_shape optional */
-    ST_OP("", "ConvTranspose", 1, st_nn_prep_conv_transpose),       /* transposed convolution */
-    ST_OP("", "ConvTranspose", 11, st_nn_prep_conv_transpose),      /* same semantics */
-    ST_OP("", "ConvInteger", 10, st_nn_prep_conv_integer),          /* int8/uint8 conv to int32 */
-    ST_OP("", "QLinearConv", 10, st_nn_prep_qlinear_conv),          /* quantized conv */
-    ST_OP("", "Gemm", 1, st_nn_prep_gemm),                          /* broadcast attribute era */
-    ST_OP("", "Gemm", 6, st_nn_prep_gemm),
-    ST_OP("", "Gemm", 7, st_nn_prep_gemm),                          /* unidirectional C bcast */
-    ST_OP("", "Gemm", 9, st_nn_prep_gemm),                          /* integer types */
-    ST_OP("", "Gemm", 11, st_nn_prep_gemm),                         /* C optional */
-    ST_OP("", "Gemm", 13, st_nn_prep_gemm),                         /* bfloat16 */
-    ST_OP("", "MatMul", 1, st_nn_prep_matmul),                      /* numpy matmul */
-    ST_OP("", "MatMul", 9, st_nn_prep_matmul),                      /* integer types */
-    ST_OP("", "MatMul", 13, st_nn_prep_matmul),                     /* bfloat16 */
-    ST_OP("", "MatMulInteger", 10, st_nn_prep_matmul_integer),      /* int8/uint8 to int32 */
-    ST_OP("", "QLinearMatMul", 10, st_nn_prep_qlinear_matmul),      /* quantized matmul */
-    ST_OP("", "MaxPool", 1, st_nn_prep_maxpool),                    /* max over windows */
-    ST_OP("", "MaxPool", 8, st_nn_prep_maxpool),                    /* Indices, storage_order */
-    ST_OP("", "MaxPool", 10, st_nn_prep_maxpool),                   /* ceil_mode, dilations */
-    ST_OP("", "MaxPool", 11, st_nn_prep_maxpool),
-    ST_OP("", "MaxPool", 12, st_nn_prep_maxpool),                   /* int8/uint8 */
-    ST_OP("", "AveragePool", 1, st_nn_prep_avgpool),                /* mean over windows */
-    ST_OP("", "AveragePool", 7, st_nn_prep_avgpool),                /* count_include_pad */
-    ST_OP("", "AveragePool", 10, st_nn_prep_avgpool),               /* ceil_mode */
-    ST_OP("", "AveragePool", 11, st_nn_prep_avgpool),
-    ST_OP("", "GlobalAveragePool", 1, st_nn_prep_global_avgpool),   /* mean over all spatial */
-    ST_OP("", "GlobalMaxPool", 1, st_nn_prep_global_maxpool),       /* max over all spatial */
-    ST_OP("", "LpPool", 1, st_nn_prep_lppool),                      /* p-norm over windows */
-    ST_OP("", "LpPool", 2, st_nn_prep_lppool),                      /* p is an int */
-    ST_OP("", "LpPool", 11, st_nn_prep_lppool),
-    ST_OP("", "GlobalLpPool", 1, st_nn_prep_global_lppool),         /* p-norm over all spatial */
-    ST_OP("", "GlobalLpPool", 2, st_nn_prep_global_lppool),
-    ST_OP("", "MaxUnpool", 9, st_nn_prep_maxunpool),                /* scatter by MaxPool index */
-    ST_OP("", "MaxUnpool", 11, st_nn_prep_maxunpool),
-    ST_OP("", "MaxRoiPool", 1, st_nn_prep_max_roi_pool),            /* max over RoI bins */
-    ST_OP("", "RoiAlign", 10, st_nn_prep_roi_align),                /* bilinear RoI pooling */
-    ST_OP("", "RoiAlign", 16, st_nn_prep_roi_align),                /* half_pixel default */
-    ST_OP("", "BatchNormalization", 1, st_nn_prep_batchnorm),       /* per-channel affine */
-    ST_OP("", "BatchNormalization", 6, st_nn_prep_batchnorm),
-    ST_OP("", "BatchNormalization", 7, st_nn_prep_batchnorm),
-    ST_OP("", "BatchNormalization", 9, st_nn_prep_batchnorm),
-    ST_OP("", "BatchNormalization", 14, st_nn_prep_batchnorm),      /* training_mode */
-    ST_OP("", "BatchNormalization", 15, st_nn_prep_batchnorm),      /* typed scale / stats */
-    ST_OP("", "InstanceNormalization", 1, st_nn_prep_instancenorm), /* per (n, c) stats */
-    ST_OP("", "InstanceNormalization", 6, st_nn_prep_instancenorm),
-    ST_OP("", "LayerNormalization", 17, st_nn_prep_layernorm),      /* stats over trailing axes */
-    ST_OP("", "LRN", 1, st_nn_prep_lrn),                            /* cross-channel norm */
-    ST_OP("", "LRN", 13, st_nn_prep_lrn),
-    ST_OP("", "MeanVarianceNormalization", 9, st_nn_prep_mvn),      /* zero mean, unit var */
-    ST_OP("", "MeanVarianceNormalization", 13, st_nn_prep_mvn),
-    ST_OP("", "Dropout", 1, st_nn_prep_dropout),                    /* identity in inference */
-    ST_OP("", "Dropout", 6, st_nn_prep_dropout),
-    ST_OP("", "Dropout", 7, st_nn_prep_dropout),
-    ST_OP("", "Dropout", 10, st_nn_prep_dropout),                   /* bool mask */
-    ST_OP("", "Dropout", 12, st_nn_prep_dropout),                   /* ratio, training_mode */
-    ST_OP("", "Dropout", 13, st_nn_prep_dropout),
-    ST_OP("", "QuantizeLinear", 10, st_nn_prep_quantize),           /* float to int8/uint8 */
-    ST_OP("", "QuantizeLinear", 13, st_nn_prep_quantize),           /* per-axis */
-    ST_OP("", "DequantizeLinear", 10, st_nn_prep_dequantize),       /* int to float */
-    ST_OP("", "DequantizeLinear", 13, st_nn_prep_dequantize),       /* per-axis */
+    /* N-d convolution; also 11 (kernel_shape optional) */
+    ST_OP("", "Conv", 1, st_nn_prep_conv, .flops = conv_flops),
+    /* transposed convolution; also 11 (same semantics) */
+    ST_OP("", "ConvTranspose", 1, st_nn_prep_conv_transpose, .flops = conv_transpose_flops),
+    /* int8/uint8 conv to int32 */
+    ST_OP("", "ConvInteger", 10, st_nn_prep_conv_integer, .flops = conv_integer_flops),
+    /* quantized conv */
+    ST_OP("", "QLinearConv", 10, st_nn_prep_qlinear_conv, .flops = qlinear_conv_flops),
+    /* broadcast attribute era; also 6, 7 (unidirectional C bcast), 9 (integer types), 11 (C
+     * optional), 13 (bfloat16) */
+    ST_OP("", "Gemm", 1, st_nn_prep_gemm, .flops = gemm_flops),
+    /* numpy matmul; also 9 (integer types), 13 (bfloat16) */
+    ST_OP("", "MatMul", 1, st_nn_prep_matmul, .flops = matmul_flops),
+    /* int8/uint8 to int32 */
+    ST_OP("", "MatMulInteger", 10, st_nn_prep_matmul_integer, .flops = matmul_flops),
+    /* quantized matmul */
+    ST_OP("", "QLinearMatMul", 10, st_nn_prep_qlinear_matmul, .flops = matmul_flops),
+    /* max over windows; also 8 (Indices, storage_order), 10 (ceil_mode, dilations), 11, 12
+     * (int8/uint8) */
+    ST_OP("", "MaxPool", 1, st_nn_prep_maxpool, .flops = pool_flops),
+    /* mean over windows; also 7 (count_include_pad), 10 (ceil_mode), 11 */
+    ST_OP("", "AveragePool", 1, st_nn_prep_avgpool, .flops = pool_flops),
+    /* mean over all spatial; one add per input element */
+    ST_OP("", "GlobalAveragePool", 1, st_nn_prep_global_avgpool,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    /* max over all spatial; one compare per input element */
+    ST_OP("", "GlobalMaxPool", 1, st_nn_prep_global_maxpool,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    /* p-norm over windows; also 2 (p is an int), 11 */
+    ST_OP("", "LpPool", 1, st_nn_prep_lppool, .flops = pool_flops),
+    ST_OP("", "GlobalLpPool", 1, st_nn_prep_global_lppool), /* p-norm over all spatial; also 2 */
+    ST_OP("", "MaxUnpool", 9, st_nn_prep_maxunpool),    /* scatter by MaxPool index; also 11 */
+    ST_OP("", "MaxRoiPool", 1, st_nn_prep_max_roi_pool), /* max over RoI bins */
+    /* bilinear RoI pooling; also 16 (half_pixel default) */
+    ST_OP("", "RoiAlign", 10, st_nn_prep_roi_align),
+    /* per-channel affine; folded scale and shift; also 6, 7, 9, 14 (training_mode), 15 (typed
+     * scale / stats) */
+    ST_OP("", "BatchNormalization", 1, st_nn_prep_batchnorm, .flops_per_elem = 2),
+    /* per (n, c) stats; mean, variance, normalize, scale, shift per input element; also 6 */
+    ST_OP("", "InstanceNormalization", 1, st_nn_prep_instancenorm,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
+    /* stats over trailing axes; mean, variance, normalize, scale, shift per input element */
+    ST_OP("", "LayerNormalization", 17, st_nn_prep_layernorm,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
+    ST_OP("", "LRN", 1, st_nn_prep_lrn),                /* cross-channel norm; also 13 */
+    ST_OP("", "MeanVarianceNormalization", 9, st_nn_prep_mvn), /* zero mean, unit var; also 13 */
+    /* identity in inference; also 6, 7, 10 (bool mask), 12 (ratio, training_mode), 13 */
+    ST_OP("", "Dropout", 1, st_nn_prep_dropout, .flags = ST_OPF_IMPURE),
+    /* float to int8/uint8; also 13 (per-axis) */
+    ST_OP("", "QuantizeLinear", 10, st_nn_prep_quantize),
+    ST_OP("", "DequantizeLinear", 10, st_nn_prep_dequantize), /* int to float; also 13 (per-axis) */
     ST_OP("", "DynamicQuantizeLinear", 11, st_nn_prep_dynamic_quantize), /* uint8 with stats */
-    ST_OP("", "Einsum", 12, st_nn_prep_einsum),                     /* Einstein summation */
-    ST_OP("", "NonMaxSuppression", 10, st_nn_prep_nms),             /* greedy box selection */
-    ST_OP("", "NonMaxSuppression", 11, st_nn_prep_nms),
+    ST_OP("", "Einsum", 12, st_nn_prep_einsum),         /* Einstein summation */
+    ST_OP("", "NonMaxSuppression", 10, st_nn_prep_nms), /* greedy box selection; also 11 */
 };
-const size_t st_ops_nn_n = ST_ARRAY_LEN(st_ops_nn);
+const st_op_family st_ops_nn = {"nn", family_rows, ST_ARRAY_LEN(family_rows)};
 
 /* ---- window geometry ------------------------------------------------------------------ */
 

@@ -388,6 +388,10 @@ st_status st_nn_prep_maxunpool(st_kctx *k, st_error *err) {
         }
         st->known = true;
         st_out_declare(k, 0, x->dtype, st->ndim, st->dims);
+    } else { /* output_shape at run time: batch and channels still follow X */
+        int64_t dims[ST_MAX_RANK];
+        for (int d = 0; d < x->ndim; d++) dims[d] = d < 2 ? x->dims[d] : -1;
+        st_out_declare_type(k, 0, x->dtype, x->ndim, dims);
     }
     k->state = st;
     k->run = run_maxunpool;

@@ -320,6 +320,8 @@ st_status st_nn_prep_nms(st_kctx *k, st_error *err) {
         return st_errorf(err, ST_ERR_INVALID, "boxes must be [batch, spatial, 4]");
     if (scores->ndim != 3 || scores->dims[0] != boxes->dims[0] || scores->dims[2] != boxes->dims[1])
         return st_errorf(err, ST_ERR_INVALID, "scores must be [batch, classes, spatial]");
+    int64_t dims[2] = {-1, 3}; /* [selected, (batch, class, box)]: the count follows data */
+    st_out_declare_type(k, 0, ST_DTYPE_I64, 2, dims);
     k->run = run_nms;
     return ST_OK;
 }

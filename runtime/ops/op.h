@@ -60,10 +60,10 @@ enum {
     ST_OPF_PASSTHROUGH = 1u << 1,    /* output 0 holds input 0's values, re-laid out or
                                         re-typed (compare follows index values through it) */
     ST_OPF_FLOPS_OF_INPUT = 1u << 2, /* flops_per_elem counts input 0's elements */
-    ST_OPF_SHAPE_ONLY = 1u << 3,     /* reads only its inputs' shapes, never their data
-                                        (Shape, Size): foldable once shapes are known */
     ST_OPF_PASSTHROUGH_ALL = 1u << 3, /* with PASSTHROUGH: every input's values reach
-                                        output 0 (Concat), not only input 0's */
+                                         output 0 (Concat), not only input 0's */
+    ST_OPF_SHAPE_ONLY = 1u << 4,     /* reads only its inputs' shapes, never their data
+                                        (Shape, Size): foldable once shapes are known */
 };
 
 struct st_op_def {

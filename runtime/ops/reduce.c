@@ -5,18 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
-
-/* Prepares implemented in the family's other files. */
-st_status st_reduce_prep_softmax(st_kctx *k, st_error *err);    /* reduce_softmax.c */
-st_status st_reduce_prep_logsoftmax(st_kctx *k, st_error *err); /* reduce_softmax.c */
-st_status st_reduce_prep_hardmax(st_kctx *k, st_error *err);    /* reduce_softmax.c */
-st_status st_reduce_prep_cumsum(st_kctx *k, st_error *err);     /* reduce_scan.c */
-st_status st_reduce_prep_topk(st_kctx *k, st_error *err);       /* reduce_scan.c */
-st_status st_reduce_prep_nllloss(st_kctx *k, st_error *err);    /* reduce_loss.c */
-st_status st_reduce_prep_sce(st_kctx *k, st_error *err);        /* reduce_loss.c */
-st_status st_reduce_prep_det(st_kctx *k, st_error *err);        /* reduce_det.c */
-double st_reduce_sumexp_f32(const float *x, size_t n, float shift); /* reduce_softmax.c */
+#include "reduce_impl.h"
 
 /* ---- reduction kinds ------------------------------------------------------------- */
 typedef enum {
@@ -682,6 +671,10 @@ static st_status prep_reduce_kind(st_kctx *k, red_kind kind, st_error *err) {
         if (!s->noop && N && red_needs_permute(m, gr, gs))
             k->scratch_bytes = N * st_dtype_size(x->dtype);
     } else {
+        /* axes come at run time: only keepdims fixes the rank (extents stay unknown) */
+        int64_t dims[ST_MAX_RANK];
+        for (int d = 0; d < x->ndim; d++) dims[d] = -1;
+        st_out_declare_type(k, 0, x->dtype, s->keepdims ? x->ndim : -1, dims);
         k->scratch_bytes = N * st_dtype_size(x->dtype);
     }
     k->state = s;
@@ -842,28 +835,51 @@ static st_status prep_arg(st_kctx *k, bool is_max, st_error *err) {
 static st_status prep_argmax(st_kctx *k, st_error *err) { return prep_arg(k, true, err); }
 static st_status prep_argmin(st_kctx *k, st_error *err) { return prep_arg(k, false, err); }
 
+/* Class labels (input 1) of NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss index
+ * dimension 1 (C) of the scores. */
+static int64_t bound_class_labels(const st_graph *g, const st_node *nd, int pos) {
+    if (pos != 1 || nd->n_in < 1) return -1;
+    return st_ops_value_dim(g, nd->inputs[0], 1);
+}
+
 /* ---- the family's table ------------------------------------------------------------ */
 /* One row per op: prepare reads k->opset for differences between versions. */
-const st_op_def st_ops_reduce[] = {
-    ST_OP("", "ReduceSum", 1, prep_reduce_sum),             /* axes: attribute; input from 13 */
-    ST_OP("", "ReduceMean", 1, prep_reduce_mean),           /* arithmetic mean */
-    ST_OP("", "ReduceSumSquare", 1, prep_reduce_sumsq),     /* sum of squares */
-    ST_OP("", "ReduceL1", 1, prep_reduce_l1),               /* sum of absolute values */
-    ST_OP("", "ReduceL2", 1, prep_reduce_l2),               /* Euclidean norm */
-    ST_OP("", "ReduceLogSum", 1, prep_reduce_logsum),       /* log of the sum */
-    ST_OP("", "ReduceLogSumExp", 1, prep_reduce_lse),       /* log of the sum of exponentials */
-    ST_OP("", "ReduceProd", 1, prep_reduce_prod),           /* product */
-    ST_OP("", "ReduceMax", 1, prep_reduce_max),             /* maximum; int8/uint8 from 12 */
-    ST_OP("", "ReduceMin", 1, prep_reduce_min),             /* minimum; int8/uint8 from 12 */
-    ST_OP("", "ArgMax", 1, prep_argmax),                    /* select_last_index from 12 */
-    ST_OP("", "ArgMin", 1, prep_argmin),                    /* select_last_index from 12 */
-    ST_OP("", "Softmax", 1, st_reduce_prep_softmax),        /* 2-D coercion before 13 */
-    ST_OP("", "LogSoftmax", 1, st_reduce_prep_logsoftmax),  /* 2-D coercion before 13 */
-    ST_OP("", "Hardmax", 1, st_reduce_prep_hardmax),        /* 2-D coercion before 13 */
-    ST_OP("", "CumSum", 11, st_reduce_prep_cumsum),         /* exclusive, reverse, axis input */
-    ST_OP("", "TopK", 1, st_reduce_prep_topk),              /* k attribute before 10 */
-    ST_OP("", "NegativeLogLikelihoodLoss", 12, st_reduce_prep_nllloss), /* weight, ignore_index */
-    ST_OP("", "SoftmaxCrossEntropyLoss", 12, st_reduce_prep_sce),       /* optional log_prob */
-    ST_OP("", "Det", 11, st_reduce_prep_det),               /* batched determinant */
+static const st_op_def family_rows[] = {
+    /* axes: attribute; input from 13; one add per input element */
+    ST_OP("", "ReduceSum", 1, prep_reduce_sum, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    /* arithmetic mean; one add per input element */
+    ST_OP("", "ReduceMean", 1, prep_reduce_mean,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    /* sum of squares; square and add per input element */
+    ST_OP("", "ReduceSumSquare", 1, prep_reduce_sumsq,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 2),
+    ST_OP("", "ReduceL1", 1, prep_reduce_l1),           /* sum of absolute values */
+    /* Euclidean norm; square and add per input element */
+    ST_OP("", "ReduceL2", 1, prep_reduce_l2, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 2),
+    ST_OP("", "ReduceLogSum", 1, prep_reduce_logsum),   /* log of the sum */
+    ST_OP("", "ReduceLogSumExp", 1, prep_reduce_lse),   /* log of the sum of exponentials */
+    /* product; one multiply per input element */
+    ST_OP("", "ReduceProd", 1, prep_reduce_prod,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    /* maximum; int8/uint8 from 12; one compare per input element */
+    ST_OP("", "ReduceMax", 1, prep_reduce_max, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    /* minimum; int8/uint8 from 12; one compare per input element */
+    ST_OP("", "ReduceMin", 1, prep_reduce_min, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    ST_OP("", "ArgMax", 1, prep_argmax),                /* select_last_index from 12 */
+    ST_OP("", "ArgMin", 1, prep_argmin),                /* select_last_index from 12 */
+    /* 2-D coercion before 13; max, subtract, exp, sum, divide per input element */
+    ST_OP("", "Softmax", 1, st_reduce_prep_softmax,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
+    /* 2-D coercion before 13; max, subtract, exp, sum, log-subtract per input element */
+    ST_OP("", "LogSoftmax", 1, st_reduce_prep_logsoftmax,
+          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
+    ST_OP("", "Hardmax", 1, st_reduce_prep_hardmax),    /* 2-D coercion before 13 */
+    ST_OP("", "CumSum", 11, st_reduce_prep_cumsum),     /* exclusive, reverse, axis input */
+    ST_OP("", "TopK", 1, st_reduce_prep_topk),          /* k attribute before 10 */
+    ST_OP("", "NegativeLogLikelihoodLoss", 12, st_reduce_prep_nllloss,
+          .index_bound = bound_class_labels),           /* weight, ignore_index */
+    /* optional log_prob */
+    ST_OP("", "SoftmaxCrossEntropyLoss", 12, st_reduce_prep_sce, .index_bound = bound_class_labels),
+    ST_OP("", "Det", 11, st_reduce_prep_det),           /* batched determinant */
 };
-const size_t st_ops_reduce_n = ST_ARRAY_LEN(st_ops_reduce);
+const st_op_family st_ops_reduce = {"reduce", family_rows, ST_ARRAY_LEN(family_rows)};

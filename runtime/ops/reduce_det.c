@@ -4,9 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
-
-st_status st_reduce_prep_det(st_kctx *k, st_error *err);
+#include "reduce_impl.h"
 
 /* Determinant of the M x M matrix a (row-major, destroyed). */
 static double det_lu(double *a, size_t M) {

@@ -4,10 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
-
-st_status st_reduce_prep_nllloss(st_kctx *k, st_error *err);
-st_status st_reduce_prep_sce(st_kctx *k, st_error *err);
+#include "reduce_impl.h"
 
 typedef enum {
     LOSS_NONE, /* one loss per (n, d...) */

@@ -4,10 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
-
-st_status st_reduce_prep_cumsum(st_kctx *k, st_error *err);
-st_status st_reduce_prep_topk(st_kctx *k, st_error *err);
+#include "reduce_impl.h"
 
 #define SC_CB 256       /* columns scanned together */
 #define SC_GRAIN 16384  /* elements per parallel chunk, at least */
@@ -356,6 +353,12 @@ st_status st_reduce_prep_topk(st_kctx *k, st_error *err) {
         dims[axis] = kk;
         st_out_declare(k, 0, x->dtype, x->ndim, dims);
         st_out_declare(k, 1, ST_DTYPE_I64, x->ndim, dims);
+    } else { /* K at run time: that axis alone is unknown */
+        int64_t dims[ST_MAX_RANK];
+        memcpy(dims, x->dims, (size_t)x->ndim * sizeof *dims);
+        dims[axis] = -1;
+        st_out_declare_type(k, 0, x->dtype, x->ndim, dims);
+        st_out_declare_type(k, 1, ST_DTYPE_I64, x->ndim, dims);
     }
     k->state = s;
     k->run = run_topk;

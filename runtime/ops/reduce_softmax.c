@@ -4,12 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
-
-st_status st_reduce_prep_softmax(st_kctx *k, st_error *err);
-st_status st_reduce_prep_logsoftmax(st_kctx *k, st_error *err);
-st_status st_reduce_prep_hardmax(st_kctx *k, st_error *err);
-double st_reduce_sumexp_f32(const float *x, size_t n, float shift); /* for ReduceLogSumExp */
+#include "reduce_impl.h"
 
 typedef enum {
     SM_SOFT, /* exp(x - max) / sum */

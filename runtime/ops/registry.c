@@ -7,26 +7,17 @@
 
 #define ST_FAMILIES(X) X(elementwise) X(tensor) X(nn) X(reduce) X(control) X(rnn) X(misc)
 
-#define ST_FAMILY_DECL_(f) extern const st_op_def st_ops_##f[]; extern const size_t st_ops_##f##_n;
+#define ST_FAMILY_DECL_(f) extern const st_op_family st_ops_##f;
 ST_FAMILIES(ST_FAMILY_DECL_)
 #undef ST_FAMILY_DECL_
 
-/* Row counts live in each family's own file, so they are read through family_len. */
-const st_op_family st_op_families[] = {
-#define ST_FAMILY_ROW_(f) {#f, st_ops_##f, 0},
+/* Each family file defines its table and row count together (st_ops_<family>). */
+const st_op_family *const st_op_families[] = {
+#define ST_FAMILY_ROW_(f) &st_ops_##f,
     ST_FAMILIES(ST_FAMILY_ROW_)
 #undef ST_FAMILY_ROW_
 };
 const size_t st_n_op_families = ST_ARRAY_LEN(st_op_families);
-
-static size_t family_len(size_t i) {
-    static const size_t *const lens[] = {
-#define ST_FAMILY_LEN_(f) &st_ops_##f##_n,
-        ST_FAMILIES(ST_FAMILY_LEN_)
-#undef ST_FAMILY_LEN_
-    };
-    return *lens[i];
-}
 
 static bool same_domain(const char *a, const char *b) {
     if (!a || !strcmp(a, "ai.onnx")) a = "";
@@ -41,9 +32,9 @@ bool st_ops_known(const char *domain, const char *op_type) {
 const st_op_def *st_ops_find(const char *domain, const char *op_type, int64_t opset) {
     const st_op_def *best = NULL;
     for (size_t f = 0; f < st_n_op_families; f++) {
-        size_t n = family_len(f);
-        for (size_t i = 0; i < n; i++) {
-            const st_op_def *d = &st_op_families[f].ops[i];
+        const st_op_family *fam = st_op_families[f];
+        for (size_t i = 0; i < fam->n; i++) {
+            const st_op_def *d = &fam->ops[i];
             if (!d->op_type || strcmp(d->op_type, op_type) || !same_domain(d->domain, domain))
                 continue;
             if (d->since <= opset && (!best || d->since > best->since)) best = d;

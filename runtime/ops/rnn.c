@@ -802,16 +802,14 @@ static st_status rnn_run(st_kctx *k, st_error *err) {
 
 /* Rows: ONNX versions. The kernels read `layout` only from opset 14, and every version's
  * other attributes have the same meaning (GRU-1's missing linear_before_reset defaults to 0). */
-const st_op_def st_ops_rnn[] = {
-    ST_OP("", "RNN", 1, prep_rnn),    /* Elman RNN: H = f(X W^T + H R^T + b) */
-    ST_OP("", "RNN", 7, prep_rnn),    /* drops output_sequence */
-    ST_OP("", "RNN", 14, prep_rnn),   /* adds layout */
-    ST_OP("", "GRU", 1, prep_gru),    /* gated recurrent unit, gates z r h */
-    ST_OP("", "GRU", 3, prep_gru),    /* adds linear_before_reset */
-    ST_OP("", "GRU", 7, prep_gru),    /* drops output_sequence */
-    ST_OP("", "GRU", 14, prep_gru),   /* adds layout */
-    ST_OP("", "LSTM", 1, prep_lstm),  /* long short-term memory, gates i o f c, peepholes i o f */
-    ST_OP("", "LSTM", 7, prep_lstm),  /* drops output_sequence */
-    ST_OP("", "LSTM", 14, prep_lstm), /* adds layout */
+static const st_op_def family_rows[] = {
+    /* Elman RNN: H = f(X W^T + H R^T + b); also 7 (drops output_sequence), 14 (adds layout) */
+    ST_OP("", "RNN", 1, prep_rnn),
+    /* gated recurrent unit, gates z r h; also 3 (adds linear_before_reset), 7 (drops
+     * output_sequence), 14 (adds layout) */
+    ST_OP("", "GRU", 1, prep_gru),
+    /* long short-term memory, gates i o f c, peepholes i o f; also 7 (drops output_sequence), 14
+     * (adds layout) */
+    ST_OP("", "LSTM", 1, prep_lstm),
 };
-const size_t st_ops_rnn_n = ST_ARRAY_LEN(st_ops_rnn);
+const st_op_family st_ops_rnn = {"rnn", family_rows, ST_ARRAY_LEN(family_rows)};

@@ -7,8 +7,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "infer.h"
 #include "op.h"
-#include "tensor_shared.h"
+#include "tensor_impl.h"
 
 /* ==== shared helpers ================================================================== */
 
@@ -470,6 +471,15 @@ static st_status prep_identity(st_kctx *k, st_error *err) {
     return ST_OK;
 }
 
+/* Static inference: a sequence or optional passes through with its type; a plain tensor is
+ * left to prepare (which also folds constants through it). */
+static st_status infer_identity(st_infer_ctx *c, st_error *err) {
+    (void)err;
+    if (c->n_in > 0 && (c->in[0].kind == ST_VAL_SEQUENCE || c->in[0].optional))
+        c->out[0] = c->in[0];
+    return ST_OK;
+}
+
 /* ==== Reshape, Flatten, Squeeze, Unsqueeze: views of the input ======================== */
 
 /* Output dims of Reshape from the requested shape (0 copies, -1 infers). */
@@ -600,6 +610,13 @@ static st_status run_view(st_kctx *k, st_error *err) {
     return st_out_alias(k, 0, 0, nd, dims, err);
 }
 
+/* The entries of a 1-D shape or axes input known only by type: its length when that is a
+ * plausible rank (a symbolic extent stands in as a large sentinel), else -1. */
+static int aux_len(const st_tensor *t) {
+    if (!t || t->ndim != 1 || t->dims[0] < 0 || t->dims[0] > ST_MAX_RANK) return -1;
+    return (int)t->dims[0];
+}
+
 static st_status prep_view(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     if (!x) return st_errorf(err, ST_ERR_INVALID, "%s needs a tensor input", k->node->op_type);
@@ -607,7 +624,16 @@ static st_status prep_view(st_kctx *k, st_error *err) {
                       (k->opset >= 13 && (!strcmp(k->node->op_type, "Squeeze") ||
                                           !strcmp(k->node->op_type, "Unsqueeze")));
     k->run = run_view;
-    if (aux_needed && st_has_in(k, 1) && !st_in_const(k, 1)) return ST_OK; /* known at run */
+    if (aux_needed && st_has_in(k, 1) && !st_in_const(k, 1)) { /* known at run */
+        int64_t dims[ST_MAX_RANK];
+        for (int d = 0; d < ST_MAX_RANK; d++) dims[d] = -1;
+        int n = aux_len(st_in(k, 1)), nd = -1;
+        if (!strcmp(k->node->op_type, "Reshape")) nd = n;
+        else if (!strcmp(k->node->op_type, "Unsqueeze") && n >= 0) nd = x->ndim + n;
+        if (nd == 0) st_out_declare_alias(k, 0, 0, 0, dims); /* a scalar: the shape is full */
+        else st_out_declare_type(k, 0, x->dtype, nd <= ST_MAX_RANK ? nd : -1, dims);
+        return ST_OK;
+    }
     int64_t dims[ST_MAX_RANK];
     int nd;
     st_status s = view_dims(k, x, aux_needed ? st_in_const(k, 1) : NULL, &nd, dims, err);
@@ -719,6 +745,10 @@ static st_status prep_cos(st_kctx *k, st_error *err) {
         int nd;
         if ((s = cos_dims(sh, &nd, dims, err))) return s;
         st_tsr_declare(k, 0, dt, nd, dims);
+    } else {
+        int64_t dims[ST_MAX_RANK];
+        for (int d = 0; d < ST_MAX_RANK; d++) dims[d] = -1;
+        st_out_declare_type(k, 0, dt, aux_len(st_in(k, 0)), dims);
     }
     return ST_OK;
 }
@@ -793,6 +823,9 @@ static st_status prep_range(st_kctx *k, st_error *err) {
         st_status s = range_count(c, &n, err);
         if (s) return s;
         st_tsr_declare(k, 0, c[0]->dtype, 1, &n);
+    } else if (st_in(k, 0)) {
+        int64_t unk = -1; /* the count follows run-time values */
+        st_out_declare_type(k, 0, st_in(k, 0)->dtype, 1, &unk);
     }
     return ST_OK;
 }
@@ -878,44 +911,89 @@ static st_status prep_trilu(st_kctx *k, st_error *err) {
     return ST_OK;
 }
 
+/* ==== index bounds (compare feeds index inputs random values below them) ============= */
+
+/* Gather, GatherElements, Scatter, ScatterElements: indices (input 1) address
+ * data.shape[axis]. */
+static int64_t bound_axis(const st_graph *g, const st_node *nd, int pos) {
+    if (pos != 1 || nd->n_in < 1) return -1;
+    return st_ops_value_dim(g, nd->inputs[0], st_attr_int(nd, "axis", 0));
+}
+
+/* GatherND: the last index dimension addresses the data dims after batch_dims; the
+ * smallest of them bounds every index component. */
+static int64_t bound_gathernd(const st_graph *g, const st_node *nd, int pos) {
+    if (pos != 1 || nd->n_in < 1) return -1;
+    int64_t r = st_ops_value_rank(g, nd->inputs[0]), b = -1;
+    for (int64_t d = st_attr_int(nd, "batch_dims", 0); d < r; d++) {
+        int64_t x = st_ops_value_dim(g, nd->inputs[0], d);
+        if (x < 0) return -1;
+        if (b < 0 || x < b) b = x;
+    }
+    return b;
+}
+
+/* OneHot: indices (input 0) below a constant scalar depth (input 1). */
+static int64_t bound_onehot(const st_graph *g, const st_node *nd, int pos) {
+    if (pos != 0 || nd->n_in < 2 || nd->inputs[1] < 0) return -1;
+    const st_ir_value *dv = &g->values[nd->inputs[1]];
+    if (!dv->has_const || st_tensor_nelem(&dv->const_val) != 1) return -1;
+    return (int64_t)st_tensor_get_f64(&dv->const_val, 0);
+}
+
 /* ==== the family table ================================================================ */
 
-const st_op_def st_ops_tensor[] = {
+static const st_op_def family_rows[] = {
     /* domain  op_type            since  prepare                 meaning */
-    ST_OP("", "Constant", 1, prep_constant),             /* attribute tensor or scalar/list */
-    ST_OP("", "Identity", 1, prep_identity),             /* tensor view; sequences shared */
-    ST_OP("", "Reshape", 1, prep_view),                  /* shape attr (<5) or input; 0, -1 */
-    ST_OP("", "Flatten", 1, prep_view),                  /* 2-D view split at axis */
-    ST_OP("", "Squeeze", 1, prep_view),                  /* axes attr (<13) or input */
-    ST_OP("", "Unsqueeze", 1, prep_view),                /* axes attr (<13) or input */
-    ST_OP("", "Shape", 1, prep_shape),                   /* dims as int64; start/end from 15 */
-    ST_OP("", "Size", 1, prep_shape),                    /* element count as int64 scalar */
-    ST_OP("", "ConstantOfShape", 9, prep_cos),           /* fill a shape with one value */
-    ST_OP("", "Range", 11, prep_range),                  /* start, limit, delta */
-    ST_OP("", "EyeLike", 9, prep_eyelike),               /* ones on diagonal k */
-    ST_OP("", "Trilu", 14, prep_trilu),                  /* keep upper/lower triangle */
-    ST_OP("", "Transpose", 1, st_tsr_prep_transpose),    /* perm, default reversed */
-    ST_OP("", "Concat", 1, st_tsr_prep_concat),          /* join along axis */
-    ST_OP("", "Split", 1, st_tsr_prep_split),            /* split attr (<13) or input; equal */
-    ST_OP("", "Slice", 1, st_tsr_prep_slice),            /* attrs (<10) or inputs; steps */
-    ST_OP("", "Expand", 8, st_tsr_prep_expand),          /* bidirectional broadcast */
-    ST_OP("", "Tile", 1, st_tsr_prep_tile),              /* repeats (opset 1: tiles + axis) */
-    ST_OP("", "Pad", 1, st_tsr_prep_pad),                /* constant/reflect/edge */
-    ST_OP("", "DepthToSpace", 1, st_tsr_prep_d2s),       /* DCR or CRD */
-    ST_OP("", "SpaceToDepth", 1, st_tsr_prep_s2d),       /* blocks into channels */
+    ST_OP("", "Constant", 1, prep_constant),            /* attribute tensor or scalar/list */
+    /* tensor view; sequences shared */
+    ST_OP("", "Identity", 1, prep_identity, .flags = ST_OPF_PASSTHROUGH, .infer = infer_identity),
+    /* shape attr (<5) or input; 0, -1 */
+    ST_OP("", "Reshape", 1, prep_view, .flags = ST_OPF_PASSTHROUGH),
+    ST_OP("", "Flatten", 1, prep_view, .flags = ST_OPF_PASSTHROUGH), /* 2-D view split at axis */
+    ST_OP("", "Squeeze", 1, prep_view, .flags = ST_OPF_PASSTHROUGH), /* axes attr (<13) or input */
+    /* axes attr (<13) or input */
+    ST_OP("", "Unsqueeze", 1, prep_view, .flags = ST_OPF_PASSTHROUGH),
+    /* dims as int64; start/end from 15 */
+    ST_OP("", "Shape", 1, prep_shape, .flags = ST_OPF_SHAPE_ONLY),
+    ST_OP("", "Size", 1, prep_shape, .flags = ST_OPF_SHAPE_ONLY), /* element count, int64 scalar */
+    ST_OP("", "ConstantOfShape", 9, prep_cos),          /* fill a shape with one value */
+    ST_OP("", "Range", 11, prep_range),                 /* start, limit, delta */
+    ST_OP("", "EyeLike", 9, prep_eyelike),              /* ones on diagonal k */
+    ST_OP("", "Trilu", 14, prep_trilu),                 /* keep upper/lower triangle */
+    /* perm, default reversed */
+    ST_OP("", "Transpose", 1, st_tsr_prep_transpose, .flags = ST_OPF_PASSTHROUGH),
+    ST_OP("", "Concat", 1, st_tsr_prep_concat,
+          .flags = ST_OPF_PASSTHROUGH | ST_OPF_PASSTHROUGH_ALL), /* join along axis */
+    ST_OP("", "Split", 1, st_tsr_prep_split),           /* split attr (<13) or input; equal */
+    /* attrs (<10) or inputs; steps */
+    ST_OP("", "Slice", 1, st_tsr_prep_slice, .flags = ST_OPF_PASSTHROUGH),
+    /* bidirectional broadcast */
+    ST_OP("", "Expand", 8, st_tsr_prep_expand, .flags = ST_OPF_PASSTHROUGH),
+    /* repeats (opset 1: tiles + axis) */
+    ST_OP("", "Tile", 1, st_tsr_prep_tile, .flags = ST_OPF_PASSTHROUGH),
+    ST_OP("", "Pad", 1, st_tsr_prep_pad),               /* constant/reflect/edge */
+    ST_OP("", "DepthToSpace", 1, st_tsr_prep_d2s),      /* DCR or CRD */
+    ST_OP("", "SpaceToDepth", 1, st_tsr_prep_s2d),      /* blocks into channels */
     ST_OP("", "ReverseSequence", 10, st_tsr_prep_revseq), /* reverse each batch's prefix */
-    ST_OP("", "Gather", 1, st_tsr_prep_gather),          /* take slices along axis */
-    ST_OP("", "GatherElements", 11, st_tsr_prep_gather_el), /* per-element along axis */
-    ST_OP("", "GatherND", 11, st_tsr_prep_gathernd),     /* index tuples, batch_dims (12) */
-    ST_OP("", "Scatter", 9, st_tsr_prep_scatter_el),     /* deprecated ScatterElements */
-    ST_OP("", "ScatterElements", 11, st_tsr_prep_scatter_el), /* reduction from 16 */
-    ST_OP("", "ScatterND", 11, st_tsr_prep_scatternd),   /* reduction from 16 */
-    ST_OP("", "OneHot", 9, st_tsr_prep_onehot),          /* depth, [off, on] */
-    ST_OP("", "NonZero", 9, st_tsr_prep_nonzero),        /* coordinates of non-zeros */
-    ST_OP("", "Compress", 9, st_tsr_prep_compress),      /* keep slices where condition */
-    ST_OP("", "Unique", 11, st_tsr_prep_unique),         /* 4 outputs, sorted or not, axis */
-    ST_OP("", "Resize", 10, st_tsr_prep_resize),         /* nearest/linear/cubic */
-    ST_OP("", "Upsample", 1, st_tsr_prep_upsample),      /* deprecated nearest/linear */
+    /* take slices along axis */
+    ST_OP("", "Gather", 1, st_tsr_prep_gather, .index_bound = bound_axis),
+    /* per-element along axis */
+    ST_OP("", "GatherElements", 11, st_tsr_prep_gather_el, .index_bound = bound_axis),
+    /* index tuples, batch_dims (12) */
+    ST_OP("", "GatherND", 11, st_tsr_prep_gathernd, .index_bound = bound_gathernd),
+    /* deprecated ScatterElements */
+    ST_OP("", "Scatter", 9, st_tsr_prep_scatter_el, .index_bound = bound_axis),
+    /* reduction from 16 */
+    ST_OP("", "ScatterElements", 11, st_tsr_prep_scatter_el, .index_bound = bound_axis),
+    ST_OP("", "ScatterND", 11, st_tsr_prep_scatternd),  /* reduction from 16 */
+    /* depth, [off, on] */
+    ST_OP("", "OneHot", 9, st_tsr_prep_onehot, .index_bound = bound_onehot),
+    ST_OP("", "NonZero", 9, st_tsr_prep_nonzero),       /* coordinates of non-zeros */
+    ST_OP("", "Compress", 9, st_tsr_prep_compress),     /* keep slices where condition */
+    ST_OP("", "Unique", 11, st_tsr_prep_unique),        /* 4 outputs, sorted or not, axis */
+    ST_OP("", "Resize", 10, st_tsr_prep_resize),        /* nearest/linear/cubic */
+    ST_OP("", "Upsample", 1, st_tsr_prep_upsample),     /* deprecated nearest/linear */
     ST_OP("", "GridSample", 16, st_tsr_prep_gridsample), /* bilinear/nearest/bicubic */
 };
-const size_t st_ops_tensor_n = ST_ARRAY_LEN(st_ops_tensor);
+const st_op_family st_ops_tensor = {"tensor", family_rows, ST_ARRAY_LEN(family_rows)};

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor_shared.h"
+#include "tensor_impl.h"
 
 /* Copy n elements of es bytes (a single element avoids a memcpy call on hot paths). */
 static inline void copy_elems(void *dst, const void *src, size_t n, size_t es) {
@@ -524,7 +524,13 @@ st_status st_tsr_prep_onehot(st_kctx *k, st_error *err) {
     if (!st_has_in(k, 1)) return st_errorf(err, ST_ERR_INVALID, "OneHot needs depth");
     st_status s = onehot_shape(k, dt, &a, &depth, dims, err);
     if (s) return s;
-    if (dt) st_tsr_declare(k, 0, st_in(k, 2)->dtype, st_in(k, 0)->ndim + 1, dims);
+    if (dt) {
+        st_tsr_declare(k, 0, st_in(k, 2)->dtype, st_in(k, 0)->ndim + 1, dims);
+    } else { /* depth at run time: that axis alone is unknown */
+        const st_tensor *ix = st_in(k, 0);
+        for (int i = 0, j = 0; i <= ix->ndim; i++) dims[i] = i == a ? -1 : ix->dims[j++];
+        st_out_declare_type(k, 0, st_in(k, 2)->dtype, ix->ndim + 1, dims);
+    }
     k->run = run_onehot;
     return ST_OK;
 }
@@ -574,7 +580,10 @@ static st_status run_nonzero(st_kctx *k, st_error *err) {
 }
 
 st_status st_tsr_prep_nonzero(st_kctx *k, st_error *err) {
-    if (!st_in(k, 0)) return st_errorf(err, ST_ERR_INVALID, "NonZero needs a tensor input");
+    const st_tensor *x = st_in(k, 0);
+    if (!x) return st_errorf(err, ST_ERR_INVALID, "NonZero needs a tensor input");
+    int64_t dims[2] = {x->ndim ? x->ndim : 1, -1}; /* the count follows the data */
+    st_out_declare_type(k, 0, ST_DTYPE_I64, 2, dims);
     k->run = run_nonzero;
     return ST_OK;
 }
@@ -628,6 +637,17 @@ static st_status run_compress(st_kctx *k, st_error *err) {
 st_status st_tsr_prep_compress(st_kctx *k, st_error *err) {
     if (!st_in(k, 0) || !st_in(k, 1))
         return st_errorf(err, ST_ERR_INVALID, "Compress needs data and condition");
+    const st_tensor *x = st_in(k, 0);
+    const st_attr *aa = st_node_attr(k->node, "axis");
+    int64_t dims[ST_MAX_RANK] = {-1}; /* the count along the axis follows the condition */
+    int a;
+    if (aa && x->ndim > 0 && st_norm_axis(aa->i, x->ndim, &a, NULL) == ST_OK) {
+        memcpy(dims, x->dims, (size_t)x->ndim * sizeof *dims);
+        dims[a] = -1;
+        st_out_declare_type(k, 0, x->dtype, x->ndim, dims);
+    } else if (!aa) {
+        st_out_declare_type(k, 0, x->dtype, 1, dims);
+    }
     k->run = run_compress;
     return ST_OK;
 }
@@ -812,7 +832,22 @@ fail:
 }
 
 st_status st_tsr_prep_unique(st_kctx *k, st_error *err) {
-    if (!st_in(k, 0)) return st_errorf(err, ST_ERR_INVALID, "Unique needs a tensor input");
+    const st_tensor *x = st_in(k, 0);
+    if (!x) return st_errorf(err, ST_ERR_INVALID, "Unique needs a tensor input");
+    /* the number of unique values follows the data */
+    const st_attr *aa = st_node_attr(k->node, "axis");
+    int64_t dims[ST_MAX_RANK] = {-1};
+    int a;
+    if (aa && x->ndim > 0 && st_norm_axis(aa->i, x->ndim, &a, NULL) == ST_OK) {
+        memcpy(dims, x->dims, (size_t)x->ndim * sizeof *dims);
+        dims[a] = -1;
+        st_out_declare_type(k, 0, x->dtype, x->ndim, dims);
+    } else if (!aa) {
+        st_out_declare_type(k, 0, x->dtype, 1, dims);
+    }
+    dims[0] = -1;
+    for (int i = 1; i < 4; i++)
+        if (st_has_out(k, i)) st_out_declare_type(k, i, ST_DTYPE_I64, 1, dims);
     k->run = run_unique;
     return ST_OK;
 }

@@ -5,9 +5,16 @@
  * Shapes that depend on non-constant inputs are left undeclared and computed at run. */
 #include <string.h>
 
-#include "tensor_shared.h"
+#include "tensor_impl.h"
 
 static void contig(int nd, const int64_t *dims, int64_t *s) { st_contig_strides(nd, dims, s); }
+
+/* Static inference when output 0's extents follow run-time inputs: only dtype and rank. */
+static void declare_rank(st_kctx *k, st_dtype dtype, int ndim) {
+    int64_t dims[ST_MAX_RANK];
+    for (int d = 0; d < ndim; d++) dims[d] = -1;
+    if (st_has_out(k, 0)) st_out_declare_type(k, 0, dtype, ndim, dims);
+}
 
 /* Copy x into a fresh output 0 through strides ss over dims (ndim), then own strings. */
 static st_status out_strided(st_kctx *k, int oi, const st_tensor *x, int ondim,
@@ -227,6 +234,12 @@ st_status st_tsr_prep_split(st_kctx *k, st_error *err) {
             dims[a] = sizes[i];
             st_tsr_declare(k, i, x->dtype, x->ndim, dims);
         }
+    } else {
+        int64_t dims[ST_MAX_RANK]; /* the split sizes are run-time values */
+        memcpy(dims, x->dims, (size_t)x->ndim * sizeof *dims);
+        dims[a] = -1;
+        for (int i = 0; i < k->n_out; i++)
+            if (st_has_out(k, i)) st_out_declare_type(k, i, x->dtype, x->ndim, dims);
     }
     k->run = run_split;
 fail:
@@ -350,6 +363,7 @@ st_status st_tsr_prep_slice(st_kctx *k, st_error *err) {
     st_status s = slice_make(k, x, false, &p, &ready, err);
     if (s) return s;
     if (ready) st_tsr_declare(k, 0, x->dtype, x->ndim, p.dims);
+    else declare_rank(k, x->dtype, x->ndim); /* starts, ends, axes or steps at run time */
     k->run = run_slice;
     return ST_OK;
 }
@@ -383,12 +397,31 @@ static st_status run_expand(st_kctx *k, st_error *err) {
     return out_strided(k, 0, x, nd, dims, nd, dims, ss, 0, err);
 }
 
+/* Static inference when the target shape is a run-time value: its length gives the rank
+ * (when known) and x's extents other than 1 survive broadcasting. */
+static void expand_declare_type(st_kctx *k, const st_tensor *x, const st_tensor *shape) {
+    if (!shape || shape->ndim != 1 || shape->dims[0] < 0 || shape->dims[0] > ST_MAX_RANK) {
+        st_out_declare_type(k, 0, x->dtype, -1, NULL);
+        return;
+    }
+    int n = (int)shape->dims[0], nd = ST_MAX(n, x->ndim);
+    int64_t dims[ST_MAX_RANK];
+    for (int d = 0; d < nd; d++) {
+        int xd = d - (nd - x->ndim);
+        dims[d] = xd >= 0 && x->dims[xd] != 1 ? x->dims[xd] : -1;
+    }
+    st_out_declare_type(k, 0, x->dtype, nd, dims);
+}
+
 st_status st_tsr_prep_expand(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     if (!x || !st_has_in(k, 1)) return st_errorf(err, ST_ERR_INVALID, "Expand needs two inputs");
     k->run = run_expand;
     const st_tensor *sh = st_in_const(k, 1);
-    if (!sh) return ST_OK;
+    if (!sh) {
+        expand_declare_type(k, x, st_in(k, 1));
+        return ST_OK;
+    }
     int nd;
     int64_t dims[ST_MAX_RANK];
     st_status s = expand_dims(x, sh, &nd, dims, err);
@@ -470,7 +503,10 @@ st_status st_tsr_prep_tile(st_kctx *k, st_error *err) {
     st_status s = tile_reps(k, x, false, reps, &ready, err);
     if (s) return s;
     k->run = run_tile;
-    if (!ready) return ST_OK;
+    if (!ready) {
+        declare_rank(k, x->dtype, x->ndim); /* the repeats are run-time values */
+        return ST_OK;
+    }
     if ((s = tile_dims(x, reps, dims, err))) return s;
     st_tsr_declare(k, 0, x->dtype, x->ndim, dims);
     return ST_OK;
@@ -587,7 +623,10 @@ st_status st_tsr_prep_pad(st_kctx *k, st_error *err) {
     st_status s = pad_params(k, x, false, &mode, pads, &ready, err);
     if (s) return s;
     k->run = run_pad;
-    if (!ready) return ST_OK;
+    if (!ready) {
+        declare_rank(k, x->dtype, x->ndim); /* the pads are run-time values */
+        return ST_OK;
+    }
     for (int d = 0; d < x->ndim; d++) dims[d] = x->dims[d] + pads[d] + pads[d + x->ndim];
     st_tsr_declare(k, 0, x->dtype, x->ndim, dims);
     return ST_OK;

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "tensor_shared.h"
+#include "tensor_impl.h"
 
 typedef enum { RS_NEAREST, RS_LINEAR, RS_CUBIC } rs_mode;
 
@@ -573,7 +573,14 @@ static st_status rs_prep_common(st_kctx *k, bool upsample, st_error *err) {
     bool ready;
     st_status s = rs_params_get(k, upsample, false, &p, &ready, err);
     if (s) return s;
-    if (ready) st_tsr_declare(k, 0, st_in(k, 0)->dtype, p.r, p.out);
+    if (ready) {
+        st_tsr_declare(k, 0, st_in(k, 0)->dtype, p.r, p.out);
+    } else { /* scales, sizes or roi at run time: only the rank is known */
+        const st_tensor *x = st_in(k, 0);
+        int64_t dims[ST_MAX_RANK];
+        for (int d = 0; d < x->ndim; d++) dims[d] = -1;
+        st_out_declare_type(k, 0, x->dtype, x->ndim, dims);
+    }
     k->run = upsample ? run_upsample : run_resize;
     return ST_OK;
 }

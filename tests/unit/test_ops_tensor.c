@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "unit_util.h"
-#include "tensor_shared.h"
+#include "tensor_impl.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {

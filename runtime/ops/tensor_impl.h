@@ -1,8 +1,8 @@
-/* runtime/ops/tensor_shared.h: private to the tensor family (tensor.c, tensor_*.c): the
+/* runtime/ops/tensor_impl.h: private to the tensor family (tensor.c, tensor_*.c): the
  * element movers they share and the prepare functions the family table in tensor.c names.
  * Nothing outside runtime/ops/tensor*.c includes it. */
-#ifndef ST_TENSOR_SHARED_H
-#define ST_TENSOR_SHARED_H
+#ifndef ST_TENSOR_IMPL_H
+#define ST_TENSOR_IMPL_H
 
 #include "op.h"
 
