@@ -245,13 +245,20 @@ st_status st_view_summary_table(const st_view_summary *s, const st_view_opts *o,
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
-static cJSON *ctr_json(const st_view_ctr *k, double v) {
-    return k->state == ST_PROF_CNT_OK ? cJSON_CreateNumber(v)
-                                      : cJSON_CreateString(st_view_counter_state(k->state));
+/* A counter's value under its name, or the reason it has none. */
+static void ctr_json(cJSON *obj, const st_view_ctr *k, double v) {
+    if (k->state == ST_PROF_CNT_OK) cJSON_AddNumberToObject(obj, k->name, v);
+    else cJSON_AddStringToObject(obj, k->name, st_view_counter_state(k->state));
 }
 
-static cJSON *row_json(const st_view_summary *s, const st_view_row *r) {
-    cJSON *j = cJSON_CreateObject(), *cj = cJSON_CreateObject();
+/* Each *_json adds its part into a node already in the tree, so nothing leaks when an
+ * allocation fails (cJSON's Add* calls accept a NULL parent). */
+static void row_json(cJSON *arr, const st_view_summary *s, const st_view_row *r) {
+    cJSON *j = cJSON_CreateObject();
+    if (!cJSON_AddItemToArray(arr, j)) {
+        cJSON_Delete(j);
+        return;
+    }
     double calls = r->calls ? (double)r->calls : 1;
     cJSON_AddStringToObject(j, "name", r->name);
     cJSON_AddStringToObject(j, "op_type", r->op);
@@ -270,16 +277,14 @@ static cJSON *row_json(const st_view_summary *s, const st_view_row *r) {
         cJSON_AddNullToObject(j, "flop_per_byte");
     }
     cJSON_AddNumberToObject(j, "bytes_per_call", r->calls ? r->bytes / calls : 0);
+    cJSON *cj = cJSON_AddObjectToObject(j, "counters");
     for (int c = 0; c < s->n_ctr; c++)
-        cJSON_AddItemToObject(cj, s->ctr[c].name,
-                              ctr_json(&s->ctr[c], r->calls ? r->ctr[c] / calls : 0));
-    cJSON_AddItemToObject(j, "counters", cj);
-    return j;
+        ctr_json(cj, &s->ctr[c], r->calls ? r->ctr[c] / calls : 0);
 }
 
-static cJSON *totals_json(const st_view_summary *s) {
+static void totals_json(cJSON *root, const st_view_summary *s) {
     const st_view_stats *t = &s->stats;
-    cJSON *tot = cJSON_CreateObject(), *tc = cJSON_CreateObject();
+    cJSON *tot = cJSON_AddObjectToObject(root, "totals");
     cJSON_AddNumberToObject(tot, "rows", (double)s->n_rows);
     cJSON_AddNumberToObject(tot, "run_mean_ms", t->run_mean_ms);
     cJSON_AddNumberToObject(tot, "run_median_ms", t->run_median_ms);
@@ -290,32 +295,28 @@ static cJSON *totals_json(const st_view_summary *s) {
     cJSON_AddNumberToObject(tot, "gflops_per_s",
                             t->run_mean_ms > 0 ? t->flops / (t->run_mean_ms * 1e6) : 0);
     cJSON_AddNumberToObject(tot, "bytes_per_run", t->bytes);
-    for (int c = 0; c < s->n_ctr; c++)
-        cJSON_AddItemToObject(tc, s->ctr[c].name,
-                              ctr_json(&s->ctr[c], ctr_total(s, c) / runs_of(s)));
-    cJSON_AddItemToObject(tot, "counters_per_run", tc);
+    cJSON *tc = cJSON_AddObjectToObject(tot, "counters_per_run");
+    for (int c = 0; c < s->n_ctr; c++) ctr_json(tc, &s->ctr[c], ctr_total(s, c) / runs_of(s));
     double i = ipc(s);
     if (i >= 0)
         cJSON_AddNumberToObject(tot, "ipc", i);
     else
         cJSON_AddNullToObject(tot, "ipc");
-    return tot;
 }
 
 static void profiler_json(cJSON *root, const st_prof *p, const st_view_stats *t) {
-    cJSON *th = cJSON_CreateObject(), *ov = cJSON_CreateObject();
+    cJSON *th = cJSON_AddObjectToObject(root, "threads");
     cJSON_AddNumberToObject(th, "count", (double)p->n_threads);
     cJSON_AddStringToObject(th, "node_counters_from",
                             p->all_per_node ? "all threads" : "calling thread");
     cJSON_AddNumberToObject(th, "per_node_read_cost_pct", p->remote_cost_pct);
-    cJSON_AddItemToObject(root, "threads", th);
+    cJSON *ov = cJSON_AddObjectToObject(root, "overhead");
     cJSON_AddNumberToObject(ov, "hook_ms_per_run", t->hook_ms);
     if (t->base_median_ms > 0) {
         cJSON_AddNumberToObject(ov, "baseline_median_ms", t->base_median_ms);
         cJSON_AddNumberToObject(ov, "profiled_median_ms", t->run_median_ms);
         cJSON_AddNumberToObject(ov, "overhead_pct", t->overhead_pct);
     }
-    cJSON_AddItemToObject(root, "overhead", ov);
 }
 
 /* A live profile's heading names the model and its settings; a trace's, the file and the
@@ -340,20 +341,24 @@ static void heading_json(cJSON *root, const st_view_summary *s, const st_view_op
 st_status st_view_summary_json(const st_view_summary *s, const st_view_opts *o, char **out,
                                st_error *err) {
     st_view_json_init();
-    cJSON *root = cJSON_CreateObject(), *arr = cJSON_CreateArray(), *ctrs = cJSON_CreateArray();
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return st_error_nomem(err);
     heading_json(root, s, o);
+    cJSON *arr = cJSON_AddArrayToObject(root, "rows");
     size_t shown = shown_rows(s, o);
-    for (size_t i = 0; i < shown; i++) cJSON_AddItemToArray(arr, row_json(s, &s->rows[i]));
-    cJSON_AddItemToObject(root, "rows", arr);
-    cJSON_AddItemToObject(root, "totals", totals_json(s));
+    for (size_t i = 0; i < shown && arr; i++) row_json(arr, s, &s->rows[i]);
+    totals_json(root, s);
     if (s->prof) profiler_json(root, s->prof, &s->stats);
-    for (int c = 0; c < s->n_ctr; c++) {
+    cJSON *ctrs = cJSON_AddArrayToObject(root, "counters");
+    for (int c = 0; c < s->n_ctr && ctrs; c++) {
         cJSON *j = cJSON_CreateObject();
+        if (!cJSON_AddItemToArray(ctrs, j)) {
+            cJSON_Delete(j);
+            break;
+        }
         cJSON_AddStringToObject(j, "name", s->ctr[c].name);
         cJSON_AddStringToObject(j, "status", st_view_counter_state(s->ctr[c].state));
-        cJSON_AddItemToArray(ctrs, j);
     }
-    cJSON_AddItemToObject(root, "counters", ctrs);
     char *txt = cJSON_Print(root); /* st_malloc'd through the hooks */
     cJSON_Delete(root);
     if (!txt) return st_error_nomem(err);
