@@ -73,6 +73,8 @@ void cli_session_close(cli_session *cs);
 void cli_type_str(const st_value_info *vi, char *buf, size_t n);
 /* "1x3x224x224" (or "" / "scalar" for rank 0) into dims; 0 on success, -1 if malformed. */
 int cli_parse_dims(const char *spec, int64_t *dims, int *ndim);
+/* A monotonic clock in milliseconds, for timing runs. */
+double cli_now_ms(void);
 /* Latency statistics in ms over samples (sorted in place). */
 typedef struct cli_latency {
     double median, min, mean, p90, max;

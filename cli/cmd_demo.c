@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -73,12 +72,6 @@ static const char *find_model(void) {
         if (stat(buf, &sb) == 0) return buf;
     }
     return NULL;
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static void show_images(const float *imgs, int n) {
@@ -215,7 +208,7 @@ static int demo_time(demo *d) {
     for (long long r = 0; r < d->runs; r++) {
         st_values_free(d->out, 1);
         d->out = NULL;
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         st_profiler_run_begin(d->prof);
         st_status rs = st_session_run(d->s, 1, names, &d->in, &d->out, &d->err);
         st_profiler_run_end(d->prof);
@@ -223,7 +216,7 @@ static int demo_time(demo *d) {
             free(lat);
             return cli_fail("%s: %s", d->model, d->err.msg);
         }
-        lat[r] = now_ms() - t0;
+        lat[r] = cli_now_ms() - t0;
     }
     cli_latency l = cli_latency_stats(lat, (int)d->runs);
     free(lat);

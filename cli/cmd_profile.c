@@ -3,7 +3,6 @@
  * the hotspot table (or JSON), and write a trace and a TensorBoard logdir on request. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,12 +36,6 @@ static const char profile_help[] =
     "  -h, --help            show this help\n\n"
     "Counters the CPU does not expose (as in most virtual machines) show as\n"
     "'not supported'; everything else still works.\n";
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void progress(bool tty, long long done, long long total) {
     if (!tty || total <= 0) return;
@@ -138,11 +131,11 @@ int cmd_profile(int argc, char **argv) {
         for (int k = baseline ? 0 : 1; k < 2; k++) {
             st_values_free(outs, cs.n_out);
             outs = NULL;
-            double t0 = now_ms();
+            double t0 = cli_now_ms();
             if (k) st_profiler_run_begin(p);
             st_status rs = st_session_run(cs.s, cs.n_in, cs.names, cs.ins, &outs, &err);
             if (k) st_profiler_run_end(p);
-            else st_profiler_add_baseline(p, now_ms() - t0);
+            else st_profiler_add_baseline(p, cli_now_ms() - t0);
             if (rs) {
                 rc = cli_fail("%s: %s", model_path, err.msg);
                 goto done;

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -26,12 +25,6 @@ static const char run_help[] =
     "  --json                print one JSON object: outputs and latency_ms\n"
     "  --signature NAME      SavedModel signature to run (default serving_default)\n"
     "  -h, --help            show this help\n";
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void print_preview(const st_tensor *t) {
     size_t n = st_tensor_nelem(t), show = n < 8 ? n : 8;
@@ -143,10 +136,10 @@ static int timed_runs(st_session *s, const char *model_path, size_t n_in, const 
     for (long long r = 0; r < warmup + runs; r++) {
         st_values_free(*outs, n_out);
         *outs = NULL;
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         if (st_session_run(s, n_in, names, ins, outs, &err))
             return cli_fail("%s: %s", model_path, err.msg);
-        if (r >= warmup) lat[r - warmup] = now_ms() - t0;
+        if (r >= warmup) lat[r - warmup] = cli_now_ms() - t0;
     }
     return EXIT_OK;
 }
