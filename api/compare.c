@@ -8,6 +8,7 @@
 
 #include "ir.h"
 #include "npy/npy.h"
+#include "op.h"
 
 /* ---- element statistics ------------------------------------------------------------ */
 
@@ -163,64 +164,20 @@ void st_node_infos_free(st_node_info *nodes) {
 }
 
 /* ---- index bounds of integer inputs ------------------------------------------------ */
+/* Which inputs hold indices, and their bound, is a fact of each operator's row
+ * (index_bound); so is whether an op passes index values through (ST_OPF_PASSTHROUGH).
+ * This part only walks the graph from a model input to the nodes that bound it. */
 
-/* Ops that pass index values through unchanged (only their layout or type changes). */
-static const char *const passthrough_ops[] = {
-    "Cast", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Identity", "Expand", "Transpose",
-    "Slice", "Tile", "Concat",
-};
-
-/* Extent of dimension `axis` of value v, or -1 when unknown. */
-static int64_t value_dim(const st_graph *g, int v, int64_t axis) {
-    if (v < 0) return -1;
-    const st_ir_value *iv = &g->values[v];
-    int rank = iv->has_const ? iv->const_val.ndim : iv->type.rank;
-    if (rank <= 0) return -1;
-    if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) return -1;
-    if (iv->has_const) return iv->const_val.dims[axis];
-    return iv->type.dims ? iv->type.dims[axis].value : -1;
-}
-
-static int64_t value_rank(const st_graph *g, int v) {
-    if (v < 0) return -1;
-    const st_ir_value *iv = &g->values[v];
-    return iv->has_const ? iv->const_val.ndim : iv->type.rank;
-}
-
-/* The bound a node imposes on its input at position pos, or -1. */
+/* The bound node nd imposes on its input at position pos, or -1. */
 static int64_t use_bound(const st_graph *g, const st_node *nd, int pos) {
-    const char *op = nd->op_type;
-    if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx")) return -1;
-    if ((!strcmp(op, "Gather") || !strcmp(op, "GatherElements") || !strcmp(op, "ScatterElements") ||
-         !strcmp(op, "Scatter")) && pos == 1 && nd->n_in > 0)
-        return value_dim(g, nd->inputs[0], st_attr_int(nd, "axis", 0));
-    /* class labels index dimension 1 (C) of the scores */
-    if ((!strcmp(op, "NegativeLogLikelihoodLoss") || !strcmp(op, "SoftmaxCrossEntropyLoss")) && pos == 1 &&
-        nd->n_in > 0)
-        return value_dim(g, nd->inputs[0], 1);
-    if (!strcmp(op, "GatherND") && pos == 1 && nd->n_in > 0) {
-        /* the last index dimension addresses the leading data dims: take their minimum */
-        int64_t r = value_rank(g, nd->inputs[0]), b = -1, batch = st_attr_int(nd, "batch_dims", 0);
-        for (int64_t d = batch; d < r; d++) {
-            int64_t x = value_dim(g, nd->inputs[0], d);
-            if (x < 0) return -1;
-            if (b < 0 || x < b) b = x;
-        }
-        return b;
-    }
-    if (!strcmp(op, "OneHot") && pos == 0 && nd->n_in > 1 && nd->inputs[1] >= 0) {
-        const st_ir_value *dv = &g->values[nd->inputs[1]];
-        if (dv->has_const && st_tensor_nelem(&dv->const_val) == 1)
-            return (int64_t)st_tensor_get_f64(&dv->const_val, 0);
-    }
-    return -1;
+    return nd->def && nd->def->index_bound ? nd->def->index_bound(g, nd, pos) : -1;
 }
 
-static bool is_passthrough(const char *op) {
-    for (size_t i = 0; i < ST_ARRAY_LEN(passthrough_ops); i++)
-        if (!strcmp(op, passthrough_ops[i])) return true;
-    return false;
+/* Whether input pos's values reach nd's output 0 unchanged (only re-laid out or re-typed):
+ * input 0 of a pass-through op, or any input when every one does (Concat). */
+static bool passes_through(const st_node *nd, int pos) {
+    uint32_t f = nd->def ? nd->def->flags : 0;
+    return (f & ST_OPF_PASSTHROUGH) && (pos == 0 || (f & ST_OPF_PASSTHROUGH_ALL));
 }
 
 bool st_model_input_index_bound(const st_model *m, size_t i, int64_t *bound) {
@@ -252,11 +209,7 @@ bool st_model_input_index_bound(const st_model *m, size_t i, int64_t *bound) {
                 if (nd->inputs[p] != v) continue;
                 int64_t b = use_bound(g, nd, p);
                 if (b > 0 && (best < 0 || b < best)) best = b;
-                bool data_path = strcmp(nd->op_type, "Reshape") && strcmp(nd->op_type, "Expand") &&
-                                 strcmp(nd->op_type, "Tile") && strcmp(nd->op_type, "Slice")
-                                     ? true
-                                     : p == 0;
-                if (is_passthrough(nd->op_type) && data_path && nd->n_out > 0) {
+                if (passes_through(nd, p) && nd->n_out > 0) {
                     int o = nd->outputs[0];
                     if (o >= 0 && !seen[o]) {
                         seen[o] = true;
