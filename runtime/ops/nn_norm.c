@@ -93,43 +93,86 @@ static void chan_stats(const norm_io *io, double *m, double *v, size_t outer, si
     else chan_stats_f32(io->x, m, v, outer, ch, inner);
 }
 
+/* ---- per-channel normalizations (X is [N, C, spatial...]) ------------------------------- */
+
+/* The head of BatchNormalization's and InstanceNormalization's state: X's geometry,
+ * epsilon and a buffer of per-channel doubles. */
+typedef struct chan_norm {
+    size_t n, c, inner, total;
+    double eps;
+    double *buf;
+} chan_norm;
+
+static void chan_norm_free(void *p) {
+    chan_norm *h = p;
+    if (h) st_free(h->buf);
+    st_free(h);
+}
+
+/* Allocate a state of `size` bytes that begins with a chan_norm, fill in X's geometry and
+ * epsilon, per_c doubles per channel of buffer, and float32 scratch for half types. */
+static st_status chan_norm_prepare(st_kctx *k, const st_tensor *x, size_t size, size_t per_c,
+                                   chan_norm **out, st_error *err) {
+    st_status s;
+    chan_norm *h = st_calloc(1, size);
+    if (!h) return st_error_nomem(err);
+    h->n = (size_t)x->dims[0];
+    h->c = (size_t)x->dims[1];
+    h->eps = st_attr_float(k->node, "epsilon", 1e-5);
+    if ((s = st_shape_nelem(x->ndim - 2, x->dims + 2, &h->inner, err)) ||
+        (s = st_shape_nelem(x->ndim, x->dims, &h->total, err)))
+        goto fail;
+    h->buf = st_calloc(per_c * h->c + 1, sizeof(double));
+    if (!h->buf) {
+        s = st_error_nomem(err);
+        goto fail;
+    }
+    if ((s = half_scratch(k, x->dtype, h->total, err))) goto fail;
+    *out = h;
+    return ST_OK;
+fail:
+    chan_norm_free(h);
+    return s;
+}
+
+/* Y has X's type and shape; the state is freed with chan_norm_free. */
+static void chan_norm_install(st_kctx *k, const st_tensor *x, chan_norm *h, st_run_fn run) {
+    st_out_declare(k, 0, x->dtype, x->ndim, x->dims);
+    k->state = h;
+    k->state_free = chan_norm_free;
+    k->run = run;
+}
+
 /* ---- BatchNormalization ----------------------------------------------------------------- */
 
 typedef struct bn_state {
-    size_t n, c, inner, total;
-    double eps, momentum;
+    chan_norm h;  /* buf: 8 * C doubles: scale, bias, mean, var, a, b, cur mean, cur var */
+    double momentum;
     bool training;
-    double *buf; /* 8 * C doubles: scale, bias, mean, var, a, b, cur mean, cur var */
 } bn_state;
-
-static void bn_free(void *p) {
-    bn_state *st = p;
-    if (st) st_free(st->buf);
-    st_free(st);
-}
 
 static st_status run_batchnorm(st_kctx *k, st_error *err) {
     bn_state *st = k->state;
     const st_tensor *x = st_in(k, 0);
     st_tensor *y = st_out(k, 0, x->dtype, x->ndim, x->dims, err);
     if (!y) return err->status;
-    size_t C = st->c;
-    double *sc = st->buf, *bi = sc + C, *mu = bi + C, *va = mu + C, *a = va + C, *b = a + C;
+    size_t C = st->h.c;
+    double *sc = st->h.buf, *bi = sc + C, *mu = bi + C, *va = mu + C, *a = va + C, *b = a + C;
     double *cm = b + C, *cv = cm + C;
     param_f64(st_in(k, 1), sc, C);
     param_f64(st_in(k, 2), bi, C);
     param_f64(st_in(k, 3), mu, C);
     param_f64(st_in(k, 4), va, C);
     norm_io io;
-    norm_begin(x, y, k->scratch, st->total, &io);
-    if (st->training) chan_stats(&io, cm, cv, st->n, C, st->inner);
+    norm_begin(x, y, k->scratch, st->h.total, &io);
+    if (st->training) chan_stats(&io, cm, cv, st->h.n, C, st->h.inner);
     for (size_t c = 0; c < C; c++) {
         double m = st->training ? cm[c] : mu[c], v = st->training ? cv[c] : va[c];
-        a[c] = sc[c] / sqrt(v + st->eps);
+        a[c] = sc[c] / sqrt(v + st->h.eps);
         b[c] = bi[c] - m * a[c];
     }
-    affine(&io, a, b, st->n, C, st->inner);
-    norm_end(y, st->total, &io);
+    affine(&io, a, b, st->h.n, C, st->h.inner);
+    norm_end(y, st->h.total, &io);
     if (!st->training) return ST_OK;
     /* opset 14+: running mean / var; earlier: mean, var, saved_mean, saved_var */
     for (int o = 1; o < k->n_out; o++) {
@@ -164,44 +207,25 @@ st_status st_nn_prep_batchnorm(st_kctx *k, st_error *err) {
                              "input %d must be a float vector of %lld channels", i,
                              (long long)x->dims[1]);
     }
-    bn_state *st = st_calloc(1, sizeof *st);
-    if (!st) return st_error_nomem(err);
-    st->n = (size_t)x->dims[0];
-    st->c = (size_t)x->dims[1];
-    if ((s = st_shape_nelem(x->ndim - 2, x->dims + 2, &st->inner, err)) ||
-        (s = st_shape_nelem(x->ndim, x->dims, &st->total, err)))
-        goto fail;
-    st->eps = st_attr_float(k->node, "epsilon", 1e-5);
+    chan_norm *h;
+    if ((s = chan_norm_prepare(k, x, sizeof(bn_state), 8, &h, err))) return s;
+    bn_state *st = (bn_state *)h;
     st->momentum = st_attr_float(k->node, "momentum", 0.9);
     if (k->opset >= 14) st->training = st_attr_int(k->node, "training_mode", 0) != 0;
     else st->training = (k->opset >= 7 || st_attr_int(k->node, "is_test", 0) == 0) &&
                         st_has_out(k, 1);
-    st->buf = st_calloc(8 * st->c + 1, sizeof(double));
-    if (!st->buf) {
-        s = st_error_nomem(err);
-        goto fail;
-    }
-    if ((s = half_scratch(k, x->dtype, st->total, err))) goto fail;
-    st_out_declare(k, 0, x->dtype, x->ndim, x->dims);
-    k->state = st;
-    k->state_free = bn_free;
-    k->run = run_batchnorm;
+    chan_norm_install(k, x, h, run_batchnorm);
+    /* training outputs: running (or saved) mean and variance, one per channel */
+    for (int o = 1; st->training && o < k->n_out && o <= 4; o++)
+        if (st_has_out(k, o))
+            st_out_declare(k, o, st_in(k, o == 1 || o == 3 ? 3 : 4)->dtype, 1, &x->dims[1]);
     return ST_OK;
-fail:
-    bn_free(st);
-    return s;
 }
 
 /* ---- InstanceNormalization -------------------------------------------------------------- */
 
-typedef struct inorm_state {
-    size_t n, c, inner, total;
-    double eps;
-    double *buf; /* scale, bias, a, b (4 * C), mean, var (2 * C) */
-} inorm_state;
-
 static st_status run_instancenorm(st_kctx *k, st_error *err) {
-    inorm_state *st = k->state;
+    chan_norm *st = k->state; /* buf: scale, bias, a, b (4 * C), mean, var (2 * C) */
     const st_tensor *x = st_in(k, 0);
     st_tensor *y = st_out(k, 0, x->dtype, x->ndim, x->dims, err);
     if (!y) return err->status;
@@ -227,12 +251,6 @@ static st_status run_instancenorm(st_kctx *k, st_error *err) {
     return ST_OK;
 }
 
-static void inorm_free(void *p) {
-    inorm_state *st = p;
-    if (st) st_free(st->buf);
-    st_free(st);
-}
-
 st_status st_nn_prep_instancenorm(st_kctx *k, st_error *err) {
     st_status s;
     if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
@@ -246,28 +264,10 @@ st_status st_nn_prep_instancenorm(st_kctx *k, st_error *err) {
             return st_errorf(err, ST_ERR_INVALID, "input %d must be a vector of %lld channels",
                              i, (long long)x->dims[1]);
     }
-    inorm_state *st = st_calloc(1, sizeof *st);
-    if (!st) return st_error_nomem(err);
-    st->n = (size_t)x->dims[0];
-    st->c = (size_t)x->dims[1];
-    st->eps = st_attr_float(k->node, "epsilon", 1e-5);
-    if ((s = st_shape_nelem(x->ndim - 2, x->dims + 2, &st->inner, err)) ||
-        (s = st_shape_nelem(x->ndim, x->dims, &st->total, err)))
-        goto fail;
-    st->buf = st_calloc(6 * st->c + 1, sizeof(double));
-    if (!st->buf) {
-        s = st_error_nomem(err);
-        goto fail;
-    }
-    if ((s = half_scratch(k, x->dtype, st->total, err))) goto fail;
-    st_out_declare(k, 0, x->dtype, x->ndim, x->dims);
-    k->state = st;
-    k->state_free = inorm_free;
-    k->run = run_instancenorm;
+    chan_norm *h;
+    if ((s = chan_norm_prepare(k, x, sizeof *h, 6, &h, err))) return s;
+    chan_norm_install(k, x, h, run_instancenorm);
     return ST_OK;
-fail:
-    inorm_free(st);
-    return s;
 }
 
 /* ---- LayerNormalization ----------------------------------------------------------------- */
@@ -644,6 +644,15 @@ st_status st_nn_prep_dropout(st_kctx *k, st_error *err) {
         else st_out_declare(k, 0, x->dtype, x->ndim, x->dims);
     } else {
         st->mode = -1;
+        /* ratio or training_mode at run time: run picks a view or a copy, so the planner
+         * must not place output 0; static inference still learns its type */
+        if (st_has_out(k, 0)) {
+            st_out_decl *d = &k->decl[0];
+            d->typed = true;
+            d->dtype = x->dtype;
+            d->ndim = x->ndim;
+            memcpy(d->dims, x->dims, (size_t)x->ndim * sizeof *x->dims);
+        }
     }
     if (k->n_out > 1) st_out_declare(k, 1, st->mask_dt, x->ndim, x->dims);
     k->state = st;
