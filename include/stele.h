@@ -352,6 +352,11 @@ ST_API st_status st_profiler_write_trace(const st_profiler *p, const char *path,
  * NULL) receives the run folder; free it with st_string_free. */
 ST_API st_status st_profiler_write_logdir(const st_profiler *p, const char *logdir, const char *run,
                                           char **run_dir, st_error *err);
+/* The same report for a saved Chrome/Kineto trace (`cpu_op` X events; `ProfilerStep#N`
+ * spans are the runs), such as st_profiler_write_trace writes: rows, totals and the counters
+ * the trace carries. o->model names the trace in the JSON; free *out with st_string_free. */
+ST_API st_status st_profile_trace_report(const char *path, const st_profile_report_opts *o,
+                                         char **out, st_error *err);
 /* ---- profiling (end) ---------------------------------------------------------------- */
 
 /* ---- files the CLI reads and writes ---------------------------------------------- */
