@@ -2,12 +2,16 @@
  * TF 2.x `tf.saved_model.load` accepts: Placeholders for the inputs, VariableV2 + Identity
  * ("<var>/read") for float weights restored by a save/RestoreV2 + Assign saver, Const for
  * the rest, NHWC Conv2D/pools between Transposes, a `serving_default` predict signature and
- * the weights in a tensor bundle. Ops without a TF form are refused in one message. */
+ * the weights in a tensor bundle. Each IR op goes through its row of a sorted table (xp_rows)
+ * naming its emitter; ops without a TF form are refused in one message. Ranks come from the
+ * IR's inferred types, never from rules about ops. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "infer.h"
 #include "tf_convert.h"
 #include "tf_internal.h"
 
@@ -25,8 +29,13 @@ typedef struct xp {
     st_tf_bundle_item *vars;
     size_t nvars, capvars;
     char **var_nodes;    /* VariableV2 node names, parallel to vars */
-    struct { const char *op; int count; } miss[64];
-    int nmiss;
+    struct xp_miss { const char *op; int count; } *miss; /* ops without a TF form */
+    size_t nmiss, capmiss;
+    st_strmap missmap;   /* op -> index in miss (keys borrowed from the model) */
+    /* errors: the first failure's status, sticky (set only through xp_fail); its message
+     * goes to err, the caller's st_error, which may be NULL */
+    st_status st;
+    st_error *err;
 } xp;
 
 #define ALLOC(e, T) ((T *)st_arena_alloc((e)->a, sizeof(T)))
@@ -39,7 +48,8 @@ static char *uniq_name(xp *e, const char *want) {
     size_t j = 0;
     for (const char *p = want; *p && j < 400; p++) {
         char ch = *p;
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' ||
                   (j && (ch == '_' || ch == '/' || ch == '-'));
         buf[j] = ok ? ch : (j ? '_' : 'n');
         j++;
@@ -50,7 +60,8 @@ static char *uniq_name(xp *e, const char *want) {
     char cand[600];
     snprintf(cand, sizeof cand, "%s", buf);
     int added;
-    while (!(added = st_strmap_add(&e->names, cand, 1))) snprintf(cand, sizeof cand, "%s_%d", buf, e->uniq++);
+    while (!(added = st_strmap_add(&e->names, cand, 1)))
+        snprintf(cand, sizeof cand, "%s_%d", buf, e->uniq++);
     if (added < 0) return NULL;
     return xstrdup(e, cand);
 }
@@ -59,7 +70,9 @@ static nodedef *node(xp *e, const char *want, const char *op, int nin, const cha
     nodedef *nd = ALLOC(e, nodedef);
     if (!nd || !ST_GROW(e->nodes, e->cap, e->n + 1)) return NULL;
     stele__tf__node_def__init(nd);
-    if (!(nd->name = uniq_name(e, want)) || !(nd->op = xstrdup(e, op)) || !(nd->device = xstrdup(e, ""))) return NULL;
+    if (!(nd->name = uniq_name(e, want)) || !(nd->op = xstrdup(e, op)) ||
+        !(nd->device = xstrdup(e, "")))
+        return NULL;
     nd->input = st_arena_alloc(e->a, sizeof(char *) * (size_t)(nin + 1));
     if (!nd->input) return NULL;
     for (int i = 0; i < nin; i++)
@@ -202,7 +215,8 @@ static const char *konst(xp *e, const char *want, const st_tensor *t) {
     return xstrdup(e, buf);
 }
 
-static const char *kints(xp *e, const char *want, st_dtype dt, const int64_t *v, size_t n, bool scalar) {
+static const char *kints(xp *e, const char *want, st_dtype dt, const int64_t *v, size_t n,
+                         bool scalar) {
     st_tensor t;
     int64_t d = (int64_t)n;
     if (st_tensor_alloc(&t, dt, scalar ? 0 : 1, &d, NULL)) return NULL;
@@ -218,19 +232,42 @@ static const char *out0(xp *e, const nodedef *nd, int k) {
     return xstrdup(e, buf);
 }
 
-static void missing(xp *e, const char *op) {
-    for (int i = 0; i < e->nmiss; i++)
-        if (!strcmp(e->miss[i].op, op)) {
-            e->miss[i].count++;
-            return;
-        }
-    if (e->nmiss < 64) {
-        e->miss[e->nmiss].op = op;
-        e->miss[e->nmiss++].count = 1;
+/* ---- errors and what has no TF form ------------------------------------------------------ */
+static st_status xp_fail(xp *e, st_status s, const char *fmt, ...) ST_PRINTF(3, 4);
+
+/* Record a failure (the first one wins) and return the sticky status. */
+static st_status xp_fail(xp *e, st_status s, const char *fmt, ...) {
+    if (e->st) return e->st;
+    e->st = s;
+    if (e->err) {
+        char msg[sizeof e->err->msg];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        st_errorf(e->err, s, "%s", msg);
     }
+    return s;
 }
 
-/* ---- op export -------------------------------------------------------------------------- */
+static st_status xp_nomem(xp *e) { return xp_fail(e, ST_ERR_NOMEM, "out of memory"); }
+
+/* Count an op without a TF form (the list names each once, in order of appearance). */
+static st_status missing(xp *e, const char *op) {
+    int i = st_tf_find(&e->missmap, op);
+    if (i >= 0) {
+        e->miss[i].count++;
+        return e->st;
+    }
+    if (!ST_GROW(e->miss, e->capmiss, e->nmiss + 1) ||
+        !st_strmap_put(&e->missmap, op, (intptr_t)e->nmiss))
+        return xp_nomem(e);
+    e->miss[e->nmiss].op = op;
+    e->miss[e->nmiss++].count = 1;
+    return e->st;
+}
+
+/* ---- helpers of the emitters --------------------------------------------------------------- */
 static const st_tensor *cval(xp *e, int v) {
     return v >= 0 && e->g->values[v].has_const ? &e->g->values[v].const_val : NULL;
 }
@@ -251,7 +288,16 @@ static bool wdims(xp *e, int v, int64_t d[4], int depth) {
         memcpy(d, t->dims, sizeof(int64_t) * 4);
         return true;
     }
-    int p = v >= 0 ? e->g->values[v].producer : -1;
+    const st_ir_value *iv = v >= 0 ? &e->g->values[v] : NULL;
+    if (iv && iv->type.kind == ST_VAL_TENSOR && iv->type.rank == 4) { /* inferred */
+        bool known = true;
+        for (int i = 0; i < 4; i++) {
+            known = known && iv->type.dims[i].value > 0 && !iv->type.dims[i].symbol;
+            d[i] = iv->type.dims[i].value;
+        }
+        if (known) return true;
+    }
+    int p = iv ? iv->producer : -1;
     if (p < 0 || depth > 4) return false;
     const st_node *x = &e->g->nodes[p];
     int64_t in[4];
@@ -265,7 +311,8 @@ static bool wdims(xp *e, int v, int64_t d[4], int depth) {
         }
         return true;
     }
-    if (!strcmp(x->op_type, "Reshape") && x->n_in == 2 && cints(e, x->inputs[1], d, 4, &n) && n == 4) {
+    if (!strcmp(x->op_type, "Reshape") && x->n_in == 2 && cints(e, x->inputs[1], d, 4, &n) &&
+        n == 4) {
         for (int i = 0; i < 4; i++)
             if (d[i] <= 0) return false;
         return true;
@@ -273,14 +320,16 @@ static bool wdims(xp *e, int v, int64_t d[4], int depth) {
     return false;
 }
 
-/* name of a TF op with input/output type T; returns the node */
-static nodedef *tnode(xp *e, const char *want, const char *op, int nin, const char *const *ins, st_dtype t) {
+/* A TF node with input/output type T. */
+static nodedef *tnode(xp *e, const char *want, const char *op, int nin, const char *const *ins,
+                      st_dtype t) {
     nodedef *nd = node(e, want, op, nin, ins);
     if (nd && !a_type(e, nd, "T", t)) return NULL;
     return nd;
 }
 
-static const char *tf_transpose(xp *e, const char *base, const char *x, st_dtype t, const int64_t *perm, int r) {
+static const char *tf_transpose(xp *e, const char *base, const char *x, st_dtype t,
+                                const int64_t *perm, int r) {
     char w[600];
     snprintf(w, sizeof w, "%s/perm", base);
     const char *p = kints(e, w, ST_DTYPE_I32, perm, (size_t)r, false);
@@ -293,7 +342,7 @@ static const char *tf_transpose(xp *e, const char *base, const char *x, st_dtype
 
 static const int64_t TO_NHWC[4] = {0, 2, 3, 1}, TO_NCHW[4] = {0, 3, 1, 2};
 
-/* padding of an NCHW IR node as TF's padding attribute */
+/* padding of an NCHW IR node as TF's padding attribute; false: no TF spelling */
 static bool set_pad(xp *e, nodedef *nd, const st_node *x, bool allow_explicit) {
     const char *ap = st_attr_string(x, "auto_pad", "NOTSET");
     if (!strcmp(ap, "SAME_UPPER")) return a_s(e, nd, "padding", "SAME");
@@ -316,363 +365,571 @@ static bool hw4(xp *e, nodedef *nd, const char *k, const st_node *x, const char 
     return a_ints(e, nd, k, a, 4);
 }
 
-/* The rank of value v when the model records it or simple rules give it; -1 otherwise. */
-static int rank_of(const xp *e, int v, int depth) {
-    if (v < 0 || depth > 64) return -1;
+/* The rank of value v: a constant's, or what inference recorded (-1: unknown). */
+static int rank_of(const xp *e, int v) {
+    if (v < 0) return -1;
     const st_ir_value *iv = &e->g->values[v];
     if (iv->has_const) return iv->const_val.ndim;
-    if (iv->type.rank >= 0) return iv->type.rank;
-    if (iv->producer < 0) return -1;
-    const st_node *x = &e->g->nodes[iv->producer];
-    if (!strcmp(x->op_type, "Gemm") || !strcmp(x->op_type, "Flatten")) return 2;
-    static const char *const same[] = {"Relu", "Sigmoid", "Tanh", "Identity", "Cast", "Softmax", "LogSoftmax", "Neg",
-                                       "Exp", "Log", "Sqrt", "Abs", "Clip", "LeakyRelu", "Elu", "Dropout"};
-    for (size_t i = 0; i < ST_ARRAY_LEN(same); i++)
-        if (!strcmp(x->op_type, same[i]) && x->n_in >= 1) return rank_of(e, x->inputs[0], depth + 1);
-    if (!strcmp(x->op_type, "Add") || !strcmp(x->op_type, "Mul") || !strcmp(x->op_type, "Sub") ||
-        !strcmp(x->op_type, "Div")) {
-        int a = rank_of(e, x->inputs[0], depth + 1), b = rank_of(e, x->inputs[1], depth + 1);
-        return a < 0 || b < 0 ? -1 : ST_MAX(a, b);
-    }
-    return -1;
+    return iv->type.kind == ST_VAL_TENSOR ? iv->type.rank : -1;
 }
 
 /* Is `axis` the last axis of value v? */
 static bool last_axis(const xp *e, int v, int64_t axis) {
     if (axis == -1) return true;
-    int r = rank_of(e, v, 0);
+    int r = rank_of(e, v);
     return r > 0 && axis == r - 1;
 }
 
-/* Convert one IR node; false when it has no TF form here (name recorded) or on OOM. */
-static bool export_node(xp *e, const st_node *x) {
-    const char *op = x->op_type;
-    int nin = x->n_in;
-    const char *in[8] = {0};
-    st_dtype it = ST_DTYPE_UNDEFINED;
-    for (int i = 0; i < nin && i < 8; i++)
-        if (x->inputs[i] >= 0) {
-            in[i] = e->vt[x->inputs[i]];
-            if (i == 0) it = e->vd[x->inputs[i]];
-        }
-    if (strcmp(x->domain, "") || nin > 8 || x->n_out < 1 || x->outputs[0] < 0) goto no;
-    int y = x->outputs[0];
-    const char *base = e->g->values[y].name;
-    st_dtype ot = it;
-    nodedef *nd = NULL;
-    /* one-to-one elementwise ops: IR op, TF op */
-    static const char *const same[][2] = {
-        {"Add", "AddV2"}, {"Sub", "Sub"}, {"Mul", "Mul"}, {"Pow", "Pow"}, {"Max", "Maximum"}, {"Min", "Minimum"},
-        {"Relu", "Relu"}, {"Sigmoid", "Sigmoid"}, {"Tanh", "Tanh"}, {"Sqrt", "Sqrt"}, {"Exp", "Exp"}, {"Log", "Log"},
-        {"Neg", "Neg"}, {"Abs", "Abs"}, {"Reciprocal", "Reciprocal"}, {"Identity", "Identity"}, {"Erf", "Erf"},
-        {"Floor", "Floor"}, {"Ceil", "Ceil"}, {"Softplus", "Softplus"}, {"Elu", "Elu"}, {"Selu", "Selu"},
-        {"Sin", "Sin"}, {"Cos", "Cos"}, {"Sign", "Sign"}, {"Round", "Round"}, {"Softsign", "Softsign"},
-    };
-    static const char *const cmp[][2] = {{"Equal", "Equal"}, {"Less", "Less"}, {"Greater", "Greater"},
-                                         {"LessOrEqual", "LessEqual"}, {"GreaterOrEqual", "GreaterEqual"}};
-    for (size_t i = 0; i < ST_ARRAY_LEN(same); i++)
-        if (!strcmp(op, same[i][0]) && (nin == 1 || nin == 2)) {
-            if ((x->n_attrs && strcmp(op, "Elu")) || (!strcmp(op, "Elu") && st_attr_float(x, "alpha", 1) != 1)) goto no;
-            nd = tnode(e, base, same[i][1], nin, in, it);
-            goto done;
-        }
-    for (size_t i = 0; i < ST_ARRAY_LEN(cmp); i++)
-        if (!strcmp(op, cmp[i][0]) && nin == 2) {
-            nd = tnode(e, base, cmp[i][1], 2, in, it);
-            ot = ST_DTYPE_BOOL;
-            goto done;
-        }
-    if (!strcmp(op, "Div") && nin == 2) {
-        nd = tnode(e, base, st_dtype_is_float(it) ? "RealDiv" : "TruncateDiv", 2, in, it);
-    } else if (!strcmp(op, "Not") || !strcmp(op, "And") || !strcmp(op, "Or")) {
-        nd = node(e, base, !strcmp(op, "Not") ? "LogicalNot" : !strcmp(op, "And") ? "LogicalAnd" : "LogicalOr", nin, in);
-    } else if (!strcmp(op, "Where") && nin == 3) {
-        nd = tnode(e, base, "SelectV2", 3, in, e->vd[x->inputs[1]]);
-        ot = e->vd[x->inputs[1]];
-    } else if (!strcmp(op, "MatMul") && nin == 2) {
-        nd = tnode(e, base, "BatchMatMulV2", 2, in, it);
-    } else if (!strcmp(op, "Gemm") && nin >= 2) {
-        if (st_attr_float(x, "alpha", 1) != 1 || st_attr_float(x, "beta", 1) != 1) goto no;
-        nd = tnode(e, base, "MatMul", 2, in, it);
-        if (!nd || !a_b(e, nd, "transpose_a", st_attr_int(x, "transA", 0)) ||
-            !a_b(e, nd, "transpose_b", st_attr_int(x, "transB", 0)))
-            return false;
-        if (nin > 2 && in[2]) {
-            const char *ins[2] = {out0(e, nd, 0), in[2]};
-            char w[600];
-            snprintf(w, sizeof w, "%s/bias", base);
-            nd = tnode(e, w, "AddV2", 2, ins, it);
-        }
-    } else if ((!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) &&
-               last_axis(e, x->inputs[0], st_attr_int(x, "axis", x->since && x->since < 13 ? 1 : -1))) {
-        nd = tnode(e, base, op, 1, in, it);
-    } else if (!strcmp(op, "Transpose")) {
-        const int64_t *p;
-        size_t np = st_attr_ints(x, "perm", &p);
-        if (!np) goto no;
-        const char *t = tf_transpose(e, base, in[0], it, p, (int)np);
-        if (!t) return false;
-        e->vt[y] = (char *)t;
-        e->vd[y] = it;
-        return true;
-    } else if (!strcmp(op, "Reshape") && nin == 2) {
-        int64_t s[ST_MAX_RANK];
-        size_t ns;
-        if (cints(e, x->inputs[1], s, ST_MAX_RANK, &ns))
-            for (size_t i = 0; i < ns; i++)
-                if (s[i] == 0) goto no; /* ONNX's "copy this dim" has no TF spelling */
-        nd = tnode(e, base, "Reshape", 2, in, it);
-        if (nd && !a_type(e, nd, "Tshape", e->vd[x->inputs[1]])) return false;
-    } else if (!strcmp(op, "Flatten")) {
-        int64_t ax = st_attr_int(x, "axis", 1);
-        if (ax != 1) goto no;
-        /* [d0, -1] from the runtime shape */
+/* ---- the emitters: one IR node -> TF nodes ------------------------------------------------ */
+typedef struct xp_row xp_row;
+
+/* One IR node being exported. */
+typedef struct xnode {
+    const st_node *x;
+    const xp_row *row;
+    const char **in;   /* TF tensor of each input (NULL: omitted) */
+    int nin;
+    st_dtype it;       /* element type of input 0 */
+    int y;             /* IR value of output 0 */
+    const char *base;  /* its name: the stem of the TF nodes' names */
+    bool none;         /* no TF form for the node as it is */
+} xnode;
+
+/* An emitter writes the TF nodes of a->x and sets its output (set_out / out_node), or marks
+ * it as having no TF form (no_form); failures go through xp_fail. */
+typedef st_status (*xp_fn)(xp *e, xnode *a);
+
+struct xp_row {
+    const char *op;   /* IR op (ai.onnx), the key: rows sorted by it */
+    xp_fn fn;         /* emitter */
+    const char *tf;   /* the TF op a generic emitter writes (NULL: the emitter knows) */
+};
+
+static st_status no_form(xnode *a) {
+    a->none = true;
+    return ST_OK;
+}
+
+static st_dtype in_dtype(const xp *e, const xnode *a, int i) { return e->vd[a->x->inputs[i]]; }
+
+static st_status set_out(xp *e, xnode *a, const char *t, st_dtype dt) {
+    if (!t) return xp_nomem(e);
+    e->vt[a->y] = (char *)t;
+    e->vd[a->y] = dt;
+    return e->st;
+}
+
+/* The node's output is output 0 of nd (NULL: allocation failed). */
+static st_status out_node(xp *e, xnode *a, nodedef *nd, st_dtype dt) {
+    return nd ? set_out(e, a, out0(e, nd, 0), dt) : xp_nomem(e);
+}
+
+/* one-to-one: the row's TF op with T = the input type, unary or binary, no attributes */
+static st_status ex_same(xp *e, xnode *a) {
+    if ((a->nin != 1 && a->nin != 2) || a->x->n_attrs) return no_form(a);
+    return out_node(e, a, tnode(e, a->base, a->row->tf, a->nin, a->in, a->it), a->it);
+}
+
+/* Elu: TF's has alpha 1 */
+static st_status ex_elu(xp *e, xnode *a) {
+    if (a->nin != 1 || st_attr_float(a->x, "alpha", 1) != 1) return no_form(a);
+    return out_node(e, a, tnode(e, a->base, a->row->tf, 1, a->in, a->it), a->it);
+}
+
+/* comparisons: bool output */
+static st_status ex_cmp(xp *e, xnode *a) {
+    if (a->nin != 2) return no_form(a);
+    return out_node(e, a, tnode(e, a->base, a->row->tf, 2, a->in, a->it), ST_DTYPE_BOOL);
+}
+
+/* logical ops: bool in and out, no T attribute */
+static st_status ex_logical(xp *e, xnode *a) {
+    return out_node(e, a, node(e, a->base, a->row->tf, a->nin, a->in), ST_DTYPE_BOOL);
+}
+
+static st_status ex_div(xp *e, xnode *a) {
+    if (a->nin != 2) return no_form(a);
+    const char *op = st_dtype_is_float(a->it) ? "RealDiv" : "TruncateDiv";
+    return out_node(e, a, tnode(e, a->base, op, 2, a->in, a->it), a->it);
+}
+
+static st_status ex_where(xp *e, xnode *a) {
+    if (a->nin != 3) return no_form(a);
+    st_dtype t = in_dtype(e, a, 1);
+    return out_node(e, a, tnode(e, a->base, "SelectV2", 3, a->in, t), t);
+}
+
+static st_status ex_gemm(xp *e, xnode *a) {
+    const st_node *x = a->x;
+    if (a->nin < 2 || st_attr_float(x, "alpha", 1) != 1 || st_attr_float(x, "beta", 1) != 1)
+        return no_form(a);
+    nodedef *nd = tnode(e, a->base, "MatMul", 2, a->in, a->it);
+    if (!nd || !a_b(e, nd, "transpose_a", st_attr_int(x, "transA", 0)) ||
+        !a_b(e, nd, "transpose_b", st_attr_int(x, "transB", 0)))
+        return xp_nomem(e);
+    if (a->nin > 2 && a->in[2]) {
+        const char *ins[2] = {out0(e, nd, 0), a->in[2]};
         char w[600];
-        snprintf(w, sizeof w, "%s/shape", base);
-        nodedef *sh = tnode(e, w, "Shape", 1, in, it);
-        if (!sh || !a_type(e, sh, "out_type", ST_DTYPE_I64)) return false;
-        const int64_t b0 = 0, b1 = 1, m1 = -1;
-        snprintf(w, sizeof w, "%s/b", base);
-        const char *ss[4] = {out0(e, sh, 0), kints(e, w, ST_DTYPE_I64, &b0, 1, false), kints(e, w, ST_DTYPE_I64, &b1, 1, false),
-                             kints(e, w, ST_DTYPE_I64, &b1, 1, false)};
-        snprintf(w, sizeof w, "%s/d0", base);
-        nodedef *d0 = tnode(e, w, "StridedSlice", 4, ss, ST_DTYPE_I64);
-        if (!d0 || !a_type(e, d0, "Index", ST_DTYPE_I64)) return false;
-        snprintf(w, sizeof w, "%s/m1", base);
-        const char *cc[3] = {out0(e, d0, 0), kints(e, w, ST_DTYPE_I64, &m1, 1, false), kints(e, w, ST_DTYPE_I32, &b0, 1, true)};
-        snprintf(w, sizeof w, "%s/newshape", base);
-        nodedef *cat = tnode(e, w, "ConcatV2", 3, cc, ST_DTYPE_I64);
-        if (!cat || !a_i(e, cat, "N", 2) || !a_type(e, cat, "Tidx", ST_DTYPE_I32)) return false;
-        const char *rr[2] = {in[0], out0(e, cat, 0)};
-        nd = tnode(e, base, "Reshape", 2, rr, it);
-        if (nd && !a_type(e, nd, "Tshape", ST_DTYPE_I64)) return false;
-    } else if (!strcmp(op, "Cast")) {
-        ot = (st_dtype)st_attr_int(x, "to", 1);
-        nd = node(e, base, "Cast", 1, in);
-        if (nd && (!a_type(e, nd, "SrcT", it) || !a_type(e, nd, "DstT", ot) || !a_b(e, nd, "Truncate", false))) return false;
-    } else if (!strcmp(op, "Shape") && !x->n_attrs) {
-        nd = tnode(e, base, "Shape", 1, in, it);
-        ot = ST_DTYPE_I64;
-        if (nd && !a_type(e, nd, "out_type", ST_DTYPE_I64)) return false;
-    } else if (!strcmp(op, "Concat")) {
-        char w[600];
-        snprintf(w, sizeof w, "%s/axis", base);
-        int64_t ax = st_attr_int(x, "axis", 0);
-        const char *ins[9];
-        for (int i = 0; i < nin; i++) ins[i] = in[i];
-        ins[nin] = kints(e, w, ST_DTYPE_I32, &ax, 1, true);
-        nd = tnode(e, base, "ConcatV2", nin + 1, ins, it);
-        if (nd && (!a_i(e, nd, "N", nin) || !a_type(e, nd, "Tidx", ST_DTYPE_I32))) return false;
-    } else if ((!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) && nin == 2) {
-        int64_t ax[ST_MAX_RANK];
-        size_t na;
-        if (!cints(e, x->inputs[1], ax, ST_MAX_RANK, &na)) goto no;
-        if (!strcmp(op, "Squeeze")) {
-            nd = tnode(e, base, "Squeeze", 1, in, it);
-            if (nd && !a_ints(e, nd, "squeeze_dims", ax, na)) return false;
-        } else {
-            if (na != 1) goto no;
-            char w[600];
-            snprintf(w, sizeof w, "%s/axis", base);
-            const char *ins[2] = {in[0], kints(e, w, ST_DTYPE_I32, ax, 1, true)};
-            nd = tnode(e, base, "ExpandDims", 2, ins, it);
-            if (nd && !a_type(e, nd, "Tdim", ST_DTYPE_I32)) return false;
-        }
-    } else if (!strcmp(op, "Gather") && nin == 2) {
-        char w[600];
-        snprintf(w, sizeof w, "%s/axis", base);
-        int64_t ax = st_attr_int(x, "axis", 0);
-        const char *ins[3] = {in[0], in[1], kints(e, w, ST_DTYPE_I32, &ax, 1, true)};
-        nd = node(e, base, "GatherV2", 3, ins);
-        if (nd && (!a_type(e, nd, "Tparams", it) || !a_type(e, nd, "Tindices", e->vd[x->inputs[1]]) ||
-                   !a_type(e, nd, "Taxis", ST_DTYPE_I32) || !a_i(e, nd, "batch_dims", 0)))
-            return false;
-    } else if (!strncmp(op, "Reduce", 6) && strcmp(op, "ReduceSumSquare") && strcmp(op, "ReduceL2")) {
-        int64_t ax[ST_MAX_RANK];
-        size_t na = 0;
-        const int64_t *aa;
-        if (nin >= 2 && in[1]) {
-            if (!cints(e, x->inputs[1], ax, ST_MAX_RANK, &na)) goto no;
-        } else {
-            na = st_attr_ints(x, "axes", &aa);
-            memcpy(ax, aa, sizeof(int64_t) * ST_MIN(na, (size_t)ST_MAX_RANK));
-        }
-        if (!na) goto no; /* all axes: rank unknown here */
-        const char *tfop = !strcmp(op, "ReduceMean") ? "Mean" : !strcmp(op, "ReduceSum") ? "Sum"
-                         : !strcmp(op, "ReduceMax") ? "Max" : !strcmp(op, "ReduceMin") ? "Min"
-                         : !strcmp(op, "ReduceProd") ? "Prod" : NULL;
-        if (!tfop) goto no;
-        char w[600];
-        snprintf(w, sizeof w, "%s/axes", base);
-        const char *ins[2] = {in[0], kints(e, w, ST_DTYPE_I32, ax, na, false)};
-        nd = tnode(e, base, tfop, 2, ins, it);
-        if (nd && (!a_b(e, nd, "keep_dims", st_attr_int(x, "keepdims", 1)) || !a_type(e, nd, "Tidx", ST_DTYPE_I32)))
-            return false;
-    } else if (!strcmp(op, "GlobalAveragePool") || !strcmp(op, "GlobalMaxPool")) {
-        char w[600];
-        snprintf(w, sizeof w, "%s/axes", base);
-        const int64_t ax[2] = {2, 3};
-        const char *ins[2] = {in[0], kints(e, w, ST_DTYPE_I32, ax, 2, false)};
-        nd = tnode(e, base, op[6] == 'A' ? "Mean" : "Max", 2, ins, it);
-        if (nd && (!a_b(e, nd, "keep_dims", true) || !a_type(e, nd, "Tidx", ST_DTYPE_I32))) return false;
-    } else if (!strcmp(op, "Clip") && nin == 3 && in[1] && in[2]) {
-        char w[600];
-        snprintf(w, sizeof w, "%s/min", base);
-        const char *i1[2] = {in[0], in[2]};
-        nodedef *mn = tnode(e, w, "Minimum", 2, i1, it);
-        if (!mn) return false;
-        const char *i2[2] = {out0(e, mn, 0), in[1]};
-        nd = tnode(e, base, "Maximum", 2, i2, it);
-    } else if (!strcmp(op, "Slice") && nin >= 3) {
-        /* axes 0..k-1 and positive steps: StridedSlice with the same (possibly computed)
-         * bounds; TF clamps out-of-range begin/end as ONNX does */
-        int64_t ax[ST_MAX_RANK], sp[ST_MAX_RANK], st[ST_MAX_RANK];
-        size_t na = 0, ns = 0, nst = 0;
-        if (nin > 3 && in[3]) {
-            if (!cints(e, x->inputs[3], ax, ST_MAX_RANK, &na)) goto no;
-            for (size_t i = 0; i < na; i++)
-                if (ax[i] != (int64_t)i) goto no;
-        }
-        if (nin > 4 && in[4]) {
-            if (!cints(e, x->inputs[4], sp, ST_MAX_RANK, &ns)) goto no;
-            for (size_t i = 0; i < ns; i++)
-                if (sp[i] <= 0) goto no;
-        }
-        const char *strides = in[4];
-        if (!strides) { /* ones, as many as the bounds */
-            if (cints(e, x->inputs[1], st, ST_MAX_RANK, &nst)) {
-                for (size_t i = 0; i < nst; i++) st[i] = 1;
-                char w[600];
-                snprintf(w, sizeof w, "%s/strides", base);
-                strides = kints(e, w, e->vd[x->inputs[1]], st, nst, false);
-            } else {
-                char w[600];
-                snprintf(w, sizeof w, "%s/strides", base);
-                const char *oi[1] = {in[1]};
-                nodedef *ol = tnode(e, w, "OnesLike", 1, oi, e->vd[x->inputs[1]]);
-                strides = ol ? out0(e, ol, 0) : NULL;
-            }
-            if (!strides) return false;
-        }
-        st_dtype bt = e->vd[x->inputs[1]], et = e->vd[x->inputs[2]];
-        if (bt != et) goto no;
-        const char *si[4] = {in[0], in[1], in[2], strides};
-        nd = tnode(e, base, "StridedSlice", 4, si, it);
-        if (nd && (!a_type(e, nd, "Index", bt) || !a_i(e, nd, "begin_mask", 0) || !a_i(e, nd, "end_mask", 0) ||
-                   !a_i(e, nd, "ellipsis_mask", 0) || !a_i(e, nd, "new_axis_mask", 0) || !a_i(e, nd, "shrink_axis_mask", 0)))
-            return false;
-    } else if (!strcmp(op, "Resize") && nin == 4 && in[3] && !in[1] && !in[2]) {
-        const char *mode = st_attr_string(x, "mode", "nearest"), *ctm = st_attr_string(x, "coordinate_transformation_mode", "half_pixel");
-        bool lin = !strcmp(mode, "linear");
-        bool align = !strcmp(ctm, "align_corners"), half = !strcmp(ctm, "half_pixel") || !strcmp(ctm, "tf_half_pixel_for_nn");
-        if ((!lin && strcmp(mode, "nearest")) || (!align && !half && strcmp(ctm, "asymmetric"))) goto no;
-        if (!lin && strcmp(st_attr_string(x, "nearest_mode", "round_prefer_floor"), align || half ? "round_prefer_ceil" : "floor"))
-            goto no;
-        char w[600];
-        snprintf(w, sizeof w, "%s/nhwc", base);
-        const char *xh = tf_transpose(e, w, in[0], it, TO_NHWC, 4);
-        const int64_t b2 = 2, e4 = 4, s1 = 1;
-        st_dtype zt = e->vd[x->inputs[3]];
-        snprintf(w, sizeof w, "%s/hw", base);
-        const char *ss[4] = {in[3], kints(e, w, zt, &b2, 1, false), kints(e, w, zt, &e4, 1, false), kints(e, w, zt, &s1, 1, false)};
-        nodedef *hw = xh ? tnode(e, w, "StridedSlice", 4, ss, zt) : NULL;
-        if (!hw || !a_type(e, hw, "Index", zt)) return false;
-        snprintf(w, sizeof w, "%s/size", base);
-        const char *hwo = out0(e, hw, 0);
-        nodedef *cs = node(e, w, "Cast", 1, &hwo);
-        if (!cs || !a_type(e, cs, "SrcT", zt) || !a_type(e, cs, "DstT", ST_DTYPE_I32) || !a_b(e, cs, "Truncate", false))
-            return false;
-        const char *ri[2] = {xh, out0(e, cs, 0)};
-        snprintf(w, sizeof w, "%s/resize", base);
-        nodedef *rz = tnode(e, w, lin ? "ResizeBilinear" : "ResizeNearestNeighbor", 2, ri, it);
-        if (!rz || !a_b(e, rz, "align_corners", align) || !a_b(e, rz, "half_pixel_centers", half)) return false;
-        const char *yh = tf_transpose(e, base, out0(e, rz, 0), lin ? ST_DTYPE_F32 : it, TO_NCHW, 4);
-        if (!yh) return false;
-        e->vt[y] = (char *)yh;
-        e->vd[y] = lin ? ST_DTYPE_F32 : it;
-        return true;
-    } else if (!strcmp(op, "Expand") && nin == 2) {
-        nd = tnode(e, base, "BroadcastTo", 2, in, it);
-        if (nd && !a_type(e, nd, "Tidx", e->vd[x->inputs[1]])) return false;
-    } else if (!strcmp(op, "LeakyRelu")) {
-        nd = tnode(e, base, "LeakyRelu", 1, in, it);
-        if (nd && !a_f(e, nd, "alpha", (float)st_attr_float(x, "alpha", 0.01))) return false;
-    } else if ((!strcmp(op, "Conv") || !strcmp(op, "MaxPool") || !strcmp(op, "AveragePool") ||
-                !strcmp(op, "BatchNormalization")) && x->n_out == 1) {
-        /* NCHW IR op -> Transpose, NHWC TF op, Transpose back */
-        char w[600];
-        snprintf(w, sizeof w, "%s/nhwc", base);
-        const char *xh = tf_transpose(e, w, in[0], it, TO_NHWC, 4);
-        if (!xh) return false;
-        nodedef *core = NULL;
-        if (!strcmp(op, "Conv")) {
-            int64_t wd[4], group = st_attr_int(x, "group", 1);
-            if (group != 1 && !wdims(e, x->inputs[1], wd, 0)) goto no;
-            static const int64_t oihw_to_hwio[4] = {2, 3, 1, 0};
-            snprintf(w, sizeof w, "%s/filter", base);
-            const char *f = tf_transpose(e, w, in[1], it, oihw_to_hwio, 4);
-            if (!f) return false;
-            const char *tfop = "Conv2D";
-            if (group != 1) { /* depthwise: [kh,kw,1,C*M] -> [kh,kw,C,M] */
-                if (wd[1] != 1) goto no;
-                int64_t shp[4] = {wd[2], wd[3], group, wd[0] / group};
-                snprintf(w, sizeof w, "%s/dwshape", base);
-                const char *ri[2] = {f, kints(e, w, ST_DTYPE_I32, shp, 4, false)};
-                snprintf(w, sizeof w, "%s/dwfilter", base);
-                nodedef *r = tnode(e, w, "Reshape", 2, ri, it);
-                if (!r || !a_type(e, r, "Tshape", ST_DTYPE_I32)) return false;
-                f = out0(e, r, 0);
-                tfop = "DepthwiseConv2dNative";
-            }
-            const char *ci[2] = {xh, f};
-            snprintf(w, sizeof w, "%s/conv", base);
-            core = tnode(e, w, tfop, 2, ci, it);
-            if (!core || !hw4(e, core, "strides", x, "strides") || !hw4(e, core, "dilations", x, "dilations") ||
-                !a_s(e, core, "data_format", "NHWC"))
-                return false;
-            if (!set_pad(e, core, x, group == 1)) goto no;
-            if (nin > 2 && in[2]) {
-                const char *bi[2] = {out0(e, core, 0), in[2]};
-                snprintf(w, sizeof w, "%s/bias", base);
-                core = tnode(e, w, "BiasAdd", 2, bi, it);
-                if (!core || !a_s(e, core, "data_format", "NHWC")) return false;
-            }
-        } else if (!strcmp(op, "BatchNormalization")) {
-            const char *bi[5] = {xh, in[1], in[2], in[3], in[4]};
-            snprintf(w, sizeof w, "%s/bn", base);
-            core = tnode(e, w, "FusedBatchNormV3", 5, bi, it);
-            if (!core || !a_type(e, core, "U", e->vd[x->inputs[1]]) ||
-                !a_f(e, core, "epsilon", (float)st_attr_float(x, "epsilon", 1e-5)) || !a_b(e, core, "is_training", false) ||
-                !a_s(e, core, "data_format", "NHWC"))
-                return false;
-        } else {
-            if (st_attr_int(x, "ceil_mode", 0) || (!strcmp(op, "AveragePool") && st_attr_int(x, "count_include_pad", 0)))
-                goto no;
-            const int64_t *d;
-            if (st_attr_ints(x, "dilations", &d) && (d[0] != 1 || d[1] != 1)) goto no;
-            snprintf(w, sizeof w, "%s/pool", base);
-            core = tnode(e, w, op[0] == 'M' ? "MaxPool" : "AvgPool", 1, &xh, it);
-            if (!core || !hw4(e, core, "ksize", x, "kernel_shape") || !hw4(e, core, "strides", x, "strides") ||
-                !a_s(e, core, "data_format", "NHWC"))
-                return false;
-            if (!set_pad(e, core, x, false)) goto no;
-        }
-        const char *yh = tf_transpose(e, base, out0(e, core, 0), it, TO_NCHW, 4);
-        if (!yh) return false;
-        e->vt[y] = (char *)yh;
-        e->vd[y] = it;
-        return true;
-    } else {
-        goto no;
+        snprintf(w, sizeof w, "%s/bias", a->base);
+        nd = tnode(e, w, "AddV2", 2, ins, a->it);
     }
-done:
-    if (!nd) return false;
-    e->vt[y] = (char *)out0(e, nd, 0);
-    e->vd[y] = ot;
+    return out_node(e, a, nd, a->it);
+}
+
+/* Softmax/LogSoftmax over the last axis (ONNX before 13 defaults to axis 1) */
+static st_status ex_softmax(xp *e, xnode *a) {
+    const st_node *x = a->x;
+    int64_t axis = st_attr_int(x, "axis", x->since && x->since < 13 ? 1 : -1);
+    if (!last_axis(e, x->inputs[0], axis)) return no_form(a);
+    return out_node(e, a, tnode(e, a->base, a->row->tf, 1, a->in, a->it), a->it);
+}
+
+static st_status ex_transpose(xp *e, xnode *a) {
+    const int64_t *p;
+    size_t np = st_attr_ints(a->x, "perm", &p);
+    if (!np) return no_form(a);
+    return set_out(e, a, tf_transpose(e, a->base, a->in[0], a->it, p, (int)np), a->it);
+}
+
+static st_status ex_reshape(xp *e, xnode *a) {
+    if (a->nin != 2) return no_form(a);
+    int64_t s[ST_MAX_RANK];
+    size_t ns;
+    if (cints(e, a->x->inputs[1], s, ST_MAX_RANK, &ns))
+        for (size_t i = 0; i < ns; i++)
+            if (s[i] == 0) return no_form(a); /* ONNX's "copy this dim" has no TF spelling */
+    nodedef *nd = tnode(e, a->base, "Reshape", 2, a->in, a->it);
+    if (nd && !a_type(e, nd, "Tshape", in_dtype(e, a, 1))) return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+/* Flatten(axis 1): Reshape to [d0, -1] from the runtime shape */
+static st_status ex_flatten(xp *e, xnode *a) {
+    if (st_attr_int(a->x, "axis", 1) != 1) return no_form(a);
+    const char *base = a->base;
+    char w[600];
+    snprintf(w, sizeof w, "%s/shape", base);
+    nodedef *sh = tnode(e, w, "Shape", 1, a->in, a->it);
+    if (!sh || !a_type(e, sh, "out_type", ST_DTYPE_I64)) return xp_nomem(e);
+    const int64_t b0 = 0, b1 = 1, m1 = -1;
+    snprintf(w, sizeof w, "%s/b", base);
+    const char *ss[4] = {out0(e, sh, 0), kints(e, w, ST_DTYPE_I64, &b0, 1, false),
+                         kints(e, w, ST_DTYPE_I64, &b1, 1, false),
+                         kints(e, w, ST_DTYPE_I64, &b1, 1, false)};
+    snprintf(w, sizeof w, "%s/d0", base);
+    nodedef *d0 = tnode(e, w, "StridedSlice", 4, ss, ST_DTYPE_I64);
+    if (!d0 || !a_type(e, d0, "Index", ST_DTYPE_I64)) return xp_nomem(e);
+    snprintf(w, sizeof w, "%s/m1", base);
+    const char *cc[3] = {out0(e, d0, 0), kints(e, w, ST_DTYPE_I64, &m1, 1, false),
+                         kints(e, w, ST_DTYPE_I32, &b0, 1, true)};
+    snprintf(w, sizeof w, "%s/newshape", base);
+    nodedef *cat = tnode(e, w, "ConcatV2", 3, cc, ST_DTYPE_I64);
+    if (!cat || !a_i(e, cat, "N", 2) || !a_type(e, cat, "Tidx", ST_DTYPE_I32)) return xp_nomem(e);
+    const char *rr[2] = {a->in[0], out0(e, cat, 0)};
+    nodedef *nd = tnode(e, base, "Reshape", 2, rr, a->it);
+    if (nd && !a_type(e, nd, "Tshape", ST_DTYPE_I64)) return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+static st_status ex_cast(xp *e, xnode *a) {
+    st_dtype ot = (st_dtype)st_attr_int(a->x, "to", 1);
+    nodedef *nd = node(e, a->base, "Cast", 1, a->in);
+    if (nd && (!a_type(e, nd, "SrcT", a->it) || !a_type(e, nd, "DstT", ot) ||
+               !a_b(e, nd, "Truncate", false)))
+        return xp_nomem(e);
+    return out_node(e, a, nd, ot);
+}
+
+static st_status ex_shape(xp *e, xnode *a) {
+    if (a->x->n_attrs) return no_form(a); /* start/end */
+    nodedef *nd = tnode(e, a->base, "Shape", 1, a->in, a->it);
+    if (nd && !a_type(e, nd, "out_type", ST_DTYPE_I64)) return xp_nomem(e);
+    return out_node(e, a, nd, ST_DTYPE_I64);
+}
+
+static st_status ex_concat(xp *e, xnode *a) {
+    char w[600];
+    snprintf(w, sizeof w, "%s/axis", a->base);
+    int64_t ax = st_attr_int(a->x, "axis", 0);
+    const char **ins = st_arena_alloc(e->a, sizeof(char *) * (size_t)(a->nin + 1));
+    if (!ins) return xp_nomem(e);
+    for (int i = 0; i < a->nin; i++) ins[i] = a->in[i];
+    ins[a->nin] = kints(e, w, ST_DTYPE_I32, &ax, 1, true);
+    nodedef *nd = ins[a->nin] ? tnode(e, a->base, "ConcatV2", a->nin + 1, ins, a->it) : NULL;
+    if (nd && (!a_i(e, nd, "N", a->nin) || !a_type(e, nd, "Tidx", ST_DTYPE_I32)))
+        return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+static st_status ex_squeeze(xp *e, xnode *a) {
+    int64_t ax[ST_MAX_RANK];
+    size_t na;
+    if (a->nin != 2 || !cints(e, a->x->inputs[1], ax, ST_MAX_RANK, &na)) return no_form(a);
+    nodedef *nd = tnode(e, a->base, "Squeeze", 1, a->in, a->it);
+    if (nd && !a_ints(e, nd, "squeeze_dims", ax, na)) return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+static st_status ex_unsqueeze(xp *e, xnode *a) {
+    int64_t ax[ST_MAX_RANK];
+    size_t na;
+    if (a->nin != 2 || !cints(e, a->x->inputs[1], ax, ST_MAX_RANK, &na) || na != 1)
+        return no_form(a);
+    char w[600];
+    snprintf(w, sizeof w, "%s/axis", a->base);
+    const char *ins[2] = {a->in[0], kints(e, w, ST_DTYPE_I32, ax, 1, true)};
+    nodedef *nd = ins[1] ? tnode(e, a->base, "ExpandDims", 2, ins, a->it) : NULL;
+    if (nd && !a_type(e, nd, "Tdim", ST_DTYPE_I32)) return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+static st_status ex_gather(xp *e, xnode *a) {
+    if (a->nin != 2) return no_form(a);
+    char w[600];
+    snprintf(w, sizeof w, "%s/axis", a->base);
+    int64_t ax = st_attr_int(a->x, "axis", 0);
+    const char *ins[3] = {a->in[0], a->in[1], kints(e, w, ST_DTYPE_I32, &ax, 1, true)};
+    nodedef *nd = ins[2] ? node(e, a->base, "GatherV2", 3, ins) : NULL;
+    if (nd && (!a_type(e, nd, "Tparams", a->it) || !a_type(e, nd, "Tindices", in_dtype(e, a, 1)) ||
+               !a_type(e, nd, "Taxis", ST_DTYPE_I32) || !a_i(e, nd, "batch_dims", 0)))
+        return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+/* ReduceX over constant axes (input or attribute): the row's TF reduction */
+static st_status ex_reduce(xp *e, xnode *a) {
+    int64_t ax[ST_MAX_RANK];
+    size_t na = 0;
+    const int64_t *aa;
+    if (a->nin >= 2 && a->in[1]) {
+        if (!cints(e, a->x->inputs[1], ax, ST_MAX_RANK, &na)) return no_form(a);
+    } else {
+        na = st_attr_ints(a->x, "axes", &aa);
+        memcpy(ax, aa, sizeof(int64_t) * ST_MIN(na, (size_t)ST_MAX_RANK));
+    }
+    if (!na || na > ST_MAX_RANK) return no_form(a); /* all axes: TF needs them listed */
+    char w[600];
+    snprintf(w, sizeof w, "%s/axes", a->base);
+    const char *ins[2] = {a->in[0], kints(e, w, ST_DTYPE_I32, ax, na, false)};
+    nodedef *nd = ins[1] ? tnode(e, a->base, a->row->tf, 2, ins, a->it) : NULL;
+    if (nd && (!a_b(e, nd, "keep_dims", st_attr_int(a->x, "keepdims", 1)) ||
+               !a_type(e, nd, "Tidx", ST_DTYPE_I32)))
+        return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+/* GlobalAveragePool/GlobalMaxPool: the row's reduction over axes 2, 3, kept */
+static st_status ex_global_pool(xp *e, xnode *a) {
+    char w[600];
+    snprintf(w, sizeof w, "%s/axes", a->base);
+    const int64_t ax[2] = {2, 3};
+    const char *ins[2] = {a->in[0], kints(e, w, ST_DTYPE_I32, ax, 2, false)};
+    nodedef *nd = ins[1] ? tnode(e, a->base, a->row->tf, 2, ins, a->it) : NULL;
+    if (nd && (!a_b(e, nd, "keep_dims", true) || !a_type(e, nd, "Tidx", ST_DTYPE_I32)))
+        return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+/* Clip(x, min, max) = Maximum(Minimum(x, max), min) */
+static st_status ex_clip(xp *e, xnode *a) {
+    if (a->nin != 3 || !a->in[1] || !a->in[2]) return no_form(a);
+    char w[600];
+    snprintf(w, sizeof w, "%s/min", a->base);
+    const char *i1[2] = {a->in[0], a->in[2]};
+    nodedef *mn = tnode(e, w, "Minimum", 2, i1, a->it);
+    if (!mn) return xp_nomem(e);
+    const char *i2[2] = {out0(e, mn, 0), a->in[1]};
+    return out_node(e, a, tnode(e, a->base, "Maximum", 2, i2, a->it), a->it);
+}
+
+/* Slice over axes 0..k-1 with positive steps: StridedSlice with the same (possibly computed)
+ * bounds; TF clamps out-of-range begin/end as ONNX does */
+static st_status ex_slice(xp *e, xnode *a) {
+    const st_node *x = a->x;
+    int64_t ax[ST_MAX_RANK], sp[ST_MAX_RANK], st[ST_MAX_RANK];
+    size_t na = 0, ns = 0, nst = 0;
+    if (a->nin < 3) return no_form(a);
+    if (a->nin > 3 && a->in[3]) {
+        if (!cints(e, x->inputs[3], ax, ST_MAX_RANK, &na)) return no_form(a);
+        for (size_t i = 0; i < na; i++)
+            if (ax[i] != (int64_t)i) return no_form(a);
+    }
+    if (a->nin > 4 && a->in[4]) {
+        if (!cints(e, x->inputs[4], sp, ST_MAX_RANK, &ns)) return no_form(a);
+        for (size_t i = 0; i < ns; i++)
+            if (sp[i] <= 0) return no_form(a);
+    }
+    st_dtype bt = in_dtype(e, a, 1), et = in_dtype(e, a, 2);
+    if (bt != et) return no_form(a);
+    const char *strides = a->nin > 4 ? a->in[4] : NULL;
+    if (!strides) { /* ones, as many as the bounds */
+        char w[600];
+        snprintf(w, sizeof w, "%s/strides", a->base);
+        if (cints(e, x->inputs[1], st, ST_MAX_RANK, &nst)) {
+            for (size_t i = 0; i < nst; i++) st[i] = 1;
+            strides = kints(e, w, bt, st, nst, false);
+        } else {
+            nodedef *ol = tnode(e, w, "OnesLike", 1, &a->in[1], bt);
+            strides = ol ? out0(e, ol, 0) : NULL;
+        }
+        if (!strides) return xp_nomem(e);
+    }
+    const char *si[4] = {a->in[0], a->in[1], a->in[2], strides};
+    nodedef *nd = tnode(e, a->base, "StridedSlice", 4, si, a->it);
+    if (nd && (!a_type(e, nd, "Index", bt) || !a_i(e, nd, "begin_mask", 0) ||
+               !a_i(e, nd, "end_mask", 0) || !a_i(e, nd, "ellipsis_mask", 0) ||
+               !a_i(e, nd, "new_axis_mask", 0) || !a_i(e, nd, "shrink_axis_mask", 0)))
+        return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+/* Resize by sizes (NCHW) -> ResizeBilinear/ResizeNearestNeighbor on NHWC with the [H, W]
+ * part of the sizes */
+static st_status ex_resize(xp *e, xnode *a) {
+    const st_node *x = a->x;
+    if (a->nin != 4 || !a->in[3] || a->in[1] || a->in[2]) return no_form(a);
+    const char *mode = st_attr_string(x, "mode", "nearest");
+    const char *ctm = st_attr_string(x, "coordinate_transformation_mode", "half_pixel");
+    bool lin = !strcmp(mode, "linear"), align = !strcmp(ctm, "align_corners");
+    bool half = !strcmp(ctm, "half_pixel") || !strcmp(ctm, "tf_half_pixel_for_nn");
+    if ((!lin && strcmp(mode, "nearest")) || (!align && !half && strcmp(ctm, "asymmetric")))
+        return no_form(a);
+    const char *nm = align || half ? "round_prefer_ceil" : "floor";
+    if (!lin && strcmp(st_attr_string(x, "nearest_mode", "round_prefer_floor"), nm))
+        return no_form(a);
+    char w[600];
+    snprintf(w, sizeof w, "%s/nhwc", a->base);
+    const char *xh = tf_transpose(e, w, a->in[0], a->it, TO_NHWC, 4);
+    const int64_t b2 = 2, e4 = 4, s1 = 1;
+    st_dtype zt = in_dtype(e, a, 3);
+    snprintf(w, sizeof w, "%s/hw", a->base);
+    const char *ss[4] = {a->in[3], kints(e, w, zt, &b2, 1, false), kints(e, w, zt, &e4, 1, false),
+                         kints(e, w, zt, &s1, 1, false)};
+    nodedef *hw = xh ? tnode(e, w, "StridedSlice", 4, ss, zt) : NULL;
+    if (!hw || !a_type(e, hw, "Index", zt)) return xp_nomem(e);
+    snprintf(w, sizeof w, "%s/size", a->base);
+    const char *hwo = out0(e, hw, 0);
+    nodedef *cs = node(e, w, "Cast", 1, &hwo);
+    if (!cs || !a_type(e, cs, "SrcT", zt) || !a_type(e, cs, "DstT", ST_DTYPE_I32) ||
+        !a_b(e, cs, "Truncate", false))
+        return xp_nomem(e);
+    const char *ri[2] = {xh, out0(e, cs, 0)};
+    snprintf(w, sizeof w, "%s/resize", a->base);
+    nodedef *rz = tnode(e, w, lin ? "ResizeBilinear" : "ResizeNearestNeighbor", 2, ri, a->it);
+    if (!rz || !a_b(e, rz, "align_corners", align) || !a_b(e, rz, "half_pixel_centers", half))
+        return xp_nomem(e);
+    st_dtype ot = lin ? ST_DTYPE_F32 : a->it; /* ResizeBilinear computes in float */
+    return set_out(e, a, tf_transpose(e, a->base, out0(e, rz, 0), ot, TO_NCHW, 4), ot);
+}
+
+static st_status ex_expand(xp *e, xnode *a) {
+    if (a->nin != 2) return no_form(a);
+    nodedef *nd = tnode(e, a->base, "BroadcastTo", 2, a->in, a->it);
+    if (nd && !a_type(e, nd, "Tidx", in_dtype(e, a, 1))) return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+static st_status ex_leaky(xp *e, xnode *a) {
+    nodedef *nd = tnode(e, a->base, "LeakyRelu", 1, a->in, a->it);
+    if (nd && !a_f(e, nd, "alpha", (float)st_attr_float(a->x, "alpha", 0.01))) return xp_nomem(e);
+    return out_node(e, a, nd, a->it);
+}
+
+/* ---- NCHW IR ops -> Transpose, NHWC TF op, Transpose back ---------------------------------- */
+/* makes the NHWC core node from the NHWC input xh */
+typedef st_status (*nhwc_fn)(xp *e, xnode *a, const char *xh, nodedef **core);
+
+static st_status around_nhwc(xp *e, xnode *a, nhwc_fn fn) {
+    if (a->x->n_out != 1) return no_form(a);
+    char w[600];
+    snprintf(w, sizeof w, "%s/nhwc", a->base);
+    const char *xh = tf_transpose(e, w, a->in[0], a->it, TO_NHWC, 4);
+    if (!xh) return xp_nomem(e);
+    nodedef *core = NULL;
+    st_status s = fn(e, a, xh, &core);
+    if (s || a->none) return s;
+    return set_out(e, a, tf_transpose(e, a->base, out0(e, core, 0), a->it, TO_NCHW, 4), a->it);
+}
+
+static st_status conv_core(xp *e, xnode *a, const char *xh, nodedef **core) {
+    const st_node *x = a->x;
+    int64_t wd[4], group = st_attr_int(x, "group", 1);
+    if (group != 1 && !wdims(e, x->inputs[1], wd, 0)) return no_form(a);
+    static const int64_t oihw_to_hwio[4] = {2, 3, 1, 0};
+    char w[600];
+    snprintf(w, sizeof w, "%s/filter", a->base);
+    const char *f = tf_transpose(e, w, a->in[1], a->it, oihw_to_hwio, 4);
+    if (!f) return xp_nomem(e);
+    const char *tfop = "Conv2D";
+    if (group != 1) { /* depthwise: [kh,kw,1,C*M] -> [kh,kw,C,M] */
+        if (wd[1] != 1) return no_form(a);
+        int64_t shp[4] = {wd[2], wd[3], group, wd[0] / group};
+        snprintf(w, sizeof w, "%s/dwshape", a->base);
+        const char *ri[2] = {f, kints(e, w, ST_DTYPE_I32, shp, 4, false)};
+        snprintf(w, sizeof w, "%s/dwfilter", a->base);
+        nodedef *r = ri[1] ? tnode(e, w, "Reshape", 2, ri, a->it) : NULL;
+        if (!r || !a_type(e, r, "Tshape", ST_DTYPE_I32)) return xp_nomem(e);
+        f = out0(e, r, 0);
+        tfop = "DepthwiseConv2dNative";
+    }
+    const char *ci[2] = {xh, f};
+    snprintf(w, sizeof w, "%s/conv", a->base);
+    nodedef *nd = tnode(e, w, tfop, 2, ci, a->it);
+    if (!nd || !hw4(e, nd, "strides", x, "strides") || !hw4(e, nd, "dilations", x, "dilations") ||
+        !a_s(e, nd, "data_format", "NHWC"))
+        return xp_nomem(e);
+    if (!set_pad(e, nd, x, group == 1)) return e->st ? e->st : no_form(a);
+    if (a->nin > 2 && a->in[2]) {
+        const char *bi[2] = {out0(e, nd, 0), a->in[2]};
+        snprintf(w, sizeof w, "%s/bias", a->base);
+        nd = tnode(e, w, "BiasAdd", 2, bi, a->it);
+        if (!nd || !a_s(e, nd, "data_format", "NHWC")) return xp_nomem(e);
+    }
+    *core = nd;
+    return ST_OK;
+}
+
+static st_status bn_core(xp *e, xnode *a, const char *xh, nodedef **core) {
+    if (a->nin != 5) return no_form(a);
+    const char *bi[5] = {xh, a->in[1], a->in[2], a->in[3], a->in[4]};
+    char w[600];
+    snprintf(w, sizeof w, "%s/bn", a->base);
+    nodedef *nd = tnode(e, w, "FusedBatchNormV3", 5, bi, a->it);
+    if (!nd || !a_type(e, nd, "U", in_dtype(e, a, 1)) ||
+        !a_f(e, nd, "epsilon", (float)st_attr_float(a->x, "epsilon", 1e-5)) ||
+        !a_b(e, nd, "is_training", false) || !a_s(e, nd, "data_format", "NHWC"))
+        return xp_nomem(e);
+    *core = nd;
+    return ST_OK;
+}
+
+/* MaxPool / AveragePool: the row's TF pool */
+static st_status pool_core(xp *e, xnode *a, const char *xh, nodedef **core) {
+    const st_node *x = a->x;
+    const int64_t *d;
+    if (st_attr_int(x, "ceil_mode", 0) || st_attr_int(x, "count_include_pad", 0) ||
+        (st_attr_ints(x, "dilations", &d) && (d[0] != 1 || d[1] != 1)))
+        return no_form(a);
+    char w[600];
+    snprintf(w, sizeof w, "%s/pool", a->base);
+    nodedef *nd = tnode(e, w, a->row->tf, 1, &xh, a->it);
+    if (!nd || !hw4(e, nd, "ksize", x, "kernel_shape") || !hw4(e, nd, "strides", x, "strides") ||
+        !a_s(e, nd, "data_format", "NHWC"))
+        return xp_nomem(e);
+    if (!set_pad(e, nd, x, false)) return e->st ? e->st : no_form(a);
+    *core = nd;
+    return ST_OK;
+}
+
+static st_status ex_conv(xp *e, xnode *a) { return around_nhwc(e, a, conv_core); }
+static st_status ex_batchnorm(xp *e, xnode *a) { return around_nhwc(e, a, bn_core); }
+static st_status ex_pool(xp *e, xnode *a) { return around_nhwc(e, a, pool_core); }
+
+/* ---- the table: one row per IR op with a TF form, sorted by op ----------------------------- */
+static const xp_row xp_rows[] = {
+    /* IR op, emitter, TF op for generic emitters   meaning */
+    {"Abs", ex_same, "Abs"},                       /* |x| */
+    {"Add", ex_same, "AddV2"},                     /* x + y */
+    {"And", ex_logical, "LogicalAnd"},             /* x and y */
+    {"AveragePool", ex_pool, "AvgPool"},           /* NHWC, pads excluded */
+    {"BatchNormalization", ex_batchnorm, NULL},    /* FusedBatchNormV3, inference */
+    {"Cast", ex_cast, NULL},                       /* Cast with SrcT/DstT */
+    {"Ceil", ex_same, "Ceil"},                     /* round up */
+    {"Clip", ex_clip, NULL},                       /* Maximum(Minimum(x, hi), lo) */
+    {"Concat", ex_concat, NULL},                   /* ConcatV2, axis as last input */
+    {"Conv", ex_conv, NULL},                       /* Conv2D/DepthwiseConv2dNative (+BiasAdd) */
+    {"Cos", ex_same, "Cos"},                       /* cosine */
+    {"Div", ex_div, NULL},                         /* RealDiv, TruncateDiv on integers */
+    {"Elu", ex_elu, "Elu"},                        /* alpha 1 only */
+    {"Equal", ex_cmp, "Equal"},                    /* x == y */
+    {"Erf", ex_same, "Erf"},                       /* error function */
+    {"Exp", ex_same, "Exp"},                       /* e^x */
+    {"Expand", ex_expand, NULL},                   /* BroadcastTo */
+    {"Flatten", ex_flatten, NULL},                 /* axis 1: Reshape to [d0, -1] */
+    {"Floor", ex_same, "Floor"},                   /* round down */
+    {"Gather", ex_gather, NULL},                   /* GatherV2 */
+    {"Gemm", ex_gemm, NULL},                       /* MatMul with transposes (+AddV2) */
+    {"GlobalAveragePool", ex_global_pool, "Mean"}, /* mean over H, W, kept */
+    {"GlobalMaxPool", ex_global_pool, "Max"},      /* max over H, W, kept */
+    {"Greater", ex_cmp, "Greater"},                /* x > y */
+    {"GreaterOrEqual", ex_cmp, "GreaterEqual"},    /* x >= y */
+    {"Identity", ex_same, "Identity"},             /* same tensor */
+    {"LeakyRelu", ex_leaky, NULL},                 /* max(x, alpha x) */
+    {"Less", ex_cmp, "Less"},                      /* x < y */
+    {"LessOrEqual", ex_cmp, "LessEqual"},          /* x <= y */
+    {"Log", ex_same, "Log"},                       /* natural log */
+    {"LogSoftmax", ex_softmax, "LogSoftmax"},      /* over the last axis only */
+    {"MatMul", ex_same, "BatchMatMulV2"},          /* numpy matmul */
+    {"Max", ex_same, "Maximum"},                   /* two inputs */
+    {"MaxPool", ex_pool, "MaxPool"},               /* NHWC */
+    {"Min", ex_same, "Minimum"},                   /* two inputs */
+    {"Mul", ex_same, "Mul"},                       /* x * y */
+    {"Neg", ex_same, "Neg"},                       /* -x */
+    {"Not", ex_logical, "LogicalNot"},             /* not x */
+    {"Or", ex_logical, "LogicalOr"},               /* x or y */
+    {"Pow", ex_same, "Pow"},                       /* x ^ y */
+    {"Reciprocal", ex_same, "Reciprocal"},         /* 1 / x */
+    {"ReduceMax", ex_reduce, "Max"},               /* over constant axes */
+    {"ReduceMean", ex_reduce, "Mean"},             /* over constant axes */
+    {"ReduceMin", ex_reduce, "Min"},               /* over constant axes */
+    {"ReduceProd", ex_reduce, "Prod"},             /* over constant axes */
+    {"ReduceSum", ex_reduce, "Sum"},               /* over constant axes */
+    {"Relu", ex_same, "Relu"},                     /* max(x, 0) */
+    {"Reshape", ex_reshape, NULL},                 /* no 0 ("copy") dims */
+    {"Resize", ex_resize, NULL},                   /* by sizes, NHWC bilinear/nearest */
+    {"Round", ex_same, "Round"},                   /* half to even */
+    {"Selu", ex_same, "Selu"},                     /* default constants */
+    {"Shape", ex_shape, NULL},                     /* int64 shape */
+    {"Sigmoid", ex_same, "Sigmoid"},               /* logistic */
+    {"Sign", ex_same, "Sign"},                     /* sign */
+    {"Sin", ex_same, "Sin"},                       /* sine */
+    {"Slice", ex_slice, NULL},                     /* StridedSlice, leading axes */
+    {"Softmax", ex_softmax, "Softmax"},            /* over the last axis only */
+    {"Softplus", ex_same, "Softplus"},             /* log(1 + e^x) */
+    {"Softsign", ex_same, "Softsign"},             /* x / (1 + |x|) */
+    {"Sqrt", ex_same, "Sqrt"},                     /* square root */
+    {"Squeeze", ex_squeeze, NULL},                 /* constant axes */
+    {"Sub", ex_same, "Sub"},                       /* x - y */
+    {"Tanh", ex_same, "Tanh"},                     /* hyperbolic tangent */
+    {"Transpose", ex_transpose, NULL},             /* with perm */
+    {"Unsqueeze", ex_unsqueeze, NULL},             /* ExpandDims, one constant axis */
+    {"Where", ex_where, NULL},                     /* SelectV2 */
+};
+
+static const xp_row *xp_find(const char *op) {
+    size_t lo = 0, hi = ST_ARRAY_LEN(xp_rows);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(xp_rows[mid].op, op);
+        if (!c) return &xp_rows[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+bool st_tf_export_row(size_t i, const char **ir_op, const char **tf_op) {
+    if (i >= ST_ARRAY_LEN(xp_rows)) return false;
+    *ir_op = xp_rows[i].op;
+    *tf_op = xp_rows[i].tf;
     return true;
-no:
-    missing(e, op);
-    return true;
+}
+
+/* Convert one IR node through its row; an op without a row or a TF form for this node is
+ * counted as missing. */
+static st_status export_node(xp *e, const st_node *x) {
+    const xp_row *row = x->domain[0] ? NULL : xp_find(x->op_type);
+    if (!row || x->n_out < 1 || x->outputs[0] < 0) return missing(e, x->op_type);
+    xnode a = {x, row, NULL, x->n_in, ST_DTYPE_UNDEFINED, x->outputs[0], NULL, false};
+    a.base = e->g->values[a.y].name;
+    if (!(a.in = st_arena_alloc(e->a, sizeof(char *) * (size_t)(x->n_in + 1)))) return xp_nomem(e);
+    for (int i = 0; i < x->n_in; i++) {
+        a.in[i] = x->inputs[i] >= 0 ? e->vt[x->inputs[i]] : NULL;
+        if (i == 0 && x->inputs[0] >= 0) a.it = e->vd[x->inputs[0]];
+    }
+    st_status s = row->fn(e, &a);
+    if (!s && a.none) s = missing(e, x->op_type);
+    return s;
 }
 
 /* ---- the directory ---------------------------------------------------------------------- */
@@ -694,191 +951,225 @@ static Stele__Tf__TensorInfo *tensor_info(xp *e, const char *name, st_dtype dt, 
     ti->dtype = (Stele__Tf__DataType)st_tf_dtype_to_tf(dt);
     int64_t dims[ST_MAX_RANK];
     int r = ty->kind == ST_VAL_TENSOR ? ty->rank : -1;
-    for (int d = 0; d < r; d++) dims[d] = ty->dims[d].value >= 0 && !ty->dims[d].symbol ? ty->dims[d].value : -1;
+    for (int d = 0; d < r; d++)
+        dims[d] = ty->dims[d].value >= 0 && !ty->dims[d].symbol ? ty->dims[d].value : -1;
     ti->tensor_shape = shape_proto(e, r, dims);
     return ti->tensor_shape ? ti : NULL;
 }
 
-static st_status build_export(xp *e, const st_model *m, const char *dir, st_error *err) {
-    const st_graph *g = m->graph;
-    st_status s;
-    int *order = st_calloc(g->n_nodes + 1, sizeof *order);
-    if (!order) return st_error_nomem(err);
-    if ((s = st_graph_toposort(g, order, err))) {
-        st_free(order);
-        return s;
-    }
-    /* inputs */
-    for (size_t i = 0; i < g->n_inputs; i++) {
+/* Placeholders for the graph inputs. */
+static st_status export_inputs(xp *e) {
+    const st_graph *g = e->g;
+    for (size_t i = 0; i < g->n_inputs && !e->st; i++) {
         int v = g->inputs[i];
         const st_ir_value *iv = &g->values[v];
         if (iv->role == ST_VALUE_INITIALIZER) continue;
-        if (iv->type.kind != ST_VAL_TENSOR || st_tf_dtype_to_tf(iv->type.dtype) == 0) {
-            st_free(order);
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "input \"%s\" is not a tensor TensorFlow can hold", iv->name);
-        }
+        if (iv->type.kind != ST_VAL_TENSOR || st_tf_dtype_to_tf(iv->type.dtype) == 0)
+            return xp_fail(e, ST_ERR_UNSUPPORTED,
+                           "input \"%s\" is not a tensor TensorFlow can hold", iv->name);
         nodedef *nd = node(e, iv->name, "Placeholder", 0, NULL);
         int64_t dims[ST_MAX_RANK];
         for (int d = 0; d < iv->type.rank; d++)
-            dims[d] = iv->type.dims[d].value >= 0 && !iv->type.dims[d].symbol ? iv->type.dims[d].value : -1;
-        if (!nd || !a_type(e, nd, "dtype", iv->type.dtype) || !a_shape(e, nd, "shape", iv->type.rank, dims)) goto nomem;
-        e->vt[v] = (char *)out0(e, nd, 0);
+            dims[d] = iv->type.dims[d].value >= 0 && !iv->type.dims[d].symbol
+                          ? iv->type.dims[d].value
+                          : -1;
+        if (!nd || !a_type(e, nd, "dtype", iv->type.dtype) ||
+            !a_shape(e, nd, "shape", iv->type.rank, dims) || !(e->vt[v] = (char *)out0(e, nd, 0)))
+            return xp_nomem(e);
         e->vd[v] = iv->type.dtype;
     }
-    /* constants: float tensors become restored variables, the rest Const nodes */
-    for (size_t v = 0; v < g->n_values; v++) {
+    return e->st;
+}
+
+/* A float constant as a VariableV2 with its "<var>/read" Identity, its data in the bundle. */
+static st_status export_variable(xp *e, int v) {
+    const st_ir_value *iv = &e->g->values[v];
+    const st_tensor *t = &iv->const_val;
+    nodedef *var = node(e, iv->name, "VariableV2", 0, NULL);
+    if (!var || !a_type(e, var, "dtype", t->dtype) || !a_shape(e, var, "shape", t->ndim, t->dims) ||
+        !a_s(e, var, "container", "") || !a_s(e, var, "shared_name", ""))
+        return xp_nomem(e);
+    char w[600];
+    snprintf(w, sizeof w, "%s/read", var->name);
+    const char *vin = var->name;
+    nodedef *rd = tnode(e, w, "Identity", 1, &vin, t->dtype);
+    if (!rd || !ST_GROW(e->vars, e->capvars, e->nvars + 1)) return xp_nomem(e);
+    char **vn = st_realloc(e->var_nodes, sizeof *vn * e->capvars);
+    if (!vn) return xp_nomem(e);
+    e->var_nodes = vn;
+    e->var_nodes[e->nvars] = var->name;
+    e->vars[e->nvars++] = (st_tf_bundle_item){
+        var->name, st_tf_dtype_to_tf(t->dtype), t->ndim, t->dims, t->data, st_tensor_nbytes(t)};
+    if (!(e->vt[v] = (char *)out0(e, rd, 0))) return xp_nomem(e);
+    return e->st;
+}
+
+/* Constants: float tensors become restored variables, the rest Const nodes. */
+static st_status export_constants(xp *e) {
+    const st_graph *g = e->g;
+    for (size_t v = 0; v < g->n_values && !e->st; v++) {
         const st_ir_value *iv = &g->values[v];
         if (!iv->has_const || e->vt[v]) continue;
         const st_tensor *t = &iv->const_val;
-        if (st_tf_dtype_to_tf(t->dtype) == 0) {
-            st_free(order);
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "constant \"%s\" of type %s", iv->name, st_dtype_name(t->dtype));
-        }
+        if (st_tf_dtype_to_tf(t->dtype) == 0)
+            return xp_fail(e, ST_ERR_UNSUPPORTED, "constant \"%s\" of type %s", iv->name,
+                           st_dtype_name(t->dtype));
         e->vd[v] = t->dtype;
-        if (!st_dtype_is_float(t->dtype) || t->dtype == ST_DTYPE_STRING) {
-            if (!(e->vt[v] = (char *)konst(e, iv->name, t))) goto nomem;
-            continue;
-        }
-        nodedef *var = node(e, iv->name, "VariableV2", 0, NULL);
-        if (!var || !a_type(e, var, "dtype", t->dtype) || !a_shape(e, var, "shape", t->ndim, t->dims) ||
-            !a_s(e, var, "container", "") || !a_s(e, var, "shared_name", ""))
-            goto nomem;
-        char w[600];
-        snprintf(w, sizeof w, "%s/read", var->name);
-        const char *vin = var->name;
-        nodedef *rd = tnode(e, w, "Identity", 1, &vin, t->dtype);
-        if (!rd || !ST_GROW(e->vars, e->capvars, e->nvars + 1)) goto nomem;
-        char **vn = st_realloc(e->var_nodes, sizeof *vn * e->capvars);
-        if (!vn) goto nomem;
-        e->var_nodes = vn;
-        e->var_nodes[e->nvars] = var->name;
-        e->vars[e->nvars++] = (st_tf_bundle_item){var->name, st_tf_dtype_to_tf(t->dtype), t->ndim, t->dims, t->data,
-                                                  st_tensor_nbytes(t)};
-        e->vt[v] = (char *)out0(e, rd, 0);
+        if (st_dtype_is_float(t->dtype) && t->dtype != ST_DTYPE_STRING) export_variable(e, (int)v);
+        else if (!(e->vt[v] = (char *)konst(e, iv->name, t))) xp_nomem(e);
+    }
+    return e->st;
+}
+
+/* Every node in topological order; one message for all ops without a TF form. */
+static st_status export_nodes(xp *e) {
+    const st_graph *g = e->g;
+    st_error err;
+    int *order = st_calloc(g->n_nodes + 1, sizeof *order);
+    if (!order) return xp_nomem(e);
+    st_status s = st_graph_toposort(g, order, &err);
+    if (s) {
+        st_free(order);
+        return xp_fail(e, s, "%s", err.msg);
     }
     size_t skipped = 0;
-    for (size_t k = 0; k < g->n_nodes; k++) {
+    for (size_t k = 0; k < g->n_nodes && !e->st; k++) {
         const st_node *x = &g->nodes[order[k]];
-        for (int i = 0; i < x->n_in; i++)
-            if (x->inputs[i] >= 0 && !e->vt[x->inputs[i]]) {
-                skipped++; /* fed by a node that could not be exported */
-                goto next;
-            }
-        if (!export_node(e, x)) goto nomem;
-    next:;
+        bool fed = true;
+        for (int i = 0; i < x->n_in; i++) fed = fed && (x->inputs[i] < 0 || e->vt[x->inputs[i]]);
+        if (fed) export_node(e, x);
+        else skipped++; /* fed by a node that could not be exported */
     }
     st_free(order);
-    order = NULL;
-    if (e->nmiss) {
-        char list[700];
-        size_t off = 0;
-        for (int i = 0; i < e->nmiss && off < sizeof list; i++)
-            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s (%d)", i ? ", " : "", e->miss[i].op,
-                                    e->miss[i].count);
-        char tail[96] = "";
-        if (skipped) snprintf(tail, sizeof tail, "; %zu nodes after them were not reached", skipped);
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "no TensorFlow form for these ops (or the form they take here): %s%s",
-                         list, tail);
+    if (e->st || !e->nmiss) return e->st;
+    st_sb list = {0};
+    for (size_t i = 0; i < e->nmiss; i++)
+        st_sb_printf(&list, "%s%s (%d)", i ? ", " : "", e->miss[i].op, e->miss[i].count);
+    if (skipped) st_sb_printf(&list, "; %zu nodes after them were not reached", skipped);
+    if (list.oom) {
+        st_sb_free(&list);
+        return xp_nomem(e);
     }
-    /* saver: RestoreV2 + Assign per variable, and SaveV2 */
+    xp_fail(e, ST_ERR_UNSUPPORTED,
+            "no TensorFlow form for these ops (or the form they take here): %s", st_sb_str(&list));
+    st_sb_free(&list);
+    return e->st;
+}
+
+/* String constant of n elements (NULL: the empty string each), or a scalar when n == 0. */
+static const char *kstrings(xp *e, const char *want, const char *const *v, size_t n, bool scalar) {
+    st_tensor t;
+    int64_t d = (int64_t)n;
+    if (st_tensor_alloc(&t, ST_DTYPE_STRING, scalar ? 0 : 1, &d, NULL)) return NULL;
+    const char *r = NULL;
+    for (size_t i = 0; i < (scalar ? 1 : n); i++) {
+        const char *s = v && v[i] ? v[i] : "";
+        if (st_tensor_set_string(&t, i, s, strlen(s), NULL)) goto done;
+    }
+    r = konst(e, want, &t);
+done:
+    st_tensor_clear(&t);
+    return r;
+}
+
+/* The saver: RestoreV2 + Assign per variable (restore_all), SaveV2 + control_dependency. */
+static st_status export_saver(xp *e, const char **fconst) {
     size_t nv = e->nvars;
-    st_tensor names;
-    int64_t nd1 = (int64_t)nv;
-    if (st_tensor_alloc(&names, ST_DTYPE_STRING, 1, &nd1, err)) return err->status;
-    st_tensor slices;
-    if (st_tensor_alloc(&slices, ST_DTYPE_STRING, 1, &nd1, err)) {
-        st_tensor_clear(&names);
-        return err->status;
-    }
-    for (size_t i = 0; i < nv; i++)
-        if (st_tensor_set_string(&names, i, e->vars[i].key, strlen(e->vars[i].key), err) ||
-            st_tensor_set_string(&slices, i, "", 0, err)) {
-            st_tensor_clear(&names);
-            st_tensor_clear(&slices);
-            return err->status;
-        }
-    st_tensor fname;
-    if (st_tensor_alloc(&fname, ST_DTYPE_STRING, 0, NULL, err) || st_tensor_set_string(&fname, 0, "model", 5, err)) {
-        st_tensor_clear(&names);
-        st_tensor_clear(&slices);
-        return err->status;
-    }
-    const char *fconst = konst(e, "save/filename", &fname), *tn = konst(e, "save/RestoreV2/tensor_names", &names),
-               *sl = konst(e, "save/RestoreV2/shape_and_slices", &slices);
-    st_tensor_clear(&names);
-    st_tensor_clear(&slices);
-    st_tensor_clear(&fname);
-    if (!fconst || !tn || !sl) goto nomem;
-    const char *ri[3] = {fconst, tn, sl};
+    const char **keys = st_arena_alloc(e->a, sizeof(char *) * (nv + 1));
+    if (!keys) return xp_nomem(e);
+    for (size_t i = 0; i < nv; i++) keys[i] = e->vars[i].key;
+    const char *model = "model";
+    const char *fc = kstrings(e, "save/filename", &model, 1, true);
+    const char *tn = kstrings(e, "save/RestoreV2/tensor_names", keys, nv, false);
+    const char *sl = kstrings(e, "save/RestoreV2/shape_and_slices", NULL, nv, false);
+    if (!fc || !tn || !sl) return xp_nomem(e);
+    const char *ri[3] = {fc, tn, sl};
     nodedef *restore = node(e, "save/RestoreV2", "RestoreV2", 3, ri);
     Stele__Tf__AttrValue__ListValue *dl = restore ? a_list(e, restore, "dtypes") : NULL;
     const char **si = st_arena_alloc(e->a, sizeof(char *) * (nv + 3));
     char **ctrl = st_arena_alloc(e->a, sizeof(char *) * (nv + 1));
-    if (!dl || !si || !ctrl || !(dl->type = st_arena_alloc(e->a, sizeof *dl->type * (nv + 1)))) goto nomem;
-    si[0] = fconst;
+    if (!dl || !si || !ctrl || !(dl->type = st_arena_alloc(e->a, sizeof *dl->type * (nv + 1))))
+        return xp_nomem(e);
+    si[0] = fc;
     si[1] = tn;
     si[2] = sl;
     for (size_t i = 0; i < nv; i++) {
         dl->type[i] = (Stele__Tf__DataType)e->vars[i].dtype;
-        char src[600];
+        char src[600], c[600];
         snprintf(src, sizeof src, "save/RestoreV2:%zu", i);
         const char *ai[2] = {e->var_nodes[i], src};
         nodedef *as = node(e, i ? "save/Assign_1" : "save/Assign", "Assign", 2, ai);
-        if (!as || !a_type(e, as, "T", st_tf_dtype(e->vars[i].dtype)) || !a_b(e, as, "validate_shape", true) ||
-            !a_b(e, as, "use_locking", true))
-            goto nomem;
-        char c[600];
+        if (!as || !a_type(e, as, "T", st_tf_dtype(e->vars[i].dtype)) ||
+            !a_b(e, as, "validate_shape", true) || !a_b(e, as, "use_locking", true))
+            return xp_nomem(e);
         snprintf(c, sizeof c, "^%s", as->name);
-        if (!(ctrl[i] = xstrdup(e, c))) goto nomem;
+        if (!(ctrl[i] = xstrdup(e, c))) return xp_nomem(e);
         si[3 + i] = e->var_nodes[i];
     }
     dl->n_type = nv;
     nodedef *ra = node(e, "save/restore_all", "NoOp", (int)nv, (const char *const *)ctrl);
     nodedef *save = node(e, "save/SaveV2", "SaveV2", (int)nv + 3, si);
     Stele__Tf__AttrValue__ListValue *sdl = save ? a_list(e, save, "dtypes") : NULL;
-    if (!ra || !sdl) goto nomem;
+    if (!ra || !sdl) return xp_nomem(e);
     sdl->type = dl->type;
     sdl->n_type = nv;
-    const char *cd[2] = {fconst, "^save/SaveV2"};
+    const char *cd[2] = {fc, "^save/SaveV2"};
     nodedef *cdn = node(e, "save/control_dependency", "Identity", 2, cd);
-    if (!cdn || !a_type(e, cdn, "T", ST_DTYPE_STRING)) goto nomem;
+    if (!cdn || !a_type(e, cdn, "T", ST_DTYPE_STRING)) return xp_nomem(e);
+    *fconst = fc;
+    return e->st;
+}
 
-    /* messages */
+/* The serving_default predict signature over the graph's inputs and outputs. */
+static Stele__Tf__SignatureDef *signature(xp *e) {
+    const st_graph *g = e->g;
+    Stele__Tf__SignatureDef *sd = ALLOC(e, Stele__Tf__SignatureDef);
+    Stele__Tf__SignatureDef__InputsEntry **ie =
+        st_arena_alloc(e->a, sizeof *ie * (g->n_inputs + 1));
+    Stele__Tf__SignatureDef__OutputsEntry **oe =
+        st_arena_alloc(e->a, sizeof *oe * (g->n_outputs + 1));
+    if (!sd || !ie || !oe) return NULL;
+    stele__tf__signature_def__init(sd);
+    sd->method_name = "tensorflow/serving/predict";
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        int v = g->inputs[i];
+        if (g->values[v].role == ST_VALUE_INITIALIZER) continue;
+        Stele__Tf__SignatureDef__InputsEntry *en = ALLOC(e, Stele__Tf__SignatureDef__InputsEntry);
+        if (!en) return NULL;
+        stele__tf__signature_def__inputs_entry__init(en);
+        en->key = g->values[v].name;
+        if (!(en->value = tensor_info(e, e->vt[v], e->vd[v], &g->values[v].type))) return NULL;
+        ie[sd->n_inputs++] = en;
+    }
+    for (size_t i = 0; i < g->n_outputs; i++) {
+        int v = g->outputs[i];
+        Stele__Tf__SignatureDef__OutputsEntry *en = ALLOC(e, Stele__Tf__SignatureDef__OutputsEntry);
+        if (!en) return NULL;
+        stele__tf__signature_def__outputs_entry__init(en);
+        en->key = g->values[v].name;
+        if (!(en->value = tensor_info(e, e->vt[v], e->vd[v], &g->values[v].type))) return NULL;
+        oe[sd->n_outputs++] = en;
+    }
+    sd->inputs = ie;
+    sd->outputs = oe;
+    return sd;
+}
+
+/* saved_model.pb (one MetaGraphDef tagged "serve") and variables/ in dir. */
+static st_status write_dir(xp *e, const char *dir, const char *fconst) {
+    Stele__Tf__SignatureDef *sd = signature(e);
+    if (!sd) return xp_nomem(e);
     Stele__Tf__VersionDef ver = STELE__TF__VERSION_DEF__INIT;
     ver.producer = 27; /* the GraphDef version of TF 1.13-1.15 graphs such as the fixtures */
     Stele__Tf__GraphDef gd = STELE__TF__GRAPH_DEF__INIT;
     gd.node = e->nodes;
     gd.n_node = e->n;
     gd.versions = &ver;
-    Stele__Tf__SignatureDef sd = STELE__TF__SIGNATURE_DEF__INIT;
-    sd.method_name = "tensorflow/serving/predict";
-    Stele__Tf__SignatureDef__InputsEntry **ie = st_arena_alloc(e->a, sizeof *ie * (g->n_inputs + 1));
-    Stele__Tf__SignatureDef__OutputsEntry **oe = st_arena_alloc(e->a, sizeof *oe * (g->n_outputs + 1));
-    if (!ie || !oe) goto nomem;
-    for (size_t i = 0; i < g->n_inputs; i++) {
-        int v = g->inputs[i];
-        if (g->values[v].role == ST_VALUE_INITIALIZER) continue;
-        Stele__Tf__SignatureDef__InputsEntry *en = ALLOC(e, Stele__Tf__SignatureDef__InputsEntry);
-        if (!en) goto nomem;
-        stele__tf__signature_def__inputs_entry__init(en);
-        en->key = g->values[v].name;
-        if (!(en->value = tensor_info(e, e->vt[v], e->vd[v], &g->values[v].type))) goto nomem;
-        ie[sd.n_inputs++] = en;
-    }
-    for (size_t i = 0; i < g->n_outputs; i++) {
-        int v = g->outputs[i];
-        Stele__Tf__SignatureDef__OutputsEntry *en = ALLOC(e, Stele__Tf__SignatureDef__OutputsEntry);
-        if (!en) goto nomem;
-        stele__tf__signature_def__outputs_entry__init(en);
-        en->key = g->values[v].name;
-        if (!(en->value = tensor_info(e, e->vt[v], e->vd[v], &g->values[v].type))) goto nomem;
-        oe[sd.n_outputs++] = en;
-    }
-    sd.inputs = ie;
-    sd.outputs = oe;
-    Stele__Tf__MetaGraphDef__SignatureDefEntry se = STELE__TF__META_GRAPH_DEF__SIGNATURE_DEF_ENTRY__INIT, *sep = &se;
+    Stele__Tf__MetaGraphDef__SignatureDefEntry
+        se = STELE__TF__META_GRAPH_DEF__SIGNATURE_DEF_ENTRY__INIT,
+        *sep = &se;
     se.key = "serving_default";
-    se.value = &sd;
+    se.value = sd;
     Stele__Tf__SaverDef sv = STELE__TF__SAVER_DEF__INIT;
     sv.filename_tensor_name = (char *)fconst;
     sv.save_tensor_name = "save/control_dependency:0";
@@ -904,38 +1195,60 @@ static st_status build_export(xp *e, const st_model *m, const char *dir, st_erro
     sm.n_meta_graphs = 1;
 
     char path[4096];
-    if (mkdir(dir, 0777) && errno != EEXIST) return st_errorf(err, ST_ERR_IO, "%s: cannot create the directory", dir);
+    if (mkdir(dir, 0777) && errno != EEXIST)
+        return xp_fail(e, ST_ERR_IO, "%s: cannot create the directory", dir);
     snprintf(path, sizeof path, "%s/variables", dir);
-    if (mkdir(path, 0777) && errno != EEXIST) return st_errorf(err, ST_ERR_IO, "%s: cannot create the directory", path);
+    if (mkdir(path, 0777) && errno != EEXIST)
+        return xp_fail(e, ST_ERR_IO, "%s: cannot create the directory", path);
+    st_error err;
     snprintf(path, sizeof path, "%s/variables/variables", dir);
-    if ((s = st_tf_bundle_write(path, e->vars, e->nvars, err))) return s;
+    st_status s = st_tf_bundle_write(path, e->vars, e->nvars, &err);
     snprintf(path, sizeof path, "%s/saved_model.pb", dir);
-    return write_pb(path, &sm.base, err);
-nomem:
-    st_free(order);
-    return st_error_nomem(err);
+    if (!s) s = write_pb(path, &sm.base, &err);
+    return s ? xp_fail(e, s, "%s", err.msg) : e->st;
+}
+
+/* Whether some value of the main graph has no type yet (the model was built without
+ * st_model_load, which runs inference). */
+static bool untyped(const st_graph *g) {
+    for (size_t v = 0; v < g->n_values; v++)
+        if (g->values[v].type.kind == ST_VAL_NONE && !g->values[v].has_const) return true;
+    return false;
 }
 
 st_status st_tf_export(const st_model *m, const char *dir, st_error *err) {
+    if (untyped(m->graph)) {
+        /* ranks (Softmax's last axis, depthwise filters) come from inferred types; inference
+         * only fills value types in place, as st_model_load does, and leaves the model's
+         * meaning unchanged */
+        st_status s = st_infer_model((st_model *)m, NULL, 0, NULL, err);
+        if (s) return s;
+    }
     xp e;
     memset(&e, 0, sizeof e);
     e.g = m->graph;
+    e.err = err;
+    st_strmap_init_borrow(&e.missmap);
     size_t nvals = m->graph->n_values + 1;
-    st_status s;
+    const char *fconst = NULL;
     if (!(e.a = st_arena_new(1 << 16)) || !(e.vt = st_calloc(nvals, sizeof *e.vt)) ||
         !(e.vd = st_calloc(nvals, sizeof *e.vd))) {
-        s = st_error_nomem(err);
+        xp_nomem(&e);
         goto done;
     }
-    s = build_export(&e, m, dir, err);
-    if (s && s != ST_ERR_NOMEM) st_error_prefix(err, "%s: ", dir);
+    if (!export_inputs(&e) && !export_constants(&e) && !export_nodes(&e) &&
+        !export_saver(&e, &fconst))
+        write_dir(&e, dir, fconst);
+    if (e.st && e.st != ST_ERR_NOMEM && err) st_error_prefix(err, "%s: ", dir);
 done:
     st_free(e.nodes);
     st_free(e.vt);
     st_free(e.vd);
     st_free(e.vars);
     st_free(e.var_nodes);
+    st_free(e.miss);
+    st_strmap_free(&e.missmap);
     st_strmap_free(&e.names);
     st_arena_free(e.a);
-    return s;
+    return e.st;
 }

@@ -9,8 +9,10 @@ st_status st_tf_import(const char *dir, const char *signature, st_model **out, s
 /* Write m as a SavedModel directory (saved_model.pb + variables/). */
 st_status st_tf_export(const st_model *m, const char *dir, st_error *err);
 
-/* The importer's op table, for checks against the operator registry: row i (TF op; the IR
- * op a generic converter emits, or NULL). False past the last row. */
+/* The converter's op tables, for checks against the operator registry: row i of the import
+ * table (TF op; the IR op a generic converter emits, or NULL) and of the export table (IR op;
+ * the TF op a generic emitter writes, or NULL). False past the last row. */
 bool st_tf_import_row(size_t i, const char **tf_op, const char **ir_op);
+bool st_tf_export_row(size_t i, const char **ir_op, const char **tf_op);
 
 #endif

@@ -1,7 +1,8 @@
 /* tests/unit/test_savedmodel.c: the tensor-bundle table (CRC32C, prefix-compressed blocks,
  * Snappy blocks of the TF fixtures), bundle writer/reader, unknown protobuf fields kept for
- * round trips, checksum failures, and the exported SavedModel compared field by field with
- * the TF-written half_plus_three. Fixtures: $STELE_SAVEDMODEL_FIXTURES or
+ * round trips, checksum failures, the exported SavedModel compared field by field with
+ * the TF-written half_plus_three, and the converter's op tables against the registry. Fixtures:
+ * $STELE_SAVEDMODEL_FIXTURES or
  * ../shared/fixtures/savedmodel beside the source tree (skipped, loudly, when absent). */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "ir.h"
+#include "op.h"
 #include "savedmodel/tf_bundle.h"
 #include "savedmodel/tf_convert.h"
 #include "unit_util.h"
@@ -26,7 +28,8 @@ static bool have(const char *rel, char *out, size_t n) {
     int w = snprintf(out, n, "%.3000s/%.900s", fixtures(), rel);
     if (w < 0 || (size_t)w >= n) return false;
     if (access(out, R_OK) == 0) return true;
-    fprintf(stderr, "SKIPPED: SavedModel fixture %s not found (set STELE_SAVEDMODEL_FIXTURES)\n", out);
+    fprintf(stderr, "SKIPPED: SavedModel fixture %s not found (set STELE_SAVEDMODEL_FIXTURES)\n",
+            out);
     return false;
 }
 
@@ -82,7 +85,8 @@ Test(savedmodel, table_round_trip_with_prefixes_and_restarts) {
 /* The fixture's index uses Snappy data blocks; rewriting it uncompressed keeps every entry. */
 Test(savedmodel, snappy_fixture_index_rewritten) {
     char p[4096];
-    if (!have("half_plus_two_cpu/00000123/variables/variables.index", p, sizeof p)) cr_skip_test("fixtures absent");
+    if (!have("half_plus_two_cpu/00000123/variables/variables.index", p, sizeof p))
+        cr_skip_test("fixtures absent");
     st_error err;
     st_tf_kv *kv, *kv2;
     size_t n, n2;
@@ -234,7 +238,8 @@ Test(savedmodel, export_matches_fixture_layout) {
     const Stele__Tf__MetaGraphDef *ma = a->meta_graphs[0], *mb = b->meta_graphs[0];
     cr_assert_eq(mb->meta_info_def->n_tags, ma->meta_info_def->n_tags);
     cr_assert_str_eq(mb->meta_info_def->tags[0], ma->meta_info_def->tags[0]);
-    const Stele__Tf__SignatureDef *sa = sig(ma, "serving_default"), *sb = sig(mb, "serving_default");
+    const Stele__Tf__SignatureDef *sa = sig(ma, "serving_default"),
+                                  *sb = sig(mb, "serving_default");
     cr_assert_not_null(sb);
     cr_assert_str_eq(sb->method_name, sa->method_name);
     cr_assert_eq(sb->n_inputs, sa->n_inputs);
@@ -246,7 +251,8 @@ Test(savedmodel, export_matches_fixture_layout) {
     cr_assert_eq(sb->outputs[0]->value->dtype, sa->outputs[0]->value->dtype);
     /* saver: restore op and filename tensor exist; the same op kinds restore variables */
     cr_assert_not_null(mb->saver_def);
-    cr_assert_str_eq(mb->saver_def->restore_op_name, ma->saver_def->restore_op_name); /* save/restore_all */
+    cr_assert_str_eq(mb->saver_def->restore_op_name,
+                     ma->saver_def->restore_op_name); /* save/restore_all */
     const Stele__Tf__GraphDef *ga = ma->graph_def, *gb = mb->graph_def;
     cr_assert_not_null(gb->versions);
     cr_assert_str_eq(find_node(gb, "save/restore_all")->op, "NoOp");
@@ -264,7 +270,8 @@ Test(savedmodel, export_matches_fixture_layout) {
     cr_assert_eq(st_tf_bundle_open(pb, &bb, &err), ST_OK, "%s", err.msg);
     const char *keys[2] = {"a", "b"};
     for (int i = 0; i < 2; i++) {
-        const Stele__Tf__BundleEntryProto *ea = st_tf_bundle_entry(ba, keys[i]), *eb = st_tf_bundle_entry(bb, keys[i]);
+        const Stele__Tf__BundleEntryProto *ea = st_tf_bundle_entry(ba, keys[i]),
+                                          *eb = st_tf_bundle_entry(bb, keys[i]);
         cr_assert_not_null(eb, "%s", keys[i]);
         cr_assert_eq(eb->dtype, ea->dtype);
         cr_assert_eq(eb->shape ? eb->shape->n_dim : 0, ea->shape ? ea->shape->n_dim : 0);
@@ -293,17 +300,27 @@ Test(savedmodel, refusals_name_what_is_missing) {
     cr_assert(strstr(err.msg, "AssignAdd") && strstr(err.msg, "stateful"), "%s", err.msg);
     cr_assert_eq(st_tf_import(dir, NULL, &m, &err), ST_ERR_INVALID);
     cr_assert(strstr(err.msg, "get_counter"), "%s", err.msg);
-    if (!have("tfx_chicago_taxi_estimator/1646034756", dir, sizeof dir)) cr_skip_test("fixtures absent");
+    if (!have("tfx_chicago_taxi_estimator/1646034756", dir, sizeof dir))
+        cr_skip_test("fixtures absent");
     cr_assert_eq(st_tf_import(dir, NULL, &m, &err), ST_ERR_UNSUPPORTED);
-    cr_assert(strstr(err.msg, "ParseExampleV2 (1)") && strstr(err.msg, "HashTableV2 (2)"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "ParseExampleV2 (1)") && strstr(err.msg, "HashTableV2 (2)"), "%s",
+              err.msg);
 }
 
 /* Every stored tensor of every fixture bundle (numbers and strings) matches its CRC32C. */
 Test(savedmodel, every_fixture_tensor_checksum) {
     static const char *const dirs[] = {
-        "half_plus_two_cpu/00000123", "half_plus_two_tf2_cpu/00000123", "half_plus_three/00000123",
-        "counter/00000123", "keras_mnist_cnn", "keras_lstm_msft", "keras_gru_msft", "keras_lstm_tfnet",
-        "keras_mobilenet025_openmv", "keras3_export_transformer", "tfx_chicago_taxi_estimator/1646034756",
+        "half_plus_two_cpu/00000123",
+        "half_plus_two_tf2_cpu/00000123",
+        "half_plus_three/00000123",
+        "counter/00000123",
+        "keras_mnist_cnn",
+        "keras_lstm_msft",
+        "keras_gru_msft",
+        "keras_lstm_tfnet",
+        "keras_mobilenet025_openmv",
+        "keras3_export_transformer",
+        "tfx_chicago_taxi_estimator/1646034756",
     };
     size_t checked = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
@@ -317,7 +334,8 @@ Test(savedmodel, every_fixture_tensor_checksum) {
             const uint8_t *data;
             size_t size;
             st_buf *buf;
-            cr_assert_eq(st_tf_bundle_data(b, st_tf_bundle_key(b, k), &data, &size, &buf, &err), ST_OK, "%s", err.msg);
+            cr_assert_eq(st_tf_bundle_data(b, st_tf_bundle_key(b, k), &data, &size, &buf, &err),
+                         ST_OK, "%s", err.msg);
             st_buf_unref(buf);
             checked++;
         }
@@ -325,4 +343,51 @@ Test(savedmodel, every_fixture_tensor_checksum) {
     }
     if (!checked) cr_skip_test("fixtures absent");
     cr_assert_geq(checked, 500);
+}
+
+/* Both op tables are sorted without duplicate rows (binary search needs it) and every IR op
+ * they name is one the runtime registers. */
+Test(savedmodel, op_tables_match_registry) {
+    const char *key, *ir, *prev = NULL;
+    size_t n = 0, named = 0;
+    for (; st_tf_import_row(n, &key, &ir); n++) {
+        if (prev)
+            cr_assert_lt(strcmp(prev, key), 0, "import rows \"%s\", \"%s\" out of order or twice",
+                         prev, key);
+        if (ir) {
+            cr_assert(st_ops_known("", ir), "import row %s names %s, which the registry lacks", key,
+                      ir);
+            named++;
+        }
+        prev = key;
+    }
+    cr_assert_geq(n, 110, "%zu import rows", n);
+    cr_assert_geq(named, 50, "%zu import rows name their IR op", named);
+    prev = NULL;
+    size_t m = 0;
+    bool conv = false;
+    for (; st_tf_export_row(m, &key, &ir); m++) {
+        if (prev)
+            cr_assert_lt(strcmp(prev, key), 0, "export rows \"%s\", \"%s\" out of order or twice",
+                         prev, key);
+        cr_assert(st_ops_known("", key), "export row %s: not a registered operator", key);
+        conv = conv || !strcmp(key, "Conv");
+        prev = key;
+    }
+    cr_assert_geq(m, 60, "%zu export rows", m);
+    cr_assert(conv);
+    const char *tf;
+    cr_assert(st_tf_export_row(0, &key, &tf));
+    cr_assert_str_eq(key, "Abs");
+    cr_assert_not(st_tf_export_row(m, &key, &tf));
+}
+
+/* The sticky status of the importer does not depend on whether a message was asked for. */
+Test(savedmodel, status_without_an_error_record) {
+    char dir[4096];
+    st_model *m;
+    if (!have("counter/00000123", dir, sizeof dir)) cr_skip_test("fixtures absent");
+    cr_assert_eq(st_tf_import(dir, "incr_counter", &m, NULL), ST_ERR_UNSUPPORTED);
+    cr_assert_eq(st_tf_import(dir, NULL, &m, NULL), ST_ERR_INVALID);
+    cr_assert_eq(st_tf_import("/nonexistent/stele-sm", NULL, &m, NULL), ST_ERR_IO);
 }
