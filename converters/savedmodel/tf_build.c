@@ -107,7 +107,8 @@ st_status st_tf_tensor_decode(tf_ctx *c, const Stele__Tf__TensorProto *tp, st_te
     if (tp->tensor_shape) {
         if (tp->tensor_shape->n_dim > ST_MAX_RANK)
             return st_tf_fail(c, ST_ERR_LIMIT, "constant of rank %zu", tp->tensor_shape->n_dim);
-        for (size_t d = 0; d < tp->tensor_shape->n_dim; d++) dims[nd++] = tp->tensor_shape->dim[d]->size;
+        for (size_t d = 0; d < tp->tensor_shape->n_dim; d++)
+            dims[nd++] = tp->tensor_shape->dim[d]->size;
     }
     st_tensor t;
     st_status s = st_tensor_alloc(&t, dt, nd, dims, &e);

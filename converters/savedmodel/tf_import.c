@@ -22,7 +22,8 @@ static const Stele__Tf__FunctionDef *find_func(tf_ctx *c, const char *name) {
 static const Stele__Tf__FunctionDef *callee(tf_ctx *c, const tf_nodedef *nd) {
     if (!strcmp(nd->op, "StatefulPartitionedCall") || !strcmp(nd->op, "PartitionedCall")) {
         const tf_attr *f = st_tf_attr(nd, "f");
-        if (f && f->value_case == STELE__TF__ATTR_VALUE__VALUE_FUNC) return find_func(c, f->func->name);
+        if (f && f->value_case == STELE__TF__ATTR_VALUE__VALUE_FUNC)
+            return find_func(c, f->func->name);
         return NULL;
     }
     return find_func(c, nd->op);
@@ -35,9 +36,11 @@ static const struct {
     const char *args[7];
 } multi_out[] = {
     {"FusedBatchNorm", {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"}},
-    {"FusedBatchNormV2", {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"}},
-    {"FusedBatchNormV3", {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2",
-                          "reserve_space_3"}},
+    {"FusedBatchNormV2",
+     {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"}},
+    {"FusedBatchNormV3",
+     {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2",
+      "reserve_space_3"}},
     {"Unique", {"y", "idx"}},
     {"TopKV2", {"values", "indices"}},
     {"Switch", {"output_false", "output_true"}},
@@ -219,7 +222,8 @@ done:
     return s;
 }
 
-static st_status flatten(tf_ctx *c, const frame *fr, tf_nodedef *const *nodes, size_t n, int depth) {
+static st_status flatten(tf_ctx *c, const frame *fr, tf_nodedef *const *nodes, size_t n,
+                         int depth) {
     for (size_t i = 0; i < n; i++) {
         st_status s = flatten_node(c, fr, nodes[i], depth);
         if (s) return s;
@@ -252,7 +256,9 @@ static int trace(const tf_ctx *c, const char *t, int *k) {
     return -1;
 }
 
-static bool is_while(const char *op) { return !strcmp(op, "While") || !strcmp(op, "StatelessWhile"); }
+static bool is_while(const char *op) {
+    return !strcmp(op, "While") || !strcmp(op, "StatelessWhile");
+}
 static bool is_if(const char *op) { return !strcmp(op, "If") || !strcmp(op, "StatelessIf"); }
 
 static bool is_var_op(const char *op) {
@@ -269,8 +275,8 @@ static st_status find_var_keys(tf_ctx *c) {
         int vk, rk;
         int v = trace(c, n->in[0], &vk), r = trace(c, n->in[1], &rk);
         if (v < 0 || r < 0 || !is_var_op(c->nodes[v].def->op)) continue;
-        if (strcmp(c->nodes[r].def->op, "RestoreV2") && strcmp(c->nodes[r].def->op, "RestoreSlice") &&
-            strcmp(c->nodes[r].def->op, "Restore"))
+        if (strcmp(c->nodes[r].def->op, "RestoreV2") &&
+            strcmp(c->nodes[r].def->op, "RestoreSlice") && strcmp(c->nodes[r].def->op, "Restore"))
             continue;
         if (c->nodes[r].n_in < 2) continue;
         int nk;
@@ -305,8 +311,8 @@ static int tensor_value(tf_ctx *c, const char *t0, int depth) {
     }
     if (emit_node(c, p, depth + 1)) return -1;
     if ((v = st_tf_find(&c->vmap, t)) >= 0) return v;
-    st_tf_fail(c, ST_ERR_UNSUPPORTED, "node \"%s\" (%s): output %d is not produced", c->nodes[p].name,
-              c->nodes[p].def->op, k);
+    st_tf_fail(c, ST_ERR_UNSUPPORTED, "node \"%s\" (%s): output %d is not produced",
+               c->nodes[p].name, c->nodes[p].def->op, k);
     return -1;
 }
 
@@ -316,15 +322,19 @@ static st_status variable_value(tf_ctx *c, tf_node *n, int idx) {
     snprintf(id, sizeof id, "%d", idx);
     int ki = st_tf_find(&c->varkey, id);
     char shared[512];
-    const char *key = ki >= 0 ? c->keys[ki] : st_tf_attr_s(n->def, "shared_name", shared, sizeof shared);
+    const char *key =
+        ki >= 0 ? c->keys[ki] : st_tf_attr_s(n->def, "shared_name", shared, sizeof shared);
     if (!*key) key = n->def->name;
-    if (!c->bundle) return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\" but no variables/ bundle", n->name);
+    if (!c->bundle)
+        return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\" but no variables/ bundle", n->name);
     const Stele__Tf__BundleEntryProto *e = st_tf_bundle_entry(c->bundle, key);
     if (!e)
-        return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\": no checkpoint entry \"%s\"", n->name, key);
+        return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\": no checkpoint entry \"%s\"", n->name,
+                          key);
     st_dtype dt = st_tf_dtype((int)e->dtype);
     if (dt == ST_DTYPE_UNDEFINED || dt == ST_DTYPE_STRING)
-        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "variable \"%s\" of TensorFlow type %d", key, (int)e->dtype);
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "variable \"%s\" of TensorFlow type %d", key,
+                          (int)e->dtype);
     int64_t dims[ST_MAX_RANK];
     int nd = e->shape ? (int)e->shape->n_dim : 0;
     if (nd > ST_MAX_RANK) return st_tf_fail(c, ST_ERR_LIMIT, "variable \"%s\" of rank %d", key, nd);
@@ -338,8 +348,8 @@ static st_status variable_value(tf_ctx *c, tf_node *n, int idx) {
     if (s) return st_tf_adopt(c, s, &err);
     if (size != want * st_dtype_size(dt)) {
         st_buf_unref(buf);
-        return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\": %zu bytes stored, shape needs %zu", key,
-                         size, want * st_dtype_size(dt));
+        return st_tf_fail(c, ST_ERR_FORMAT, "variable \"%s\": %zu bytes stored, shape needs %zu",
+                          key, size, want * st_dtype_size(dt));
     }
     /* a private copy: tensors must be aligned for the kernels */
     st_tensor t;
@@ -395,8 +405,9 @@ static st_status emit_node(tf_ctx *c, int idx, int depth) {
         s = convert_if(c, idx);
         n = &c->nodes[idx];
     } else if (!strcmp(op, "Placeholder")) {
-        s = st_tf_fail(c, ST_ERR_FORMAT, "placeholder \"%s\" is needed but is not an input of the signature",
-                      n->name);
+        s = st_tf_fail(c, ST_ERR_FORMAT,
+                       "placeholder \"%s\" is needed but is not an input of the signature",
+                       n->name);
     } else {
         /* inputs first; converting a While may move the node array, so index it afresh */
         for (int i = 0; i < c->nodes[idx].n_in; i++)
@@ -435,7 +446,8 @@ static st_status mark(tf_ctx *c, const char *t0, missing **miss, size_t *nmiss, 
     while (sn) {
         tf_node *n = &c->nodes[stack[--sn]];
         const char *op = n->def->op;
-        bool known = is_var_op(op) || is_while(op) || is_if(op) || !strcmp(op, "Placeholder") || st_tf_op_find(op);
+        bool known = is_var_op(op) || is_while(op) || is_if(op) || !strcmp(op, "Placeholder") ||
+                     st_tf_op_find(op);
         bool stateful = st_tf_op_stateful(op);
         if (!known || stateful) {
             size_t j = 0;
@@ -453,7 +465,8 @@ static st_status mark(tf_ctx *c, const char *t0, missing **miss, size_t *nmiss, 
             if (st_tf_find(&c->inputs, u) >= 0) continue;
             int q = producer(c, u, NULL);
             if (q < 0) {
-                s = st_tf_fail(c, ST_ERR_FORMAT, "node \"%s\": input \"%s\" has no producer", n->name, u);
+                s = st_tf_fail(c, ST_ERR_FORMAT, "node \"%s\": input \"%s\" has no producer",
+                               n->name, u);
                 goto done;
             }
             if (c->nodes[q].state) continue;
@@ -492,19 +505,20 @@ static st_status require(tf_ctx *c, char **tensors, size_t nt, const char *label
     list[0] = state[0] = 0;
     for (size_t i = 0; i < nmiss; i++) {
         if (miss[i].stateful && soff < sizeof state)
-            soff += (size_t)snprintf(state + soff, sizeof state - soff, "%s%s (%d)", soff ? ", " : "",
-                                     miss[i].op, miss[i].count);
+            soff += (size_t)snprintf(state + soff, sizeof state - soff, "%s%s (%d)",
+                                     soff ? ", " : "", miss[i].op, miss[i].count);
         else if (!miss[i].stateful && off < sizeof list)
             off += (size_t)snprintf(list + off, sizeof list - off, "%s%s (%d)", off ? ", " : "",
                                     miss[i].op, miss[i].count);
     }
     st_free(miss);
     if (soff)
-        return st_tf_fail(c, ST_ERR_UNSUPPORTED,
-                         "%s changes variables with stateful ops: %s. stele runs a graph as a pure "
-                         "function of its inputs with variables frozen at their saved values, so a "
-                         "state update would be lost after each run; such signatures are refused%s%s",
-                         label, state, off ? "; also unsupported: " : "", off ? list : "");
+        return st_tf_fail(
+            c, ST_ERR_UNSUPPORTED,
+            "%s changes variables with stateful ops: %s. stele runs a graph as a pure "
+            "function of its inputs with variables frozen at their saved values, so a "
+            "state update would be lost after each run; such signatures are refused%s%s",
+            label, state, off ? "; also unsupported: " : "", off ? list : "");
     return st_tf_fail(c, ST_ERR_UNSUPPORTED, "%s uses unsupported TensorFlow ops: %s", label, list);
 }
 
@@ -525,7 +539,8 @@ static void list_signatures(const Stele__Tf__MetaGraphDef *mg, char *buf, size_t
     buf[0] = 0;
     for (size_t i = 0; i < mg->n_signature_def && off < cap; i++) {
         if (!strncmp(mg->signature_def[i]->key, "__", 2)) continue;
-        off += (size_t)snprintf(buf + off, cap - off, "%s%s", off ? ", " : "", mg->signature_def[i]->key);
+        off += (size_t)snprintf(buf + off, cap - off, "%s%s", off ? ", " : "",
+                                mg->signature_def[i]->key);
     }
 }
 
@@ -542,7 +557,8 @@ static st_status set_type(tf_ctx *c, int v, const Stele__Tf__TensorInfo *ti) {
     iv->type.kind = ST_VAL_TENSOR;
     iv->type.dtype = st_tf_dtype((int)ti->dtype);
     iv->type.rank = -1;
-    if (ti->tensor_shape && !ti->tensor_shape->unknown_rank && ti->tensor_shape->n_dim <= ST_MAX_RANK) {
+    if (ti->tensor_shape && !ti->tensor_shape->unknown_rank &&
+        ti->tensor_shape->n_dim <= ST_MAX_RANK) {
         size_t nd = ti->tensor_shape->n_dim;
         iv->type.dims = st_ir_alloc(c->g, sizeof(st_dim) * (nd ? nd : 1));
         if (!iv->type.dims) return ST_ERR_NOMEM;
@@ -598,8 +614,9 @@ static bool perm_is(const st_node *x, const int64_t *p) {
 }
 
 static bool agnostic_unary(const char *op) {
-    static const char *const ops[] = {"Relu", "Sigmoid", "Tanh", "Identity", "Elu", "Selu", "LeakyRelu",
-                                      "Softplus", "Neg", "Abs", "Sqrt", "Exp", "Log", "Reciprocal", "Erf"};
+    static const char *const ops[] = {"Relu", "Sigmoid",   "Tanh",     "Identity",   "Elu",
+                                      "Selu", "LeakyRelu", "Softplus", "Neg",        "Abs",
+                                      "Sqrt", "Exp",       "Log",      "Reciprocal", "Erf"};
     for (size_t i = 0; i < ST_ARRAY_LEN(ops); i++)
         if (!strcmp(op, ops[i])) return true;
     return false;
@@ -622,7 +639,8 @@ static void set_identity(st_graph *g, st_node *x) {
 
 static void sink_transposes(st_graph *g) {
     static const int64_t to_nhwc[4] = {0, 2, 3, 1}, to_nchw[4] = {0, 3, 1, 2};
-    int *uses = st_calloc(g->n_values + 1, sizeof *uses), *user = st_calloc(g->n_values + 1, sizeof *user);
+    int *uses = st_calloc(g->n_values + 1, sizeof *uses),
+        *user = st_calloc(g->n_values + 1, sizeof *user);
     size_t *chain = st_calloc(g->n_nodes + 1, sizeof *chain);
     if (!uses || !user || !chain) goto done;
     for (size_t k = 0; k < g->n_nodes; k++)
@@ -636,7 +654,9 @@ static void sink_transposes(st_graph *g) {
         for (int a = 0; a < g->nodes[k].n_attrs; a++) {
             const st_attr *at = &g->nodes[k].attrs[a];
             for (size_t j = 0; j < (at->kind == ST_ATTR_GRAPHS ? at->n : 1); j++) {
-                const st_graph *sg = at->kind == ST_ATTR_GRAPH ? at->g : at->kind == ST_ATTR_GRAPHS ? at->graphs[j] : NULL;
+                const st_graph *sg = at->kind == ST_ATTR_GRAPH    ? at->g
+                                     : at->kind == ST_ATTR_GRAPHS ? at->graphs[j]
+                                                                  : NULL;
                 for (size_t i = 0; sg && i < sg->n_values; i++)
                     if (sg->values[i].role == ST_VALUE_OUTER && sg->values[i].outer_index >= 0)
                         uses[sg->values[i].outer_index] += 2;
@@ -645,7 +665,8 @@ static void sink_transposes(st_graph *g) {
     for (size_t o = 0; o < g->n_outputs; o++) uses[g->outputs[o]] += 2;
     for (size_t k = 0; k < g->n_nodes; k++) {
         st_node *t1 = &g->nodes[k];
-        if (!perm_is(t1, to_nhwc) || t1->n_in != 1 || t1->n_out != 1 || t1->outputs[0] < 0) continue;
+        if (!perm_is(t1, to_nhwc) || t1->n_in != 1 || t1->n_out != 1 || t1->outputs[0] < 0)
+            continue;
         size_t n = 0;
         int v = t1->outputs[0];
         bool ok = false;
@@ -660,10 +681,12 @@ static void sink_transposes(st_graph *g) {
             if (agnostic_unary(x->op_type) && x->n_in == 1) {
             } else if (!strcmp(x->op_type, "Clip")) {
                 bool consts = true;
-                for (int i = 1; i < x->n_in; i++) consts = consts && (x->inputs[i] < 0 || channel_const(g, x->inputs[i]));
+                for (int i = 1; i < x->n_in; i++)
+                    consts = consts && (x->inputs[i] < 0 || channel_const(g, x->inputs[i]));
                 if (!consts || x->inputs[0] != v) break;
                 for (int i = 1; i < x->n_in; i++)
-                    if (x->inputs[i] >= 0 && g->values[x->inputs[i]].const_val.ndim != 0) consts = false;
+                    if (x->inputs[i] >= 0 && g->values[x->inputs[i]].const_val.ndim != 0)
+                        consts = false;
                 if (!consts) break;
             } else if (agnostic_binary(x->op_type) && x->n_in == 2) {
                 int other = x->inputs[0] == v ? x->inputs[1] : x->inputs[0];
@@ -709,7 +732,8 @@ done:
 /* ---- While -> Loop ------------------------------------------------------------------------ */
 static const Stele__Tf__FunctionDef *func_attr(tf_ctx *c, const tf_nodedef *nd, const char *name) {
     const tf_attr *a = st_tf_attr(nd, name);
-    return a && a->value_case == STELE__TF__ATTR_VALUE__VALUE_FUNC ? find_func(c, a->func->name) : NULL;
+    return a && a->value_case == STELE__TF__ATTR_VALUE__VALUE_FUNC ? find_func(c, a->func->name)
+                                                                   : NULL;
 }
 
 static const char *func_ret(const Stele__Tf__FunctionDef *f, size_t k) {
@@ -761,7 +785,8 @@ static st_status sub_outputs(tf_ctx *sc, char **rets, size_t n, const char *base
         snprintf(buf, sizeof buf, "%s/out%zu", base, i);
         int v = src < 0 ? -1 : st_graph_value(g, buf);
         if (src >= 0 && v < 0) st_tf_nomem(sc);
-        if (v >= 0 && st_tf_emit(sc, NULL, "Identity", 1, &src, 1, &v)) g->outputs[g->n_outputs++] = v;
+        if (v >= 0 && st_tf_emit(sc, NULL, "Identity", 1, &src, 1, &v))
+            g->outputs[g->n_outputs++] = v;
     }
     if (!sc->st) st_graph_index(g);
     return sc->st;
@@ -803,7 +828,8 @@ static void loop_inputs(tf_ctx *sc, const char *base, const int *types, const st
         }
         g->values[v].role = ST_VALUE_INPUT;
         if (i < 2)
-            g->values[v].type = (st_type){ST_VAL_TENSOR, false, i ? ST_DTYPE_BOOL : ST_DTYPE_I64, 0, NULL};
+            g->values[v].type =
+                (st_type){ST_VAL_TENSOR, false, i ? ST_DTYPE_BOOL : ST_DTYPE_I64, 0, NULL};
         else
             set_var_type(sc, g, v, types[i - 2], elems[i - 2]);
         g->inputs[g->n_inputs++] = v;
@@ -819,8 +845,8 @@ static void loop_inputs(tf_ctx *sc, const char *base, const int *types, const st
 /* The Loop body: inputs (iteration, condition, loop variables), the While body inlined on
  * them, the While condition inlined on the body's results; outputs (condition, results). */
 static st_status loop_body(tf_ctx *c, const char *base, const Stele__Tf__FunctionDef *body,
-                           const Stele__Tf__FunctionDef *cond, const int *types, const st_dtype *elems,
-                           size_t nv, st_graph **out) {
+                           const Stele__Tf__FunctionDef *cond, const int *types,
+                           const st_dtype *elems, size_t nv, st_graph **out) {
     tf_ctx sc;
     char **bind = st_calloc(nv + 1, sizeof *bind), **rets = st_calloc(nv + 2, sizeof *rets);
     char buf[1200], cbase[1200];
@@ -836,7 +862,8 @@ static st_status loop_body(tf_ctx *c, const char *base, const Stele__Tf__Functio
     for (size_t i = 0; i < nv; i++) {
         const char *r = func_ret(body, i);
         if (!r) {
-            st_tf_fail(&sc, ST_ERR_FORMAT, "While body %s returns no value %zu", body->signature->name, i);
+            st_tf_fail(&sc, ST_ERR_FORMAT, "While body %s returns no value %zu",
+                       body->signature->name, i);
             goto done;
         }
         if (!(rets[i + 1] = resolve_ref(&sc, &fb, r, &oom))) {
@@ -878,11 +905,13 @@ static st_dtype list_elem(tf_ctx *c, const char *t) {
 static st_status convert_while(tf_ctx *c, int idx) {
     const tf_nodedef *nd = c->nodes[idx].def;
     const Stele__Tf__FunctionDef *body = func_attr(c, nd, "body"), *cond = func_attr(c, nd, "cond");
-    if (!body || !cond) return st_tf_fail(c, ST_ERR_FORMAT, "While without body/cond functions in the library");
+    if (!body || !cond)
+        return st_tf_fail(c, ST_ERR_FORMAT, "While without body/cond functions in the library");
     const tf_attr *ta = st_tf_attr(nd, "T");
     size_t nv = (size_t)c->nodes[idx].n_in;
     if (!ta || ta->value_case != STELE__TF__ATTR_VALUE__VALUE_LIST || ta->list->n_type != nv)
-        return st_tf_fail(c, ST_ERR_FORMAT, "While's T attribute does not match its %zu inputs", nv);
+        return st_tf_fail(c, ST_ERR_FORMAT, "While's T attribute does not match its %zu inputs",
+                          nv);
     if (body->signature->n_input_arg != nv || cond->signature->n_input_arg != nv)
         return st_tf_fail(c, ST_ERR_FORMAT, "While body/cond take %zu/%zu values, the loop has %zu",
                          body->signature->n_input_arg, cond->signature->n_input_arg, nv);
@@ -899,7 +928,8 @@ static st_status convert_while(tf_ctx *c, int idx) {
     ins[0] = -1; /* no trip count: the condition decides */
     for (size_t i = 0; i < nv; i++) {
         types[i] = (int)ta->list->type[i];
-        elems[i] = types[i] == STELE__TF__DATA_TYPE__DT_VARIANT ? list_elem(c, vin[i]) : ST_DTYPE_UNDEFINED;
+        elems[i] = types[i] == STELE__TF__DATA_TYPE__DT_VARIANT ? list_elem(c, vin[i])
+                                                                : ST_DTYPE_UNDEFINED;
         if ((ins[i + 2] = tensor_value(c, vin[i], 0)) < 0) {
             s = c->st;
             goto done;
@@ -1007,12 +1037,15 @@ done:
 
 static st_status convert_if(tf_ctx *c, int idx) {
     const tf_nodedef *nd = c->nodes[idx].def;
-    const Stele__Tf__FunctionDef *th = func_attr(c, nd, "then_branch"), *el = func_attr(c, nd, "else_branch");
-    if (!th || !el) return st_tf_fail(c, ST_ERR_FORMAT, "If without branch functions in the library");
+    const Stele__Tf__FunctionDef *th = func_attr(c, nd, "then_branch"),
+                                 *el = func_attr(c, nd, "else_branch");
+    if (!th || !el)
+        return st_tf_fail(c, ST_ERR_FORMAT, "If without branch functions in the library");
     int nin = c->nodes[idx].n_in;
     if (nin < 1) return st_tf_fail(c, ST_ERR_FORMAT, "If without a condition");
     size_t nout = th->signature->n_output_arg;
-    if (el->signature->n_output_arg != nout) return st_tf_fail(c, ST_ERR_FORMAT, "If branches return different counts");
+    if (el->signature->n_output_arg != nout)
+        return st_tf_fail(c, ST_ERR_FORMAT, "If branches return different counts");
     int *args = st_calloc((size_t)nin + 1, sizeof *args), *outs = st_calloc(nout + 1, sizeof *outs);
     char *name = st_strdup(c->nodes[idx].name);
     char **vin = c->nodes[idx].in;
@@ -1031,7 +1064,8 @@ static st_status convert_if(tf_ctx *c, int idx) {
     if ((s = branch_graph(c, base, el, args + 1, (size_t)nin - 1, &ge))) goto done;
     tf_node *n = &c->nodes[idx];
     int cond = args[0];
-    if (st_tf_attr_type(n->def, "Tcond", STELE__TF__DATA_TYPE__DT_BOOL) != STELE__TF__DATA_TYPE__DT_BOOL) {
+    if (st_tf_attr_type(n->def, "Tcond", STELE__TF__DATA_TYPE__DT_BOOL) !=
+        STELE__TF__DATA_TYPE__DT_BOOL) {
         int cv = st_tf_tmp(c, n, "Cast");
         st_node *cx = cv < 0 ? NULL : st_tf_emit(c, n, "Cast", 1, &cond, 1, &cv);
         if (!cx || !st_tf_set_int(c, cx, "to", ST_DTYPE_BOOL)) goto nomem;
@@ -1068,8 +1102,9 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
     if (!usable_signature(sd)) {
         char names[800];
         list_signatures(mg, names, sizeof names);
-        return st_tf_fail(c, ST_ERR_INVALID, "no signature \"%s\" (available: %s; choose one with --signature)",
-                         want, *names ? names : "none");
+        return st_tf_fail(c, ST_ERR_INVALID,
+                          "no signature \"%s\" (available: %s; choose one with --signature)", want,
+                          *names ? names : "none");
     }
     for (size_t i = 0; c->lib && i < c->lib->n_function; i++)
         if (!st_strmap_put(&c->fmap, c->lib->function[i]->signature->name, (int)i))
@@ -1098,17 +1133,21 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
     m->ir_version = 8;
     const Stele__Tf__MetaInfoDef *mi = mg->meta_info_def;
     if (!(m->producer_name = st_ir_strdup(g, "tensorflow")) ||
-        !(m->producer_version = st_ir_strdup(g, mi && mi->tensorflow_version ? mi->tensorflow_version : "")) ||
+        !(m->producer_version =
+              st_ir_strdup(g, mi && mi->tensorflow_version ? mi->tensorflow_version : "")) ||
         !(m->domain = st_ir_strdup(g, "")) || !(m->doc = st_ir_strdup(g, "")) ||
         !(m->path = st_ir_strdup(g, c->dir)) || !(g->name = st_ir_strdup(g, want)) ||
-        !(m->opsets = st_ir_alloc(g, sizeof *m->opsets)) || !(m->opsets[0].domain = st_ir_strdup(g, "")))
+        !(m->opsets = st_ir_alloc(g, sizeof *m->opsets)) ||
+        !(m->opsets[0].domain = st_ir_strdup(g, "")))
         return st_tf_nomem(c);
     m->opsets[0].version = ST_DEFAULT_OPSET; /* what tf_ops.c writes */
     m->n_opsets = 1;
     /* signature keys and their order: kept as metadata so `stele info` can list them */
     size_t nsig = 0;
     for (size_t i = 0; i < mg->n_signature_def; i++)
-        if (strncmp(mg->signature_def[i]->key, "__", 2) && usable_signature(mg->signature_def[i]->value)) nsig++;
+        if (strncmp(mg->signature_def[i]->key, "__", 2) &&
+            usable_signature(mg->signature_def[i]->value))
+            nsig++;
     if (!(m->meta = st_ir_alloc(g, sizeof *m->meta * (nsig + 1)))) return st_tf_nomem(c);
     for (size_t i = 0; i < mg->n_signature_def; i++) {
         const char *key = mg->signature_def[i]->key;
@@ -1126,7 +1165,9 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
         return st_tf_nomem(c);
     for (size_t i = 0; i < sd->n_inputs; i++) {
         const Stele__Tf__TensorInfo *ti = sd->inputs[i]->value;
-        if (!ti->name) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "input \"%s\" is not a dense tensor", sd->inputs[i]->key);
+        if (!ti->name)
+            return st_tf_fail(c, ST_ERR_UNSUPPORTED, "input \"%s\" is not a dense tensor",
+                              sd->inputs[i]->key);
         int v = st_graph_value(g, sd->inputs[i]->key);
         char *t = norm_tensor(ti->name);
         if (v < 0 || !t || !st_strmap_put(&c->inputs, t, v)) {
@@ -1137,8 +1178,8 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
         g->values[v].role = ST_VALUE_INPUT;
         if (set_type(c, v, ti)) return st_tf_nomem(c);
         if (g->values[v].type.dtype == ST_DTYPE_UNDEFINED)
-            return st_tf_fail(c, ST_ERR_UNSUPPORTED, "input \"%s\" has TensorFlow type %d", sd->inputs[i]->key,
-                             (int)ti->dtype);
+            return st_tf_fail(c, ST_ERR_UNSUPPORTED, "input \"%s\" has TensorFlow type %d",
+                              sd->inputs[i]->key, (int)ti->dtype);
         g->inputs[g->n_inputs++] = v;
     }
 
@@ -1148,7 +1189,8 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
     for (size_t i = 0; i < sd->n_outputs; i++) {
         const Stele__Tf__TensorInfo *ti = sd->outputs[i]->value;
         if (!ti->name) {
-            s = st_tf_fail(c, ST_ERR_UNSUPPORTED, "output \"%s\" is not a dense tensor", sd->outputs[i]->key);
+            s = st_tf_fail(c, ST_ERR_UNSUPPORTED, "output \"%s\" is not a dense tensor",
+                           sd->outputs[i]->key);
             break;
         }
         if (!(outs[i] = norm_tensor(ti->name))) {
@@ -1194,7 +1236,8 @@ st_status st_tf_import(const char *dir, const char *signature, st_model **out, s
     st_status s = st_tf_saved_model_load(dir, &sm, err);
     if (s) return s;
     if ((s = build(&c, sm, signature))) {
-        if (s != ST_ERR_NOMEM && err && strncmp(err->msg, dir, strlen(dir))) st_error_prefix(err, "%s: ", dir);
+        if (s != ST_ERR_NOMEM && err && strncmp(err->msg, dir, strlen(dir)))
+            st_error_prefix(err, "%s: ", dir);
         st_model_release(c.m);
         goto done;
     }

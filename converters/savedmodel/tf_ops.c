@@ -61,7 +61,8 @@ static bool const_ints(tf_ctx *c, tf_node *n, int i, int64_t *v, size_t cap, siz
 
 static st_status need_const(tf_ctx *c, int i) {
     return st_tf_fail(c, ST_ERR_UNSUPPORTED,
-                      "input %d must be a constant for the conversion (it is computed at run time)", i);
+                      "input %d must be a constant for the conversion (it is computed at run time)",
+                      i);
 }
 
 /* ---- folding of constant layout ops (keeps weights constant through re-imports) ------- */
@@ -213,7 +214,8 @@ static st_status cv_relu6(tf_ctx *c, tf_node *n, const tf_op *row) {
     int ins[3] = {IN(0), st_tf_cst_scalar(c, n, dt, 0), st_tf_cst_scalar(c, n, dt, 6)};
     if (ins[0] < 0) return c->st;
     int y = OUT(0);
-    if (ins[1] < 0 || ins[2] < 0 || y < 0 || !st_tf_emit(c, n, "Clip", 3, ins, 1, &y)) return st_tf_nomem(c);
+    if (ins[1] < 0 || ins[2] < 0 || y < 0 || !st_tf_emit(c, n, "Clip", 3, ins, 1, &y))
+        return st_tf_nomem(c);
     return ST_OK;
 }
 
@@ -232,7 +234,8 @@ static st_status cv_softmax(tf_ctx *c, tf_node *n, const tf_op *row) {
     int x = IN(0), y = OUT(0);
     if (x < 0) return c->st;
     st_node *nd;
-    if (y < 0 || !(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &y)) || !st_tf_set_int(c, nd, "axis", -1))
+    if (y < 0 || !(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &y)) ||
+        !st_tf_set_int(c, nd, "axis", -1))
         return st_tf_nomem(c);
     return ST_OK;
 }
@@ -242,8 +245,9 @@ static st_status cv_cast(tf_ctx *c, tf_node *n, const tf_op *row) {
     int x = IN(0), y = OUT(0);
     if (x < 0) return c->st;
     st_dtype to = attr_dtype(n, "DstT");
-    if (to == ST_DTYPE_UNDEFINED) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "Cast to TensorFlow type %d",
-                                                   st_tf_attr_type(n->def, "DstT", 0));
+    if (to == ST_DTYPE_UNDEFINED)
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "Cast to TensorFlow type %d",
+                          st_tf_attr_type(n->def, "DstT", 0));
     st_node *nd;
     if (y < 0 || !(nd = st_tf_emit(c, n, "Cast", 1, &x, 1, &y)) || !st_tf_set_int(c, nd, "to", to))
         return st_tf_nomem(c);
@@ -255,8 +259,10 @@ static st_status cv_matmul(tf_ctx *c, tf_node *n, const tf_op *row) {
     int a = IN(0), b = IN(1);
     if (a < 0 || b < 0) return c->st;
     static const int64_t t2[2] = {1, 0};
-    if (st_tf_attr_b(n->def, "transpose_a", false) && (a = transpose(c, n, a, t2, 2, -1)) < 0) return st_tf_nomem(c);
-    if (st_tf_attr_b(n->def, "transpose_b", false) && (b = transpose(c, n, b, t2, 2, -1)) < 0) return st_tf_nomem(c);
+    if (st_tf_attr_b(n->def, "transpose_a", false) && (a = transpose(c, n, a, t2, 2, -1)) < 0)
+        return st_tf_nomem(c);
+    if (st_tf_attr_b(n->def, "transpose_b", false) && (b = transpose(c, n, b, t2, 2, -1)) < 0)
+        return st_tf_nomem(c);
     int ins[2] = {a, b}, y = OUT(0);
     if (y < 0 || !st_tf_emit(c, n, "MatMul", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
@@ -307,7 +313,8 @@ static st_status set_padding(tf_ctx *c, tf_node *n, st_node *x) {
     } else if (!strcmp(pad, "EXPLICIT")) {
         const int64_t *e;
         size_t ne = st_tf_attr_ints(n->def, "explicit_paddings", &e);
-        if (ne != 8) return st_tf_fail(c, ST_ERR_FORMAT, "explicit_paddings has %zu values, expected 8", ne);
+        if (ne != 8)
+            return st_tf_fail(c, ST_ERR_FORMAT, "explicit_paddings has %zu values, expected 8", ne);
         int h = is_nchw(n) ? 2 : 1, w = h + 1;
         int64_t pads[4] = {e[2 * h], e[2 * w], e[2 * h + 1], e[2 * w + 1]};
         if (!st_tf_set_ints(c, x, "pads", pads, 4)) return st_tf_nomem(c);
@@ -392,7 +399,8 @@ static st_status cv_pool(tf_ctx *c, tf_node *n, const tf_op *row) {
     st_status s = around_nchw(c, n, x, 0, NULL, row->onnx, &xi);
     if (s) return s;
     st_node *x2 = &c->g->nodes[xi];
-    if (!st_tf_set_ints(c, x2, "kernel_shape", k, 2) || !st_tf_set_ints(c, x2, "strides", st, 2)) return st_tf_nomem(c);
+    if (!st_tf_set_ints(c, x2, "kernel_shape", k, 2) || !st_tf_set_ints(c, x2, "strides", st, 2))
+        return st_tf_nomem(c);
     return set_padding(c, n, x2);
 }
 
@@ -401,7 +409,8 @@ static st_status cv_pool(tf_ctx *c, tf_node *n, const tf_op *row) {
 static st_status cv_fused_bn(tf_ctx *c, tf_node *n, const tf_op *row) {
     (void)row;
     if (st_tf_attr_b(n->def, "is_training", true))
-        return st_tf_fail(c, ST_ERR_UNSUPPORTED, "FusedBatchNorm in training mode (batch statistics)");
+        return st_tf_fail(c, ST_ERR_UNSUPPORTED,
+                          "FusedBatchNorm in training mode (batch statistics)");
     int in[5];
     for (int i = 0; i < 5; i++)
         if ((in[i] = IN(i)) < 0) return c->st;
@@ -414,11 +423,12 @@ static st_status cv_fused_bn(tf_ctx *c, tf_node *n, const tf_op *row) {
         return ST_OK;
     }
     st_dtype pt = attr_dtype(n, "U");
-    const st_tensor *sc = st_tf_const(c, n, 1), *of = st_tf_const(c, n, 2), *mu = st_tf_const(c, n, 3),
-                    *va = st_tf_const(c, n, 4);
-    if (sc && of && mu && va && sc->dtype == ST_DTYPE_F32 && of->dtype == ST_DTYPE_F32 && mu->dtype == ST_DTYPE_F32 &&
-        va->dtype == ST_DTYPE_F32 && sc->ndim == 1 && of->ndim == 1 && mu->ndim == 1 && va->ndim == 1 &&
-        sc->dims[0] == of->dims[0] && sc->dims[0] == mu->dims[0] && sc->dims[0] == va->dims[0]) {
+    const st_tensor *sc = st_tf_const(c, n, 1), *of = st_tf_const(c, n, 2),
+                    *mu = st_tf_const(c, n, 3), *va = st_tf_const(c, n, 4);
+    if (sc && of && mu && va && sc->dtype == ST_DTYPE_F32 && of->dtype == ST_DTYPE_F32 &&
+        mu->dtype == ST_DTYPE_F32 && va->dtype == ST_DTYPE_F32 && sc->ndim == 1 && of->ndim == 1 &&
+        mu->ndim == 1 && va->ndim == 1 && sc->dims[0] == of->dims[0] &&
+        sc->dims[0] == mu->dims[0] && sc->dims[0] == va->dims[0]) {
         /* constant statistics: a and b computed here, in float32 as the graph would */
         st_tensor ta, tb;
         if (st_tensor_alloc(&ta, ST_DTYPE_F32, 1, sc->dims, NULL)) return st_tf_nomem(c);
@@ -474,8 +484,8 @@ static st_status cv_reshape(tf_ctx *c, tf_node *n, const tf_op *row) {
     return ST_OK;
 }
 
-static st_status axes_op(tf_ctx *c, tf_node *n, const char *op, int x, const int64_t *ax, size_t nax,
-                         int out) {
+static st_status axes_op(tf_ctx *c, tf_node *n, const char *op, int x, const int64_t *ax,
+                         size_t nax, int out) {
     int ins[2] = {x, -1};
     int nin = 1;
     if (nax) {
@@ -523,7 +533,8 @@ static st_status cv_concat(tf_ctx *c, tf_node *n, const tf_op *row) {
         }
     int y = OUT(0);
     st_node *x;
-    if (y < 0 || !(x = st_tf_emit(c, n, "Concat", k, ins, 1, &y)) || !st_tf_set_int(c, x, "axis", ax))
+    if (y < 0 || !(x = st_tf_emit(c, n, "Concat", k, ins, 1, &y)) ||
+        !st_tf_set_int(c, x, "axis", ax))
         s = st_tf_nomem(c);
 done:
     st_free(ins);
@@ -594,8 +605,8 @@ static st_status cv_unpack(tf_ctx *c, tf_node *n, const tf_op *row) {
     (void)row;
     int x = IN(0);
     if (x < 0) return c->st;
-    return split_to(c, n, x, st_tf_attr_i(n->def, "axis", 0), (int)st_tf_attr_i(n->def, "num", 0), NULL,
-                    true);
+    return split_to(c, n, x, st_tf_attr_i(n->def, "axis", 0), (int)st_tf_attr_i(n->def, "num", 0),
+                    NULL, true);
 }
 
 static st_status cv_split(tf_ctx *c, tf_node *n, const tf_op *row) {
@@ -615,7 +626,8 @@ static st_status cv_splitv(tf_ctx *c, tf_node *n, const tf_op *row) {
     if (!const_ints(c, n, 1, sizes, 256, &ns)) return need_const(c, 1);
     if (!const_ints(c, n, 2, &ax, 1, &len) || len != 1) return need_const(c, 2);
     for (size_t i = 0; i < ns; i++)
-        if (sizes[i] < 0) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "SplitV with an inferred (-1) size");
+        if (sizes[i] < 0)
+            return st_tf_fail(c, ST_ERR_UNSUPPORTED, "SplitV with an inferred (-1) size");
     int x = IN(0);
     if (x < 0) return c->st;
     return split_to(c, n, x, ax, (int)ns, sizes, false);
@@ -635,7 +647,8 @@ static st_status cv_slice(tf_ctx *c, tf_node *n, const tf_op *row) {
     (void)row;
     int64_t b[ST_MAX_RANK], sz[ST_MAX_RANK], e[ST_MAX_RANK], ax[ST_MAX_RANK], sp[ST_MAX_RANK];
     size_t nb, ns;
-    if (!const_ints(c, n, 1, b, ST_MAX_RANK, &nb) || !const_ints(c, n, 2, sz, ST_MAX_RANK, &ns) || ns != nb) {
+    if (!const_ints(c, n, 1, b, ST_MAX_RANK, &nb) || !const_ints(c, n, 2, sz, ST_MAX_RANK, &ns) ||
+        ns != nb) {
         /* computed begin/size: ends = size < 0 ? INT64_MAX : begin + size, at run time */
         int x = IN(0), bv = IN(1), sv = IN(2), y = OUT(0);
         if (x < 0 || bv < 0 || sv < 0) return c->st;
@@ -669,10 +682,11 @@ static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const tf_op *row) {
     int64_t b[ST_MAX_RANK], e[ST_MAX_RANK], s[ST_MAX_RANK];
     size_t nb, ne, ns;
     int64_t bm = st_tf_attr_i(n->def, "begin_mask", 0), em = st_tf_attr_i(n->def, "end_mask", 0);
-    int64_t elm = st_tf_attr_i(n->def, "ellipsis_mask", 0), nam = st_tf_attr_i(n->def, "new_axis_mask", 0);
+    int64_t elm = st_tf_attr_i(n->def, "ellipsis_mask", 0),
+            nam = st_tf_attr_i(n->def, "new_axis_mask", 0);
     int64_t sam = st_tf_attr_i(n->def, "shrink_axis_mask", 0);
-    if (!const_ints(c, n, 1, b, ST_MAX_RANK, &nb) || !const_ints(c, n, 2, e, ST_MAX_RANK, &ne) || ne != nb ||
-        !const_ints(c, n, 3, s, ST_MAX_RANK, &ns) || ns != nb) {
+    if (!const_ints(c, n, 1, b, ST_MAX_RANK, &nb) || !const_ints(c, n, 2, e, ST_MAX_RANK, &ne) ||
+        ne != nb || !const_ints(c, n, 3, s, ST_MAX_RANK, &ns) || ns != nb) {
         /* computed bounds without masks: a Slice over the leading axes */
         if (bm || em || elm || nam || sam) return need_const(c, 1);
         int ti = st_tf_attr_type(n->def, "Index", 3);
@@ -700,7 +714,8 @@ static st_status cv_strided_slice(tf_ctx *c, tf_node *n, const tf_op *row) {
             continue;
         }
         if (nam >> i & 1) {
-            if (after_ellipsis) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "StridedSlice new axis after an ellipsis");
+            if (after_ellipsis)
+                return st_tf_fail(c, ST_ERR_UNSUPPORTED, "StridedSlice new axis after an ellipsis");
             un[nun++] = outpos++;
             continue;
         }
@@ -763,7 +778,8 @@ static st_status cv_fill(tf_ctx *c, tf_node *n, const tf_op *row) {
     (void)row;
     int d = IN(0), v = IN(1);
     if (d < 0 || v < 0) return c->st;
-    if ((d = cast_i64(c, n, d, st_tf_attr_type(n->def, "index_type", 3))) < 0) return st_tf_nomem(c);
+    if ((d = cast_i64(c, n, d, st_tf_attr_type(n->def, "index_type", 3))) < 0)
+        return st_tf_nomem(c);
     int ins[2] = {v, d}, y = OUT(0);
     if (y < 0 || !st_tf_emit(c, n, "Expand", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
@@ -827,7 +843,8 @@ static st_status cv_gather(tf_ctx *c, tf_node *n, const tf_op *row) {
     int ins[2] = {IN(0), IN(1)}, y = OUT(0);
     if (ins[0] < 0 || ins[1] < 0) return c->st;
     st_node *nd;
-    if (y < 0 || !(nd = st_tf_emit(c, n, "Gather", 2, ins, 1, &y)) || !st_tf_set_int(c, nd, "axis", ax))
+    if (y < 0 || !(nd = st_tf_emit(c, n, "Gather", 2, ins, 1, &y)) ||
+        !st_tf_set_int(c, nd, "axis", ax))
         return st_tf_nomem(c);
     return ST_OK;
 }
@@ -836,7 +853,8 @@ static st_status cv_tile(tf_ctx *c, tf_node *n, const tf_op *row) {
     (void)row;
     int x = IN(0), m = IN(1);
     if (x < 0 || m < 0) return c->st;
-    if ((m = cast_i64(c, n, m, st_tf_attr_type(n->def, "Tmultiples", 3))) < 0) return st_tf_nomem(c);
+    if ((m = cast_i64(c, n, m, st_tf_attr_type(n->def, "Tmultiples", 3))) < 0)
+        return st_tf_nomem(c);
     int ins[2] = {x, m}, y = OUT(0);
     if (y < 0 || !st_tf_emit(c, n, "Tile", 2, ins, 1, &y)) return st_tf_nomem(c);
     return ST_OK;
@@ -863,10 +881,13 @@ static st_status cv_resize(tf_ctx *c, tf_node *n, const tf_op *row) {
     int yi = st_tf_tmp(c, n, "Resize"), y = OUT(0);
     st_node *r;
     if (yi < 0 || y < 0 || !(r = st_tf_emit(c, n, "Resize", 4, ins, 1, &yi))) return st_tf_nomem(c);
-    const char *ctm = align ? "align_corners" : half ? (bilinear ? "half_pixel" : "tf_half_pixel_for_nn") : "asymmetric";
+    const char *ctm = align  ? "align_corners"
+                      : half ? (bilinear ? "half_pixel" : "tf_half_pixel_for_nn")
+                             : "asymmetric";
     if (!st_tf_set_str(c, r, "mode", bilinear ? "linear" : "nearest") ||
         !st_tf_set_str(c, r, "coordinate_transformation_mode", ctm) ||
-        (!bilinear && !st_tf_set_str(c, r, "nearest_mode", align || half ? "round_prefer_ceil" : "floor")))
+        (!bilinear &&
+         !st_tf_set_str(c, r, "nearest_mode", align || half ? "round_prefer_ceil" : "floor")))
         return st_tf_nomem(c);
     if (transpose(c, n, yi, TO_NHWC, 4, y) < 0) return st_tf_nomem(c);
     return ST_OK;
@@ -883,7 +904,8 @@ static st_status cv_reduce(tf_ctx *c, tf_node *n, const tf_op *row) {
     bool bools = !strcmp(n->def->op, "All") || !strcmp(n->def->op, "Any");
     if (bools) { /* bool reductions through Min/Max over uint8 would need casts: use int32 */
         st_node *cx;
-        if ((x = op1(c, n, "Cast", 1, &x, &cx)) < 0 || !st_tf_set_int(c, cx, "to", ST_DTYPE_I32)) return st_tf_nomem(c);
+        if ((x = op1(c, n, "Cast", 1, &x, &cx)) < 0 || !st_tf_set_int(c, cx, "to", ST_DTYPE_I32))
+            return st_tf_nomem(c);
     }
     int r = bools ? st_tf_tmp(c, n, row->onnx) : y;
     if (r < 0) return st_tf_nomem(c);
@@ -892,7 +914,9 @@ static st_status cv_reduce(tf_ctx *c, tf_node *n, const tf_op *row) {
         int ins[2] = {x, st_tf_cst_i64(c, n, ax, nax, false)};
         if (ins[1] < 0 || !(nd = st_tf_emit(c, n, row->onnx, 2, ins, 1, &r))) return st_tf_nomem(c);
     } else {
-        if (!(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &r)) || !st_tf_set_ints(c, nd, "axes", ax, nax)) return st_tf_nomem(c);
+        if (!(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &r)) ||
+            !st_tf_set_ints(c, nd, "axes", ax, nax))
+            return st_tf_nomem(c);
     }
     if (!st_tf_set_int(c, nd, "keepdims", keep)) return st_tf_nomem(c);
     if (bools) {
@@ -912,8 +936,8 @@ static st_status cv_argmax(tf_ctx *c, tf_node *n, const tf_op *row) {
     if (ot == ST_DTYPE_F32) ot = ST_DTYPE_I64;
     int r = ot == ST_DTYPE_I64 ? y : st_tf_tmp(c, n, row->onnx);
     st_node *nd;
-    if (y < 0 || r < 0 || !(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &r)) || !st_tf_set_int(c, nd, "axis", ax) ||
-        !st_tf_set_int(c, nd, "keepdims", 0))
+    if (y < 0 || r < 0 || !(nd = st_tf_emit(c, n, row->onnx, 1, &x, 1, &r)) ||
+        !st_tf_set_int(c, nd, "axis", ax) || !st_tf_set_int(c, nd, "keepdims", 0))
         return st_tf_nomem(c);
     if (r != y) {
         st_node *cy = st_tf_emit(c, n, "Cast", 1, &r, 1, &y);
@@ -974,7 +998,8 @@ static st_status cv_floormod(tf_ctx *c, tf_node *n, const tf_op *row) {
     if (ins[0] < 0 || ins[1] < 0) return c->st;
     st_node *m;
     bool isint = st_dtype_is_int(attr_dtype(n, "T"));
-    if (y < 0 || !(m = st_tf_emit(c, n, "Mod", 2, ins, 1, &y)) || !st_tf_set_int(c, m, "fmod", isint ? 0 : 1))
+    if (y < 0 || !(m = st_tf_emit(c, n, "Mod", 2, ins, 1, &y)) ||
+        !st_tf_set_int(c, m, "fmod", isint ? 0 : 1))
         return st_tf_nomem(c);
     if (!isint) return st_tf_fail(c, ST_ERR_UNSUPPORTED, "FloorMod on floating point");
     return ST_OK;
@@ -1016,7 +1041,8 @@ static st_status cv_list_reserve(tf_ctx *c, tf_node *n, const tf_op *row) {
     st_dtype dt = attr_dtype(n, "element_dtype");
     int y = OUT(0);
     st_node *x;
-    if (y < 0 || !(x = st_tf_emit(c, n, "SequenceEmpty", 0, NULL, 1, &y)) || !st_tf_set_int(c, x, "dtype", dt))
+    if (y < 0 || !(x = st_tf_emit(c, n, "SequenceEmpty", 0, NULL, 1, &y)) ||
+        !st_tf_set_int(c, x, "dtype", dt))
         return st_tf_nomem(c);
     return ST_OK;
 }
@@ -1026,8 +1052,8 @@ static st_status cv_list_from_tensor(tf_ctx *c, tf_node *n, const tf_op *row) {
     int t = IN(0), y = OUT(0);
     if (t < 0) return c->st;
     st_node *x;
-    if (y < 0 || !(x = st_tf_emit(c, n, "SplitToSequence", 1, &t, 1, &y)) || !st_tf_set_int(c, x, "axis", 0) ||
-        !st_tf_set_int(c, x, "keepdims", 0))
+    if (y < 0 || !(x = st_tf_emit(c, n, "SplitToSequence", 1, &t, 1, &y)) ||
+        !st_tf_set_int(c, x, "axis", 0) || !st_tf_set_int(c, x, "keepdims", 0))
         return st_tf_nomem(c);
     return ST_OK;
 }
@@ -1055,8 +1081,8 @@ static st_status cv_list_stack(tf_ctx *c, tf_node *n, const tf_op *row) {
     int t = IN(0), y = OUT(0);
     if (t < 0) return c->st;
     st_node *x;
-    if (y < 0 || !(x = st_tf_emit(c, n, "ConcatFromSequence", 1, &t, 1, &y)) || !st_tf_set_int(c, x, "axis", 0) ||
-        !st_tf_set_int(c, x, "new_axis", 1))
+    if (y < 0 || !(x = st_tf_emit(c, n, "ConcatFromSequence", 1, &t, 1, &y)) ||
+        !st_tf_set_int(c, x, "axis", 0) || !st_tf_set_int(c, x, "new_axis", 1))
         return st_tf_nomem(c);
     return ST_OK;
 }
@@ -1067,7 +1093,8 @@ static st_status cv_list_length(tf_ctx *c, tf_node *n, const tf_op *row) {
     if (t < 0) return c->st;
     int l = op1(c, n, "SequenceLength", 1, &t, NULL);
     st_node *x;
-    if (l < 0 || y < 0 || !(x = st_tf_emit(c, n, "Cast", 1, &l, 1, &y)) || !st_tf_set_int(c, x, "to", ST_DTYPE_I32))
+    if (l < 0 || y < 0 || !(x = st_tf_emit(c, n, "Cast", 1, &l, 1, &y)) ||
+        !st_tf_set_int(c, x, "to", ST_DTYPE_I32))
         return st_tf_nomem(c);
     return ST_OK;
 }

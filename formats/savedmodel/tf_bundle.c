@@ -404,7 +404,8 @@ const Stele__Tf__BundleEntryProto *st_tf_bundle_entry(const st_tf_bundle *b, con
 static uint32_t string_crc(const Stele__Tf__BundleEntryProto *e, const uint8_t *p, size_t n) {
     size_t count = 1;
     for (size_t d = 0; e->shape && d < e->shape->n_dim; d++)
-        if (e->shape->dim[d]->size < 0 || !st_mul_ok(count, (size_t)e->shape->dim[d]->size, &count)) return ~0u;
+        if (e->shape->dim[d]->size < 0 || !st_mul_ok(count, (size_t)e->shape->dim[d]->size, &count))
+            return ~0u;
     const uint8_t *q = p, *end = p + n;
     uint32_t crc = 0;
     for (size_t i = 0; i < count; i++) {
@@ -423,8 +424,10 @@ static uint32_t string_crc(const Stele__Tf__BundleEntryProto *e, const uint8_t *
 st_status st_tf_bundle_data(const st_tf_bundle *b, const char *key, const uint8_t **data,
                             size_t *size, st_buf **buf, st_error *err) {
     const Stele__Tf__BundleEntryProto *e = st_tf_bundle_entry(b, key);
-    if (!e) return st_errorf(err, ST_ERR_FORMAT, "%s: no tensor \"%s\" in the bundle", b->prefix, key);
-    if (e->n_slices) return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: \"%s\" is stored in slices", b->prefix, key);
+    if (!e)
+        return st_errorf(err, ST_ERR_FORMAT, "%s: no tensor \"%s\" in the bundle", b->prefix, key);
+    if (e->n_slices)
+        return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: \"%s\" is stored in slices", b->prefix, key);
     if (e->shard_id < 0 || e->shard_id >= b->nshards)
         return st_errorf(err, ST_ERR_FORMAT, "%s: \"%s\" names shard %d of %d", b->prefix, key,
                          e->shard_id, b->nshards);
@@ -437,8 +440,9 @@ st_status st_tf_bundle_data(const st_tf_bundle *b, const char *key, const uint8_
     st_buf *sh = b->shards[e->shard_id];
     if (e->offset < 0 || e->size < 0 || (uint64_t)e->offset > sh->size ||
         (uint64_t)e->size > sh->size - (uint64_t)e->offset)
-        return st_errorf(err, ST_ERR_FORMAT, "%s: \"%s\" (%lld bytes at %lld) lies outside the shard",
-                         path, key, (long long)e->size, (long long)e->offset);
+        return st_errorf(err, ST_ERR_FORMAT,
+                         "%s: \"%s\" (%lld bytes at %lld) lies outside the shard", path, key,
+                         (long long)e->size, (long long)e->offset);
     const uint8_t *p = (const uint8_t *)sh->data + e->offset;
     uint32_t got = e->dtype == STELE__TF__DATA_TYPE__DT_STRING ? string_crc(e, p, (size_t)e->size)
                                                               : st_crc32c(0, p, (size_t)e->size);
