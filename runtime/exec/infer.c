@@ -83,7 +83,8 @@ static int64_t fresh_dim(engine *en) {
     return sentinel(en->pass, en->fresh_idx[k]);
 }
 
-int64_t st_infer_fresh_dim(st_infer_ctx *c) { return fresh_dim(c->engine); }
+/* c->engine is the frame of the graph holding the node (see infer_by_fn). */
+int64_t st_infer_fresh_dim(st_infer_ctx *c) { return fresh_dim(((gframe *)c->engine)->en); }
 
 static void unknown(st_itype *t) {
     memset(t, 0, sizeof *t);
@@ -279,7 +280,11 @@ done:
     st_free(decl);
 }
 
-static void infer_by_fn(gframe *f, const st_node *nd) {
+/* Infer one node with its op's infer function. Returns false when the function succeeded
+ * but learned nothing about any output: the caller then runs prepare instead (Identity
+ * describes sequences and optionals itself and leaves plain tensors to prepare). */
+static bool infer_by_fn(gframe *f, const st_node *nd) {
+    bool learned = true;
     int n_in = nd->n_in, n_out = nd->n_out;
     st_itype *in = st_calloc((size_t)n_in + 1, sizeof *in);
     st_itype *out = st_calloc((size_t)n_out + 1, sizeof *out);
@@ -302,14 +307,18 @@ static void infer_by_fn(gframe *f, const st_node *nd) {
     if (nd->def->infer(&c, NULL)) {
         f->en->n_failed++;
     } else {
-        for (int i = 0; i < n_out; i++)
-            if (nd->outputs[i] >= 0 && (out[i].kind != ST_VAL_NONE || out[i].optional))
-                f->ty[nd->outputs[i]] = out[i];
+        learned = false;
+        for (int i = 0; i < n_out; i++) {
+            if (nd->outputs[i] < 0 || (out[i].kind == ST_VAL_NONE && !out[i].optional)) continue;
+            f->ty[nd->outputs[i]] = out[i];
+            learned = true;
+        }
     }
 done:
     st_free(in);
     st_free(out);
     st_free(cst);
+    return learned;
 }
 
 /* ---- graphs ---------------------------------------------------------------------- */
@@ -403,8 +412,7 @@ static void infer_graph(engine *en, gframe *parent, const st_graph *g, int n_in,
         for (size_t p = 0; p < g->n_nodes && !en->oom; p++) {
             const st_node *nd = &g->nodes[order[p]];
             if (!nd->def) continue;
-            if (nd->def->infer) infer_by_fn(&f, nd);
-            else infer_by_prepare(&f, nd);
+            if (!nd->def->infer || !infer_by_fn(&f, nd)) infer_by_prepare(&f, nd);
             /* where inference learned nothing, the file's declared type stands */
             for (int i = 0; i < nd->n_out; i++) {
                 int v = nd->outputs[i];
