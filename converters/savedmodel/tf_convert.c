@@ -280,44 +280,21 @@ static bool cints(xp *e, int v, int64_t *out, size_t cap, size_t *n) {
     return true;
 }
 
-/* Dims of a rank-4 weight: a constant, or a Transpose/Reshape of one (as imported). */
-static bool wdims(xp *e, int v, int64_t d[4], int depth) {
+/* Dims of a rank-4 weight: a constant's, or the inferred ones (all known). */
+static bool wdims(xp *e, int v, int64_t d[4]) {
     const st_tensor *t = cval(e, v);
     if (t) {
         if (t->ndim != 4) return false;
         memcpy(d, t->dims, sizeof(int64_t) * 4);
         return true;
     }
-    const st_ir_value *iv = v >= 0 ? &e->g->values[v] : NULL;
-    if (iv && iv->type.kind == ST_VAL_TENSOR && iv->type.rank == 4) { /* inferred */
-        bool known = true;
-        for (int i = 0; i < 4; i++) {
-            known = known && iv->type.dims[i].value > 0 && !iv->type.dims[i].symbol;
-            d[i] = iv->type.dims[i].value;
-        }
-        if (known) return true;
+    const st_type *ty = v >= 0 ? &e->g->values[v].type : NULL;
+    if (!ty || ty->kind != ST_VAL_TENSOR || ty->rank != 4) return false;
+    for (int i = 0; i < 4; i++) {
+        if (ty->dims[i].symbol || ty->dims[i].value <= 0) return false;
+        d[i] = ty->dims[i].value;
     }
-    int p = iv ? iv->producer : -1;
-    if (p < 0 || depth > 4) return false;
-    const st_node *x = &e->g->nodes[p];
-    int64_t in[4];
-    size_t n;
-    if (!strcmp(x->op_type, "Transpose") && wdims(e, x->inputs[0], in, depth + 1)) {
-        const int64_t *perm;
-        if (st_attr_ints(x, "perm", &perm) != 4) return false;
-        for (int i = 0; i < 4; i++) {
-            if (perm[i] < 0 || perm[i] > 3) return false;
-            d[i] = in[perm[i]];
-        }
-        return true;
-    }
-    if (!strcmp(x->op_type, "Reshape") && x->n_in == 2 && cints(e, x->inputs[1], d, 4, &n) &&
-        n == 4) {
-        for (int i = 0; i < 4; i++)
-            if (d[i] <= 0) return false;
-        return true;
-    }
-    return false;
+    return true;
 }
 
 /* A TF node with input/output type T. */
@@ -754,7 +731,7 @@ static st_status around_nhwc(xp *e, xnode *a, nhwc_fn fn) {
 static st_status conv_core(xp *e, xnode *a, const char *xh, nodedef **core) {
     const st_node *x = a->x;
     int64_t wd[4], group = st_attr_int(x, "group", 1);
-    if (group != 1 && !wdims(e, x->inputs[1], wd, 0)) return no_form(a);
+    if (group != 1 && !wdims(e, x->inputs[1], wd)) return no_form(a);
     static const int64_t oihw_to_hwio[4] = {2, 3, 1, 0};
     char w[600];
     snprintf(w, sizeof w, "%s/filter", a->base);

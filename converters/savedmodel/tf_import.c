@@ -82,10 +82,15 @@ static char *join(const char *prefix, const char *name) {
     return s;
 }
 
+static char *dup_str(tf_ctx *c, const char *s) {
+    char *d = st_strdup(s);
+    if (!d) st_tf_nomem(c);
+    return d;
+}
+
 /* Resolve a reference inside frame fr to a flat "node:k" tensor; NULL for control inputs
- * (*oom set on allocation failure). */
-static char *resolve_ref(tf_ctx *c, const frame *fr, const char *ref, bool *oom) {
-    *oom = false;
+ * and on failure (then in c->st). */
+static char *resolve_ref(tf_ctx *c, const frame *fr, const char *ref) {
     if (ref[0] == '^') return NULL;
     char buf[1024];
     if (fr->f) {
@@ -93,9 +98,7 @@ static char *resolve_ref(tf_ctx *c, const frame *fr, const char *ref, bool *oom)
         if (!colon) { /* a function argument */
             for (size_t i = 0; i < fr->f->signature->n_input_arg; i++)
                 if (!strcmp(fr->f->signature->input_arg[i]->name, ref)) {
-                    char *s = st_strdup(fr->arg_bind[i]);
-                    if (!s) *oom = true;
-                    return s;
+                    return dup_str(c, fr->arg_bind[i]);
                 }
             snprintf(buf, sizeof buf, "%s", ref);
         } else {
@@ -117,14 +120,12 @@ static char *resolve_ref(tf_ctx *c, const frame *fr, const char *ref, bool *oom)
                 }
             char *flat = join(fr->prefix, node);
             if (!flat) {
-                *oom = true;
+                st_tf_nomem(c);
                 return NULL;
             }
             snprintf(buf, sizeof buf, "%s:%d", flat, k);
             st_free(flat);
-            char *s = st_strdup(buf);
-            if (!s) *oom = true;
-            return s;
+            return dup_str(c, buf);
         }
     } else {
         snprintf(buf, sizeof buf, "%s", ref);
@@ -134,9 +135,7 @@ static char *resolve_ref(tf_ctx *c, const frame *fr, const char *ref, bool *oom)
     char out[1100];
     if (colon && colon[1] >= '0' && colon[1] <= '9') snprintf(out, sizeof out, "%s", buf);
     else snprintf(out, sizeof out, "%s:0", buf);
-    char *s = st_strdup(out);
-    if (!s) *oom = true;
-    return s;
+    return dup_str(c, out);
 }
 
 static st_status add_alias(tf_ctx *c, const char *from, const char *to) {
@@ -162,14 +161,13 @@ static st_status flatten(tf_ctx *c, const frame *fr, tf_nodedef *const *nodes, s
 
 static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, int depth) {
     st_status s = ST_OK;
-    bool oom;
     char *flat = join(fr->prefix, nd->name);
     char **ins = st_calloc(nd->n_input + 1, sizeof *ins);
     int nin = 0;
     if (!flat || !ins) goto oom;
     for (size_t i = 0; i < nd->n_input; i++) {
-        char *r = resolve_ref(c, fr, nd->input[i], &oom);
-        if (oom) goto oom;
+        char *r = resolve_ref(c, fr, nd->input[i]);
+        if (c->st) goto fail;
         if (r) ins[nin++] = r;
     }
     const Stele__Tf__FunctionDef *f = callee(c, nd);
@@ -192,8 +190,8 @@ static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, 
             for (size_t r = 0; r < f->n_ret; r++)
                 if (!strcmp(f->ret[r]->key, an)) ret = f->ret[r]->value;
             if (!ret) continue;
-            char *to = resolve_ref(c, &sub, ret, &oom);
-            if (oom) goto oom;
+            char *to = resolve_ref(c, &sub, ret);
+            if (c->st) goto fail;
             if (!to) continue;
             char from[1100];
             snprintf(from, sizeof from, "%s:%zu", flat, k);
@@ -214,7 +212,9 @@ static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, 
     c->n_nodes++;
     return ST_OK;
 oom:
-    s = st_tf_nomem(c);
+    st_tf_nomem(c);
+fail:
+    s = c->st;
 done:
     for (int i = 0; i < nin; i++) st_free(ins[i]);
     st_free(ins);
@@ -850,7 +850,6 @@ static st_status loop_body(tf_ctx *c, const char *base, const Stele__Tf__Functio
     tf_ctx sc;
     char **bind = st_calloc(nv + 1, sizeof *bind), **rets = st_calloc(nv + 2, sizeof *rets);
     char buf[1200], cbase[1200];
-    bool oom = false;
     if (sub_open(c, &sc) || !bind || !rets) {
         st_tf_nomem(&sc);
         goto done;
@@ -861,13 +860,9 @@ static st_status loop_body(tf_ctx *c, const char *base, const Stele__Tf__Functio
     if (sc.st || flatten(&sc, &fb, body->node_def, body->n_node_def, 1)) goto done;
     for (size_t i = 0; i < nv; i++) {
         const char *r = func_ret(body, i);
-        if (!r) {
+        if (!r || !(rets[i + 1] = resolve_ref(&sc, &fb, r))) { /* or out of memory */
             st_tf_fail(&sc, ST_ERR_FORMAT, "While body %s returns no value %zu",
                        body->signature->name, i);
-            goto done;
-        }
-        if (!(rets[i + 1] = resolve_ref(&sc, &fb, r, &oom))) {
-            st_tf_nomem(&sc);
             goto done;
         }
     }
@@ -875,9 +870,8 @@ static st_status loop_body(tf_ctx *c, const char *base, const Stele__Tf__Functio
     frame fc = {cbase, cond, rets + 1};
     if (flatten(&sc, &fc, cond->node_def, cond->n_node_def, 1)) goto done;
     const char *cr = func_ret(cond, 0);
-    if (!cr || !(rets[0] = resolve_ref(&sc, &fc, cr, &oom))) {
-        if (oom) st_tf_nomem(&sc);
-        else st_tf_fail(&sc, ST_ERR_FORMAT, "While condition returns nothing");
+    if (!cr || !(rets[0] = resolve_ref(&sc, &fc, cr))) {
+        st_tf_fail(&sc, ST_ERR_FORMAT, "While condition returns nothing"); /* or out of memory */
         goto done;
     }
     snprintf(buf, sizeof buf, "While body %s", body->signature->name);
@@ -922,7 +916,6 @@ static st_status convert_while(tf_ctx *c, int idx) {
     char **vin = c->nodes[idx].in; /* the array survives moves of the node array */
     st_status s = ST_OK;
     st_graph *bg = NULL;
-    bool oom;
     char *c0 = NULL;
     if (!types || !ins || !outs || !elems || !name) goto nomem;
     ins[0] = -1; /* no trip count: the condition decides */
@@ -941,7 +934,7 @@ static st_status convert_while(tf_ctx *c, int idx) {
     frame f0 = {base, cond, vin};
     if ((s = flatten(c, &f0, cond->node_def, cond->n_node_def, 1))) goto done;
     const char *cr = func_ret(cond, 0);
-    if (!cr || !(c0 = resolve_ref(c, &f0, cr, &oom))) {
+    if (!cr || !(c0 = resolve_ref(c, &f0, cr))) {
         s = st_tf_fail(c, ST_ERR_FORMAT, "While condition returns nothing");
         goto done;
     }
@@ -982,7 +975,6 @@ static st_status branch_graph(tf_ctx *c, const char *base, const Stele__Tf__Func
     size_t nout = f->signature->n_output_arg;
     char **bind = st_calloc(nargs + 1, sizeof *bind), **rets = st_calloc(nout + 1, sizeof *rets);
     char buf[1200];
-    bool oom;
     if (sub_open(c, &sc) || !bind || !rets) {
         st_tf_nomem(&sc);
         goto done;
@@ -1022,7 +1014,7 @@ static st_status branch_graph(tf_ctx *c, const char *base, const Stele__Tf__Func
     if (flatten(&sc, &fb, f->node_def, f->n_node_def, 1)) goto done;
     for (size_t i = 0; i < nout; i++) {
         const char *r = func_ret(f, i);
-        if (!r || !(rets[i] = resolve_ref(&sc, &fb, r, &oom))) {
+        if (!r || !(rets[i] = resolve_ref(&sc, &fb, r))) {
             st_tf_fail(&sc, ST_ERR_FORMAT, "branch %s returns no value %zu", f->signature->name, i);
             goto done;
         }
