@@ -160,15 +160,24 @@ static st_status cv_const(tf_ctx *c, tf_node *n, const tf_op *row) {
     return ST_OK;
 }
 
-/* op(inputs...) -> output 0, one IR node. */
-static st_status cv_simple(tf_ctx *c, tf_node *n, const tf_op *row) {
-    int ins[8];
-    int m = n->n_in < 8 ? n->n_in : 8;
-    for (int i = 0; i < m; i++)
-        if ((ins[i] = IN(i)) < 0) return c->st;
+/* op(every input) -> output 0, one IR node (NULL on failure, in c->st). */
+static st_node *emit_all(tf_ctx *c, tf_node *n, const char *op) {
+    int *ins = st_calloc((size_t)n->n_in + 1, sizeof *ins);
+    if (!ins) {
+        st_tf_nomem(c);
+        return NULL;
+    }
+    for (int i = 0; i < n->n_in; i++) ins[i] = IN(i);
     int y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, row->onnx, m, ins, 1, &y)) return st_tf_nomem(c);
-    return ST_OK;
+    st_node *x = c->st ? NULL : st_tf_emit(c, n, op, n->n_in, ins, 1, &y);
+    st_free(ins);
+    return x;
+}
+
+/* The row's IR op on the same inputs. */
+static st_status cv_simple(tf_ctx *c, tf_node *n, const tf_op *row) {
+    emit_all(c, n, row->onnx);
+    return c->st;
 }
 
 static st_status cv_not_equal(tf_ctx *c, tf_node *n, const tf_op *row) {
@@ -948,28 +957,16 @@ static st_status cv_argmax(tf_ctx *c, tf_node *n, const tf_op *row) {
 
 static st_status cv_sum_n(tf_ctx *c, tf_node *n, const tf_op *row) {
     (void)row;
-    int ins[64];
-    if (n->n_in > 64) return st_tf_fail(c, ST_ERR_LIMIT, "AddN of %d inputs", n->n_in);
-    for (int i = 0; i < n->n_in; i++)
-        if ((ins[i] = IN(i)) < 0) return c->st;
-    int y = OUT(0);
-    if (y < 0 || !st_tf_emit(c, n, "Sum", n->n_in, ins, 1, &y)) return st_tf_nomem(c);
-    return ST_OK;
+    emit_all(c, n, "Sum");
+    return c->st;
 }
 
 static st_status cv_einsum(tf_ctx *c, tf_node *n, const tf_op *row) {
     (void)row;
     char eq[256];
-    int ins[8];
-    if (n->n_in > 8) return st_tf_fail(c, ST_ERR_LIMIT, "Einsum of %d inputs", n->n_in);
-    for (int i = 0; i < n->n_in; i++)
-        if ((ins[i] = IN(i)) < 0) return c->st;
-    int y = OUT(0);
-    st_node *nd;
-    if (y < 0 || !(nd = st_tf_emit(c, n, "Einsum", n->n_in, ins, 1, &y)) ||
-        !st_tf_set_str(c, nd, "equation", st_tf_attr_s(n->def, "equation", eq, sizeof eq)))
-        return st_tf_nomem(c);
-    return ST_OK;
+    st_tf_set_str(c, emit_all(c, n, "Einsum"), "equation",
+                  st_tf_attr_s(n->def, "equation", eq, sizeof eq));
+    return c->st;
 }
 
 static st_status cv_floordiv(tf_ctx *c, tf_node *n, const tf_op *row) {
