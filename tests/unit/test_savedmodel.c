@@ -391,3 +391,38 @@ Test(savedmodel, status_without_an_error_record) {
     cr_assert_eq(st_tf_import(dir, NULL, &m, NULL), ST_ERR_INVALID);
     cr_assert_eq(st_tf_import("/nonexistent/stele-sm", NULL, &m, NULL), ST_ERR_IO);
 }
+
+/* Out of memory at every allocation of import and export: a clean ST_ERR_NOMEM (with and
+ * without an st_error), nothing half-built handed out, and both succeed once memory lasts. */
+Test(savedmodel, out_of_memory_everywhere_is_clean) {
+    char dir[4096];
+    if (!have("half_plus_three/00000123", dir, sizeof dir)) cr_skip_test("fixtures absent");
+    char *d = tmpdir();
+    char out[4200];
+    snprintf(out, sizeof out, "%s/exported", d);
+    st_model *m = NULL;
+    st_error err;
+    long n;
+    for (n = 1; n < 200000; n++) {
+        st_alloc_fail_after(n);
+        st_status s = st_tf_import(dir, NULL, &m, n % 2 ? &err : NULL);
+        st_alloc_fail_after(0);
+        if (s == ST_OK) break;
+        cr_assert_eq(s, ST_ERR_NOMEM, "allocation %ld: %s", n, n % 2 ? err.msg : "");
+    }
+    cr_assert_not_null(m, "import never succeeded");
+    cr_assert_gt(n, 20, "import made only %ld allocations", n);
+    for (n = 1; n < 200000; n++) {
+        st_alloc_fail_after(n);
+        st_status s = st_tf_export(m, out, n % 2 ? &err : NULL);
+        st_alloc_fail_after(0);
+        if (s == ST_OK) break;
+        cr_assert_eq(s, ST_ERR_NOMEM, "allocation %ld: %s", n, n % 2 ? err.msg : "");
+    }
+    cr_assert_lt(n, 200000, "export never succeeded");
+    st_model *m2;
+    cr_assert_eq(st_tf_import(out, NULL, &m2, &err), ST_OK, "%s", err.msg);
+    st_model_release(m2);
+    st_model_release(m);
+    cr_assert(ut_rmtree(d));
+}
