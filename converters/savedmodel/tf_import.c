@@ -1081,6 +1081,45 @@ done:
     return s;
 }
 
+/* The IR model and its main graph: producer, opset, and the signature keys as metadata. */
+static st_status new_model(tf_ctx *c, const Stele__Tf__MetaGraphDef *mg, const char *want) {
+    if (!(c->m = st_model_new(ST_FORMAT_SAVEDMODEL)) || !(c->g = st_graph_new(c->m, NULL)))
+        return st_tf_nomem(c);
+    st_model *m = c->m;
+    st_graph *g = c->g;
+    m->graph = g;
+    m->ir_version = 8;
+    const Stele__Tf__MetaInfoDef *mi = mg->meta_info_def;
+    if (!(m->producer_name = st_ir_strdup(g, "tensorflow")) ||
+        !(m->producer_version =
+              st_ir_strdup(g, mi && mi->tensorflow_version ? mi->tensorflow_version : "")) ||
+        !(m->domain = st_ir_strdup(g, "")) || !(m->doc = st_ir_strdup(g, "")) ||
+        !(m->path = st_ir_strdup(g, c->dir)) || !(g->name = st_ir_strdup(g, want)) ||
+        !(m->opsets = st_ir_alloc(g, sizeof *m->opsets)) ||
+        !(m->opsets[0].domain = st_ir_strdup(g, "")))
+        return st_tf_nomem(c);
+    m->opsets[0].version = ST_DEFAULT_OPSET; /* what tf_ops.c writes */
+    m->n_opsets = 1;
+    /* signature keys and their order: kept as metadata so `stele info` can list them */
+    size_t nsig = 0;
+    for (size_t i = 0; i < mg->n_signature_def; i++)
+        if (strncmp(mg->signature_def[i]->key, "__", 2) &&
+            usable_signature(mg->signature_def[i]->value))
+            nsig++;
+    if (!(m->meta = st_ir_alloc(g, sizeof *m->meta * (nsig + 1)))) return st_tf_nomem(c);
+    for (size_t i = 0; i < mg->n_signature_def; i++) {
+        const char *key = mg->signature_def[i]->key;
+        if (!strncmp(key, "__", 2) || !usable_signature(mg->signature_def[i]->value)) continue;
+        char mk[600];
+        snprintf(mk, sizeof mk, "savedmodel.signature.%s", key);
+        st_meta_prop *p = &m->meta[m->n_meta++];
+        if (!(p->key = st_ir_strdup(g, mk)) ||
+            !(p->value = st_ir_strdup(g, !strcmp(key, want) ? "selected" : "available")))
+            return st_tf_nomem(c);
+    }
+    return ST_OK;
+}
+
 static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *signature) {
     st_status s;
     const Stele__Tf__MetaGraphDef *mg = pick_metagraph(sm);
@@ -1116,41 +1155,8 @@ static st_status build(tf_ctx *c, const Stele__Tf__SavedModel *sm, const char *s
         if ((s = st_tf_bundle_open(prefix, &c->bundle, &err))) return st_tf_adopt(c, s, &err);
     }
 
-    /* the IR model */
-    if (!(c->m = st_model_new(ST_FORMAT_SAVEDMODEL)) || !(c->g = st_graph_new(c->m, NULL)))
-        return st_tf_nomem(c);
-    st_model *m = c->m;
+    if ((s = new_model(c, mg, want))) return s;
     st_graph *g = c->g;
-    m->graph = g;
-    m->ir_version = 8;
-    const Stele__Tf__MetaInfoDef *mi = mg->meta_info_def;
-    if (!(m->producer_name = st_ir_strdup(g, "tensorflow")) ||
-        !(m->producer_version =
-              st_ir_strdup(g, mi && mi->tensorflow_version ? mi->tensorflow_version : "")) ||
-        !(m->domain = st_ir_strdup(g, "")) || !(m->doc = st_ir_strdup(g, "")) ||
-        !(m->path = st_ir_strdup(g, c->dir)) || !(g->name = st_ir_strdup(g, want)) ||
-        !(m->opsets = st_ir_alloc(g, sizeof *m->opsets)) ||
-        !(m->opsets[0].domain = st_ir_strdup(g, "")))
-        return st_tf_nomem(c);
-    m->opsets[0].version = ST_DEFAULT_OPSET; /* what tf_ops.c writes */
-    m->n_opsets = 1;
-    /* signature keys and their order: kept as metadata so `stele info` can list them */
-    size_t nsig = 0;
-    for (size_t i = 0; i < mg->n_signature_def; i++)
-        if (strncmp(mg->signature_def[i]->key, "__", 2) &&
-            usable_signature(mg->signature_def[i]->value))
-            nsig++;
-    if (!(m->meta = st_ir_alloc(g, sizeof *m->meta * (nsig + 1)))) return st_tf_nomem(c);
-    for (size_t i = 0; i < mg->n_signature_def; i++) {
-        const char *key = mg->signature_def[i]->key;
-        if (!strncmp(key, "__", 2) || !usable_signature(mg->signature_def[i]->value)) continue;
-        char mk[600];
-        snprintf(mk, sizeof mk, "savedmodel.signature.%s", key);
-        st_meta_prop *p = &m->meta[m->n_meta++];
-        if (!(p->key = st_ir_strdup(g, mk)) ||
-            !(p->value = st_ir_strdup(g, !strcmp(key, want) ? "selected" : "available")))
-            return st_tf_nomem(c);
-    }
 
     if (!(g->inputs = st_ir_alloc(g, sizeof(int) * (sd->n_inputs + 1))) ||
         !(g->outputs = st_ir_alloc(g, sizeof(int) * (sd->n_outputs + 1))))
