@@ -315,7 +315,8 @@ st_status st_ts_settle_ranks(st_ts_imp *im) {
         }
         int r = e->rank + p->off;
         if (r <= p->d0 || r <= p->d1 || r > ST_MAX_RANK)
-            return st_ts_fail(im, ST_ERR_FORMAT, "transpose of dims %lld, %lld of a tensor of rank %d",
+            return st_ts_fail(im, ST_ERR_FORMAT,
+                              "transpose of dims %lld, %lld of a tensor of rank %d",
                               (long long)p->d0, (long long)p->d1, r);
         int64_t perm[ST_MAX_RANK];
         for (int k = 0; k < r; k++) perm[k] = k;

@@ -155,121 +155,168 @@ static int vrank(ex *e, const st_graph *g, int vi) {
     return gi && vi >= 0 ? gi->rank[vi] : -1;
 }
 
+/* How analyse types a node's outputs that the IR (declared or inferred) leaves unknown, from
+ * the inputs' types: one rule per export row. */
+enum {
+    OUT_SAME,       /* the first input's dtype and rank */
+    OUT_SAME_DTYPE, /* its dtype, rank unknown */
+    OUT_UNKNOWN,    /* nothing (If, Loop: taken from the branch or carried values) */
+    OUT_BCAST,      /* the first input's dtype, the largest rank of the inputs */
+    OUT_BOOL,       /* bool, the largest rank */
+    OUT_SHAPE,      /* int64 [rank] */
+    OUT_SIZE,       /* int64 scalar */
+    OUT_CAST,       /* attribute `to`, same rank */
+    OUT_FILL,       /* ConstantOfShape: the value's dtype, rank = length of a constant shape */
+    OUT_WHERE,      /* the second input's dtype */
+    OUT_2D,         /* rank 2 */
+    OUT_RESHAPE,    /* rank = length of a constant shape */
+    OUT_SQUEEZE,    /* rank minus the constant axes */
+    OUT_UNSQUEEZE,  /* rank plus the constant axes */
+    OUT_GATHER,     /* data rank - 1 + indices rank */
+    OUT_MATMUL,     /* NumPy matmul rank */
+    OUT_REDUCE,     /* same rank when keepdims */
+};
+
 /* ---- analysis: constants, dtypes, ranks ----------------------------------------- */
 static st_status analyse(ex *e, const st_graph *g);
 
+/* A Constant node becomes a module buffer. */
+static st_status analyse_constant(ex *e, ginfo *gi, const st_node *n) {
+    const st_attr *va = st_node_attr(n, "value");
+    st_tensor *t = NULL;
+    if (va && va->kind == ST_ATTR_TENSOR) {
+        if (!(t = own(e))) return e->st;
+        st_tensor_share(t, &va->t);
+    } else if ((va = st_node_attr(n, "value_float")) || (va = st_node_attr(n, "value_int"))) {
+        st_error e2;
+        st_dtype dt = va->kind == ST_ATTR_FLOAT ? ST_DTYPE_F32 : ST_DTYPE_I64;
+        if (!(t = own(e)) || took(e, st_tensor_alloc(t, dt, 0, NULL, &e2), &e2)) return e->st;
+        st_tensor_set_f64(t, 0, va->kind == ST_ATTR_FLOAT ? va->f : (double)va->i);
+    } else if ((va = st_node_attr(n, "value_ints")) || (va = st_node_attr(n, "value_floats"))) {
+        int64_t k = (int64_t)va->n;
+        st_error e2;
+        st_dtype dt = va->kind == ST_ATTR_FLOATS ? ST_DTYPE_F32 : ST_DTYPE_I64;
+        if (!(t = own(e)) || took(e, st_tensor_alloc(t, dt, 1, &k, &e2), &e2)) return e->st;
+        for (size_t i = 0; i < va->n; i++)
+            st_tensor_set_f64(t, i,
+                              va->kind == ST_ATTR_FLOATS ? va->floats[i] : (double)va->ints[i]);
+    } else
+        return fail(e, ST_ERR_UNSUPPORTED, "Constant node \"%s\" of an unsupported kind", n->name);
+    int o = n->outputs[0];
+    if (add_const(e, t, &gi->konst[o])) return e->st;
+    gi->dt[o] = t->dtype;
+    gi->rank[o] = t->ndim;
+    return e->st;
+}
+
+static const st_ts_export_row *row_of(const char *op);
+
+/* Constant-shape input i's length (Reshape's shape, ConstantOfShape's), -1 if not constant. */
+static int shape_len(ex *e, const st_graph *g, const st_node *n, int i) {
+    int64_t s[ST_MAX_RANK];
+    size_t k;
+    return n->n_in > i && const_ints(e, g, n->inputs[i], s, ST_MAX_RANK, &k) ? (int)k : -1;
+}
+
+/* The largest rank of n's inputs (-1 when one is unknown). */
+static int bcast_rank(ex *e, const st_graph *g, const st_node *n) {
+    int r = -1;
+    for (int i = 0; i < n->n_in; i++) {
+        int ri = vrank(e, g, n->inputs[i]);
+        if (ri < 0) return -1;
+        r = ST_MAX(r, ri);
+    }
+    return r;
+}
+
+/* The row's rule for outputs the IR left untyped (see OUT_*). */
+static void guess_type(ex *e, const st_graph *g, const st_node *n, int rule, st_dtype *dt,
+                       int *rank) {
+    bool in0 = n->n_in > 0 && n->inputs[0] >= 0;
+    int r0 = in0 ? vrank(e, g, n->inputs[0]) : -1;
+    int r1 = n->n_in > 1 ? vrank(e, g, n->inputs[1]) : -1;
+    *dt = in0 ? vdt(e, g, n->inputs[0]) : ST_DTYPE_UNDEFINED;
+    *rank = r0;
+    int64_t ax[ST_MAX_RANK];
+    size_t k = 0;
+    const int64_t *av;
+    bool have;
+    switch (rule) {
+    case OUT_SAME: break;
+    case OUT_SAME_DTYPE: *rank = -1; break;
+    case OUT_UNKNOWN: *dt = ST_DTYPE_UNDEFINED, *rank = -1; break;
+    case OUT_BCAST: *rank = bcast_rank(e, g, n); break;
+    case OUT_BOOL: *dt = ST_DTYPE_BOOL, *rank = bcast_rank(e, g, n); break;
+    case OUT_SHAPE: *dt = ST_DTYPE_I64, *rank = 1; break;
+    case OUT_SIZE: *dt = ST_DTYPE_I64, *rank = 0; break;
+    case OUT_CAST: *dt = (st_dtype)st_attr_int(n, "to", 1); break;
+    case OUT_FILL: {
+        const st_attr *va = st_node_attr(n, "value");
+        *dt = va && va->kind == ST_ATTR_TENSOR ? va->t.dtype : ST_DTYPE_F32;
+        *rank = shape_len(e, g, n, 0);
+        break;
+    }
+    case OUT_WHERE:
+        *dt = n->n_in > 1 ? vdt(e, g, n->inputs[1]) : ST_DTYPE_UNDEFINED;
+        *rank = -1;
+        break;
+    case OUT_2D: *rank = 2; break;
+    case OUT_RESHAPE: *rank = shape_len(e, g, n, 1); break;
+    case OUT_SQUEEZE:
+    case OUT_UNSQUEEZE:
+        have = n->n_in > 1 ? const_ints(e, g, n->inputs[1], ax, ST_MAX_RANK, &k)
+                           : (k = st_attr_ints(n, "axes", &av), true);
+        if (r0 < 0 || !have) *rank = -1;
+        else *rank = rule == OUT_UNSQUEEZE ? r0 + (int)k : k ? r0 - (int)k : -1;
+        break;
+    case OUT_GATHER: *rank = r0 < 0 || r1 < 0 ? -1 : r0 - 1 + r1; break;
+    case OUT_MATMUL:
+        *rank = r0 < 0 || r1 < 0     ? -1
+                : r0 == 1 && r1 == 1 ? 0
+                : r0 == 1            ? r1 - 1
+                : r1 == 1            ? r0 - 1
+                                     : ST_MAX(r0, r1);
+        break;
+    case OUT_REDUCE: *rank = st_attr_int(n, "keepdims", 1) ? r0 : -1; break;
+    }
+}
+
+/* Types come from the IR: declared, or filled by static inference (st_model_load runs
+ * st_infer_model); where it left a value untyped, the node's export row says how to type it
+ * from the inputs. Constants become buffers, and If/Loop outputs take their branch's or
+ * carried input's type. */
 static st_status analyse_node(ex *e, int gid, const st_node *n) {
-    const st_graph *g = e->gi[gid].g;
-    st_dtype d0 = n->n_in > 0 && n->inputs[0] >= 0 ? vdt(e, g, n->inputs[0]) : ST_DTYPE_UNDEFINED;
-    int r0 = n->n_in > 0 && n->inputs[0] >= 0 ? vrank(e, g, n->inputs[0]) : -1;
-    const char *op = n->op_type;
-    st_dtype dt = d0;
-    int rank = r0;
     for (int a = 0; a < n->n_attrs; a++)
         if (n->attrs[a].kind == ST_ATTR_GRAPH && analyse(e, n->attrs[a].g)) return e->st;
     ginfo *gi = &e->gi[gid]; /* analysing subgraphs may have moved the table */
-    if (!strcmp(op, "Constant")) {
-        const st_attr *va = st_node_attr(n, "value");
-        st_tensor *t = NULL;
-        if (va && va->kind == ST_ATTR_TENSOR) {
-            if (!(t = own(e))) return e->st;
-            st_tensor_share(t, &va->t);
-        } else if ((va = st_node_attr(n, "value_float")) || (va = st_node_attr(n, "value_int"))) {
-            st_error e2;
-            st_dtype dt = va->kind == ST_ATTR_FLOAT ? ST_DTYPE_F32 : ST_DTYPE_I64;
-            if (!(t = own(e)) || took(e, st_tensor_alloc(t, dt, 0, NULL, &e2), &e2)) return e->st;
-            st_tensor_set_f64(t, 0, va->kind == ST_ATTR_FLOAT ? va->f : (double)va->i);
-        } else if ((va = st_node_attr(n, "value_ints")) || (va = st_node_attr(n, "value_floats"))) {
-            int64_t k = (int64_t)va->n;
-            st_error e2;
-            st_dtype dt = va->kind == ST_ATTR_FLOATS ? ST_DTYPE_F32 : ST_DTYPE_I64;
-            if (!(t = own(e)) || took(e, st_tensor_alloc(t, dt, 1, &k, &e2), &e2)) return e->st;
-            for (size_t i = 0; i < va->n; i++)
-                st_tensor_set_f64(t, i,
-                                  va->kind == ST_ATTR_FLOATS ? va->floats[i] : (double)va->ints[i]);
-        } else
-            return fail(e, ST_ERR_UNSUPPORTED, "Constant node \"%s\" of an unsupported kind",
-                        n->name);
-        int o = n->outputs[0];
-        if (add_const(e, t, &gi->konst[o])) return e->st;
-        gi->dt[o] = t->dtype;
-        gi->rank[o] = t->ndim;
-        return e->st;
-    }
-    if (!strcmp(op, "Shape") || !strcmp(op, "Size")) dt = ST_DTYPE_I64, rank = !strcmp(op, "Shape");
-    else if (!strcmp(op, "Equal") || !strcmp(op, "Less") || !strcmp(op, "Greater") ||
-             !strcmp(op, "LessOrEqual") || !strcmp(op, "GreaterOrEqual") || !strcmp(op, "Not") ||
-             !strcmp(op, "And") || !strcmp(op, "Or") || !strcmp(op, "Xor")) {
-        dt = ST_DTYPE_BOOL;
-        int r1 = n->n_in > 1 ? vrank(e, g, n->inputs[1]) : r0;
-        rank = r0 < 0 || r1 < 0 ? -1 : ST_MAX(r0, r1);
-    } else if (!strcmp(op, "Cast")) dt = (st_dtype)st_attr_int(n, "to", 1);
-    else if (!strcmp(op, "ConstantOfShape")) {
-        const st_attr *va = st_node_attr(n, "value");
-        dt = va && va->kind == ST_ATTR_TENSOR ? va->t.dtype : ST_DTYPE_F32;
-        int64_t s[ST_MAX_RANK];
-        size_t k;
-        rank = const_ints(e, g, n->inputs[0], s, ST_MAX_RANK, &k) ? (int)k : -1;
-    } else if (!strcmp(op, "Where")) {
-        dt = vdt(e, g, n->inputs[1]);
-        rank = -1;
-    } else if (!strcmp(op, "Flatten")) rank = 2;
-    else if (!strcmp(op, "Reshape")) {
-        int64_t s[ST_MAX_RANK];
-        size_t k;
-        rank = const_ints(e, g, n->inputs[1], s, ST_MAX_RANK, &k) ? (int)k : -1;
-    } else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) {
-        int64_t s[ST_MAX_RANK];
-        size_t k = 0;
-        bool have = n->n_in > 1 ? const_ints(e, g, n->inputs[1], s, ST_MAX_RANK, &k)
-                                : (k = st_attr_ints(n, "axes", &(const int64_t *){0}), true);
-        rank = r0 < 0 || !have ? -1 : op[0] == 'U' ? r0 + (int)k : (k ? r0 - (int)k : -1);
-    } else if (!strcmp(op, "Gather")) {
-        int ri = vrank(e, g, n->inputs[1]);
-        rank = r0 < 0 || ri < 0 ? -1 : r0 - 1 + ri;
-    } else if (!strcmp(op, "MatMul")) {
-        int r1 = vrank(e, g, n->inputs[1]);
-        rank = r0 < 0 || r1 < 0     ? -1
-               : r0 == 1 && r1 == 1 ? 0
-               : r0 == 1            ? r1 - 1
-               : r1 == 1            ? r0 - 1
-                                    : ST_MAX(r0, r1);
-    } else if (!strcmp(op, "Gemm")) rank = 2;
-    else if (!strncmp(op, "Reduce", 6)) {
-        rank = st_attr_int(n, "keepdims", 1) ? r0 : -1;
-    } else if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") ||
-               !strcmp(op, "Div") || !strcmp(op, "Pow") || !strcmp(op, "Max") ||
-               !strcmp(op, "Min") || !strcmp(op, "Mod")) {
-        for (int i = 1; i < n->n_in; i++) {
-            int ri = vrank(e, g, n->inputs[i]);
-            rank = rank < 0 || ri < 0 ? -1 : ST_MAX(rank, ri);
-        }
-    } else if (!strcmp(op, "LSTM") || !strcmp(op, "If") || !strcmp(op, "Loop") ||
-               !strcmp(op, "Expand"))
-        rank = -1;
-    if (!strcmp(op, "LSTM") || !strcmp(op, "If") || !strcmp(op, "Loop"))
-        dt = d0 && strcmp(op, "If") && strcmp(op, "Loop") ? d0 : ST_DTYPE_UNDEFINED;
+    const st_graph *g = gi->g;
+    if (!strcmp(n->op_type, "Constant")) return analyse_constant(e, gi, n);
+    const st_attr *body = st_node_attr(n, "body"), *then = st_node_attr(n, "then_branch");
+    const st_ts_export_row *row = row_of(n->op_type);
     for (int i = 0; i < n->n_out; i++) {
         int o = n->outputs[i];
         if (o < 0) continue;
         const st_type *ty = &g->values[o].type;
-        gi->dt[o] = ty->kind == ST_VAL_TENSOR && ty->dtype ? ty->dtype : dt;
-        gi->rank[o] = ty->kind == ST_VAL_TENSOR && ty->rank >= 0 ? ty->rank : rank;
-    }
-    if (!strcmp(op, "Loop")) /* carried outputs keep their initial values' types */
-        for (int i = 0; i < n->n_out && i + 2 < n->n_in; i++)
-            if (n->outputs[i] >= 0 && n->inputs[i + 2] >= 0) {
-                gi->dt[n->outputs[i]] = vdt(e, g, n->inputs[i + 2]);
-                gi->rank[n->outputs[i]] = vrank(e, g, n->inputs[i + 2]);
-            }
-    if (!strcmp(op, "If")) {
-        const st_attr *tb = st_node_attr(n, "then_branch");
-        if (tb && tb->g)
-            for (int i = 0; i < n->n_out && (size_t)i < tb->g->n_outputs; i++)
-                if (n->outputs[i] >= 0) {
-                    gi->dt[n->outputs[i]] = vdt(e, tb->g, tb->g->outputs[i]);
-                    gi->rank[n->outputs[i]] = vrank(e, tb->g, tb->g->outputs[i]);
-                }
+        bool known = ty->kind == ST_VAL_TENSOR;
+        gi->dt[o] = known ? ty->dtype : ST_DTYPE_UNDEFINED;
+        gi->rank[o] = known ? ty->rank : -1;
+        if (gi->dt[o] && gi->rank[o] >= 0) continue;
+        if (row && !body && !then) {
+            st_dtype dt;
+            int rank;
+            guess_type(e, g, n, row->out, &dt, &rank);
+            if (!gi->dt[o]) gi->dt[o] = dt;
+            if (gi->rank[o] < 0) gi->rank[o] = rank;
+            continue;
+        }
+        if (body && body->kind == ST_ATTR_GRAPH && i + 2 < n->n_in && n->inputs[i + 2] >= 0) {
+            /* Loop: carried outputs keep their initial values' types */
+            if (!gi->dt[o]) gi->dt[o] = vdt(e, g, n->inputs[i + 2]);
+            if (gi->rank[o] < 0) gi->rank[o] = vrank(e, g, n->inputs[i + 2]);
+        } else if (then && then->kind == ST_ATTR_GRAPH && (size_t)i < then->g->n_outputs) {
+            if (!gi->dt[o]) gi->dt[o] = vdt(e, then->g, then->g->outputs[i]);
+            if (gi->rank[o] < 0) gi->rank[o] = vrank(e, then->g, then->g->outputs[i]);
+        }
     }
     return e->st;
 }
@@ -373,8 +420,7 @@ static st_status lstm_weight(ex *e, const st_tensor *t, int64_t dir, bool bias_h
     if (!o) return e->st;
     int64_t dims[2] = {rows, K};
     st_error e2;
-    if (took(e, st_tensor_alloc(o, ST_DTYPE_F32, bias_half ? 1 : 2, dims, &e2), &e2))
-        return e->st;
+    if (took(e, st_tensor_alloc(o, ST_DTYPE_F32, bias_half ? 1 : 2, dims, &e2), &e2)) return e->st;
     float *w = o->data;
     for (int g = 0; g < 4; g++)
         for (int64_t r = 0; r < H; r++)
@@ -1307,98 +1353,98 @@ static st_status em_loop(ex *e, const st_graph *g, const st_node *n, int d, cons
  * by op for binary search: the emitter and, for the generic ones, the aten spelling. */
 /* clang-format off */
 static const st_ts_export_row export_rows[] = {
-    /* IR op                  emitter               aten */
-    {"Abs",                   em_unary,             "abs"},
-    {"Add",                   em_binary,            "add"},
-    {"And",                   em_binary,            "logical_and"},
-    {"ArgMax",                em_arg,               "argmax"},
-    {"ArgMin",                em_arg,               "argmin"},
-    {"AveragePool",           em_pool,              "avg"},
-    {"BatchNormalization",    em_batch_normalization, NULL},
-    {"Cast",                  em_cast,              NULL},
-    {"Ceil",                  em_unary,             "ceil"},
-    {"Clip",                  em_clip,              NULL},
-    {"Concat",                em_concat,            NULL},
-    {"Constant",              em_constant,          NULL},
-    {"ConstantOfShape",       em_constant_of_shape, NULL},
-    {"Conv",                  em_conv,              NULL},
-    {"ConvTranspose",         em_conv,              NULL},
-    {"Cos",                   em_unary,             "cos"},
-    {"CumSum",                em_cumsum,            NULL},
-    {"Div",                   em_div,               "div"},
-    {"Dropout",               em_dropout,           NULL},
-    {"Einsum",                em_einsum,            NULL},
-    {"Elu",                   em_elu,               NULL},
-    {"Equal",                 em_binary,            "eq"},
-    {"Erf",                   em_unary,             "erf"},
-    {"Exp",                   em_unary,             "exp"},
-    {"Expand",                em_expand,            NULL},
-    {"Flatten",               em_flatten,           NULL},
-    {"Floor",                 em_unary,             "floor"},
-    {"Gather",                em_gather,            NULL},
-    {"Gemm",                  em_gemm,              NULL},
-    {"GlobalAveragePool",     em_global_pool,       "mean"},
-    {"GlobalMaxPool",         em_global_pool,       "amax"},
-    {"Greater",               em_binary,            "gt"},
-    {"GreaterOrEqual",        em_binary,            "ge"},
-    {"HardSigmoid",           em_hardsigmoid,       NULL},
-    {"HardSwish",             em_unary,             "hardswish"},
-    {"Identity",              em_identity,          NULL},
-    {"If",                    em_if,                NULL},
-    {"InstanceNormalization", em_instance_normalization, NULL},
-    {"LSTM",                  em_lstm,              NULL},
-    {"LayerNormalization",    em_layer_normalization, NULL},
-    {"LeakyRelu",             em_leakyrelu,         NULL},
-    {"Less",                  em_binary,            "lt"},
-    {"LessOrEqual",           em_binary,            "le"},
-    {"Log",                   em_unary,             "log"},
-    {"LogSoftmax",            em_softmax,           "log_softmax"},
-    {"Loop",                  em_loop,              NULL},
-    {"MatMul",                em_binary,            "matmul"},
-    {"Max",                   em_variadic,          "maximum"},
-    {"MaxPool",               em_pool,              "max"},
-    {"Min",                   em_variadic,          "minimum"},
-    {"Mod",                   em_mod,               "remainder"},
-    {"Mul",                   em_binary,            "mul"},
-    {"Neg",                   em_unary,             "neg"},
-    {"Not",                   em_unary,             "logical_not"},
-    {"Or",                    em_binary,            "logical_or"},
-    {"PRelu",                 em_prelu,             NULL},
-    {"Pad",                   em_pad,               NULL},
-    {"Pow",                   em_binary,            "pow"},
-    {"Range",                 em_range,             NULL},
-    {"Reciprocal",            em_unary,             "reciprocal"},
-    {"ReduceL2",              em_reduce,            "norm"},
-    {"ReduceMax",             em_reduce,            "amax"},
-    {"ReduceMean",            em_reduce,            "mean"},
-    {"ReduceMin",             em_reduce,            "amin"},
-    {"ReduceSum",             em_reduce,            "sum"},
-    {"Relu",                  em_unary,             "relu"},
-    {"Reshape",               em_reshape,           NULL},
-    {"Round",                 em_unary,             "round"},
-    {"Selu",                  em_selu,              NULL},
-    {"Shape",                 em_shape,             NULL},
-    {"Sigmoid",               em_unary,             "sigmoid"},
-    {"Sign",                  em_unary,             "sign"},
-    {"Sin",                   em_unary,             "sin"},
-    {"Size",                  em_size,              NULL},
-    {"Slice",                 em_slice,             NULL},
-    {"Softmax",               em_softmax,           "softmax"},
-    {"Softplus",              em_unary,             "softplus"},
-    {"Softsign",              em_softsign,          NULL},
-    {"Split",                 em_split,             NULL},
-    {"Sqrt",                  em_unary,             "sqrt"},
-    {"Squeeze",               em_squeeze,           "squeeze"},
-    {"Sub",                   em_binary,            "sub"},
-    {"Sum",                   em_variadic,          "add"},
-    {"Tanh",                  em_unary,             "tanh"},
-    {"Tile",                  em_tile,              NULL},
-    {"TopK",                  em_topk,              NULL},
-    {"Transpose",             em_transpose,         NULL},
-    {"Trilu",                 em_trilu,             NULL},
-    {"Unsqueeze",             em_squeeze,           "unsqueeze"},
-    {"Where",                 em_where,             NULL},
-    {"Xor",                   em_binary,            "logical_xor"},
+    /* IR op                 emitter                    aten           untyped outputs */
+    {"Abs",                  em_unary,                  "abs",         OUT_SAME},
+    {"Add",                  em_binary,                 "add",         OUT_BCAST},
+    {"And",                  em_binary,                 "logical_and", OUT_BOOL},
+    {"ArgMax",               em_arg,                    "argmax",      OUT_SAME},
+    {"ArgMin",               em_arg,                    "argmin",      OUT_SAME},
+    {"AveragePool",          em_pool,                   "avg",         OUT_SAME},
+    {"BatchNormalization",   em_batch_normalization,    NULL,          OUT_SAME},
+    {"Cast",                 em_cast,                   NULL,          OUT_CAST},
+    {"Ceil",                 em_unary,                  "ceil",        OUT_SAME},
+    {"Clip",                 em_clip,                   NULL,          OUT_SAME},
+    {"Concat",               em_concat,                 NULL,          OUT_SAME},
+    {"Constant",             em_constant,               NULL,          OUT_SAME},
+    {"ConstantOfShape",      em_constant_of_shape,      NULL,          OUT_FILL},
+    {"Conv",                 em_conv,                   NULL,          OUT_SAME},
+    {"ConvTranspose",        em_conv,                   NULL,          OUT_SAME},
+    {"Cos",                  em_unary,                  "cos",         OUT_SAME},
+    {"CumSum",               em_cumsum,                 NULL,          OUT_SAME},
+    {"Div",                  em_div,                    "div",         OUT_BCAST},
+    {"Dropout",              em_dropout,                NULL,          OUT_SAME},
+    {"Einsum",               em_einsum,                 NULL,          OUT_SAME},
+    {"Elu",                  em_elu,                    NULL,          OUT_SAME},
+    {"Equal",                em_binary,                 "eq",          OUT_BOOL},
+    {"Erf",                  em_unary,                  "erf",         OUT_SAME},
+    {"Exp",                  em_unary,                  "exp",         OUT_SAME},
+    {"Expand",               em_expand,                 NULL,          OUT_SAME_DTYPE},
+    {"Flatten",              em_flatten,                NULL,          OUT_2D},
+    {"Floor",                em_unary,                  "floor",       OUT_SAME},
+    {"Gather",               em_gather,                 NULL,          OUT_GATHER},
+    {"Gemm",                 em_gemm,                   NULL,          OUT_2D},
+    {"GlobalAveragePool",    em_global_pool,            "mean",        OUT_SAME},
+    {"GlobalMaxPool",        em_global_pool,            "amax",        OUT_SAME},
+    {"Greater",              em_binary,                 "gt",          OUT_BOOL},
+    {"GreaterOrEqual",       em_binary,                 "ge",          OUT_BOOL},
+    {"HardSigmoid",          em_hardsigmoid,            NULL,          OUT_SAME},
+    {"HardSwish",            em_unary,                  "hardswish",   OUT_SAME},
+    {"Identity",             em_identity,               NULL,          OUT_SAME},
+    {"If",                   em_if,                     NULL,          OUT_UNKNOWN},
+    {"InstanceNormalization", em_instance_normalization, NULL,          OUT_SAME},
+    {"LSTM",                 em_lstm,                   NULL,          OUT_SAME_DTYPE},
+    {"LayerNormalization",   em_layer_normalization,    NULL,          OUT_SAME},
+    {"LeakyRelu",            em_leakyrelu,              NULL,          OUT_SAME},
+    {"Less",                 em_binary,                 "lt",          OUT_BOOL},
+    {"LessOrEqual",          em_binary,                 "le",          OUT_BOOL},
+    {"Log",                  em_unary,                  "log",         OUT_SAME},
+    {"LogSoftmax",           em_softmax,                "log_softmax", OUT_SAME},
+    {"Loop",                 em_loop,                   NULL,          OUT_UNKNOWN},
+    {"MatMul",               em_binary,                 "matmul",      OUT_MATMUL},
+    {"Max",                  em_variadic,               "maximum",     OUT_BCAST},
+    {"MaxPool",              em_pool,                   "max",         OUT_SAME},
+    {"Min",                  em_variadic,               "minimum",     OUT_BCAST},
+    {"Mod",                  em_mod,                    "remainder",   OUT_BCAST},
+    {"Mul",                  em_binary,                 "mul",         OUT_BCAST},
+    {"Neg",                  em_unary,                  "neg",         OUT_SAME},
+    {"Not",                  em_unary,                  "logical_not", OUT_BOOL},
+    {"Or",                   em_binary,                 "logical_or",  OUT_BOOL},
+    {"PRelu",                em_prelu,                  NULL,          OUT_SAME},
+    {"Pad",                  em_pad,                    NULL,          OUT_SAME},
+    {"Pow",                  em_binary,                 "pow",         OUT_BCAST},
+    {"Range",                em_range,                  NULL,          OUT_SAME},
+    {"Reciprocal",           em_unary,                  "reciprocal",  OUT_SAME},
+    {"ReduceL2",             em_reduce,                 "norm",        OUT_REDUCE},
+    {"ReduceMax",            em_reduce,                 "amax",        OUT_REDUCE},
+    {"ReduceMean",           em_reduce,                 "mean",        OUT_REDUCE},
+    {"ReduceMin",            em_reduce,                 "amin",        OUT_REDUCE},
+    {"ReduceSum",            em_reduce,                 "sum",         OUT_REDUCE},
+    {"Relu",                 em_unary,                  "relu",        OUT_SAME},
+    {"Reshape",              em_reshape,                NULL,          OUT_RESHAPE},
+    {"Round",                em_unary,                  "round",       OUT_SAME},
+    {"Selu",                 em_selu,                   NULL,          OUT_SAME},
+    {"Shape",                em_shape,                  NULL,          OUT_SHAPE},
+    {"Sigmoid",              em_unary,                  "sigmoid",     OUT_SAME},
+    {"Sign",                 em_unary,                  "sign",        OUT_SAME},
+    {"Sin",                  em_unary,                  "sin",         OUT_SAME},
+    {"Size",                 em_size,                   NULL,          OUT_SIZE},
+    {"Slice",                em_slice,                  NULL,          OUT_SAME},
+    {"Softmax",              em_softmax,                "softmax",     OUT_SAME},
+    {"Softplus",             em_unary,                  "softplus",    OUT_SAME},
+    {"Softsign",             em_softsign,               NULL,          OUT_SAME},
+    {"Split",                em_split,                  NULL,          OUT_SAME},
+    {"Sqrt",                 em_unary,                  "sqrt",        OUT_SAME},
+    {"Squeeze",              em_squeeze,                "squeeze",     OUT_SQUEEZE},
+    {"Sub",                  em_binary,                 "sub",         OUT_BCAST},
+    {"Sum",                  em_variadic,               "add",         OUT_BCAST},
+    {"Tanh",                 em_unary,                  "tanh",        OUT_SAME},
+    {"Tile",                 em_tile,                   NULL,          OUT_SAME},
+    {"TopK",                 em_topk,                   NULL,          OUT_SAME},
+    {"Transpose",            em_transpose,              NULL,          OUT_SAME},
+    {"Trilu",                em_trilu,                  NULL,          OUT_SAME},
+    {"Unsqueeze",            em_squeeze,                "unsqueeze",   OUT_UNSQUEEZE},
+    {"Where",                em_where,                  NULL,          OUT_WHERE},
+    {"Xor",                  em_binary,                 "logical_xor", OUT_BOOL},
 };
 /* clang-format on */
 
@@ -1411,12 +1457,15 @@ const st_ts_export_row *st_ts_export_rows(size_t *n) {
     return export_rows;
 }
 
+static const st_ts_export_row *row_of(const char *op) {
+    return bsearch(op, export_rows, ST_ARRAY_LEN(export_rows), sizeof *export_rows, row_cmp);
+}
+
 static st_status emit_node(ex *e, const st_graph *g, const st_node *n, int d) {
     if (n->domain[0] && strcmp(n->domain, "ai.onnx"))
         return fail(e, ST_ERR_UNSUPPORTED, "node \"%s\": domain %s has no TorchScript form",
                     n->name, n->domain);
-    const st_ts_export_row *r =
-        bsearch(n->op_type, export_rows, ST_ARRAY_LEN(export_rows), sizeof *export_rows, row_cmp);
+    const st_ts_export_row *r = row_of(n->op_type);
     if (!r)
         return fail(e, ST_ERR_UNSUPPORTED, "node \"%s\": %s has no TorchScript form in stele yet",
                     n->name, n->op_type);
@@ -1602,10 +1651,10 @@ static st_status write_archive(ex *e, const char *path) {
               *q == '_'))
             *q = '_';
     if (!*top) snprintf(top, sizeof top, "model");
-#define ADD(rel, data, len)                                                             \
-    do {                                                                                \
-        snprintf(name, sizeof name, "%s/%s", top, rel);                                 \
-        if (!e->st) took(e, st_zip_writer_add(w, name, data, len, &e2), &e2);             \
+#define ADD(rel, data, len)                                                   \
+    do {                                                                      \
+        snprintf(name, sizeof name, "%s/%s", top, rel);                       \
+        if (!e->st) took(e, st_zip_writer_add(w, name, data, len, &e2), &e2); \
     } while (0)
     ADD("version", "10\n", 3);
     ADD("byteorder", "little", 6);

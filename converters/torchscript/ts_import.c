@@ -949,59 +949,66 @@ static st_status exec_if(st_ts_imp *im, frame *f, const st_tsc_stmt *s) {
 
 /* for target in range(n) / while cond: an IR Loop whose carried values are the names the
  * body assigns that exist before it. */
+/* The header of `for x in range(...)` (trip count into *trip, start and step for the body)
+ * or of `for x in <constant list>`, which is unrolled here (*unrolled). */
+static st_status for_header(st_ts_imp *im, frame *f, const st_tsc_stmt *s, int *trip, tv *start,
+                            int64_t *step, bool *unrolled) {
+    const st_tsc_expr *it = s->value;
+    tv seq;
+    if (!(it->kind == ST_TSC_CALL && it->a->kind == ST_TSC_NAME && !strcmp(it->a->s, "range") &&
+          it->n >= 1 && it->n <= 3)) {
+        if (eval(im, f, it, &seq)) return im->st;
+        if (seq.k != TV_LIST && seq.k != TV_TUPLE)
+            return st_ts_fail(im, ST_ERR_UNSUPPORTED,
+                              "line %d: for over something other than range() or a list", s->line);
+        for (size_t i = 0; i < seq.n && !im->st && !f->returned; i++) /* constant: unroll */
+            if (!assign(im, f, s->target, &seq.items[i])) exec_block(im, f, &s->body);
+        *unrolled = true;
+        return im->st;
+    }
+    tv n, st;
+    if (eval(im, f, it->args[it->n == 1 ? 0 : 1], &n)) return im->st;
+    if (it->n >= 2 && eval(im, f, it->args[0], start)) return im->st;
+    if (it->n == 3) {
+        if (eval(im, f, it->args[2], &st)) return im->st;
+        if (!st_ts_is_const_int(&st) || st.i == 0)
+            return st_ts_fail(im, ST_ERR_UNSUPPORTED,
+                              "line %d: range() step must be a nonzero constant", s->line);
+        *step = st.i;
+    }
+    if (start->k != TV_INT || n.k != TV_INT)
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: range() of non-integers", s->line);
+    if (!start->sym && !n.sym) { /* trip count known now */
+        int64_t cnt = *step > 0 ? (n.i - start->i + *step - 1) / *step
+                                : (start->i - n.i - *step - 1) / -*step;
+        *trip = st_ts_const_i64(im, &(int64_t){cnt > 0 ? cnt : 0}, 1, true);
+    } else if (!start->sym && start->i == 0 && *step == 1) {
+        *trip = st_ts_as_tensor(im, &n, ST_DTYPE_I64);
+    } else {
+        /* max(0, (stop - start + step - sign(step)) / step); ONNX Div truncates, exact here */
+        int d[2] = {st_ts_as_tensor(im, &n, ST_DTYPE_I64),
+                    st_ts_as_tensor(im, start, ST_DTYPE_I64)};
+        int diff = st_ts_op1(im, "Sub", 2, d);
+        int adj[2] = {diff, st_ts_const_i64(im, &(int64_t){*step - (*step > 0 ? 1 : -1)}, 1, true)};
+        int num = st_ts_op1(im, "Add", 2, adj);
+        int dv[2] = {num, st_ts_const_i64(im, step, 1, true)};
+        int q = st_ts_op1(im, "Div", 2, dv);
+        int mx[2] = {q, st_ts_const_i64(im, &(int64_t){0}, 1, true)};
+        *trip = st_ts_op1(im, "Max", 2, mx);
+    }
+    if (s->target->kind != ST_TSC_NAME)
+        return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: loop target", s->line);
+    return im->st;
+}
+
 static st_status exec_loop(st_ts_imp *im, frame *f, const st_tsc_stmt *s) {
     bool is_for = s->kind == ST_TSC_FOR;
     int trip = -1, cond_in = -1;
     tv start = st_ts_scalar(TV_INT, 0, 0);
     int64_t step = 1;
     if (is_for) {
-        const st_tsc_expr *it = s->value;
-        tv seq;
-        if (!(it->kind == ST_TSC_CALL && it->a->kind == ST_TSC_NAME && !strcmp(it->a->s, "range") &&
-              it->n >= 1 && it->n <= 3)) {
-            if (eval(im, f, it, &seq)) return im->st;
-            if (seq.k != TV_LIST && seq.k != TV_TUPLE)
-                return st_ts_fail(im, ST_ERR_UNSUPPORTED,
-                                  "line %d: for over something other than range() or a list",
-                                  s->line);
-            for (size_t i = 0; i < seq.n && !im->st && !f->returned;
-                 i++) /* a constant list: unroll */
-                if (!assign(im, f, s->target, &seq.items[i])) exec_block(im, f, &s->body);
-            return im->st;
-        }
-        tv n, st;
-        if (eval(im, f, it->args[it->n == 1 ? 0 : 1], &n)) return im->st;
-        if (it->n >= 2 && eval(im, f, it->args[0], &start)) return im->st;
-        if (it->n == 3) {
-            if (eval(im, f, it->args[2], &st)) return im->st;
-            if (!st_ts_is_const_int(&st) || st.i == 0)
-                return st_ts_fail(im, ST_ERR_UNSUPPORTED,
-                                  "line %d: range() step must be a nonzero constant", s->line);
-            step = st.i;
-        }
-        if (start.k != TV_INT || n.k != TV_INT)
-            return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: range() of non-integers", s->line);
-        if (!start.sym && !n.sym) { /* trip count known now */
-            int64_t cnt =
-                step > 0 ? (n.i - start.i + step - 1) / step : (start.i - n.i - step - 1) / -step;
-            trip = st_ts_const_i64(im, &(int64_t){cnt > 0 ? cnt : 0}, 1, true);
-        } else if (!start.sym && start.i == 0 && step == 1) {
-            trip = st_ts_as_tensor(im, &n, ST_DTYPE_I64);
-        } else {
-            /* max(0, (stop - start + step - sign(step)) / step); ONNX Div truncates, exact here */
-            int d[2] = {st_ts_as_tensor(im, &n, ST_DTYPE_I64),
-                        st_ts_as_tensor(im, &start, ST_DTYPE_I64)};
-            int diff = st_ts_op1(im, "Sub", 2, d);
-            int adj[2] = {diff,
-                          st_ts_const_i64(im, &(int64_t){step - (step > 0 ? 1 : -1)}, 1, true)};
-            int num = st_ts_op1(im, "Add", 2, adj);
-            int dv[2] = {num, st_ts_const_i64(im, &step, 1, true)};
-            int q = st_ts_op1(im, "Div", 2, dv);
-            int mx[2] = {q, st_ts_const_i64(im, &(int64_t){0}, 1, true)};
-            trip = st_ts_op1(im, "Max", 2, mx);
-        }
-        if (s->target->kind != ST_TSC_NAME)
-            return st_ts_fail(im, ST_ERR_UNSUPPORTED, "line %d: loop target", s->line);
+        bool unrolled = false;
+        if (for_header(im, f, s, &trip, &start, &step, &unrolled) || unrolled) return im->st;
     } else {
         tv c, cb;
         if (eval(im, f, s->value, &c)) return im->st;
@@ -1188,6 +1195,26 @@ static st_status flatten_outputs(st_ts_imp *im, const tv *v, int *outs, size_t *
     return im->st;
 }
 
+/* The shape the caller bound to a forward parameter, if any. */
+static const st_infer_bind *bound(st_ts_imp *im, const char *name) {
+    for (size_t i = 0; i < im->n_shapes; i++)
+        if (!strcmp(im->shapes[i].name, name)) return &im->shapes[i];
+    return NULL;
+}
+
+static st_status check_binds(st_ts_imp *im) {
+    for (size_t k = 0; k < im->n_shapes; k++) {
+        const st_infer_bind *b = &im->shapes[k];
+        if (b->ndim < 0 || b->ndim > ST_MAX_RANK)
+            return st_ts_fail(im, ST_ERR_INVALID, "--shape %s: rank %d", b->name, b->ndim);
+        bool found = false;
+        for (size_t i = 0; i < im->ninputs && !found; i++)
+            found = !strcmp(im->top->values[im->inputs[i].vi].name, b->name);
+        if (!found) return st_ts_fail(im, ST_ERR_INVALID, "--shape %s: no such input", b->name);
+    }
+    return ST_OK;
+}
+
 static st_status build(st_ts_imp *im) {
     const st_pkl *root;
     if (load_pickle(im, "data.pkl", &root)) return im->st;
@@ -1223,8 +1250,10 @@ static st_status build(st_ts_imp *im) {
         g->values[vi].role = ST_VALUE_INPUT;
         g->inputs[g->n_inputs++] = vi;
         tv v = st_ts_tensor(im, vi, -1, ST_DTYPE_UNDEFINED);
-        input_ent e = {vi, ST_DTYPE_UNDEFINED, -1, 0, false};
+        input_ent e = {vi, ST_DTYPE_UNDEFINED, -1, 0, false, NULL};
         v.org = (int)im->ninputs + 1;
+        const st_infer_bind *b = bound(im, p->name);
+        if (b && !strcmp(ty, "Tensor")) v.rank = e.rank = b->ndim, e.dims = b->dims;
         if (!strcmp(ty, "int"))
             v.k = TV_INT, v.sym = true, v.rank = 0, v.dt = e.dt = ST_DTYPE_I64, e.rank = 0;
         else if (!strcmp(ty, "float"))
@@ -1245,7 +1274,7 @@ static st_status build(st_ts_imp *im) {
         im->inputs[im->ninputs++] = e;
         env_set(im, &fr.e, p->name, &v);
     }
-    if (!im->st) exec_block(im, &fr, &fwd->body);
+    if (!im->st && !check_binds(im)) exec_block(im, &fr, &fwd->body);
     int outs[256];
     size_t no = 0;
     if (!im->st && !im->nunsup) flatten_outputs(im, &fr.ret, outs, &no, 256);
@@ -1281,6 +1310,10 @@ static st_status build(st_ts_imp *im) {
                 return st_ts_nomem(im);
             for (int d = 0; d < v->type.rank; d++) {
                 v->type.dims[d].value = -1;
+                if (im->inputs[i].dims && im->inputs[i].dims[d] >= 0) {
+                    v->type.dims[d].value = im->inputs[i].dims[d];
+                    continue;
+                }
                 char sym[48];
                 snprintf(sym, sizeof sym, "%s_dim%d", v->name, d);
                 v->type.dims[d].symbol = st_ir_strdup(g, sym);
@@ -1363,12 +1396,14 @@ static st_status import_model(st_ts_imp *im) {
 
 /* One pass over the archive: ranks the code leaves open are fixed once, where first needed
  * (st_ts_rank), never by importing again. */
-st_status st_ts_import_stats(const char *path, st_model **out, st_ts_import_info *info,
-                             st_error *err) {
+st_status st_ts_import_ex(const char *path, const st_infer_bind *shapes, size_t n_shapes,
+                          st_model **out, st_ts_import_info *info, st_error *err) {
     st_ts_imp im;
     memset(&im, 0, sizeof im);
     im.path = path;
     im.err = err;
+    im.shapes = shapes;
+    im.n_shapes = n_shapes;
     st_status s = st_zip_open(path, &im.z, err);
     if (s) {
         st_error_prefix(err, "%s: ", path);
@@ -1390,5 +1425,5 @@ st_status st_ts_import_stats(const char *path, st_model **out, st_ts_import_info
 }
 
 st_status st_ts_import(const char *path, st_model **out, st_error *err) {
-    return st_ts_import_stats(path, out, NULL, err);
+    return st_ts_import_ex(path, NULL, 0, out, NULL, err);
 }

@@ -1,9 +1,10 @@
-/* converters/torchscript/ts_internal.h: shared between the TorchScript importer (an abstract
- * interpreter that inlines module methods into one IR graph), its aten op table and the
- * exporter. Not a public interface. */
+/* converters/torchscript/ts_internal.h: shared by the importer's files (not the exporter,
+ * which needs only ts_types.h). Calls run one way: ts_import.c (archive, interpreter) ->
+ * ts_optab.c (aten table) -> ts_build.c (IR emission, values, ranks) -> ts_types.c. */
 #ifndef ST_TS_INTERNAL_H
 #define ST_TS_INTERNAL_H
 
+#include "infer.h"
 #include "ir.h"
 #include "ts_tables.h"
 #include "ts_types.h"
@@ -81,8 +82,9 @@ typedef struct input_ent {
     int vi;
     st_dtype dt;
     int rank;
-    int floor;    /* least rank the code needs (indexing) */
-    bool decided; /* rank fixed by st_ts_rank from the code's needs, not stated by it */
+    int floor;           /* least rank the code needs (indexing) */
+    bool decided;        /* rank fixed by st_ts_rank from the code's needs, not stated by it */
+    const int64_t *dims; /* bound by the caller (rank entries, -1 unknown), or NULL */
 } input_ent;
 
 struct st_ts_imp {
@@ -103,7 +105,9 @@ struct st_ts_imp {
     input_ent *inputs;
     size_t ninputs, capinputs;
     int counter, depth, edepth, fdepth;
-    int n_rank_decisions; /* inputs whose rank st_ts_rank had to decide */
+    int n_rank_decisions;        /* inputs whose rank st_ts_rank had to decide */
+    const st_infer_bind *shapes; /* the caller's bindings of forward parameters */
+    size_t n_shapes;
     pending_perm *perms;
     size_t nperms, capperms;
 };

@@ -7,6 +7,7 @@ random weights from fixed seeds) through stele, three ways each:
 Then hostile archives (a pickle naming os.system, ../ member names, absurd sizes, truncation)
 must each be refused with a one-line error."""
 import io
+import json
 import math
 import os
 import struct
@@ -222,6 +223,37 @@ def compare(rep, label, got, want):
     rep.check(label, err <= ATOL, f"max abs error {err:.3g}")
 
 
+# Scripted models whose outputs come out of If/Loop: st_infer_model does not yet carry dims
+# through If/Loop (an ONNX If of two Relu branches shows the same), so only the others must
+# show concrete shapes. Remove a name once its shapes are inferred.
+INFER_GAPS = {
+    "loop_if": "If/Loop outputs lose their dims in static inference",
+    "while_loop": "Loop outputs lose their dims in static inference",
+    "scripted_net": "If/Loop outputs lose their dims in static inference",
+    "range_loops": "Loop outputs lose their dims in static inference",
+}
+
+
+def info_shapes(rep, name, pt, feeds, want):
+    """`stele info --shape` with the inputs' shapes: static inference over the imported IR gives
+    every output PyTorch's shape (the import itself runs once; ranks come from the bindings)."""
+    args = ["info", pt, "--json"]
+    for n, v in feeds.items():
+        if v.ndim:
+            args += ["--shape", f"{n}=" + "x".join(str(d) for d in v.shape)]
+    label = f"{name} info --shape output shapes"
+    try:
+        outs = json.loads(common.run_stele(args).stdout)["outputs"]
+        got = [None if o.get("shape") is None else tuple(o["shape"]) for o in outs]
+        exp = [tuple(w.shape) for w in want]
+        if got != exp and name in INFER_GAPS:
+            rep.check(label, True, f"known gap ({INFER_GAPS[name]}): {got}, expected {exp}")
+        else:
+            rep.check(label, got == exp, f"{got}, expected {exp}")
+    except Exception as e:
+        rep.check(label, False, str(e).splitlines()[0][:300])
+
+
 def model_cases(rep, tmp):
     for name, how, make, make_inputs in cases():
         torch.manual_seed(0)
@@ -243,6 +275,7 @@ def model_cases(rep, tmp):
             compare(rep, f"{name} run .pt", got, want)
         except Exception as e:
             rep.check(f"{name} run .pt", False, str(e).splitlines()[0][:300])
+        info_shapes(rep, name, pt, feeds, want)
         onx = os.path.join(tmp, f"{name}.onnx")
         try:
             common.run_stele(["convert", pt, onx])

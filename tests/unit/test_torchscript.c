@@ -353,12 +353,26 @@ Test(torchscript, input_rank_decided_once_in_one_pass) {
     st_model *m = NULL;
     st_error err;
     st_ts_import_info info = {-1};
-    cr_assert_eq(st_ts_import_stats(pt, &m, &info, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(st_ts_import_ex(pt, NULL, 0, &m, &info, &err), ST_OK, "%s", err.msg);
     cr_assert_eq(info.n_rank_decisions, 1, "decided %d ranks", info.n_rank_decisions);
     const st_graph *g = m->graph;
     cr_assert_eq(g->n_inputs, 2);
     cr_assert_eq(g->values[g->inputs[0]].type.rank, 2); /* x: decided where transpose needed it */
     st_model_release(m);
+    /* with x's shape bound (`--shape x=3x4`) nothing is decided and the dims are x's */
+    const int64_t dims[2] = {3, 4};
+    const st_infer_bind bind = {"x", 2, dims};
+    cr_assert_eq(st_ts_import_ex(pt, &bind, 1, &m, &info, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(info.n_rank_decisions, 0);
+    g = m->graph;
+    cr_assert_eq(g->values[g->inputs[0]].type.rank, 2);
+    cr_assert_eq(g->values[g->inputs[0]].type.dims[0].value, 3);
+    cr_assert_eq(g->values[g->inputs[0]].type.dims[1].value, 4);
+    st_model_release(m);
+    const st_infer_bind wrong = {"nope", 2, dims};
+    cr_assert_eq(st_ts_import_ex(pt, &wrong, 1, &m, &info, &err), ST_ERR_INVALID);
+    cr_assert(strstr(err.msg, "nope"), "%s", err.msg);
+    cr_assert_eq(st_ts_import_ex(pt, &wrong, 1, &m, &info, NULL), ST_ERR_INVALID);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     sh(cmd);
 }
