@@ -631,6 +631,21 @@ static st_status run_reduce(st_kctx *k, st_error *err) {
     return ST_OK;
 }
 
+/* Axes come at run time: the rank follows from keepdims and the number of axes (distinct,
+ * as red_mask requires); extents stay unknown, except when there are no axes at all. */
+static void red_declare_type(st_kctx *k, const st_tensor *x, const red_state *s) {
+    const st_tensor *a = st_in(k, 1);
+    int n = a && a->ndim == 1 && a->dims[0] >= 0 && a->dims[0] <= x->ndim ? (int)a->dims[0] : -1;
+    int64_t dims[ST_MAX_RANK];
+    int nd = s->keepdims ? x->ndim : n >= 1 ? x->ndim - n : -1;
+    for (int d = 0; d < x->ndim; d++) dims[d] = -1;
+    if (n == 0) { /* no axes: all of them, or none with noop_with_empty_axes */
+        nd = s->keepdims || s->noop_empty ? x->ndim : 0;
+        for (int d = 0; d < x->ndim; d++) dims[d] = s->noop_empty ? x->dims[d] : 1;
+    }
+    st_out_declare_type(k, 0, x->dtype, nd, dims);
+}
+
 static st_status prep_reduce_kind(st_kctx *k, red_kind kind, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     red_state *s = NULL;
@@ -671,10 +686,7 @@ static st_status prep_reduce_kind(st_kctx *k, red_kind kind, st_error *err) {
         if (!s->noop && N && red_needs_permute(m, gr, gs))
             k->scratch_bytes = N * st_dtype_size(x->dtype);
     } else {
-        /* axes come at run time: only keepdims fixes the rank (extents stay unknown) */
-        int64_t dims[ST_MAX_RANK];
-        for (int d = 0; d < x->ndim; d++) dims[d] = -1;
-        st_out_declare_type(k, 0, x->dtype, s->keepdims ? x->ndim : -1, dims);
+        red_declare_type(k, x, s);
         k->scratch_bytes = N * st_dtype_size(x->dtype);
     }
     k->state = s;

@@ -408,7 +408,8 @@ static void expand_declare_type(st_kctx *k, const st_tensor *x, const st_tensor 
     int64_t dims[ST_MAX_RANK];
     for (int d = 0; d < nd; d++) {
         int xd = d - (nd - x->ndim);
-        dims[d] = xd >= 0 && x->dims[xd] != 1 ? x->dims[xd] : -1;
+        /* axes the shape does not reach keep x's extent; elsewhere only non-1 ones survive */
+        dims[d] = xd >= 0 && (x->dims[xd] != 1 || d < nd - n) ? x->dims[xd] : -1;
     }
     st_out_declare_type(k, 0, x->dtype, nd, dims);
 }

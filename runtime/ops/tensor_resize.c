@@ -611,7 +611,11 @@ static st_status gs_check(st_kctx *k, gs_params *p, int64_t *odims, st_error *er
         return st_errorf(err, ST_ERR_UNSUPPORTED, "GridSample does not take %s",
                          st_dtype_name(x->dtype));
     int v = 0;
-    st_status s = parse_enum(st_attr_string(k->node, "mode", "bilinear"), modes, 3, &v, "mode", err);
+    /* GridSample-20 names the 2-D modes after their N-D forms: linear and cubic */
+    const char *m = st_attr_string(k->node, "mode", k->opset >= 20 ? "linear" : "bilinear");
+    if (!strcmp(m, "linear")) m = "bilinear";
+    else if (!strcmp(m, "cubic")) m = "bicubic";
+    st_status s = parse_enum(m, modes, 3, &v, "mode", err);
     if (s) return s;
     p->mode = (gs_mode)v;
     if ((s = parse_enum(st_attr_string(k->node, "padding_mode", "zeros"), pads, 3, &v,
