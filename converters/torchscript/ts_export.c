@@ -568,7 +568,7 @@ static st_status em_conv(ex *e, const st_graph *g, const st_node *n, int d, cons
     if (wr < 3)
         return fail(e, ST_ERR_UNSUPPORTED, "node \"%s\" (%s): weight rank unknown", n->name, op);
     size_t sp = (size_t)wr - 2;
-    int64_t s[8], dl[8], pads[8], opad[8];
+    int64_t s[ST_MAX_RANK], dl[ST_MAX_RANK], pads[ST_MAX_RANK], opad[ST_MAX_RANK];
     spatial(e, n, "strides", sp, 1, s), spatial(e, n, "dilations", sp, 1, dl),
         spatial(e, n, "output_padding", sp, 0, opad);
     bool tr = op[4] == 'T';
@@ -608,7 +608,7 @@ static st_status em_pool(ex *e, const st_graph *g, const st_node *n, int d, cons
     if (sp < 1 || sp > 3 || (n->n_out > 1 && n->outputs[1] >= 0))
         return fail(e, ST_ERR_UNSUPPORTED, "node \"%s\" (%s): only 1-3-D pooling without indices",
                     n->name, op);
-    int64_t s[8], dl[8], pads[8];
+    int64_t s[ST_MAX_RANK], dl[ST_MAX_RANK], pads[ST_MAX_RANK];
     spatial(e, n, "strides", sp, 1, s), spatial(e, n, "dilations", sp, 1, dl);
     bool mx = op[0] == 'M';
     char xb[64];
