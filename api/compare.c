@@ -1,7 +1,7 @@
 /* api/compare.c: the public pieces behind `stele compare` and convert's verification:
  * element-wise difference statistics, the main graph's nodes in running order, index
- * bounds of integer inputs (for valid random data), .npz reading, and the test-only fault
- * switch of the converter entry. It runs nothing and prints nothing. */
+ * bounds of integer inputs (for valid random data) and .npz reading. It runs nothing and
+ * prints nothing. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,58 +257,4 @@ void st_strings_free(char **names, size_t n) {
     if (!names) return;
     for (size_t i = 0; i < n; i++) st_free(names[i]);
     st_free(names);
-}
-
-/* ---- test-only fault switch --------------------------------------------------------- */
-/* STELE_TEST_FAULT=perturb-first-weight makes st_model_save write a model whose first
- * floating-point initializer has its first element changed (+1, or x2 when that is
- * larger), so tests can prove that convert's verification catches a wrong conversion.
- * It exists for tests only; nothing else should set the variable. The model is restored
- * after the save. */
-
-typedef struct st_api_fault {
-    st_ir_value *v;   /* the perturbed initializer */
-    st_tensor saved;  /* its original tensor */
-} st_api_fault;
-
-/* Called by st_model_save around the export (declared there): *token is NULL when the
- * switch is off or nothing was perturbed, else what st_api_fault_end restores. */
-st_status st_api_fault_begin(const st_model *m, void **token, st_error *err);
-void st_api_fault_end(void *token);
-
-st_status st_api_fault_begin(const st_model *m, void **token, st_error *err) {
-    *token = NULL;
-    const char *sw = getenv("STELE_TEST_FAULT");
-    if (!sw || strcmp(sw, "perturb-first-weight") || !m || !m->graph) return ST_OK;
-    st_graph *g = m->graph;
-    for (size_t v = 0; v < g->n_values; v++) {
-        st_ir_value *iv = &g->values[v];
-        if (!iv->has_const || iv->role != ST_VALUE_INITIALIZER || !st_dtype_is_float(iv->const_val.dtype) ||
-            st_tensor_nelem(&iv->const_val) == 0)
-            continue;
-        st_api_fault *f = st_calloc(1, sizeof *f);
-        if (!f) return st_error_nomem(err);
-        st_tensor copy;
-        st_status st = st_tensor_copy(&copy, &iv->const_val, err);
-        if (st) {
-            st_free(f);
-            return st;
-        }
-        double x = st_tensor_get_f64(&copy, 0);
-        st_tensor_set_f64(&copy, 0, fabs(x) >= 1 ? x * 2 : x + 1);
-        f->v = iv;
-        f->saved = iv->const_val;
-        iv->const_val = copy;
-        *token = f;
-        return ST_OK;
-    }
-    return ST_OK;
-}
-
-void st_api_fault_end(void *token) {
-    st_api_fault *f = token;
-    if (!f) return;
-    st_tensor_clear(&f->v->const_val);
-    f->v->const_val = f->saved;
-    st_free(f);
 }

@@ -168,6 +168,12 @@ int cmd_convert(int argc, char **argv) {
         status = cli_fail("%s", err.msg);
         goto free_opts;
     }
+#ifdef STELE_TEST_HOOKS
+    /* test builds only: tests/compare makes this save wrong on purpose to test verification */
+    const char *fault = getenv("STELE_TEST_FAULT");
+    if (fault && !strcmp(fault, "perturb-first-weight"))
+        st_test_control(ST_TESTCTRL_SAVE_FAULT, ST_TESTFAULT_PERTURB_FIRST_WEIGHT);
+#endif
     if (st_model_save(m, out, &so, &err)) {
         status = cli_fail("%s", err.msg);
     } else {

@@ -431,6 +431,26 @@ ST_API st_status st_npz_read_values(const char *path, size_t *n, char ***names,
 ST_API void st_strings_free(char **names, size_t n);
 /* ---- end of compare ------------------------------------------------------------------ */
 
+/* ---- test control (test builds only) --------------------------------------------------- */
+/* Hooks for stele's own tests, in the manner of sqlite3_test_control. Only a library built
+ * with -DSTELE_TEST_HOOKS=ON (the default when tests are built; OFF for release) contains
+ * st_test_control, and its targets define STELE_TEST_HOOKS for their users. The library
+ * never arms a hook by itself (it reads no environment variable).
+ *   ST_TESTCTRL_SAVE_FAULT, int fault (st_testfault): the next st_model_save on the calling
+ *     thread applies `fault`, then the hook disarms. ST_TESTFAULT_PERTURB_FIRST_WEIGHT writes
+ *     the first floating-point initializer with element 0 changed (+1, or x2 when |x| >= 1);
+ *     the model itself is unchanged after the save. ST_TESTFAULT_NONE disarms.
+ * Returns ST_ERR_INVALID for an unknown op or argument. */
+#ifdef STELE_TEST_HOOKS
+typedef enum { ST_TESTCTRL_SAVE_FAULT = 1, ST_TESTCTRL_COUNT } st_testctrl;
+typedef enum {
+    ST_TESTFAULT_NONE,
+    ST_TESTFAULT_PERTURB_FIRST_WEIGHT,
+    ST_TESTFAULT_COUNT
+} st_testfault;
+ST_API st_status st_test_control(int op, ...);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
