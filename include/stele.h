@@ -1,6 +1,6 @@
-/* stele.h: the public C API of stele, a toolkit that loads ONNX (and, as they land,
- * TorchScript and TensorFlow SavedModel) models into one IR, runs them on the CPU,
- * converts them between formats, and profiles them. The `stele` command uses nothing else.
+/* stele.h: the public C API of stele, a toolkit that loads ONNX, TorchScript and TensorFlow
+ * SavedModel models into one IR, runs them on the CPU, converts them between formats, and
+ * profiles them. The `stele` command uses nothing else.
  *
  * Load, run, free:
  *
@@ -32,7 +32,7 @@
  *    only on ST_OK, so a failed call leaves nothing to free.
  *  - Every *_free / *_clear accepts NULL.
  *  - Objects are not thread-safe; one session must not run concurrently with itself. A
- *    session uses its own thread pool internally.
+ *    session splits its kernels' loops over OpenMP threads (st_session_opts.threads).
  */
 #ifndef STELE_H
 #define STELE_H
