@@ -7,6 +7,12 @@
 
 #include "ts_internal.h"
 
+/* After a helper failed: the importer's sticky status, the one every handler returns (an
+ * internal error when the helper recorded none). */
+static st_status sticky(st_ts_imp *im) {
+    return im->st ? im->st : st_ts_fail(im, ST_ERR_INVALID, "internal: a step failed silently");
+}
+
 static const tv *arg(const tv *a, size_t n, size_t i) {
     return i < n && a[i].k != TV_MISSING && a[i].k != TV_NONE ? &a[i] : NULL;
 }
@@ -103,7 +109,7 @@ static st_status binary(st_ts_imp *im, const tv *x, const tv *y, const char *op,
         if (out->k == TV_INT && odt != ST_DTYPE_I64)
             out->vi = cast(im, r, ST_DTYPE_I64), out->dt = ST_DTYPE_I64;
     }
-    return st_ts_failed(im) ? ST_ERR_INVALID : ST_OK;
+    return im->st;
 }
 
 static bool fold2(const tv *x, const tv *y, char op, tv *out) {
@@ -144,18 +150,18 @@ static st_status op_add(st_ts_imp *im, tv *a, size_t n, tv *out) {
     if (ARG(0) && (ARG(0)->k == TV_LIST) && ARG(1) && ARG(1)->k == TV_LIST)
         return bad(im, "list concatenation");
     tv y;
-    if (scaled(im, ARG(1), ARG(2), &y)) return ST_ERR_INVALID;
+    if (scaled(im, ARG(1), ARG(2), &y)) return sticky(im);
     return binary(im, ARG(0), &y, "Add", B_ARITH, out);
 }
 static st_status op_sub(st_ts_imp *im, tv *a, size_t n, tv *out) {
     if (ARG(0) && ARG(1) && !ARG(2) && fold2(ARG(0), ARG(1), '-', out)) return ST_OK;
     tv y;
-    if (scaled(im, ARG(1), ARG(2), &y)) return ST_ERR_INVALID;
+    if (scaled(im, ARG(1), ARG(2), &y)) return sticky(im);
     return binary(im, ARG(0), &y, "Sub", B_ARITH, out);
 }
 static st_status op_rsub(st_ts_imp *im, tv *a, size_t n, tv *out) {
     tv y;
-    if (scaled(im, ARG(0), ARG(2), &y)) return ST_ERR_INVALID;
+    if (scaled(im, ARG(0), ARG(2), &y)) return sticky(im);
     return binary(im, ARG(1), &y, "Sub", B_ARITH, out);
 }
 static st_status op_mul(st_ts_imp *im, tv *a, size_t n, tv *out) {
@@ -172,7 +178,7 @@ static st_status op_div(st_ts_imp *im, tv *a, size_t n, tv *out) {
         !st_dtype_is_float(st_ts_dtype_of(ARG(0))) && !st_dtype_is_float(st_ts_dtype_of(ARG(1)));
     if (binary(im, ARG(0), ARG(1), "Div", integral && !strcmp(rm->s, "trunc") ? B_ARITH : B_TRUEDIV,
                &q))
-        return ST_ERR_INVALID;
+        return sticky(im);
     if (integral && !strcmp(rm->s, "trunc")) return *out = q, ST_OK;
     int x = st_ts_as_tensor(im, &q, ST_DTYPE_UNDEFINED);
     x = st_ts_op1(im, !strcmp(rm->s, "floor") ? "Floor" : "Floor", 1, &x);
@@ -206,17 +212,17 @@ static st_status op_floor_divide(st_ts_imp *im, tv *a, size_t n, tv *out) {
 static st_status op_remainder(st_ts_imp *im, tv *a, size_t n, tv *out) {
     bool fl =
         st_dtype_is_float(st_ts_dtype_of(ARG(0))) || st_dtype_is_float(st_ts_dtype_of(ARG(1)));
-    if (binary(im, ARG(0), ARG(1), "Mod", B_ARITH, out)) return ST_ERR_INVALID;
+    if (binary(im, ARG(0), ARG(1), "Mod", B_ARITH, out)) return sticky(im);
     /* Mod with fmod=0 is Python's sign-of-divisor remainder; floats need fmod=1 plus a fix-up,
      * so express x - floor(x / y) * y instead */
     if (fl) {
         tv q, fq, p;
-        if (binary(im, ARG(0), ARG(1), "Div", B_TRUEDIV, &q)) return ST_ERR_INVALID;
+        if (binary(im, ARG(0), ARG(1), "Div", B_TRUEDIV, &q)) return sticky(im);
         int x = st_ts_as_tensor(im, &q, ST_DTYPE_UNDEFINED);
         fq = T1(im, st_ts_op1(im, "Floor", 1, &x), q.rank, q.dt);
         if (binary(im, &fq, ARG(1), "Mul", B_ARITH, &p) ||
             binary(im, ARG(0), &p, "Sub", B_ARITH, out))
-            return ST_ERR_INVALID;
+            return sticky(im);
     }
     return ST_OK;
 }
@@ -235,7 +241,7 @@ CMP(ge, "GreaterOrEqual", 'g')
 CMP(eq, "Equal", '=')
 static st_status op_ne(st_ts_imp *im, tv *a, size_t n, tv *out) {
     if (fold2(ARG(0), ARG(1), '!', out)) return ST_OK;
-    if (binary(im, ARG(0), ARG(1), "Equal", B_CMP, out)) return ST_ERR_INVALID;
+    if (binary(im, ARG(0), ARG(1), "Equal", B_CMP, out)) return sticky(im);
     int x = st_ts_as_tensor(im, out, ST_DTYPE_UNDEFINED);
     out->vi = st_ts_op1(im, "Not", 1, &x);
     out->g = NULL;
@@ -295,16 +301,16 @@ static st_status op_neg(st_ts_imp *im, tv *a, size_t n, tv *out) {
 }
 static st_status op_rsqrt(st_ts_imp *im, tv *a, size_t n, tv *out) {
     tv s;
-    if (unary(im, ARG(0), "Sqrt", &s)) return ST_ERR_INVALID;
+    if (unary(im, ARG(0), "Sqrt", &s)) return sticky(im);
     return unary(im, &s, "Reciprocal", out);
 }
 static st_status op_silu(st_ts_imp *im, tv *a, size_t n, tv *out) {
     tv s;
-    if (unary(im, ARG(0), "Sigmoid", &s)) return ST_ERR_INVALID;
+    if (unary(im, ARG(0), "Sigmoid", &s)) return sticky(im);
     return binary(im, ARG(0), &s, "Mul", B_ARITH, out);
 }
 static st_status op_hardsigmoid(st_ts_imp *im, tv *a, size_t n, tv *out) {
-    if (unary(im, ARG(0), "HardSigmoid", out)) return ST_ERR_INVALID;
+    if (unary(im, ARG(0), "HardSigmoid", out)) return sticky(im);
     /* the node just made is the last one of the current graph */
     return ST_OK;
 }
@@ -351,7 +357,7 @@ static st_status op_clamp(st_ts_imp *im, tv *a, size_t n, tv *out) {
     return clip(im, ARG(0), ARG(1), ARG(2), out);
 }
 static st_status op_leaky_relu(st_ts_imp *im, tv *a, size_t n, tv *out) {
-    if (unary(im, ARG(0), "LeakyRelu", out)) return ST_ERR_INVALID;
+    if (unary(im, ARG(0), "LeakyRelu", out)) return sticky(im);
     (void)F;
     return ST_OK;
 }
@@ -380,7 +386,7 @@ static st_status op_size(st_ts_imp *im, tv *a, size_t n, tv *out) {
         int r = st_ts_rank(im, x, "size()");
         if (r < 0) return im->st;
         tv l = {.k = TV_LIST, .n = (size_t)r, .rank = -1};
-        if (!(l.items = st_ts_alloc_items(im, (size_t)r))) return ST_ERR_NOMEM;
+        if (!(l.items = st_ts_alloc_items(im, (size_t)r))) return sticky(im);
         for (int i = 0; i < r; i++) {
             int g[2] = {sh, st_ts_const_i64(im, (int64_t[]){i}, 1, true)};
             l.items[i] = T1(im, st_ts_op1(im, "Gather", 2, g), 0, ST_DTYPE_I64);
@@ -390,7 +396,7 @@ static st_status op_size(st_ts_imp *im, tv *a, size_t n, tv *out) {
         return ST_OK;
     }
     if (I(ARG(1), 0) >= 0) st_ts_rank_at_least(im, x, (int)I(ARG(1), 0) + 1);
-    if (!st_ts_dim_ok(im, x, I(ARG(1), 0))) return ST_ERR_FORMAT;
+    if (!st_ts_dim_ok(im, x, I(ARG(1), 0))) return sticky(im);
     int g[2] = {sh, st_ts_const_i64(im, (int64_t[]){I(ARG(1), 0)}, 1, true)};
     *out = T1(im, st_ts_op1(im, "Gather", 2, g), 0, ST_DTYPE_I64);
     out->k = TV_INT, out->sym = true;
@@ -398,7 +404,7 @@ static st_status op_size(st_ts_imp *im, tv *a, size_t n, tv *out) {
 }
 static st_status op_identity(st_ts_imp *im, tv *a, size_t n, tv *out) {
     (void)im;
-    if (!n) return ST_ERR_INVALID;
+    if (!n) return sticky(im);
     *out = a[0];
     return ST_OK;
 }
@@ -421,7 +427,7 @@ static st_status op_flatten(st_ts_imp *im, tv *a, size_t n, tv *out) {
         if (r == 0) s = e = 0;
     }
     if (s < 0 || e < 0) return st_ts_fail(im, ST_ERR_UNSUPPORTED, "flatten with negative dims");
-    if (!st_ts_dim_ok(im, x, s) || !st_ts_dim_ok(im, x, e)) return ST_ERR_FORMAT;
+    if (!st_ts_dim_ok(im, x, s) || !st_ts_dim_ok(im, x, e)) return sticky(im);
     int v = st_ts_as_tensor(im, x, ST_DTYPE_UNDEFINED);
     int sh = st_ts_op1(im, "Shape", 1, &v);
     int head[4] = {sh, st_ts_const_i64(im, (int64_t[]){0}, 1, false),
@@ -448,7 +454,7 @@ static st_status op_permute(st_ts_imp *im, tv *a, size_t n, tv *out) {
     if (!ARG(0) || !ARG(1) || !st_ts_ints(ARG(1), p, ST_MAX_RANK, &k))
         return bad(im, "permute needs constant dims");
     if (st_ts_rank_of(im, ARG(0)) >= 0 && st_ts_rank_of(im, ARG(0)) != (int)k)
-        return st_ts_dim_ok(im, ARG(0), st_ts_rank_of(im, ARG(0))), ST_ERR_FORMAT;
+        return st_ts_dim_ok(im, ARG(0), st_ts_rank_of(im, ARG(0))), sticky(im);
     for (size_t i = 0; i < k; i++)
         if (p[i] < 0) p[i] += (int64_t)k;
     int v = st_ts_as_tensor(im, ARG(0), ST_DTYPE_UNDEFINED), r;
@@ -470,7 +476,7 @@ static st_status transpose_dims(st_ts_imp *im, const tv *x, int64_t d0, int64_t 
     }
     int r = st_ts_rank(im, x, "transpose");
     if (r < 0) return im->st;
-    if (!st_ts_dim_ok(im, x, d0) || !st_ts_dim_ok(im, x, d1)) return ST_ERR_FORMAT;
+    if (!st_ts_dim_ok(im, x, d0) || !st_ts_dim_ok(im, x, d1)) return sticky(im);
     if (d0 < 0) d0 += r;
     if (d1 < 0) d1 += r;
     int64_t p[ST_MAX_RANK];
@@ -514,12 +520,12 @@ static st_status op_squeeze(st_ts_imp *im, tv *a, size_t n, tv *out) {
     return ST_OK;
 }
 static st_status op_select(st_ts_imp *im, tv *a, size_t n, tv *out) {
-    if (!st_ts_dim_ok(im, ARG(0), I(ARG(1), 0))) return ST_ERR_FORMAT;
+    if (!st_ts_dim_ok(im, ARG(0), I(ARG(1), 0))) return sticky(im);
     int in[2] = {st_ts_as_tensor(im, ARG(0), ST_DTYPE_UNDEFINED),
                  st_ts_as_tensor(im, ARG(2), ST_DTYPE_I64)};
     st_node *nd;
     int r;
-    if (!(nd = st_ts_op(im, "Gather", 2, in, 1, &r))) return ST_ERR_INVALID;
+    if (!(nd = st_ts_op(im, "Gather", 2, in, 1, &r))) return sticky(im);
     st_ts_attr_i(im, nd, "axis", I(ARG(1), 0));
     int rk = st_ts_rank_of(im, ARG(0));
     *out = T1(im, r, rk > 0 ? rk - 1 : -1, st_ts_dtype_of(ARG(0)));
@@ -541,7 +547,7 @@ static st_status op_slice(st_ts_imp *im, tv *a, size_t n, tv *out) {
         return ST_OK;
     }
     int64_t dim = I(ARG(1), 0), step = I(ARG(4), 1);
-    if (!st_ts_dim_ok(im, x, dim)) return ST_ERR_FORMAT;
+    if (!st_ts_dim_ok(im, x, dim)) return sticky(im);
     if (ARG(2) == NULL && ARG(3) == NULL && step == 1) return *out = *x, ST_OK;
     if (st_ts_is_const_int(ARG(2) ? ARG(2) : &(tv){.k = TV_INT}) && I(ARG(2), 0) == 0 && ARG(3) &&
         st_ts_is_const_int(ARG(3)) && ARG(3)->i == INT64_MAX && step == 1)
@@ -590,7 +596,7 @@ static st_status op_derive_index(st_ts_imp *im, tv *a, size_t n, tv *out) {
     tv prod;
     tv m[2] = {a[0], n > 2 ? a[2] : a[0]};
     if (n < 3) return bad(im, "__derive_index arguments");
-    if (op_mul(im, m, 2, &prod)) return ST_ERR_INVALID;
+    if (op_mul(im, m, 2, &prod)) return sticky(im);
     tv s2[2] = {n > 1 ? a[1] : a[0], prod};
     return op_add(im, s2, 2, out);
 }
@@ -673,7 +679,7 @@ static st_status op_split(st_ts_imp *im, tv *a, size_t n, tv *out) {
     st_node *nd = st_ts_op(im, "Split", 2, in, (int)k, o);
     st_ts_attr_i(im, nd, "axis", I(ARG(2), 0));
     tv l = {.k = TV_LIST, .n = k, .rank = -1};
-    if (!(l.items = st_ts_alloc_items(im, k))) return ST_ERR_NOMEM;
+    if (!(l.items = st_ts_alloc_items(im, k))) return sticky(im);
     for (size_t i = 0; i < k; i++)
         l.items[i] = T1(im, o[i], st_ts_rank_of(im, ARG(0)), st_ts_dtype_of(ARG(0)));
     *out = l;
@@ -690,7 +696,7 @@ static st_status op_split_with_sizes(st_ts_imp *im, tv *a, size_t n, tv *out) {
     st_node *nd = st_ts_op(im, "Split", 2, in, (int)k, o);
     st_ts_attr_i(im, nd, "axis", I(ARG(2), 0));
     tv l = {.k = TV_LIST, .n = k, .rank = -1};
-    if (!(l.items = st_ts_alloc_items(im, k))) return ST_ERR_NOMEM;
+    if (!(l.items = st_ts_alloc_items(im, k))) return sticky(im);
     for (size_t i = 0; i < k; i++) {
         l.items[i] = T1(im, o[i], st_ts_rank_of(im, ARG(0)), st_ts_dtype_of(ARG(0)));
         st_ts_derive(&l.items[i], ARG(0), 0);
@@ -702,7 +708,7 @@ static st_status op_logical_xor(st_ts_imp *im, tv *a, size_t n, tv *out) {
     return binary(im, ARG(0), ARG(1), "Xor", B_LOGIC, out);
 }
 static st_status op_fmod(st_ts_imp *im, tv *a, size_t n, tv *out) {
-    if (binary(im, ARG(0), ARG(1), "Mod", B_ARITH, out)) return ST_ERR_INVALID;
+    if (binary(im, ARG(0), ARG(1), "Mod", B_ARITH, out)) return sticky(im);
     st_ts_attr_i(im, last_node(im, out), "fmod", 1);
     return ST_OK;
 }
@@ -750,7 +756,7 @@ static st_status op_chunk(st_ts_imp *im, tv *a, size_t n, tv *out) {
     st_node *nd = st_ts_op(im, "Split", 1, &v, (int)k, o);
     st_ts_attr_i(im, nd, "axis", I(ARG(2), 0));
     tv l = {.k = TV_TUPLE, .n = (size_t)k, .rank = -1};
-    if (!(l.items = st_ts_alloc_items(im, (size_t)k))) return ST_ERR_NOMEM;
+    if (!(l.items = st_ts_alloc_items(im, (size_t)k))) return sticky(im);
     for (int i = 0; i < k; i++)
         l.items[i] = T1(im, o[i], st_ts_rank_of(im, ARG(0)), st_ts_dtype_of(ARG(0)));
     *out = l;
@@ -825,7 +831,7 @@ static st_status like(st_ts_imp *im, tv *a, size_t n, double v, tv *out) {
     tv sh = T1(im, st_ts_op1(im, "Shape", 1, &x), 1, ST_DTYPE_I64);
     st_dtype dt = ARG(1) ? st_ts_dtype_from_torch(I(ARG(1), 6)) : st_ts_dtype_of(ARG(0));
     tv code = {.k = TV_INT, .i = st_ts_dtype_to_torch(dt ? dt : ST_DTYPE_F32)};
-    if (filled(im, &sh, v, &code, out)) return ST_ERR_INVALID;
+    if (filled(im, &sh, v, &code, out)) return sticky(im);
     out->rank = st_ts_rank_of(im, ARG(0));
     return ST_OK;
 }
@@ -1238,7 +1244,7 @@ static st_status op_lstm(st_ts_imp *im, tv *a, size_t n, tv *out) {
         st_ts_attr_i(im, c2, "axis", 0);
     }
     tv t = {.k = TV_TUPLE, .n = 3, .rank = -1};
-    if (!(t.items = st_ts_alloc_items(im, 3))) return ST_ERR_NOMEM;
+    if (!(t.items = st_ts_alloc_items(im, 3))) return sticky(im);
     t.items[0] = T1(im, cur, 3, ST_DTYPE_F32);
     t.items[1] = T1(im, hn, 3, ST_DTYPE_F32);
     t.items[2] = T1(im, cn, 3, ST_DTYPE_F32);
@@ -1305,9 +1311,9 @@ static st_status minmax(st_ts_imp *im, tv *a, size_t n, bool is_max, tv *out) {
     tv b[3] = {a[0], a[1], n > 2 ? a[2] : (tv){.k = TV_BOOL, .i = 0}};
     if (reduce(im, b, 3, is_max ? "ReduceMax" : "ReduceMin", false, &vals) ||
         arg_reduce(im, b, 3, is_max ? "ArgMax" : "ArgMin", &idx))
-        return ST_ERR_INVALID;
+        return sticky(im);
     tv t = {.k = TV_TUPLE, .n = 2, .rank = -1};
-    if (!(t.items = st_ts_alloc_items(im, 2))) return ST_ERR_NOMEM;
+    if (!(t.items = st_ts_alloc_items(im, 2))) return sticky(im);
     t.items[0] = vals, t.items[1] = idx;
     *out = t;
     return ST_OK;
@@ -1426,7 +1432,7 @@ static st_status op_unbind(st_ts_imp *im, tv *a, size_t n, tv *out) {
     st_node *nd = st_ts_op(im, "Split", 1, &v, (int)k, o);
     st_ts_attr_i(im, nd, "axis", d);
     tv l = {.k = TV_LIST, .n = (size_t)k, .rank = -1};
-    if (!(l.items = st_ts_alloc_items(im, (size_t)k))) return ST_ERR_NOMEM;
+    if (!(l.items = st_ts_alloc_items(im, (size_t)k))) return sticky(im);
     for (int64_t i = 0; i < k; i++) {
         int s2[2] = {o[i], st_ts_const_i64(im, &d, 1, false)};
         l.items[i] = T1(im, st_ts_op1(im, "Squeeze", 2, s2), c->ndim - 1, c->dtype);
@@ -1457,7 +1463,7 @@ static st_status op_topk(st_ts_imp *im, tv *a, size_t n, tv *out) {
     st_ts_attr_i(im, nd, "largest", I(ARG(3), 1));
     st_ts_attr_i(im, nd, "sorted", 1);
     tv t = {.k = TV_TUPLE, .n = 2, .rank = -1};
-    if (!(t.items = st_ts_alloc_items(im, 2))) return ST_ERR_NOMEM;
+    if (!(t.items = st_ts_alloc_items(im, 2))) return sticky(im);
     t.items[0] = T1(im, o[0], st_ts_rank_of(im, ARG(0)), st_ts_dtype_of(ARG(0)));
     t.items[1] = T1(im, o[1], st_ts_rank_of(im, ARG(0)), ST_DTYPE_I64);
     st_ts_derive(&t.items[0], ARG(0), 0), st_ts_derive(&t.items[1], ARG(0), 0);
@@ -1488,7 +1494,7 @@ static st_status op_baddbmm(st_ts_imp *im, tv *a, size_t n, tv *out) {
     tv beta = {.k = TV_FLOAT, .f = F(ARG(3), 1)}, alpha = {.k = TV_FLOAT, .f = F(ARG(4), 1)};
     if (binary(im, &mm, &alpha, "Mul", B_ARITH, &sa) ||
         binary(im, ARG(0), &beta, "Mul", B_ARITH, &sb2))
-        return ST_ERR_INVALID;
+        return sticky(im);
     return binary(im, &sb2, &sa, "Add", B_ARITH, out);
 }
 static st_status op_full_like(st_ts_imp *im, tv *a, size_t n, tv *out) {
@@ -1508,7 +1514,7 @@ static st_status op_new_ones(st_ts_imp *im, tv *a, size_t n, tv *out) {
 }
 static st_status op_log1p(st_ts_imp *im, tv *a, size_t n, tv *out) {
     tv one = {.k = TV_FLOAT, .f = 1}, s2;
-    if (binary(im, ARG(0), &one, "Add", B_ARITH, &s2)) return ST_ERR_INVALID;
+    if (binary(im, ARG(0), &one, "Add", B_ARITH, &s2)) return sticky(im);
     return unary(im, &s2, "Log", out);
 }
 static st_status op_norm_l2(st_ts_imp *im, tv *a, size_t n, tv *out) {
@@ -1554,21 +1560,21 @@ static st_status attention(st_ts_imp *im, tv xq, tv xk, tv xv, int64_t E, int64_
     for (int i = 0; i < 3; i++) {
         tv r;
         if (call2(im, op_reshape, in3[i], hs, &r) || call2(im, op_permute, r, pm, outs[i]))
-            return ST_ERR_INVALID;
+            return sticky(im);
     }
     tv scale = {.k = TV_FLOAT, .f = 1.0 / sqrt((double)D)};
     if (call3(im, op_transpose, k, I64(-2), I64(-1), &kt) || call2(im, op_matmul, q, kt, &sc) ||
         call2(im, op_mul, sc, scale, &sc))
-        return ST_ERR_INVALID;
+        return sticky(im);
     if (mask && mask->k == TV_TENSOR) {
         if (mask->dt == ST_DTYPE_BOOL) { /* True = masked out */
             tv ninf = {.k = TV_FLOAT, .f = -INFINITY};
-            if (call3(im, op_masked_fill, sc, *mask, ninf, &sc)) return ST_ERR_INVALID;
-        } else if (call2(im, op_add, sc, *mask, &sc)) return ST_ERR_INVALID;
+            if (call3(im, op_masked_fill, sc, *mask, ninf, &sc)) return sticky(im);
+        } else if (call2(im, op_add, sc, *mask, &sc)) return sticky(im);
     }
     if (call2(im, op_softmax, sc, I64(-1), &sm) || call2(im, op_matmul, sm, v, &o) ||
         call2(im, op_permute, o, pm, &o) || call2(im, op_reshape, o, intlist(im, back, 3), merged))
-        return ST_ERR_INVALID;
+        return sticky(im);
     *weights = sm;
     return ST_OK;
 }
@@ -1587,30 +1593,30 @@ static st_status op_transformer_encoder_layer_fwd(st_ts_imp *im, tv *a, size_t n
     tv h, qkv, m, w, attn, y, f1, f2;
     tv ln1[5] = {x, shape, a[10], a[11], eps};
     if (norm_first) {
-        if (op_layer_norm(im, ln1, 5, &h)) return ST_ERR_INVALID;
+        if (op_layer_norm(im, ln1, 5, &h)) return sticky(im);
     } else h = x;
-    if (call3(im, op_linear, h, a[3], a[4], &qkv)) return ST_ERR_INVALID;
+    if (call3(im, op_linear, h, a[3], a[4], &qkv)) return sticky(im);
     tv parts[3];
     for (int i = 0; i < 3; i++) {
         tv sa[5] = {qkv, I64(-1), I64(i * E), I64((i + 1) * E), I64(1)};
-        if (op_slice(im, sa, 5, &parts[i])) return ST_ERR_INVALID;
+        if (op_slice(im, sa, 5, &parts[i])) return sticky(im);
     }
     if (attention(im, parts[0], parts[1], parts[2], E, H, ARG(18), &m, &w) ||
         call3(im, op_linear, m, a[5], a[6], &attn) || call2(im, op_add, x, attn, &y))
-        return ST_ERR_INVALID;
+        return sticky(im);
     tv ln2[5] = {y, shape, a[12], a[13], eps};
     if (!norm_first) {
         ln1[0] = y;
-        if (op_layer_norm(im, ln1, 5, &y)) return ST_ERR_INVALID;
+        if (op_layer_norm(im, ln1, 5, &y)) return sticky(im);
         ln2[0] = y;
     }
     tv hin = y;
-    if (norm_first && op_layer_norm(im, ln2, 5, &hin)) return ST_ERR_INVALID;
-    if (call3(im, op_linear, hin, a[14], a[15], &f1)) return ST_ERR_INVALID;
+    if (norm_first && op_layer_norm(im, ln2, 5, &hin)) return sticky(im);
+    if (call3(im, op_linear, hin, a[14], a[15], &f1)) return sticky(im);
     tv act[1] = {f1};
     if ((gelu ? op_gelu(im, act, 1, &f1) : op_relu(im, act, 1, &f1)) ||
         call3(im, op_linear, f1, a[16], a[17], &f2) || call2(im, op_add, y, f2, out))
-        return ST_ERR_INVALID;
+        return sticky(im);
     if (!norm_first) {
         ln2[0] = *out;
         return op_layer_norm(im, ln2, 5, out);
@@ -1628,18 +1634,18 @@ static st_status op_native_multi_head_attention(st_ts_imp *im, tv *a, size_t n, 
         tv wr = rows(im, &a[5], i * E, (i + 1) * E), br = rows(im, &a[6], i * E, (i + 1) * E);
         tv x = a[i];
         if (x.rank < 0) x.rank = 3;
-        if (call3(im, op_linear, x, wr, br, &p[i])) return ST_ERR_INVALID;
+        if (call3(im, op_linear, x, wr, br, &p[i])) return sticky(im);
     }
     if (attention(im, p[0], p[1], p[2], E, H, ARG(9), &m, &w) ||
         call3(im, op_linear, m, a[7], a[8], &o))
-        return ST_ERR_INVALID;
+        return sticky(im);
     tv t = {.k = TV_TUPLE, .n = 2, .rank = -1};
-    if (!(t.items = st_ts_alloc_items(im, 2))) return ST_ERR_NOMEM;
+    if (!(t.items = st_ts_alloc_items(im, 2))) return sticky(im);
     t.items[0] = o;
     if (I(ARG(10), 1)) {
         if (I(ARG(11), 1)) {
             tv b[3] = {w, intlist(im, (int64_t[]){1}, 1), I64(0)};
-            if (reduce(im, b, 3, "ReduceMean", false, &t.items[1])) return ST_ERR_INVALID;
+            if (reduce(im, b, 3, "ReduceMean", false, &t.items[1])) return sticky(im);
         } else t.items[1] = w;
     } else t.items[1] = (tv){.k = TV_NONE, .vi = -1, .rank = -1};
     *out = t;
@@ -1654,19 +1660,19 @@ static st_node *last_node(st_ts_imp *im, const tv *out) {
 
 /* Ops whose handler emitted a node needing one more attribute. */
 static st_status op_hardsigmoid_attr(st_ts_imp *im, tv *a, size_t n, tv *out) {
-    if (op_hardsigmoid(im, a, n, out)) return ST_ERR_INVALID;
+    if (op_hardsigmoid(im, a, n, out)) return sticky(im);
     st_node *nd = last_node(im, out);
     st_ts_attr_f(im, nd, "alpha", 1.0 / 6.0);
     st_ts_attr_f(im, nd, "beta", 0.5);
     return ST_OK;
 }
 static st_status op_leaky_relu_attr(st_ts_imp *im, tv *a, size_t n, tv *out) {
-    if (op_leaky_relu(im, a, n, out)) return ST_ERR_INVALID;
+    if (op_leaky_relu(im, a, n, out)) return sticky(im);
     st_ts_attr_f(im, last_node(im, out), "alpha", F(ARG(1), 0.01));
     return ST_OK;
 }
 static st_status op_elu_attr(st_ts_imp *im, tv *a, size_t n, tv *out) {
-    if (op_elu(im, a, n, out)) return ST_ERR_INVALID;
+    if (op_elu(im, a, n, out)) return sticky(im);
     st_ts_attr_f(im, last_node(im, out), "alpha", F(ARG(1), 1));
     return ST_OK;
 }
