@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ts_convert.h"
 #include "pickle/pickle.h"
+#include "ts_convert.h"
 #include "ts_tables.h"
 #include "ts_types.h"
 #include "zip/zip.h"
@@ -25,7 +25,7 @@ typedef struct ginfo {
 } ginfo;
 
 #define NAME_RING 16
-#define NAME_LEN  64
+#define NAME_LEN 64
 
 typedef struct st_ts_ex {
     const st_model *m;
@@ -362,7 +362,7 @@ static st_status analyse(ex *e, const st_graph *g) {
 /* ---- code generation --------------------------------------------------------------- */
 /* Names of a node's inputs and outputs, each in the next slot of the exporter's ring (enough
  * for every name one printf takes; no cap on a node's inputs). */
-#define IN(i)  vname(e, g, n->inputs[i], ring(e), NAME_LEN)
+#define IN(i) vname(e, g, n->inputs[i], ring(e), NAME_LEN)
 #define OUT(i) vname(e, g, n->outputs[i], ring(e), NAME_LEN)
 #define HAS(i) (n->n_in > (i) && n->inputs[i] >= 0)
 

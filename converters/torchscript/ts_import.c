@@ -14,7 +14,7 @@
 #define MAX_CALL_DEPTH 64  /* nested module/function calls */
 #define MAX_EVAL_DEPTH 100 /* nested expressions */
 #define MAX_FLOW_DEPTH 32  /* nested data-dependent if / loops */
-#define MAX_RESULTS    64  /* values an if or loop hands on */
+#define MAX_RESULTS 64     /* values an if or loop hands on */
 
 /* ---- archive: files, tensors ------------------------------------------------------ */
 static st_status read_member(st_ts_imp *im, const char *rel, st_buf **owner, const uint8_t **data,

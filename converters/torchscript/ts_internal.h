@@ -6,10 +6,10 @@
 
 #include "infer.h"
 #include "ir.h"
-#include "ts_tables.h"
-#include "ts_types.h"
 #include "pickle/pickle.h"
 #include "torchscript/tsc.h"
+#include "ts_tables.h"
+#include "ts_types.h"
 #include "zip/zip.h"
 
 /* A value while interpreting TorchScript: Python scalars and containers are known at import

@@ -466,8 +466,8 @@ static st_status op_permute(st_ts_imp *im, tv *a, size_t n, tv *out) {
 }
 static st_status transpose_dims(st_ts_imp *im, const tv *x, int64_t d0, int64_t d1, tv *out) {
     needs_dim(im, x, d0), needs_dim(im, x, d1);
-    if (d0 >= 0 && d1 >= 0 && d0 < ST_MAX_RANK && d1 < ST_MAX_RANK && x->k == TV_TENSOR &&
-        x->org && st_ts_rank_of(im, x) < 0) { /* the perm waits for the input's rank */
+    if (d0 >= 0 && d1 >= 0 && d0 < ST_MAX_RANK && d1 < ST_MAX_RANK && x->k == TV_TENSOR && x->org &&
+        st_ts_rank_of(im, x) < 0) { /* the perm waits for the input's rank */
         int v = st_ts_as_tensor(im, x, ST_DTYPE_UNDEFINED), o;
         st_ts_swap_later(im, st_ts_op(im, "Transpose", 1, &v, 1, &o), x, d0, d1);
         *out = T1(im, o, -1, st_ts_dtype_of(x));

@@ -32,15 +32,17 @@ bool st_ts_emits(const char *op_type);
     X(Abs, abs)                                                                               \
     X(Ceil, ceil)                                                                             \
     X(Cos, cos)                                                                               \
-    X(Erf, erf) X(Exp, exp) X(Floor, floor) X(HardSwish, hardswish) X(Log, log) X(Neg, neg)   \
+    X(Erf, erf)                                                                               \
+    X(Exp, exp) X(Floor, floor) X(HardSwish, hardswish) X(Log, log) X(Neg, neg)               \
         X(Not, logical_not) X(Reciprocal, reciprocal) X(Relu, relu) X(Round, round)           \
             X(Sigmoid, sigmoid) X(Sign, sign) X(Sin, sin) X(Softplus, softplus) X(Sqrt, sqrt) \
                 X(Tanh, tanh)
-#define ST_TS_BINARY_MAP(X)                                                               \
-    X(Add, add)                                                                           \
-    X(And, logical_and)                                                                   \
-    X(Equal, eq)                                                                          \
-    X(Greater, gt) X(GreaterOrEqual, ge) X(Less, lt) X(LessOrEqual, le) X(MatMul, matmul) \
-        X(Mul, mul) X(Or, logical_or) X(Pow, pow) X(Sub, sub) X(Xor, logical_xor)
+#define ST_TS_BINARY_MAP(X)                                                            \
+    X(Add, add)                                                                        \
+    X(And, logical_and)                                                                \
+    X(Equal, eq)                                                                       \
+    X(Greater, gt)                                                                     \
+    X(GreaterOrEqual, ge) X(Less, lt) X(LessOrEqual, le) X(MatMul, matmul) X(Mul, mul) \
+        X(Or, logical_or) X(Pow, pow) X(Sub, sub) X(Xor, logical_xor)
 
 #endif
