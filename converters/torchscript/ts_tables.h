@@ -28,21 +28,16 @@ bool st_ts_emits(const char *op_type);
 
 /* IR ops whose TorchScript spelling is the same aten op both ways (import row `aten` emits
  * `op`; export row `op` calls `aten`): X(op, aten). */
-#define ST_TS_UNARY_MAP(X)                                                                    \
-    X(Abs, abs)                                                                               \
-    X(Ceil, ceil)                                                                             \
-    X(Cos, cos)                                                                               \
-    X(Erf, erf)                                                                               \
-    X(Exp, exp) X(Floor, floor) X(HardSwish, hardswish) X(Log, log) X(Neg, neg)               \
-        X(Not, logical_not) X(Reciprocal, reciprocal) X(Relu, relu) X(Round, round)           \
-            X(Sigmoid, sigmoid) X(Sign, sign) X(Sin, sin) X(Softplus, softplus) X(Sqrt, sqrt) \
-                X(Tanh, tanh)
-#define ST_TS_BINARY_MAP(X)                                                            \
-    X(Add, add)                                                                        \
-    X(And, logical_and)                                                                \
-    X(Equal, eq)                                                                       \
-    X(Greater, gt)                                                                     \
-    X(GreaterOrEqual, ge) X(Less, lt) X(LessOrEqual, le) X(MatMul, matmul) X(Mul, mul) \
-        X(Or, logical_or) X(Pow, pow) X(Sub, sub) X(Xor, logical_xor)
+/* clang-format off */
+#define ST_TS_UNARY_MAP(X) \
+    X(Abs, abs) X(Ceil, ceil) X(Cos, cos) X(Erf, erf) X(Exp, exp) X(Floor, floor)                \
+    X(HardSwish, hardswish) X(Log, log) X(Neg, neg) X(Not, logical_not)                          \
+    X(Reciprocal, reciprocal) X(Relu, relu) X(Round, round) X(Sigmoid, sigmoid) X(Sign, sign)    \
+    X(Sin, sin) X(Softplus, softplus) X(Sqrt, sqrt) X(Tanh, tanh)
+#define ST_TS_BINARY_MAP(X) \
+    X(Add, add) X(And, logical_and) X(Equal, eq) X(Greater, gt) X(GreaterOrEqual, ge)            \
+    X(Less, lt) X(LessOrEqual, le) X(MatMul, matmul) X(Mul, mul) X(Or, logical_or) X(Pow, pow)   \
+    X(Sub, sub) X(Xor, logical_xor)
+/* clang-format on */
 
 #endif
