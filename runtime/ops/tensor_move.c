@@ -515,7 +515,32 @@ st_status st_tsr_prep_tile(st_kctx *k, st_error *err) {
 
 /* ==== Pad ============================================================================= */
 
-typedef enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE } pad_mode;
+typedef enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP } pad_mode;
+
+/* Pad-18's axes input: pads (n entries) name only those axes; spread them over all r. */
+static st_status pad_axes(st_kctx *k, int r, bool at_run, int64_t *pads, size_t *n, bool *ready,
+                          st_error *err) {
+    const st_tensor *t = at_run ? st_in(k, 3) : st_in_const(k, 3);
+    if (!t) {
+        *ready = false;
+        return ST_OK;
+    }
+    int64_t ax[ST_MAX_RANK];
+    int axn[ST_MAX_RANK];
+    size_t na;
+    st_status s = st_tsr_ints(t, ST_MAX_RANK, ax, &na, "axes", err);
+    if (s || (s = st_tsr_axes(ax, na, r, axn, err))) return s;
+    if (*n != 2 * na)
+        return st_errorf(err, ST_ERR_INVALID, "pads has %zu entries for %zu axes", *n, na);
+    int64_t full[2 * ST_MAX_RANK] = {0};
+    for (size_t i = 0; i < na; i++) {
+        full[axn[i]] = pads[i];
+        full[axn[i] + r] = pads[i + na];
+    }
+    memcpy(pads, full, 2 * (size_t)r * sizeof *pads);
+    *n = 2 * (size_t)r;
+    return ST_OK;
+}
 
 static st_status pad_params(st_kctx *k, const st_tensor *x, bool at_run, pad_mode *mode,
                             int64_t *pads, bool *ready, st_error *err) {
@@ -524,6 +549,7 @@ static st_status pad_params(st_kctx *k, const st_tensor *x, bool at_run, pad_mod
     if (!strcmp(m, "constant")) *mode = PAD_CONSTANT;
     else if (!strcmp(m, "reflect")) *mode = PAD_REFLECT;
     else if (!strcmp(m, "edge")) *mode = PAD_EDGE;
+    else if (!strcmp(m, "wrap") && k->opset >= 19) *mode = PAD_WRAP;
     else return st_errorf(err, ST_ERR_UNSUPPORTED, "Pad mode \"%s\" is not supported", m);
     *ready = true;
     size_t n;
@@ -541,6 +567,9 @@ static st_status pad_params(st_kctx *k, const st_tensor *x, bool at_run, pad_mod
             return ST_OK;
         }
         if ((s = st_tsr_ints(t, 2 * ST_MAX_RANK, pads, &n, "pads", err))) return s;
+        if (k->opset >= 18 && st_has_in(k, 3) && (s = pad_axes(k, r, at_run, pads, &n, ready, err)))
+            return s;
+        if (!*ready) return ST_OK;
     }
     if ((int)n != 2 * r)
         return st_errorf(err, ST_ERR_INVALID, "pads has %zu entries for rank %d", n, r);
@@ -595,6 +624,9 @@ static st_status run_pad(st_kctx *k, st_error *err) {
                     i = -1;
                 } else if (mode == PAD_EDGE) {
                     i = i < 0 ? 0 : n - 1;
+                } else if (mode == PAD_WRAP) {
+                    i %= n;
+                    if (i < 0) i += n;
                 } else if (n == 1) {
                     i = 0;
                 } else {
