@@ -15,8 +15,18 @@
 
 void st_tsr_declare(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *dims) {
     /* String outputs stay undeclared so the executor allocates them with st_tensor_alloc,
-     * whose buffer frees the strings; an arena slot would leak them. */
-    if (dtype != ST_DTYPE_STRING && st_has_out(k, i)) st_out_declare(k, i, dtype, ndim, dims);
+     * whose buffer frees the strings; an arena slot would leak them. Static inference still
+     * learns their type (the planner reads only `declared`). */
+    if (!st_has_out(k, i)) return;
+    if (dtype != ST_DTYPE_STRING) {
+        st_out_declare(k, i, dtype, ndim, dims);
+        return;
+    }
+    st_out_decl *d = &k->decl[i];
+    d->typed = true;
+    d->dtype = dtype;
+    d->ndim = ndim;
+    if (ndim > 0) memcpy(d->dims, dims, (size_t)ndim * sizeof *dims);
 }
 
 st_status st_tsr_own_strings(st_tensor *y, size_t begin, size_t end, st_error *err) {
