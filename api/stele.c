@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "exec.h"
+#include "infer.h"
 #include "ir.h"
 #include "npy/npy.h"
 #include "onnx/onnx_convert.h"
@@ -62,12 +63,19 @@ st_status st_model_load(const char *path, const st_load_opts *opts, st_model **o
     st_format fmt = opts && opts->format ? opts->format : st_format_detect(path);
     st_model *m = NULL;
     st_status s;
+    st_infer_bind binds[64];
+    size_t nb = opts && opts->shapes ? opts->n_shapes : 0;
+    if (nb > ST_ARRAY_LEN(binds))
+        return st_errorf(err, ST_ERR_LIMIT, "%s: more than %zu input shapes given", path,
+                         ST_ARRAY_LEN(binds));
+    for (size_t i = 0; i < nb; i++)
+        binds[i] = (st_infer_bind){opts->shapes[i].name, opts->shapes[i].ndim, opts->shapes[i].dims};
     switch (fmt) {
     case ST_FORMAT_ONNX:
         s = st_onnx_import(path, &m, err);
         break;
-    case ST_FORMAT_TORCHSCRIPT:
-        s = st_ts_import(path, &m, err);
+    case ST_FORMAT_TORCHSCRIPT: /* TorchScript states no input ranks: bindings give them */
+        s = st_ts_import_ex(path, binds, nb, &m, NULL, err);
         break;
     case ST_FORMAT_SAVEDMODEL:
         s = st_tf_import(path, opts ? opts->signature : NULL, &m, err);
@@ -80,6 +88,12 @@ st_status st_model_load(const char *path, const st_load_opts *opts, st_model **o
     }
     if (s) return s;
     st_ops_resolve(m);
+    s = st_infer_model(m, binds, nb, NULL, err);
+    if (s) {
+        if (s != ST_ERR_NOMEM) st_error_prefix(err, "%s: ", path);
+        st_model_release(m);
+        return s;
+    }
     *out = m;
     return ST_OK;
 }
@@ -200,6 +214,22 @@ void st_model_input(const st_model *m, size_t i, st_value_info *out) {
 
 void st_model_output(const st_model *m, size_t i, st_value_info *out) {
     describe(m, i < m->graph->n_outputs ? m->graph->outputs[i] : -1, out);
+}
+
+size_t st_model_n_values(const st_model *m) { return m->graph ? m->graph->n_values : 0; }
+
+void st_model_value(const st_model *m, size_t i, st_value_info *out) {
+    describe(m, i < st_model_n_values(m) ? (int)i : -1, out);
+    if (i < st_model_n_values(m) && m->graph->values[i].has_const) {
+        /* weights: their tensor is their type */
+        const st_tensor *t = &m->graph->values[i].const_val;
+        st_dim_info *d = st_arena_alloc(m->arena, sizeof *d * (size_t)(t->ndim ? t->ndim : 1));
+        out->kind = ST_VAL_TENSOR;
+        out->dtype = t->dtype;
+        out->rank = d ? t->ndim : -1;
+        for (int k = 0; d && k < t->ndim; k++) d[k] = (st_dim_info){t->dims[k], NULL};
+        out->dims = d;
+    }
 }
 
 static bool count_ops(const st_graph *g, st_op_count **h, size_t *n, size_t *cap) {

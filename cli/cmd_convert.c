@@ -56,7 +56,7 @@ static int verify(st_model *src, const char *in_path, const char *out_path, st_f
     int rc = EXIT_OK;
     st_error err;
     char b1[32], b2[32];
-    st_load_opts lo = {out_fmt, NULL};
+    st_load_opts lo = {.format = out_fmt};
     st_status s = st_model_load(out_path, &lo, &sb.m, &err);
     if (s) {
         if (s == ST_ERR_UNSUPPORTED) {
@@ -163,7 +163,7 @@ int cmd_convert(int argc, char **argv) {
     }
     st_error err;
     st_model *m;
-    st_load_opts lo = {ST_FORMAT_UNKNOWN, signature};
+    st_load_opts lo = {.signature = signature};
     if (st_model_load(in, &lo, &m, &err)) {
         status = cli_fail("%s", err.msg);
         goto free_opts;

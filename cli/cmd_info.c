@@ -132,9 +132,7 @@ int cmd_info(int argc, char **argv) {
             n_shapes++;
         }
         else if (cli_opt(&a, "--signature", &signature, &st)) { if (st) return st; }
-        else if (argv[a.i][0] == '-' && argv[a.i][1]) return cli_usage_error("info", "unknown option '%s'", argv[a.i]);
-        else if (!path) path = argv[a.i];
-        else return cli_usage_error("info", "unexpected argument '%s'", argv[a.i]);
+        else if ((st = cli_model_arg(&a, &path))) return st;
     }
     if (!path) return cli_usage_error("info", "no MODEL given");
     st_error err;
@@ -190,7 +188,7 @@ int cmd_info(int argc, char **argv) {
         cJSON_AddNumberToObject(r, "parameter_bytes", (double)pbytes);
         char *txt = cJSON_Print(r);
         if (txt) puts(txt);
-        free(txt);
+        cJSON_free(txt);
         cJSON_Delete(r);
     } else {
         char buf[1024];

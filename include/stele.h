@@ -183,9 +183,21 @@ ST_API st_format st_format_from_name(const char *name);
 /* Guess a format from a path's content (magic bytes, directory layout) or extension. */
 ST_API st_format st_format_detect(const char *path);
 
+/* A concrete shape for one graph input (`--shape x=1x3x224x224`). */
+typedef struct st_shape_binding {
+    const char *name;
+    int ndim;
+    int64_t dims[ST_MAX_RANK];
+} st_shape_binding;
+
 typedef struct st_load_opts {
     st_format format;      /* ST_FORMAT_UNKNOWN: detect */
     const char *signature; /* SavedModel signature, NULL for serving_default */
+    /* Input shapes to bind before static inference (may be NULL): every value's type is
+     * then inferred from them; a name that is not an input, or a rank or fixed extent that
+     * contradicts the model, is ST_ERR_INVALID. */
+    const st_shape_binding *shapes;
+    size_t n_shapes;
 } st_load_opts;
 
 ST_API st_status st_model_load(const char *path, const st_load_opts *opts, st_model **out,
@@ -227,6 +239,11 @@ ST_API size_t st_model_n_inputs(const st_model *m);  /* excludes initializers */
 ST_API size_t st_model_n_outputs(const st_model *m);
 ST_API void st_model_input(const st_model *m, size_t i, st_value_info *out);
 ST_API void st_model_output(const st_model *m, size_t i, st_value_info *out);
+/* Every value of the main graph (inputs, weights, intermediates, outputs) with the type
+ * static inference gave it at load: a dim is known (value >= 0), symbolic (symbol) or
+ * unknown (value -1, symbol NULL). */
+ST_API size_t st_model_n_values(const st_model *m);
+ST_API void st_model_value(const st_model *m, size_t i, st_value_info *out);
 
 typedef struct st_op_count {
     const char *domain;

@@ -545,9 +545,6 @@ done:
 /* Whether a node's outputs may be computed once at prepare and kept: not impure (the
  * record's flags), no subgraphs, and every input constant, or a shape-only op (Shape,
  * Size) whose input's shape is static. */
-/* Whether a node's outputs may be computed once at prepare and kept: not impure (the
- * record's flags), no subgraphs, and every input constant, or a shape-only op (Shape,
- * Size) whose input's shape is static. */
 static bool foldable(const st_gexec *e, const st_kctx *k) {
     const st_node *nd = k->node;
     uint32_t flags = nd->def ? nd->def->flags : 0;
