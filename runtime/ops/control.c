@@ -1,7 +1,8 @@
 /* runtime/ops/control.c: control flow (If, Loop, Scan, SequenceMap), sequences and
  * optionals. Subgraphs run through st_subgraph_run; values move between the node and its
  * body by reference (st_buf counts), copied only when a tensor has no owner to keep alive.
- * Output shapes here depend on data, so prepare declares nothing but scalars. */
+ * Output shapes here depend on data, so prepare declares nothing but scalars; static
+ * inference describes the outputs with each row's infer function instead. */
 #include <string.h>
 
 #include "infer.h"
