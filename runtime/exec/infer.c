@@ -220,6 +220,48 @@ static void try_fold(gframe *f, const st_node *nd, st_kctx *k) {
     }
 }
 
+/* Two different unknown extents meeting at one axis (broadcasting [?] with [?], a MatMul
+ * over an unknown K) make prepare refuse sentinels that differ. Where the inputs, aligned
+ * from the right, hold distinct sentinels at one position, give them all one fresh extent:
+ * the node then infers with that axis unknown. Returns whether anything changed. */
+static bool unify_unknown_dims(engine *en, st_value **in, int n_in, const bool *isc) {
+    int maxr = 0;
+    for (int i = 0; i < n_in; i++)
+        if (in[i] && !isc[i] && in[i]->kind == ST_VAL_TENSOR && in[i]->tensor.ndim > maxr)
+            maxr = in[i]->tensor.ndim;
+    bool changed = false;
+    for (int p = 1; p <= maxr; p++) {
+        int64_t first = -1;
+        bool differ = false;
+        for (int i = 0; i < n_in; i++) {
+            if (!in[i] || isc[i] || in[i]->kind != ST_VAL_TENSOR || in[i]->tensor.ndim < p) continue;
+            int64_t d = in[i]->tensor.dims[in[i]->tensor.ndim - p];
+            if (sym_of(en, en->pass, d) < 0) continue;
+            if (first < 0) first = d;
+            else differ |= d != first;
+        }
+        if (!differ) continue;
+        int64_t fresh = fresh_dim(en);
+        for (int i = 0; i < n_in; i++) {
+            if (!in[i] || isc[i] || in[i]->kind != ST_VAL_TENSOR || in[i]->tensor.ndim < p) continue;
+            int64_t *d = &in[i]->tensor.dims[in[i]->tensor.ndim - p];
+            if (sym_of(en, en->pass, *d) >= 0) *d = fresh;
+        }
+        changed = true;
+    }
+    return changed;
+}
+
+static void reset_kctx(st_kctx *k) {
+    if (k->state) (k->state_free ? k->state_free : st_free)(k->state);
+    k->state = NULL;
+    k->state_free = NULL;
+    k->run = NULL;
+    k->scratch_bytes = 0;
+    memset(k->decl, 0, sizeof *k->decl * (size_t)k->n_out);
+    for (int i = 0; i < k->n_out; i++) k->decl[i].alias_of = -1;
+}
+
 /* Infer one node by running its prepare on the inputs' types. */
 static void infer_by_prepare(gframe *f, const st_node *nd) {
     int n_in = nd->n_in, n_out = nd->n_out;
@@ -255,6 +297,10 @@ static void infer_by_prepare(gframe *f, const st_node *nd) {
     k.decl = decl;
     k.threads = 1;
     st_status st = nd->def->prepare(&k, NULL);
+    if ((st || !k.run) && unify_unknown_dims(f->en, ptrs, n_in, isc)) {
+        reset_kctx(&k);
+        st = nd->def->prepare(&k, NULL);
+    }
     if (st || !k.run) {
         f->en->n_failed++;
     } else {
@@ -271,7 +317,7 @@ static void infer_by_prepare(gframe *f, const st_node *nd) {
         }
         try_fold(f, nd, &k);
     }
-    if (k.state) (k.state_free ? k.state_free : st_free)(k.state);
+    reset_kctx(&k);
 done:
     for (int i = 0; vals && i < n_in + n_out; i++) st_value_clear(&vals[i]);
     st_free(vals);
@@ -413,11 +459,21 @@ static void infer_graph(engine *en, gframe *parent, const st_graph *g, int n_in,
             const st_node *nd = &g->nodes[order[p]];
             if (!nd->def) continue;
             if (!nd->def->infer || !infer_by_fn(&f, nd)) infer_by_prepare(&f, nd);
-            /* where inference learned nothing, the file's declared type stands */
+            /* where inference learned nothing, the file's declared type stands; where it
+             * left an extent unknown, a fixed extent the file declares fills it */
             for (int i = 0; i < nd->n_out; i++) {
                 int v = nd->outputs[i];
-                if (v >= 0 && !known_type(&f.ty[v]) && g->values[v].type.kind != ST_VAL_NONE)
-                    from_type(en, &g->values[v].type, &f.ty[v]);
+                const st_type *dt = v >= 0 ? &g->values[v].type : NULL;
+                if (!dt || dt->kind == ST_VAL_NONE) continue;
+                st_itype *t = &f.ty[v];
+                if (!known_type(t)) {
+                    from_type(en, dt, t);
+                } else if (t->kind == dt->kind && t->rank == dt->rank && dt->dims) {
+                    for (int d = 0; d < t->rank; d++)
+                        if (dt->dims[d].value >= 0 && sym_of(en, en->pass, t->dims[d]) >= 0 &&
+                            !en->sym_names[sym_of(en, en->pass, t->dims[d])])
+                            t->dims[d] = dt->dims[d].value;
+                }
             }
         }
     }

@@ -196,8 +196,76 @@ int64_t st_model_opset(const st_model *m, const char *domain) {
     return 0;
 }
 
-/* Kahn's algorithm, stable with respect to file order. A node is ready when every input
- * it names is a graph input, initializer, outer-scope value, or produced by a placed node. */
+/* The values of g a node depends on: its inputs, and every value of g that a subgraph of
+ * the node reads from an enclosing scope, at any depth (an If branch reading a value
+ * produced earlier in g must run after its producer). */
+typedef struct dep_walk {
+    const st_graph *g;
+    void (*fn)(void *ud, int v);
+    void *ud;
+} dep_walk;
+
+/* The index in w->g that value v of graph sub finally refers to, or -1. */
+static int outer_root(const dep_walk *w, const st_graph *sub, int v) {
+    for (int hops = 0; sub && sub != w->g && hops < 256; hops++) {
+        const st_ir_value *iv = &sub->values[v];
+        if (iv->role != ST_VALUE_OUTER || iv->outer_index < 0 || !sub->parent ||
+            (size_t)iv->outer_index >= sub->parent->n_values)
+            return -1;
+        v = iv->outer_index;
+        sub = sub->parent;
+    }
+    return sub == w->g ? v : -1;
+}
+
+static void subgraph_deps(const dep_walk *w, const st_graph *sub, int depth) {
+    if (!sub || depth > 64) return;
+    for (size_t v = 0; v < sub->n_values; v++) {
+        if (sub->values[v].role != ST_VALUE_OUTER) continue;
+        int r = outer_root(w, sub, (int)v);
+        if (r >= 0) w->fn(w->ud, r);
+    }
+    for (size_t i = 0; i < sub->n_nodes; i++)
+        for (int a = 0; a < sub->nodes[i].n_attrs; a++) {
+            const st_attr *at = &sub->nodes[i].attrs[a];
+            subgraph_deps(w, at->g, depth + 1);
+            for (size_t k = 0; at->graphs && k < at->n; k++) subgraph_deps(w, at->graphs[k], depth + 1);
+        }
+}
+
+static void node_deps(const dep_walk *w, const st_node *nd) {
+    for (int k = 0; k < nd->n_in; k++)
+        if (nd->inputs[k] >= 0) w->fn(w->ud, nd->inputs[k]);
+    for (int a = 0; a < nd->n_attrs; a++) {
+        subgraph_deps(w, nd->attrs[a].g, 0);
+        for (size_t k = 0; nd->attrs[a].graphs && k < nd->attrs[a].n; k++)
+            subgraph_deps(w, nd->attrs[a].graphs[k], 0);
+    }
+}
+
+typedef struct dep_state {
+    const int *producer;
+    size_t *cons_start, *fill;
+    int *cons, *pending;
+    int node;
+} dep_state;
+
+static void count_dep(void *ud, int v) {
+    dep_state *d = ud;
+    if (d->producer[v] >= 0 && d->producer[v] != d->node) d->cons_start[v + 1]++;
+}
+
+static void add_dep(void *ud, int v) {
+    dep_state *d = ud;
+    if (d->producer[v] >= 0 && d->producer[v] != d->node) {
+        d->cons[d->cons_start[v] + d->fill[v]++] = d->node;
+        d->pending[d->node]++;
+    }
+}
+
+/* Kahn's algorithm, stable with respect to file order. A node is ready when every value it
+ * depends on (inputs and its subgraphs' outer-scope reads) is a graph input, initializer,
+ * outer-scope value, or produced by a placed node. */
 st_status st_graph_toposort(const st_graph *g, int *order, st_error *err) {
     size_t nn = g->n_nodes, nv = g->n_values, placed = 0;
     int *pending = st_calloc(nn ? nn : 1, sizeof *pending);
@@ -210,36 +278,36 @@ st_status st_graph_toposort(const st_graph *g, int *order, st_error *err) {
     for (size_t i = 0; i < nn; i++)
         for (int o = 0; o < g->nodes[i].n_out; o++)
             if (g->nodes[i].outputs[o] >= 0) producer[g->nodes[i].outputs[o]] = (int)i;
-    /* consumer lists (CSR) */
-    size_t total = 0;
     for (size_t i = 0; i < nn; i++)
         for (int k = 0; k < g->nodes[i].n_in; k++) {
             int v = g->nodes[i].inputs[k];
-            if (v >= 0 && producer[v] >= 0 && producer[v] != (int)i) {
-                cons_start[v + 1]++;
-                total++;
-            }
-        }
-    for (size_t v = 0; v < nv; v++) cons_start[v + 1] += cons_start[v];
-    cons = st_malloc((total ? total : 1) * sizeof *cons);
-    size_t *fill = st_calloc(nv ? nv : 1, sizeof *fill);
-    if (!cons || !fill) {
-        st_free(fill);
-        goto nomem;
-    }
-    for (size_t i = 0; i < nn; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++) {
-            int v = g->nodes[i].inputs[k];
-            if (v >= 0 && producer[v] >= 0 && producer[v] != (int)i) {
-                cons[cons_start[v] + fill[v]++] = (int)i;
-                pending[i]++;
-            } else if (v >= 0 && producer[v] == (int)i) {
-                st_free(fill);
+            if (v >= 0 && producer[v] == (int)i) {
                 s = st_errorf(err, ST_ERR_FORMAT, "node \"%s\" (%s) consumes its own output \"%s\"",
                               g->nodes[i].name, g->nodes[i].op_type, g->values[v].name);
                 goto done;
             }
         }
+    /* consumer lists (CSR): count, then fill */
+    dep_state ds = {producer, cons_start, NULL, NULL, pending, 0};
+    dep_walk w = {g, count_dep, &ds};
+    for (size_t i = 0; i < nn; i++) {
+        ds.node = (int)i;
+        node_deps(&w, &g->nodes[i]);
+    }
+    for (size_t v = 0; v < nv; v++) cons_start[v + 1] += cons_start[v];
+    cons = st_malloc((cons_start[nv] ? cons_start[nv] : 1) * sizeof *cons);
+    size_t *fill = st_calloc(nv ? nv : 1, sizeof *fill);
+    if (!cons || !fill) {
+        st_free(fill);
+        goto nomem;
+    }
+    ds.fill = fill;
+    ds.cons = cons;
+    w.fn = add_dep;
+    for (size_t i = 0; i < nn; i++) {
+        ds.node = (int)i;
+        node_deps(&w, &g->nodes[i]);
+    }
     st_free(fill);
     size_t qh = 0, qt = 0;
     for (size_t i = 0; i < nn; i++)

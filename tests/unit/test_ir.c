@@ -191,6 +191,38 @@ Test(graph, build_lookup_and_order) {
     st_model_release(m);
 }
 
+/* An If listed first whose branch (two levels down) reads a value a later node produces:
+ * the producer must be ordered before the If, as if the read were an input. */
+Test(graph, subgraph_reads_order_their_producers) {
+    st_model *m = st_model_new(ST_FORMAT_ONNX);
+    st_graph *g = st_graph_new(m, NULL);
+    m->graph = g;
+    st_node *iff = st_graph_add_node(g, "If", "", "if", 1, 1);
+    st_node *neg = st_graph_add_node(g, "Neg", "", "neg", 1, 1);
+    iff = &g->nodes[0];
+    iff->inputs[0] = st_graph_value(g, "cond");
+    iff->outputs[0] = st_graph_value(g, "y");
+    neg->inputs[0] = st_graph_value(g, "x");
+    neg->outputs[0] = st_graph_value(g, "mid");
+    /* then-branch -> a nested graph -> reads "mid" through two outer references */
+    st_graph *br = st_graph_new(m, g), *inner = st_graph_new(m, br);
+    int bv = st_graph_value(br, "mid");
+    br->values[bv].role = ST_VALUE_OUTER;
+    br->values[bv].outer_index = st_graph_find(g, "mid");
+    int iv = st_graph_value(inner, "mid");
+    inner->values[iv].role = ST_VALUE_OUTER;
+    inner->values[iv].outer_index = bv;
+    st_node *loop = st_graph_add_node(br, "Loop", "", "loop", 0, 0);
+    st_node_add_attr(br, loop, "body", ST_ATTR_GRAPH)->g = inner;
+    st_node_add_attr(g, iff, "then_branch", ST_ATTR_GRAPH)->g = br;
+    int order[2];
+    st_error err;
+    cr_assert_eq(st_graph_toposort(g, order, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(order[0], 1, "the Neg producing \"mid\" runs first");
+    cr_assert_eq(order[1], 0);
+    st_model_release(m);
+}
+
 Test(graph, cycles_are_reported) {
     st_graph *g;
     st_model *m = two_node_model(&g);
