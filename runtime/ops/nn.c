@@ -150,6 +150,14 @@ static const st_op_def family_rows[] = {
     ST_OP("", "DynamicQuantizeLinear", 11, st_nn_prep_dynamic_quantize), /* uint8 with stats */
     ST_OP("", "Einsum", 12, st_nn_prep_einsum),         /* Einstein summation */
     ST_OP("", "NonMaxSuppression", 10, st_nn_prep_nms), /* greedy box selection; also 11 */
+    /* scaled dot-product attention with KV cache, masks, GQA, softcap; also 24
+     * (nonpad_kv_seqlen) */
+    ST_OP("", "Attention", 23, st_nn_prep_attention, .flops = st_nn_attention_flops),
+    /* root-mean-square normalization over trailing axes: square, sum, scale, multiply */
+    ST_OP("", "RMSNormalization", 23, st_nn_prep_rmsnorm, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 4),
+    /* rotation of head-dim pairs by cached cos/sin: 2 multiplies and an add per element */
+    ST_OP("", "RotaryEmbedding", 23, st_nn_prep_rope, .flops_per_elem = 3),
 };
 const st_op_family st_ops_nn = {"nn", family_rows, ST_ARRAY_LEN(family_rows)};
 

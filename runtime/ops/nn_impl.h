@@ -62,10 +62,13 @@ void st_nn_omp_threads(int n);
     X(matmul_integer) X(qlinear_matmul) X(maxpool) X(avgpool) X(lppool) X(global_avgpool)  \
     X(global_maxpool) X(global_lppool) X(maxunpool) X(max_roi_pool) X(roi_align)           \
     X(batchnorm) X(instancenorm) X(layernorm) X(lrn) X(mvn) X(dropout) X(quantize)         \
-    X(dequantize) X(dynamic_quantize) X(einsum) X(nms)
+    X(dequantize) X(dynamic_quantize) X(einsum) X(nms) X(attention) X(rmsnorm) X(rope)
 #define ST_NN_PREP_DECL_(n) st_status st_nn_prep_##n(st_kctx *k, st_error *err);
 ST_NN_PREPARES(ST_NN_PREP_DECL_)
 #undef ST_NN_PREP_DECL_
+/* FLOPs of an Attention node (nn_attention.c). */
+double st_nn_attention_flops(const st_node *nd, const st_tinfo *in, int n_in, const st_tinfo *out,
+                             int n_out);
 
 /* ---- reference / fast kernel pairs (the unit test compares them) --------------------- */
 /* Direct convolution, NC<spatial> layout. x: [N, C, in...], w: [M, C/group, k...],

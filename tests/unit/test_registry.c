@@ -184,7 +184,7 @@ Test(registry, per_element_flops) {
         cr_assert_float_eq(d->flops_per_elem, (float)(int)d->flops_per_elem, 0, "%s", d->op_type);
         n_rows++;
     }
-    cr_assert_eq(n_rows, 42);
+    cr_assert_eq(n_rows, 44);
     struct {
         const char *op;
         float per;
@@ -192,9 +192,10 @@ Test(registry, per_element_flops) {
     } want[] = {{"Add", 1, false},      {"Mean", 2, false},        {"Sigmoid", 4, false},
                 {"Tanh", 5, false},     {"Mish", 6, false},        {"BatchNormalization", 2, false},
                 {"Softmax", 5, true},   {"ReduceSum", 1, true},    {"ReduceL2", 2, true},
-                {"LayerNormalization", 5, true}, {"GlobalAveragePool", 1, true}};
+                {"LayerNormalization", 5, true}, {"GlobalAveragePool", 1, true},
+                {"RMSNormalization", 4, true}, {"RotaryEmbedding", 3, false}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        const st_op_def *d = st_ops_find("", want[i].op, 18);
+        const st_op_def *d = st_ops_find("", want[i].op, 25);
         cr_assert_not_null(d, "%s", want[i].op);
         cr_assert_float_eq(d->flops_per_elem, want[i].per, 0, "%s", want[i].op);
         cr_assert_eq((d->flags & ST_OPF_FLOPS_OF_INPUT) != 0, want[i].of_input, "%s", want[i].op);
