@@ -47,7 +47,8 @@ st_status st_tensor_compare(const st_tensor *a, const st_tensor *b, double atol,
         const st_str *x = a->data, *y = b->data;
         bool first = true;
         for (size_t i = 0; i < n; i++) {
-            bool eq = x[i].len == y[i].len && (!x[i].len || !memcmp(x[i].data, y[i].data, x[i].len));
+            bool eq =
+                x[i].len == y[i].len && (!x[i].len || !memcmp(x[i].data, y[i].data, x[i].len));
             if (!eq) {
                 s.n_outside++;
                 if (first) s.worst = i;
@@ -86,7 +87,8 @@ st_status st_tensor_compare(const st_tensor *a, const st_tensor *b, double atol,
         }
         double d = fabs(x - y);
         if (d > atol + rtol * fabs(y)) s.n_outside++;
-        if (!have_special && (finite == 0 || d > s.max_abs)) s.worst = i, s.worst_a = x, s.worst_b = y;
+        if (!have_special && (finite == 0 || d > s.max_abs))
+            s.worst = i, s.worst_a = x, s.worst_b = y;
         if (d > s.max_abs) s.max_abs = d;
         if (y != 0 && d / fabs(y) > s.max_rel) s.max_rel = d / fabs(y);
         sum_abs += d;

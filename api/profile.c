@@ -27,7 +27,8 @@ st_profile_report_opts st_profile_report_opts_default(void) {
 
 st_status st_profiler_new(const st_model *m, st_session *s, const st_profile_opts *opts,
                           st_profiler **out, st_error *err) {
-    if (!m || !m->graph || !s) return st_errorf(err, ST_ERR_INVALID, "profiler: no model or session");
+    if (!m || !m->graph || !s)
+        return st_errorf(err, ST_ERR_INVALID, "profiler: no model or session");
     st_profiler *p = st_calloc(1, sizeof *p);
     if (!p) return st_error_nomem(err);
     const char *counters = opts && opts->counters ? opts->counters : ST_PROFILE_DEFAULT_COUNTERS;
@@ -62,7 +63,8 @@ void st_profiler_run_end(st_profiler *p) {
 
 void st_profiler_add_baseline(st_profiler *p, double ms) {
     st_prof *q = p->prof;
-    if (ST_GROW(q->baseline_ms, q->cap_baseline, q->n_baseline + 1)) q->baseline_ms[q->n_baseline++] = ms;
+    if (ST_GROW(q->baseline_ms, q->cap_baseline, q->n_baseline + 1))
+        q->baseline_ms[q->n_baseline++] = ms;
 }
 
 size_t st_profiler_n_runs(const st_profiler *p) { return p->prof->n_runs; }

@@ -54,7 +54,8 @@ st_format st_format_detect(const char *path) {
         if (n > 0 && st_onnx_sniff(head, n)) return ST_FORMAT_ONNX;
     }
     if (has_ext(path, ".onnx")) return ST_FORMAT_ONNX;
-    if (has_ext(path, ".pt") || has_ext(path, ".pth") || has_ext(path, ".zip")) return ST_FORMAT_TORCHSCRIPT;
+    if (has_ext(path, ".pt") || has_ext(path, ".pth") || has_ext(path, ".zip"))
+        return ST_FORMAT_TORCHSCRIPT;
     if (has_ext(path, "saved_model.pb")) return ST_FORMAT_SAVEDMODEL;
     return ST_FORMAT_UNKNOWN;
 }
@@ -69,11 +70,10 @@ st_status st_model_load(const char *path, const st_load_opts *opts, st_model **o
         return st_errorf(err, ST_ERR_LIMIT, "%s: more than %zu input shapes given", path,
                          ST_ARRAY_LEN(binds));
     for (size_t i = 0; i < nb; i++)
-        binds[i] = (st_infer_bind){opts->shapes[i].name, opts->shapes[i].ndim, opts->shapes[i].dims};
+        binds[i] =
+            (st_infer_bind){opts->shapes[i].name, opts->shapes[i].ndim, opts->shapes[i].dims};
     switch (fmt) {
-    case ST_FORMAT_ONNX:
-        s = st_onnx_import(path, &m, err);
-        break;
+    case ST_FORMAT_ONNX: s = st_onnx_import(path, &m, err); break;
     case ST_FORMAT_TORCHSCRIPT: /* TorchScript states no input ranks: bindings give them */
         s = st_ts_import_ex(path, binds, nb, &m, NULL, err);
         break;
@@ -82,8 +82,10 @@ st_status st_model_load(const char *path, const st_load_opts *opts, st_model **o
         break;
     default: {
         struct stat sb;
-        if (stat(path, &sb) != 0) return st_errorf(err, ST_ERR_IO, "%s: no such file or directory", path);
-        return st_errorf(err, ST_ERR_FORMAT, "%s: not a model stele recognises (ONNX, TorchScript, SavedModel)", path);
+        if (stat(path, &sb) != 0)
+            return st_errorf(err, ST_ERR_IO, "%s: no such file or directory", path);
+        return st_errorf(err, ST_ERR_FORMAT,
+                         "%s: not a model stele recognises (ONNX, TorchScript, SavedModel)", path);
     }
     }
     if (s) return s;
@@ -100,7 +102,8 @@ st_status st_model_load(const char *path, const st_load_opts *opts, st_model **o
 
 void st_model_free(st_model *m) { st_model_release(m); }
 
-static st_status model_save(const st_model *m, const char *path, const st_save_opts *opts, st_error *err) {
+static st_status model_save(const st_model *m, const char *path, const st_save_opts *opts,
+                            st_error *err) {
     st_format fmt = opts && opts->format ? opts->format : ST_FORMAT_UNKNOWN;
     if (!fmt) {
         if (has_ext(path, ".onnx")) fmt = ST_FORMAT_ONNX;
@@ -108,16 +111,14 @@ static st_status model_save(const st_model *m, const char *path, const st_save_o
         else fmt = ST_FORMAT_UNKNOWN;
     }
     switch (fmt) {
-    case ST_FORMAT_ONNX:
-        return st_onnx_export(m, path, opts ? opts->external_threshold : 0, err);
-    case ST_FORMAT_TORCHSCRIPT:
-        return st_ts_export(m, path, err);
-    case ST_FORMAT_SAVEDMODEL:
-        return st_tf_export(m, path, err);
+    case ST_FORMAT_ONNX: return st_onnx_export(m, path, opts ? opts->external_threshold : 0, err);
+    case ST_FORMAT_TORCHSCRIPT: return st_ts_export(m, path, err);
+    case ST_FORMAT_SAVEDMODEL: return st_tf_export(m, path, err);
     default:
-        return st_errorf(err, ST_ERR_INVALID,
-                         "%s: cannot tell the output format from the name (use --to onnx|torchscript|savedmodel)",
-                         path);
+        return st_errorf(
+            err, ST_ERR_INVALID,
+            "%s: cannot tell the output format from the name (use --to onnx|torchscript|savedmodel)",
+            path);
     }
 }
 
@@ -143,7 +144,8 @@ st_format st_model_format(const st_model *m) { return m->format; }
 const char *st_model_producer(const st_model *m) {
     st_model *mm = (st_model *)m; /* lazily built cache */
     if (!mm->producer_str) {
-        const char *n = m->producer_name ? m->producer_name : "", *v = m->producer_version ? m->producer_version : "";
+        const char *n = m->producer_name ? m->producer_name : "",
+                   *v = m->producer_version ? m->producer_version : "";
         size_t len = strlen(n) + strlen(v) + 2;
         mm->producer_str = st_malloc(len);
         if (!mm->producer_str) return "";
@@ -303,7 +305,8 @@ static void count_params(const st_graph *g, uint64_t *count, uint64_t *bytes) {
                 *bytes += st_tensor_nbytes(&at->t);
             }
             if (at->g) count_params(at->g, count, bytes);
-            for (size_t k = 0; at->graphs && k < at->n; k++) count_params(at->graphs[k], count, bytes);
+            for (size_t k = 0; at->graphs && k < at->n; k++)
+                count_params(at->graphs[k], count, bytes);
         }
 }
 
@@ -316,7 +319,8 @@ void st_model_params(const st_model *m, uint64_t *count, uint64_t *bytes) {
 #define SIG_PREFIX "savedmodel.signature."
 size_t st_model_n_signatures(const st_model *m) {
     size_t n = 0;
-    for (size_t i = 0; i < m->n_meta; i++) n += !strncmp(m->meta[i].key, SIG_PREFIX, strlen(SIG_PREFIX));
+    for (size_t i = 0; i < m->n_meta; i++)
+        n += !strncmp(m->meta[i].key, SIG_PREFIX, strlen(SIG_PREFIX));
     return n;
 }
 

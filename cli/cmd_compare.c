@@ -1,9 +1,9 @@
 /* cli/cmd_compare.c: `stele compare A B` — run two models on the same inputs (or one model
  * against reference data, or against onnxruntime) and report how far their outputs and,
  * with --per-node, their intermediates differ. Exit 0 within tolerance, 1 outside, 2 error. */
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,7 +90,8 @@ static int load_test_data_outputs(const st_model *a, const char *dir, cmp_side *
         st_model_output(a, (size_t)k, &vi);
         char *name = NULL;
         st_error err;
-        if (st_value_read(p, (size_t)k < st_model_n_outputs(a) ? &vi : NULL, &b->vals[k], &name, &err))
+        if (st_value_read(p, (size_t)k < st_model_n_outputs(a) ? &vi : NULL, &b->vals[k], &name,
+                          &err))
             return cli_fail("%s", err.msg);
         const char *nm = name && *name ? name : (size_t)k < st_model_n_outputs(a) ? vi.name : "";
         b->names[k] = strdup(nm);
@@ -129,7 +130,8 @@ static int load_array_outputs(const st_model *a, char **refs, int nrefs, cmp_sid
         }
         b->names[k] = name;
         if (!has_ext(path, ".npy") && !has_ext(path, ".pb"))
-            return cli_fail("%s: reference data must be .npy, .npz, .pb or a test_data_set directory", path);
+            return cli_fail(
+                "%s: reference data must be .npy, .npz, .pb or a test_data_set directory", path);
         if (st_value_read(path, NULL, &b->vals[k], NULL, &err)) return cli_fail("%s", err.msg);
     }
     return EXIT_OK;
@@ -192,7 +194,9 @@ static int run_ort(const char *model, size_t n_in, const char *const *names, con
     size_t na = 4;
     for (size_t i = 0; i < n_in; i++) {
         if (ins[i].kind != ST_VAL_TENSOR) {
-            rc = cli_fail("--against onnxruntime: input '%s' is not a tensor (the peer takes .npy tensors)", names[i]);
+            rc = cli_fail(
+                "--against onnxruntime: input '%s' is not a tensor (the peer takes .npy tensors)",
+                names[i]);
             goto done;
         }
         char p[128];
@@ -247,9 +251,11 @@ static int run_ort(const char *model, size_t n_in, const char *const *names, con
     }
     close(fds[0]);
     int wst = 0;
-    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR) {}
+    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
+    }
     if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0 || !outbuf) {
-        rc = cli_fail("onnxruntime could not run %s (exit %d)", model, WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+        rc = cli_fail("onnxruntime could not run %s (exit %d)", model,
+                      WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
         goto done;
     }
     outbuf[outlen] = 0;
@@ -292,35 +298,39 @@ static void print_pair(const cmp_pair *p, const char *indent) {
     char b1[32], b2[32], b3[32], b4[32];
     const st_compare_stats *s = &p->st;
     printf("%s%s", indent, p->name[0] ? p->name : p->ref_name);
-    if (p->ref_name[0] && p->name[0] && strcmp(p->name, p->ref_name)) printf(" <-> %s", p->ref_name);
+    if (p->ref_name[0] && p->name[0] && strcmp(p->name, p->ref_name))
+        printf(" <-> %s", p->ref_name);
     printf(": %s", p->ok ? "ok" : "MISMATCH");
     if (p->missing) {
         printf(" (%s)\n", p->note);
         return;
     }
     if (s->dtype_mismatch || s->shape_mismatch)
-        printf(" (%s %s vs %s)", s->dtype_mismatch && s->shape_mismatch ? "dtype and shape differ"
-                                 : s->dtype_mismatch ? "dtype differs" : "shape differs",
+        printf(" (%s %s vs %s)",
+               s->dtype_mismatch && s->shape_mismatch ? "dtype and shape differ"
+               : s->dtype_mismatch                    ? "dtype differs"
+                                                      : "shape differs",
                p->a_desc, p->b_desc);
-    else
-        printf(" %s", p->a_desc);
+    else printf(" %s", p->a_desc);
     putchar('\n');
     if (s->shape_mismatch) return;
-    printf("%s  max abs %s  max rel %s  mean abs %s  cosine %.9g\n", indent, cmp_num(s->max_abs, b1, sizeof b1),
-           cmp_num(s->max_rel, b2, sizeof b2), cmp_num(s->mean_abs, b3, sizeof b3), s->cosine);
+    printf("%s  max abs %s  max rel %s  mean abs %s  cosine %.9g\n", indent,
+           cmp_num(s->max_abs, b1, sizeof b1), cmp_num(s->max_rel, b2, sizeof b2),
+           cmp_num(s->mean_abs, b3, sizeof b3), s->cosine);
     printf("%s  outside tolerance %zu of %zu (%.3g%%)", indent, s->n_outside, s->n,
            s->n ? 100.0 * (double)s->n_outside / (double)s->n : 0.0);
-    if (s->nan_mismatch || s->inf_mismatch) printf("  NaN mismatches %zu  Inf mismatches %zu", s->nan_mismatch, s->inf_mismatch);
+    if (s->nan_mismatch || s->inf_mismatch)
+        printf("  NaN mismatches %zu  Inf mismatches %zu", s->nan_mismatch, s->inf_mismatch);
     putchar('\n');
     if (s->n)
-        printf("%s  worst element %s: %s vs %s\n", indent, p->worst_at, cmp_num(s->worst_a, b1, sizeof b1),
-               cmp_num(s->worst_b, b4, sizeof b4));
+        printf("%s  worst element %s: %s vs %s\n", indent, p->worst_at,
+               cmp_num(s->worst_a, b1, sizeof b1), cmp_num(s->worst_b, b4, sizeof b4));
 }
 
 static void print_pernode(const cmp_pernode *pn) {
     char b1[32], b2[32], b3[32];
-    printf("\nper node: %zu nodes in A, %zu matched by name, %zu by structure, %zu unmatched\n", pn->n,
-           pn->by_name, pn->by_structure, pn->unmatched);
+    printf("\nper node: %zu nodes in A, %zu matched by name, %zu by structure, %zu unmatched\n",
+           pn->n, pn->by_name, pn->by_structure, pn->unmatched);
     if (pn->first < 0) {
         printf("every matched intermediate is within tolerance\n");
         return;
@@ -334,25 +344,30 @@ static void print_pernode(const cmp_pernode *pn) {
     else
         snprintf(why, sizeof why, "max abs %s, %zu of %zu elements outside tolerance",
                  cmp_num(fp->st.max_abs, b1, sizeof b1), fp->st.n_outside, fp->st.n);
-    printf("first node beyond tolerance: \"%s\" (%s), output \"%s\": %s\n", fr->node[0] ? fr->node : fr->output,
-           fr->op_type, fr->output, why);
+    printf("first node beyond tolerance: \"%s\" (%s), output \"%s\": %s\n",
+           fr->node[0] ? fr->node : fr->output, fr->op_type, fr->output, why);
     printf("error growth along the path to %s%s%s:\n", pn->path_output ? "output \"" : "",
            pn->path_output ? pn->path_output : "the output", pn->path_output ? "\"" : "");
-    printf("  %-3s %-28s %-16s %-11s %-11s %-11s %-9s %s\n", "#", "node", "op", "max abs", "max rel", "outside %",
-           "growth", "");
+    printf("  %-3s %-28s %-16s %-11s %-11s %-11s %-9s %s\n", "#", "node", "op", "max abs",
+           "max rel", "outside %", "growth", "");
     double prev = 0;
     for (size_t i = 0; i < pn->n_path; i++) {
         const cmp_node_row *row = &pn->rows[pn->path[i]];
         char growth[32] = "";
-        if (i > 0 && prev > 0 && row->matched) snprintf(growth, sizeof growth, "x%.3g", row->pair.st.max_abs / prev);
+        if (i > 0 && prev > 0 && row->matched)
+            snprintf(growth, sizeof growth, "x%.3g", row->pair.st.max_abs / prev);
         if (row->matched) prev = row->pair.st.max_abs;
         const st_compare_stats *s = &row->pair.st;
         char pct[32];
         snprintf(pct, sizeof pct, "%.3g", s->n ? 100.0 * (double)s->n_outside / (double)s->n : 0.0);
-        printf("  %-3zu %-28.28s %-16.16s %-11s %-11s %-11s %-9s %s\n", i + 1, row->node[0] ? row->node : row->output,
-               row->op_type, row->matched ? cmp_num(s->max_abs, b1, sizeof b1) : "-",
-               row->matched ? cmp_num(s->max_rel, b2, sizeof b2) : "-", row->matched ? pct : "-", growth,
-               !row->matched ? "(unmatched)" : row->pair.ok ? "" : "beyond tolerance");
+        printf("  %-3zu %-28.28s %-16.16s %-11s %-11s %-11s %-9s %s\n", i + 1,
+               row->node[0] ? row->node : row->output, row->op_type,
+               row->matched ? cmp_num(s->max_abs, b1, sizeof b1) : "-",
+               row->matched ? cmp_num(s->max_rel, b2, sizeof b2) : "-", row->matched ? pct : "-",
+               growth,
+               !row->matched  ? "(unmatched)"
+               : row->pair.ok ? ""
+                              : "beyond tolerance");
     }
     (void)b3;
 }
@@ -363,16 +378,13 @@ static void print_text(const cmp_report *rep) {
     printf("compare %s (%s) with %s (%s): atol %s, rtol %s, ", rep->a_path, rep->a_label,
            rep->b_path, rep->b_label, cmp_num(rep->atol, b1, sizeof b1),
            cmp_num(rep->rtol, b2, sizeof b2));
-    if (rep->random_inputs)
-        printf("seeded random inputs (seed %llu)\n", rep->seed);
-    else
-        printf("inputs from files\n");
+    if (rep->random_inputs) printf("seeded random inputs (seed %llu)\n", rep->seed);
+    else printf("inputs from files\n");
     for (size_t i = 0; i < res->n; i++) print_pair(&res->pairs[i], "  ");
     if (rep->pn) print_pernode(rep->pn);
     size_t bad = 0;
     for (size_t i = 0; i < res->n; i++) bad += !res->pairs[i].ok;
-    if (res->ok)
-        printf("PASS: %zu output%s within tolerance\n", res->n, res->n == 1 ? "" : "s");
+    if (res->ok) printf("PASS: %zu output%s within tolerance\n", res->n, res->n == 1 ? "" : "s");
     else
         printf("FAIL: %zu of %zu output%s outside tolerance\n", bad, res->n,
                res->n == 1 ? "" : "s");
@@ -445,7 +457,8 @@ int cmd_compare(int argc, char **argv) {
         } else if (cli_opt(&a, "--report", &v, &status)) {
             report = v;
         } else if (cli_opt(&a, "--threads", &v, &status)) {
-            if (v && !cli_parse_int(v, 1, 1024, &threads)) status = cli_usage_error("compare", "--threads takes 1..1024");
+            if (v && !cli_parse_int(v, 1, 1024, &threads))
+                status = cli_usage_error("compare", "--threads takes 1..1024");
         } else if (cli_flag(&a, "--per-node")) {
             per_node = true;
         } else if (cli_flag(&a, "--json")) {
@@ -460,11 +473,13 @@ int cmd_compare(int argc, char **argv) {
     }
     if (status) goto free_opts;
     if (npos < 1 || (npos < 2 && !against)) {
-        status = cli_usage_error("compare", "needs A and B (a model or reference data), or A --against onnxruntime");
+        status = cli_usage_error(
+            "compare", "needs A and B (a model or reference data), or A --against onnxruntime");
         goto free_opts;
     }
 
-    cmp_side sa = {.path = pos[0], .label = "stele"}, sb = {.path = npos > 1 ? pos[1] : pos[0], .label = "stele"};
+    cmp_side sa = {.path = pos[0], .label = "stele"},
+             sb = {.path = npos > 1 ? pos[1] : pos[0], .label = "stele"};
     cmp_result res = {0, NULL, false};
     cmp_pernode pn;
     memset(&pn, 0, sizeof pn);
@@ -500,8 +515,8 @@ int cmd_compare(int argc, char **argv) {
     if ((rc = cmp_sides(&sa, &sb, atol, rtol, &res))) goto done;
     if (per_node && (rc = cmp_pernode_build(&sa, &sb, atol, rtol, &pn))) goto done;
 
-    cmp_report rep = {sa.path, sb.path, sa.label, sb.label, atol, rtol, in.seed, random_inputs, &res,
-                      per_node ? &pn : NULL};
+    cmp_report rep = {sa.path, sb.path, sa.label,      sb.label, atol,
+                      rtol,    in.seed, random_inputs, &res,     per_node ? &pn : NULL};
     if (json) {
         if ((rc = cmp_report_json(&rep))) goto done;
     } else {

@@ -38,7 +38,8 @@ static void print_errors(const cmp_result *r) {
         else if (p->st.dtype_mismatch || p->st.shape_mismatch)
             printf(" %s vs %s", p->a_desc, p->b_desc);
         if (!p->missing && !p->st.shape_mismatch) {
-            printf(" max abs %s max rel %s", cmp_num(p->st.max_abs, b1, sizeof b1), cmp_num(p->st.max_rel, b2, sizeof b2));
+            printf(" max abs %s max rel %s", cmp_num(p->st.max_abs, b1, sizeof b1),
+                   cmp_num(p->st.max_rel, b2, sizeof b2));
             if (p->st.n_outside) printf(" (%zu of %zu outside)", p->st.n_outside, p->st.n);
         }
     }
@@ -60,7 +61,8 @@ static int verify(st_model *src, const char *in_path, const char *out_path, st_f
     st_status s = st_model_load(out_path, &lo, &sb.m, &err);
     if (s) {
         if (s == ST_ERR_UNSUPPORTED) {
-            printf("verify: not verified: stele cannot read back %s models (%s)\n", st_format_name(out_fmt), err.msg);
+            printf("verify: not verified: stele cannot read back %s models (%s)\n",
+                   st_format_name(out_fmt), err.msg);
             goto done;
         }
         printf("verify: FAIL: the written model does not load: %s\n", err.msg);
@@ -73,14 +75,16 @@ static int verify(st_model *src, const char *in_path, const char *out_path, st_f
         goto done;
     }
     if ((s = st_session_new(sb.m, &so, &sb.s, &err))) {
-        if (s == ST_ERR_UNSUPPORTED) printf("verify: not verified: stele cannot run %s (%s)\n", out_path, err.msg);
+        if (s == ST_ERR_UNSUPPORTED)
+            printf("verify: not verified: stele cannot run %s (%s)\n", out_path, err.msg);
         else printf("verify: FAIL: %s: %s\n", out_path, err.msg);
         rc = s == ST_ERR_UNSUPPORTED ? EXIT_OK : EXIT_CHECK;
         goto done;
     }
     sa.m = src; /* borrowed: cleared before cmp_side_clear can free it */
     if (cli_inputs_build(src, in_path, inp, &ins, &names, &n_in)) {
-        printf("verify: not verified: no inputs for %s (see above; give --input or --shape)\n", in_path);
+        printf("verify: not verified: no inputs for %s (see above; give --input or --shape)\n",
+               in_path);
         goto done;
     }
     if (cmp_side_run(&sa, n_in, names, ins)) {
@@ -88,7 +92,8 @@ static int verify(st_model *src, const char *in_path, const char *out_path, st_f
         goto done;
     }
     if (cmp_side_run(&sb, n_in, names, ins)) {
-        printf("verify: FAIL: %s does not run on the inputs the source runs on (see above)\n", out_path);
+        printf("verify: FAIL: %s does not run on the inputs the source runs on (see above)\n",
+               out_path);
         rc = EXIT_CHECK;
         goto done;
     }
@@ -97,7 +102,10 @@ static int verify(st_model *src, const char *in_path, const char *out_path, st_f
     char seed[48] = "";
     if (random) snprintf(seed, sizeof seed, "seed %llu, ", inp->seed);
     printf("verify: %s on %s inputs (%satol %s, rtol %s): ", res.ok ? "PASS" : "FAIL",
-           random ? "seeded random" : n_in ? "the given" : "no", seed, cmp_num(atol, b1, sizeof b1), cmp_num(rtol, b2, sizeof b2));
+           random ? "seeded random"
+           : n_in ? "the given"
+                  : "no",
+           seed, cmp_num(atol, b1, sizeof b1), cmp_num(rtol, b2, sizeof b2));
     print_errors(&res);
     putchar('\n');
     rc = res.ok ? EXIT_OK : EXIT_CHECK;
@@ -157,7 +165,8 @@ int cmd_convert(int argc, char **argv) {
     if (to) {
         so.format = st_format_from_name(to);
         if (!so.format) {
-            status = cli_usage_error("convert", "--to takes onnx, torchscript or savedmodel, not '%s'", to);
+            status = cli_usage_error("convert",
+                                     "--to takes onnx, torchscript or savedmodel, not '%s'", to);
             goto free_opts;
         }
     }

@@ -41,7 +41,8 @@ static void draw(int kind, float cx, float cy, float r, float *img) {
             } else if (kind == 1) {
                 d = fabsf(fmaxf(fabsf(dx), fabsf(dy)) - r);
             } else if (kind == 2) {
-                float e1 = dy - r / 2, e2 = -a * dx - 0.5f * dy - r / 2, e3 = a * dx - 0.5f * dy - r / 2;
+                float e1 = dy - r / 2, e2 = -a * dx - 0.5f * dy - r / 2,
+                      e3 = a * dx - 0.5f * dy - r / 2;
                 d = fabsf(fmaxf(fmaxf(e1, e2), e3));
             } else {
                 float h = fabsf(dx) <= r ? fabsf(dy) : 1e9f, v = fabsf(dy) <= r ? fabsf(dx) : 1e9f;
@@ -81,8 +82,8 @@ static void show_images(const float *imgs, int n) {
         for (int k = 0; k < n; k++) {
             const float *img = imgs + (size_t)k * IMG * IMG;
             for (int col = 0; col < IMG; col += 2) {
-                float v = img[row * IMG + col] + img[row * IMG + col + 1] + img[(row + 1) * IMG + col] +
-                          img[(row + 1) * IMG + col + 1];
+                float v = img[row * IMG + col] + img[row * IMG + col + 1] +
+                          img[(row + 1) * IMG + col] + img[(row + 1) * IMG + col + 1];
                 putchar(v > 2.0f ? '#' : v > 0.9f ? '+' : v > 0.3f ? '.' : ' ');
             }
             printf("   ");

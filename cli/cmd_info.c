@@ -25,7 +25,8 @@ static cJSON *shape_json(const st_value_info *vi) {
     cJSON *s = cJSON_CreateArray();
     for (int d = 0; d < vi->rank; d++) {
         if (vi->dims[d].symbol) cJSON_AddItemToArray(s, cJSON_CreateString(vi->dims[d].symbol));
-        else if (vi->dims[d].value >= 0) cJSON_AddItemToArray(s, cJSON_CreateNumber((double)vi->dims[d].value));
+        else if (vi->dims[d].value >= 0)
+            cJSON_AddItemToArray(s, cJSON_CreateNumber((double)vi->dims[d].value));
         else cJSON_AddItemToArray(s, cJSON_CreateNull());
     }
     return s;
@@ -42,9 +43,9 @@ static cJSON *values_json(const st_model *m) {
         if (vi.optional) cJSON_AddBoolToObject(o, "optional", true);
         if (vi.dtype && (vi.kind != ST_VAL_NONE || vi.optional))
             cJSON_AddStringToObject(o, "dtype", st_dtype_name(vi.dtype));
-        else
-            cJSON_AddNullToObject(o, "dtype");
-        cJSON_AddItemToObject(o, "shape", vi.kind != ST_VAL_NONE ? shape_json(&vi) : cJSON_CreateNull());
+        else cJSON_AddNullToObject(o, "dtype");
+        cJSON_AddItemToObject(o, "shape",
+                              vi.kind != ST_VAL_NONE ? shape_json(&vi) : cJSON_CreateNull());
         cJSON_AddItemToArray(a, o);
     }
     return a;
@@ -95,7 +96,8 @@ static cJSON *value_json(const st_value_info *vi) {
         cJSON *s = cJSON_AddArrayToObject(o, "shape");
         for (int d = 0; d < vi->rank; d++) {
             if (vi->dims[d].symbol) cJSON_AddItemToArray(s, cJSON_CreateString(vi->dims[d].symbol));
-            else if (vi->dims[d].value >= 0) cJSON_AddItemToArray(s, cJSON_CreateNumber((double)vi->dims[d].value));
+            else if (vi->dims[d].value >= 0)
+                cJSON_AddItemToArray(s, cJSON_CreateNumber((double)vi->dims[d].value));
             else cJSON_AddItemToArray(s, cJSON_CreateNull());
         }
     }
@@ -130,9 +132,9 @@ int cmd_info(int argc, char **argv) {
             if (n_shapes >= 64) return cli_usage_error("info", "too many --shape options");
             if ((st = shape_opt(sv, &shapes[n_shapes], shape_names[n_shapes]))) return st;
             n_shapes++;
-        }
-        else if (cli_opt(&a, "--signature", &signature, &st)) { if (st) return st; }
-        else if ((st = cli_model_arg(&a, &path))) return st;
+        } else if (cli_opt(&a, "--signature", &signature, &st)) {
+            if (st) return st;
+        } else if ((st = cli_model_arg(&a, &path))) return st;
     }
     if (!path) return cli_usage_error("info", "no MODEL given");
     st_error err;
@@ -207,7 +209,8 @@ int cmd_info(int argc, char **argv) {
         for (size_t i = 0; i < st_model_n_signatures(m); i++) {
             bool sel;
             const char *sn = st_model_signature(m, i, &sel);
-            printf(" %s%s%s", sn, sel ? " (loaded)" : "", i + 1 < st_model_n_signatures(m) ? "," : "");
+            printf(" %s%s%s", sn, sel ? " (loaded)" : "",
+                   i + 1 < st_model_n_signatures(m) ? "," : "");
         }
         printf("\n  inputs (%zu)\n", nin);
         for (size_t i = 0; i < nin; i++) {

@@ -40,8 +40,8 @@ static const char profile_help[] =
 static void progress(bool tty, long long done, long long total) {
     if (!tty || total <= 0) return;
     int width = 30, fill = (int)(width * done / total);
-    fprintf(stderr, "\r  profiling [%.*s%*s] %lld/%lld", fill, "##############################", width - fill, "",
-            done, total);
+    fprintf(stderr, "\r  profiling [%.*s%*s] %lld/%lld", fill, "##############################",
+            width - fill, "", done, total);
     if (done == total) fprintf(stderr, "\r%*s\r", width + 40, "");
     fflush(stderr);
 }
@@ -64,7 +64,8 @@ int cmd_profile(int argc, char **argv) {
     cli_args a = {argc, 1, argv, "profile"};
     cli_inputs in;
     memset(&in, 0, sizeof in);
-    const char *model_path = NULL, *logdir = NULL, *trace = NULL, *counters = NULL, *run_name = NULL, *v;
+    const char *model_path = NULL, *logdir = NULL, *trace = NULL, *counters = NULL,
+               *run_name = NULL, *v;
     long long threads = 0, runs = 10, warmup = 2;
     bool baseline = true, all_threads = false;
     st_profile_report_opts ro = st_profile_report_opts_default();
@@ -77,11 +78,14 @@ int cmd_profile(int argc, char **argv) {
         }
         if (cli_inputs_opt(&a, &in, &status) || cli_report_opt(&a, &ro, &status)) continue;
         if (cli_opt(&a, "--threads", &v, &status)) {
-            if (v && !cli_parse_int(v, 1, 1024, &threads)) status = cli_usage_error("profile", "--threads takes 1..1024");
+            if (v && !cli_parse_int(v, 1, 1024, &threads))
+                status = cli_usage_error("profile", "--threads takes 1..1024");
         } else if (cli_opt(&a, "--runs", &v, &status)) {
-            if (v && !cli_parse_int(v, 1, 10000000, &runs)) status = cli_usage_error("profile", "--runs takes a positive integer");
+            if (v && !cli_parse_int(v, 1, 10000000, &runs))
+                status = cli_usage_error("profile", "--runs takes a positive integer");
         } else if (cli_opt(&a, "--warmup", &v, &status)) {
-            if (v && !cli_parse_int(v, 0, 10000000, &warmup)) status = cli_usage_error("profile", "--warmup takes a non-negative integer");
+            if (v && !cli_parse_int(v, 0, 10000000, &warmup))
+                status = cli_usage_error("profile", "--warmup takes a non-negative integer");
         } else if (cli_opt(&a, "--counters", &v, &status)) {
             counters = v && !strcmp(v, "none") ? "" : v;
         } else if (cli_opt(&a, "--logdir", &v, &status)) {
@@ -169,10 +173,11 @@ int cmd_profile(int argc, char **argv) {
     } else {
         char tn[32] = "all cores";
         if (threads) snprintf(tn, sizeof tn, "%lld", threads);
-        printf("stele profile %s: %lld runs after %lld warm-up, threads: %s, by %s\n\n", model_path, runs, warmup,
-               tn, ro.group_by == ST_PROFILE_BY_OP ? "op type" : "node");
+        printf("stele profile %s: %lld runs after %lld warm-up, threads: %s, by %s\n\n", model_path,
+               runs, warmup, tn, ro.group_by == ST_PROFILE_BY_OP ? "op type" : "node");
         fputs(report, stdout);
-        if (trace) printf("trace     %s (open in https://ui.perfetto.dev or chrome://tracing)\n", trace);
+        if (trace)
+            printf("trace     %s (open in https://ui.perfetto.dev or chrome://tracing)\n", trace);
         if (run_dir) printf("logdir    %s (tensorboard --logdir %s)\n", run_dir, logdir);
     }
 done:

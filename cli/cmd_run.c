@@ -37,8 +37,14 @@ static void print_preview(const st_tensor *t) {
         case ST_DTYPE_I64: printf("%lld", (long long)((const int64_t *)t->data)[i]); break;
         case ST_DTYPE_I32: printf("%d", ((const int32_t *)t->data)[i]); break;
         case ST_DTYPE_BOOL: printf("%s", ((const uint8_t *)t->data)[i] ? "true" : "false"); break;
-        case ST_DTYPE_STRING: printf("\"%s\"", ((const st_str *)t->data)[i].data ? ((const st_str *)t->data)[i].data : ""); break;
-        default: printf("…"); i = show; break;
+        case ST_DTYPE_STRING:
+            printf("\"%s\"",
+                   ((const st_str *)t->data)[i].data ? ((const st_str *)t->data)[i].data : "");
+            break;
+        default:
+            printf("…");
+            i = show;
+            break;
         }
     }
     printf("%s]\n", n > show ? ", …" : "");
@@ -70,10 +76,8 @@ static cJSON *output_json(const char *name, const st_value *o, const char *path)
                                 st_dtype_name(o->nseq ? o->seq[0].dtype : o->elem_dtype));
         cJSON_AddNumberToObject(jo, "length", (double)o->nseq);
     }
-    if (path[0])
-        cJSON_AddStringToObject(jo, "path", path);
-    else
-        cJSON_AddNullToObject(jo, "path");
+    if (path[0]) cJSON_AddStringToObject(jo, "path", path);
+    else cJSON_AddNullToObject(jo, "path");
     return jo;
 }
 
@@ -89,10 +93,8 @@ static void output_text(const char *name, const st_value *o, const char *path) {
     } else {
         printf("  %s: empty optional%s\n", name, arrow);
     }
-    if (path[0])
-        printf("    %s\n", path);
-    else if (o->kind == ST_VAL_TENSOR)
-        print_preview(&o->tensor);
+    if (path[0]) printf("    %s\n", path);
+    else if (o->kind == ST_VAL_TENSOR) print_preview(&o->tensor);
 }
 
 /* Write each output to outdir (when given) under a unique file-safe name, and describe it:
@@ -117,10 +119,8 @@ static int report_outputs(const st_session *s, const st_value *outs, size_t n_ou
             if (ws) rc = cli_fail("%s", err.msg);
         }
         if (rc) break;
-        if (jouts)
-            cJSON_AddItemToArray(jouts, output_json(name, o, path));
-        else
-            output_text(name, o, path);
+        if (jouts) cJSON_AddItemToArray(jouts, output_json(name, o, path));
+        else output_text(name, o, path);
     }
     for (size_t i = 0; i < n_out; i++) free(taken[i]);
     free(taken);
@@ -213,10 +213,8 @@ int cmd_run(int argc, char **argv) {
         rc = cli_fail("%s: cannot create directory: %s", outdir, strerror(errno));
         goto done;
     }
-    if (json)
-        root = cJSON_CreateObject();
-    else
-        printf("%s: %zu output%s\n", model_path, cs.n_out, cs.n_out == 1 ? "" : "s");
+    if (json) root = cJSON_CreateObject();
+    else printf("%s: %zu output%s\n", model_path, cs.n_out, cs.n_out == 1 ? "" : "s");
     rc = report_outputs(cs.s, outs, cs.n_out, outdir,
                         json ? cJSON_AddArrayToObject(root, "outputs") : NULL);
     if (!rc) print_latency(root, lat, runs, warmup, runs_given);

@@ -79,8 +79,7 @@ bool cli_tol_opt(cli_args *a, double *atol, double *rtol, int *status) {
     double x = v ? strtod(v, &end) : 0;
     if (v && (end == v || *end || !(x >= 0)))
         *status = cli_usage_error(a->cmd, "--atol and --rtol take a non-negative number");
-    else if (v)
-        *tol = x;
+    else if (v) *tol = x;
     return true;
 }
 
@@ -219,7 +218,10 @@ static int fill_random(st_tensor *t, uint64_t *rng, int64_t ibound, st_error *er
         case ST_DTYPE_F16: {
             /* float16 via a float32 bit pattern: inputs in [-1, 1) */
             float f = (float)(u * 2 - 1);
-            union { float f; uint32_t u; } c = {.f = f};
+            union {
+                float f;
+                uint32_t u;
+            } c = {.f = f};
             uint32_t x = c.u, sign = (x >> 16) & 0x8000, exp = (x >> 23) & 0xff, man = x & 0x7fffff;
             uint16_t h = (uint16_t)(exp < 113 ? sign : sign | ((exp - 112) << 10) | (man >> 13));
             ((uint16_t *)t->data)[i] = h;
@@ -227,7 +229,10 @@ static int fill_random(st_tensor *t, uint64_t *rng, int64_t ibound, st_error *er
         }
         case ST_DTYPE_BF16: {
             float f = (float)(u * 2 - 1);
-            union { float f; uint32_t u; } c = {.f = f};
+            union {
+                float f;
+                uint32_t u;
+            } c = {.f = f};
             ((uint16_t *)t->data)[i] = (uint16_t)(c.u >> 16);
             break;
         }
@@ -240,8 +245,14 @@ static int fill_random(st_tensor *t, uint64_t *rng, int64_t ibound, st_error *er
         case ST_DTYPE_U32: ((uint32_t *)t->data)[i] = (uint32_t)(u * ib); break;
         case ST_DTYPE_I64: ((int64_t *)t->data)[i] = (int64_t)(u * ib); break;
         case ST_DTYPE_U64: ((uint64_t *)t->data)[i] = (uint64_t)(u * ib); break;
-        case ST_DTYPE_C64: ((float *)t->data)[2 * i] = (float)u; ((float *)t->data)[2 * i + 1] = 0; break;
-        case ST_DTYPE_C128: ((double *)t->data)[2 * i] = u; ((double *)t->data)[2 * i + 1] = 0; break;
+        case ST_DTYPE_C64:
+            ((float *)t->data)[2 * i] = (float)u;
+            ((float *)t->data)[2 * i + 1] = 0;
+            break;
+        case ST_DTYPE_C128:
+            ((double *)t->data)[2 * i] = u;
+            ((double *)t->data)[2 * i + 1] = 0;
+            break;
         case ST_DTYPE_STRING: {
             char s[16];
             int len = snprintf(s, sizeof s, "s%u", (unsigned)(u * 1000));
@@ -279,13 +290,16 @@ int cli_inputs_build(const st_model *m, const char *model_path, const cli_inputs
             for (slot = 0; slot < n; slot++)
                 if (!strcmp(names[slot], in->file_names[f])) break;
             if (slot == n) {
-                rc = cli_fail("%s: the model has no input named '%s'", model_path, in->file_names[f]);
+                rc = cli_fail("%s: the model has no input named '%s'", model_path,
+                              in->file_names[f]);
                 goto done;
             }
         } else {
-            for (slot = 0; slot < n && given[slot]; slot++) {}
+            for (slot = 0; slot < n && given[slot]; slot++) {
+            }
             if (slot == n) {
-                rc = cli_fail("%s: more --input files than model inputs (%zu)", in->file_paths[f], n);
+                rc = cli_fail("%s: more --input files than model inputs (%zu)", in->file_paths[f],
+                              n);
                 goto done;
             }
         }
@@ -305,7 +319,8 @@ int cli_inputs_build(const st_model *m, const char *model_path, const cli_inputs
         bool found = false;
         for (size_t i = 0; i < n; i++) found |= !strcmp(names[i], in->shape_names[s]);
         if (!found) {
-            rc = cli_fail("%s: --shape names '%s', which is not a model input", model_path, in->shape_names[s]);
+            rc = cli_fail("%s: --shape names '%s', which is not a model input", model_path,
+                          in->shape_names[s]);
             goto done;
         }
     }
@@ -334,12 +349,14 @@ int cli_inputs_build(const st_model *m, const char *model_path, const cli_inputs
             }
         } else {
             if (vi.rank < 0) {
-                rc = cli_fail("%s: input '%s' has unknown rank: give its shape with --shape %s=DIMxDIM...",
-                              model_path, vi.name, vi.name);
+                rc = cli_fail(
+                    "%s: input '%s' has unknown rank: give its shape with --shape %s=DIMxDIM...",
+                    model_path, vi.name, vi.name);
                 goto done;
             }
             if (ndim > ST_MAX_RANK) {
-                rc = cli_fail("%s: input '%s' has rank %d, more than %d", model_path, vi.name, ndim, ST_MAX_RANK);
+                rc = cli_fail("%s: input '%s' has rank %d, more than %d", model_path, vi.name, ndim,
+                              ST_MAX_RANK);
                 goto done;
             }
             for (int d = 0; d < ndim; d++) {
@@ -394,12 +411,12 @@ void cli_type_str(const st_value_info *vi, char *buf, size_t n) {
             off += snprintf(buf + off, n - (size_t)off, "[");
             for (int d = 0; d < vi->rank && (size_t)off < n; d++) {
                 if (vi->dims[d].symbol)
-                    off += snprintf(buf + off, n - (size_t)off, "%s%s", d ? "," : "", vi->dims[d].symbol);
+                    off += snprintf(buf + off, n - (size_t)off, "%s%s", d ? "," : "",
+                                    vi->dims[d].symbol);
                 else if (vi->dims[d].value >= 0)
                     off += snprintf(buf + off, n - (size_t)off, "%s%lld", d ? "," : "",
                                     (long long)vi->dims[d].value);
-                else
-                    off += snprintf(buf + off, n - (size_t)off, "%s?", d ? "," : "");
+                else off += snprintf(buf + off, n - (size_t)off, "%s?", d ? "," : "");
             }
             if ((size_t)off < n) snprintf(buf + off, n - (size_t)off, "]");
         }

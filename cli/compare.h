@@ -9,13 +9,13 @@
 
 /* One side of a comparison: a model's (or reference data's) named output values. */
 typedef struct cmp_side {
-    const char *path;   /* what the user named */
-    const char *label;  /* "stele", "onnxruntime", "reference" */
-    st_model *m;        /* NULL for reference data and onnxruntime */
+    const char *path;  /* what the user named */
+    const char *label; /* "stele", "onnxruntime", "reference" */
+    st_model *m;       /* NULL for reference data and onnxruntime */
     st_session *s;
     size_t n;
-    char **names;       /* owned copies */
-    st_value *vals;     /* owned (st_values_free) */
+    char **names;   /* owned copies */
+    st_value *vals; /* owned (st_values_free) */
 } cmp_side;
 void cmp_side_clear(cmp_side *sd);
 
@@ -28,13 +28,13 @@ int cmp_side_run(cmp_side *sd, size_t n_in, const char *const *in_names, const s
 
 /* One compared pair. */
 typedef struct cmp_pair {
-    char name[256];      /* A's name (with "[k]" for sequence elements) */
-    char ref_name[256];  /* B's name, "" when B has no counterpart */
+    char name[256];              /* A's name (with "[k]" for sequence elements) */
+    char ref_name[256];          /* B's name, "" when B has no counterpart */
     char a_desc[96], b_desc[96]; /* "float32[1,10]" */
     st_compare_stats st;
-    char worst_at[128];   /* the worst element's index, "[0,2,5]" */
-    bool missing;        /* one side lacks the value, or kinds differ */
-    char note[512];      /* why, when missing */
+    char worst_at[128]; /* the worst element's index, "[0,2,5]" */
+    bool missing;       /* one side lacks the value, or kinds differ */
+    char note[512];     /* why, when missing */
     bool ok;
 } cmp_pair;
 
@@ -63,13 +63,13 @@ typedef struct cmp_node_row {
 } cmp_node_row;
 
 typedef struct cmp_pernode {
-    size_t n;                   /* rows: one per A node */
+    size_t n; /* rows: one per A node */
     cmp_node_row *rows;
     size_t by_name, by_structure, unmatched;
-    long first;                 /* row of the first node beyond tolerance, -1 none */
-    size_t n_path;              /* rows from `first` to the output it reaches */
+    long first;    /* row of the first node beyond tolerance, -1 none */
+    size_t n_path; /* rows from `first` to the output it reaches */
     size_t *path;
-    const char *path_output;    /* that output's name */
+    const char *path_output; /* that output's name */
 } cmp_pernode;
 /* Match and compare intermediates of two kept-intermediate sessions after their runs.
  * Returns EXIT_OK or prints the error and returns EXIT_BAD. */
@@ -82,9 +82,9 @@ typedef struct cmp_report {
     const char *a_path, *b_path, *a_label, *b_label;
     double atol, rtol;
     unsigned long long seed;
-    bool random_inputs;         /* some inputs were seeded random data */
+    bool random_inputs; /* some inputs were seeded random data */
     const cmp_result *res;
-    const cmp_pernode *pn;      /* NULL without --per-node */
+    const cmp_pernode *pn; /* NULL without --per-node */
 } cmp_report;
 /* Print the JSON report to stdout. */
 int cmp_report_json(const cmp_report *r);

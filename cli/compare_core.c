@@ -36,32 +36,38 @@ static int convert_input(const st_tensor *x, st_dtype dtype, st_tensor *out, con
     st_error err;
     if (x->dtype == ST_DTYPE_STRING || dtype == ST_DTYPE_STRING || dtype == ST_DTYPE_C64 ||
         dtype == ST_DTYPE_C128 || x->dtype == ST_DTYPE_C64 || x->dtype == ST_DTYPE_C128)
-        return cli_fail("%s: expects %s, the inputs are %s", what, st_dtype_name(dtype), st_dtype_name(x->dtype));
-    if (st_tensor_alloc(out, dtype, x->ndim, x->dims, &err)) return cli_fail("%s: %s", what, err.msg);
+        return cli_fail("%s: expects %s, the inputs are %s", what, st_dtype_name(dtype),
+                        st_dtype_name(x->dtype));
+    if (st_tensor_alloc(out, dtype, x->ndim, x->dims, &err))
+        return cli_fail("%s: %s", what, err.msg);
     size_t n = st_tensor_nelem(x);
     /* through double: exact for every value random or file inputs hold in practice */
     for (size_t i = 0; i < n; i++) {
         double v;
         switch (x->dtype) {
-#define GET(E, T) case E: v = (double)((const T *)x->data)[i]; break;
-            GET(ST_DTYPE_F32, float) GET(ST_DTYPE_F64, double) GET(ST_DTYPE_I8, int8_t)
-            GET(ST_DTYPE_I16, int16_t) GET(ST_DTYPE_I32, int32_t) GET(ST_DTYPE_I64, int64_t)
-            GET(ST_DTYPE_U8, uint8_t) GET(ST_DTYPE_U16, uint16_t) GET(ST_DTYPE_U32, uint32_t)
-            GET(ST_DTYPE_U64, uint64_t) GET(ST_DTYPE_BOOL, uint8_t)
+#define GET(E, T) \
+    case E: v = (double)((const T *)x->data)[i]; break;
+            GET(ST_DTYPE_F32, float)
+            GET(ST_DTYPE_F64, double) GET(ST_DTYPE_I8, int8_t) GET(ST_DTYPE_I16, int16_t)
+                GET(ST_DTYPE_I32, int32_t) GET(ST_DTYPE_I64, int64_t) GET(ST_DTYPE_U8, uint8_t)
+                    GET(ST_DTYPE_U16, uint16_t) GET(ST_DTYPE_U32, uint32_t)
+                        GET(ST_DTYPE_U64, uint64_t) GET(ST_DTYPE_BOOL, uint8_t)
 #undef GET
-        default:
-            st_tensor_clear(out);
+                            default : st_tensor_clear(out);
             return cli_fail("%s: expects %s, the inputs are %s", what, st_dtype_name(dtype),
                             st_dtype_name(x->dtype));
         }
         switch (dtype) {
-#define SET(E, T) case E: ((T *)out->data)[i] = (T)v; break;
-            SET(ST_DTYPE_F32, float) SET(ST_DTYPE_F64, double) SET(ST_DTYPE_I8, int8_t)
-            SET(ST_DTYPE_I16, int16_t) SET(ST_DTYPE_I32, int32_t) SET(ST_DTYPE_I64, int64_t)
-            SET(ST_DTYPE_U8, uint8_t) SET(ST_DTYPE_U16, uint16_t) SET(ST_DTYPE_U32, uint32_t)
-            SET(ST_DTYPE_U64, uint64_t)
+#define SET(E, T) \
+    case E: ((T *)out->data)[i] = (T)v; break;
+            SET(ST_DTYPE_F32, float)
+            SET(ST_DTYPE_F64, double) SET(ST_DTYPE_I8, int8_t) SET(ST_DTYPE_I16, int16_t)
+                SET(ST_DTYPE_I32, int32_t) SET(ST_DTYPE_I64, int64_t) SET(ST_DTYPE_U8, uint8_t)
+                    SET(ST_DTYPE_U16, uint16_t) SET(ST_DTYPE_U32, uint32_t)
+                        SET(ST_DTYPE_U64, uint64_t)
 #undef SET
-        case ST_DTYPE_BOOL: ((uint8_t *)out->data)[i] = v != 0; break;
+                            case ST_DTYPE_BOOL : ((uint8_t *)out->data)[i] = v != 0;
+            break;
         default:
             st_tensor_clear(out);
             return cli_fail("%s: expects %s, the inputs are %s", what, st_dtype_name(dtype),
@@ -89,7 +95,8 @@ int cmp_side_run(cmp_side *sd, size_t n_in, const char *const *in_names, const s
         st_value_info vi;
         st_model_input(sd->m, i, &vi);
         bool found = false;
-        for (size_t j = 0; j < n_in && !found; j++) found = in_names[j] && !strcmp(in_names[j], vi.name);
+        for (size_t j = 0; j < n_in && !found; j++)
+            found = in_names[j] && !strcmp(in_names[j], vi.name);
         by_name = found;
     }
     for (size_t i = 0; i < nm; i++) {
@@ -103,7 +110,7 @@ int cmp_side_run(cmp_side *sd, size_t n_in, const char *const *in_names, const s
             j = i;
         }
         if (j >= n_in) continue; /* left out: must be optional; the session says otherwise */
-        feed[nf] = ins[j]; /* a shallow copy: the run only borrows it */
+        feed[nf] = ins[j];       /* a shallow copy: the run only borrows it */
         if (ins[j].kind == ST_VAL_TENSOR && vi.dtype && ins[j].tensor.dtype != vi.dtype) {
             char what[512];
             snprintf(what, sizeof what, "%s: input '%s'", sd->path, vi.name);
@@ -169,11 +176,13 @@ static void index_str(const st_tensor *t, size_t flat, char *buf, size_t n) {
     if (off > 0 && (size_t)off < n) snprintf(buf + off, n - (size_t)off, "]");
 }
 
-static void cmp_tensors(const st_tensor *a, const st_tensor *b, double atol, double rtol, cmp_pair *p) {
+static void cmp_tensors(const st_tensor *a, const st_tensor *b, double atol, double rtol,
+                        cmp_pair *p) {
     st_tensor_compare(a, b, atol, rtol, &p->st, NULL);
     p->ok = st_compare_ok(&p->st);
     p->worst_at[0] = 0;
-    if (!p->st.shape_mismatch && p->st.n) index_str(a, p->st.worst, p->worst_at, sizeof p->worst_at);
+    if (!p->st.shape_mismatch && p->st.n)
+        index_str(a, p->st.worst, p->worst_at, sizeof p->worst_at);
 }
 
 void cmp_values(const st_value *a, const st_value *b, double atol, double rtol, cmp_pair *p) {
@@ -262,7 +271,8 @@ int cmp_sides(const cmp_side *a, const cmp_side *b, double atol, double rtol, cm
         snprintf(p->name, sizeof p->name, "%s", a->names[i]);
         size_t j = i;
         if (by_name)
-            for (j = 0; j < b->n && strcmp(a->names[i], b->names[j]); j++) {}
+            for (j = 0; j < b->n && strcmp(a->names[i], b->names[j]); j++) {
+            }
         if (j >= b->n) {
             p->missing = true;
             p->ok = false;

@@ -31,7 +31,8 @@ static long find_row_producing(const st_node_info *nodes, size_t n, const char *
     return -1;
 }
 
-int cmp_pernode_build(const cmp_side *a, const cmp_side *b, double atol, double rtol, cmp_pernode *out) {
+int cmp_pernode_build(const cmp_side *a, const cmp_side *b, double atol, double rtol,
+                      cmp_pernode *out) {
     st_error err;
     st_node_info *na = NULL, *nb = NULL;
     size_t nna = 0, nnb = 0;
@@ -133,8 +134,9 @@ int cmp_pernode_build(const cmp_side *a, const cmp_side *b, double atol, double 
             for (size_t k = 0; k < na[cur].n_inputs; k++) {
                 long p = find_row_producing(na, (size_t)cur, na[cur].inputs[k]);
                 if (p < 0 || !desc[p]) continue;
-                if (next < 0 || (pn.rows[p].matched && (!pn.rows[next].matched ||
-                                                         worse(&pn.rows[p].pair, &pn.rows[next].pair))))
+                if (next < 0 ||
+                    (pn.rows[p].matched &&
+                     (!pn.rows[next].matched || worse(&pn.rows[p].pair, &pn.rows[next].pair))))
                     next = p;
             }
             cur = next;

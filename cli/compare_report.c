@@ -44,7 +44,8 @@ static cJSON *pair_json(const cmp_pair *p) {
     add_num(o, "mean_abs", s->mean_abs);
     add_num(o, "cosine", s->cosine);
     cJSON_AddNumberToObject(o, "outside", (double)s->n_outside);
-    cJSON_AddNumberToObject(o, "outside_pct", s->n ? 100.0 * (double)s->n_outside / (double)s->n : 0);
+    cJSON_AddNumberToObject(o, "outside_pct",
+                            s->n ? 100.0 * (double)s->n_outside / (double)s->n : 0);
     cJSON_AddNumberToObject(o, "nan_mismatch", (double)s->nan_mismatch);
     cJSON_AddNumberToObject(o, "inf_mismatch", (double)s->inf_mismatch);
     if (s->n) {
@@ -84,11 +85,13 @@ int cmp_report_json(const cmp_report *r) {
         cJSON_AddNumberToObject(jp, "matched_by_name", (double)pn->by_name);
         cJSON_AddNumberToObject(jp, "matched_by_structure", (double)pn->by_structure);
         cJSON_AddNumberToObject(jp, "unmatched", (double)pn->unmatched);
-        if (pn->first >= 0) cJSON_AddItemToObject(jp, "first_divergence", row_json(&pn->rows[pn->first]));
+        if (pn->first >= 0)
+            cJSON_AddItemToObject(jp, "first_divergence", row_json(&pn->rows[pn->first]));
         else cJSON_AddNullToObject(jp, "first_divergence");
         if (pn->path_output) cJSON_AddStringToObject(jp, "path_output", pn->path_output);
         cJSON *path = cJSON_AddArrayToObject(jp, "path");
-        for (size_t i = 0; i < pn->n_path; i++) cJSON_AddItemToArray(path, row_json(&pn->rows[pn->path[i]]));
+        for (size_t i = 0; i < pn->n_path; i++)
+            cJSON_AddItemToArray(path, row_json(&pn->rows[pn->path[i]]));
         cJSON *nodes = cJSON_AddArrayToObject(jp, "matched");
         for (size_t i = 0; i < pn->n; i++)
             if (pn->rows[i].matched) cJSON_AddItemToArray(nodes, row_json(&pn->rows[i]));
@@ -121,7 +124,8 @@ static void bar(FILE *f, double err, bool ok) {
     if (!isfinite(err)) w = 100;
     if (w < 0) w = 0;
     if (w > 100) w = 100;
-    fprintf(f, "<div class=bar><div class=\"fill %s\" style=\"width:%.1f%%\"></div></div>", ok ? "okf" : "badf", w);
+    fprintf(f, "<div class=bar><div class=\"fill %s\" style=\"width:%.1f%%\"></div></div>",
+            ok ? "okf" : "badf", w);
 }
 
 static void stats_cells(FILE *f, const cmp_pair *p) {
@@ -133,15 +137,18 @@ static void stats_cells(FILE *f, const cmp_pair *p) {
         fputs("</td>", f);
         return;
     }
-    fprintf(f, "<td>%s</td><td>%s</td><td>%s</td><td>%zu / %zu (%.3g%%)</td><td>%s</td><td>%zu / %zu</td>",
-            cmp_num(s->max_abs, b1, sizeof b1), cmp_num(s->max_rel, b2, sizeof b2),
-            cmp_num(s->mean_abs, b3, sizeof b3), s->n_outside, s->n,
-            s->n ? 100.0 * (double)s->n_outside / (double)s->n : 0.0, (snprintf(b4, sizeof b4, "%.7g", s->cosine), b4),
-            s->nan_mismatch, s->inf_mismatch);
+    fprintf(
+        f,
+        "<td>%s</td><td>%s</td><td>%s</td><td>%zu / %zu (%.3g%%)</td><td>%s</td><td>%zu / %zu</td>",
+        cmp_num(s->max_abs, b1, sizeof b1), cmp_num(s->max_rel, b2, sizeof b2),
+        cmp_num(s->mean_abs, b3, sizeof b3), s->n_outside, s->n,
+        s->n ? 100.0 * (double)s->n_outside / (double)s->n : 0.0,
+        (snprintf(b4, sizeof b4, "%.7g", s->cosine), b4), s->nan_mismatch, s->inf_mismatch);
     fputs("<td>", f);
     if (s->n) {
         esc(f, p->worst_at);
-        fprintf(f, ": %s vs %s", cmp_num(s->worst_a, b5, sizeof b5), cmp_num(s->worst_b, b6, sizeof b6));
+        fprintf(f, ": %s vs %s", cmp_num(s->worst_a, b5, sizeof b5),
+                cmp_num(s->worst_b, b6, sizeof b6));
     }
     fputs("</td>", f);
 }
@@ -174,17 +181,22 @@ int cmp_report_html(const cmp_report *r, const char *path) {
     fprintf(f, " (%s)</td></tr>", r->b_label);
     fprintf(f, "<tr><th>tolerance</th><td>|a &minus; b| &le; %s + %s &middot; |b|</td></tr>",
             cmp_num(r->atol, b1, sizeof b1), cmp_num(r->rtol, b2, sizeof b2));
-    if (r->random_inputs) fprintf(f, "<tr><th>inputs</th><td>seeded random data, seed %llu</td></tr>", r->seed);
+    if (r->random_inputs)
+        fprintf(f, "<tr><th>inputs</th><td>seeded random data, seed %llu</td></tr>", r->seed);
     else fputs("<tr><th>inputs</th><td>from files</td></tr>", f);
     size_t bad = 0;
     for (size_t i = 0; i < r->res->n; i++) bad += !r->res->pairs[i].ok;
-    fprintf(f, "</table>\n<p><span class=\"verdict %s\">%s</span> %zu of %zu output%s within tolerance</p>\n",
-            r->res->ok ? "pass" : "fail", r->res->ok ? "PASS" : "FAIL", r->res->n - bad, r->res->n,
-            r->res->n == 1 ? "" : "s");
+    fprintf(
+        f,
+        "</table>\n<p><span class=\"verdict %s\">%s</span> %zu of %zu output%s within tolerance</p>\n",
+        r->res->ok ? "pass" : "fail", r->res->ok ? "PASS" : "FAIL", r->res->n - bad, r->res->n,
+        r->res->n == 1 ? "" : "s");
 
-    fputs("<h2>Outputs</h2>\n<table><tr><th>output</th><th>A</th><th>B</th><th>max abs</th><th>max rel</th>"
-          "<th>mean abs</th><th>outside tolerance</th><th>cosine</th><th>NaN / Inf mismatches</th>"
-          "<th>worst element (A vs B)</th><th>error</th></tr>\n", f);
+    fputs(
+        "<h2>Outputs</h2>\n<table><tr><th>output</th><th>A</th><th>B</th><th>max abs</th><th>max rel</th>"
+        "<th>mean abs</th><th>outside tolerance</th><th>cosine</th><th>NaN / Inf mismatches</th>"
+        "<th>worst element (A vs B)</th><th>error</th></tr>\n",
+        f);
     for (size_t i = 0; i < r->res->n; i++) {
         const cmp_pair *p = &r->res->pairs[i];
         fprintf(f, "<tr class=\"%s\"><td>", p->ok ? "" : "bad");
@@ -208,8 +220,10 @@ int cmp_report_html(const cmp_report *r, const char *path) {
 
     if (r->pn) {
         const cmp_pernode *pn = r->pn;
-        fprintf(f, "<h2>Per node</h2>\n<p>%zu nodes in A: %zu matched by name, %zu by structure, %zu unmatched.</p>\n",
-                pn->n, pn->by_name, pn->by_structure, pn->unmatched);
+        fprintf(
+            f,
+            "<h2>Per node</h2>\n<p>%zu nodes in A: %zu matched by name, %zu by structure, %zu unmatched.</p>\n",
+            pn->n, pn->by_name, pn->by_structure, pn->unmatched);
         if (pn->first >= 0) {
             const cmp_node_row *fr = &pn->rows[pn->first];
             fputs("<p>First node beyond tolerance: <b>", f);
@@ -218,16 +232,23 @@ int cmp_report_html(const cmp_report *r, const char *path) {
             esc(f, fr->op_type);
             fputs("), output <code>", f);
             esc(f, fr->output);
-            fprintf(f, "</code>, max abs error %s.</p>\n", cmp_num(fr->pair.st.max_abs, b1, sizeof b1));
+            fprintf(f, "</code>, max abs error %s.</p>\n",
+                    cmp_num(fr->pair.st.max_abs, b1, sizeof b1));
             fputs("<h2>Error growth along the path to ", f);
             esc(f, pn->path_output ? pn->path_output : "the output");
-            fputs("</h2>\n<table><tr><th>#</th><th>node</th><th>op</th><th>output</th><th>max abs</th>"
-                  "<th>max rel</th><th>mean abs</th><th>outside tolerance</th><th>cosine</th>"
-                  "<th>NaN / Inf</th><th>worst element</th><th>growth</th><th>error</th></tr>\n", f);
+            fputs(
+                "</h2>\n<table><tr><th>#</th><th>node</th><th>op</th><th>output</th><th>max abs</th>"
+                "<th>max rel</th><th>mean abs</th><th>outside tolerance</th><th>cosine</th>"
+                "<th>NaN / Inf</th><th>worst element</th><th>growth</th><th>error</th></tr>\n",
+                f);
             double prev = 0;
             for (size_t i = 0; i < pn->n_path; i++) {
                 const cmp_node_row *row = &pn->rows[pn->path[i]];
-                fprintf(f, "<tr class=\"%s\"><td>%zu</td><td>", i == 0 ? "first" : row->pair.ok ? "" : "bad", i + 1);
+                fprintf(f, "<tr class=\"%s\"><td>%zu</td><td>",
+                        i == 0         ? "first"
+                        : row->pair.ok ? ""
+                                       : "bad",
+                        i + 1);
                 esc(f, row->node);
                 fputs("</td><td>", f);
                 esc(f, row->op_type);
@@ -248,13 +269,18 @@ int cmp_report_html(const cmp_report *r, const char *path) {
         } else {
             fputs("<p>Every matched intermediate is within tolerance.</p>\n", f);
         }
-        fputs("<h2>All matched nodes (running order)</h2>\n<table><tr><th>node</th><th>op</th><th>output</th>"
-              "<th>matched by</th><th>max abs</th><th>max rel</th><th>mean abs</th><th>outside tolerance</th>"
-              "<th>cosine</th><th>NaN / Inf</th><th>worst element</th><th>error</th></tr>\n", f);
+        fputs(
+            "<h2>All matched nodes (running order)</h2>\n<table><tr><th>node</th><th>op</th><th>output</th>"
+            "<th>matched by</th><th>max abs</th><th>max rel</th><th>mean abs</th><th>outside tolerance</th>"
+            "<th>cosine</th><th>NaN / Inf</th><th>worst element</th><th>error</th></tr>\n",
+            f);
         for (size_t i = 0; i < pn->n; i++) {
             const cmp_node_row *row = &pn->rows[i];
             if (!row->matched) continue;
-            fprintf(f, "<tr class=\"%s\"><td>", (long)i == pn->first ? "first" : row->pair.ok ? "" : "bad");
+            fprintf(f, "<tr class=\"%s\"><td>",
+                    (long)i == pn->first ? "first"
+                    : row->pair.ok       ? ""
+                                         : "bad");
             esc(f, row->node);
             fputs("</td><td>", f);
             esc(f, row->op_type);

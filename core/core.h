@@ -76,7 +76,7 @@ bool st_grow(void **p, size_t *cap, size_t n, size_t esz);
 /* ---- arena: many small objects freed at once ------------------------------------- */
 typedef struct st_arena st_arena;
 st_arena *st_arena_new(size_t chunk);
-void st_arena_free(st_arena *a); /* NULL is a no-op */
+void st_arena_free(st_arena *a);             /* NULL is a no-op */
 void *st_arena_alloc(st_arena *a, size_t n); /* 16-byte aligned, NULL on OOM */
 char *st_arena_strdup(st_arena *a, const char *s);
 
@@ -91,11 +91,11 @@ struct st_buf {
     void (*release)(st_buf *b); /* frees data (and the buffer struct) */
     void *ctx;
 };
-st_buf *st_buf_new_heap(size_t size);                       /* uninitialized bytes */
-st_buf *st_buf_wrap_arena(st_arena *arena);                 /* takes ownership of arena */
+st_buf *st_buf_new_heap(size_t size);       /* uninitialized bytes */
+st_buf *st_buf_wrap_arena(st_arena *arena); /* takes ownership of arena */
 st_status st_buf_map_file(const char *path, st_buf **out, st_error *err); /* read-only mmap */
-st_buf *st_buf_ref(st_buf *b);                              /* NULL passes through */
-void st_buf_unref(st_buf *b);                               /* NULL is a no-op */
+st_buf *st_buf_ref(st_buf *b);                                            /* NULL passes through */
+void st_buf_unref(st_buf *b);                                             /* NULL is a no-op */
 
 /* Read a whole file into a heap buffer (used where mmap is not possible). */
 st_status st_read_file(const char *path, st_buf **out, st_error *err);
@@ -146,6 +146,17 @@ static inline uint16_t st_f32_to_bf16(float f) { /* round to nearest even, NaN k
     return (uint16_t)((x & 0x7fffffffu) > 0x7f800000u ? (x >> 16) | 0x40 : r);
 }
 
+/* ---- float8 / float4 codes (core/minifloat.c) ------------------------------------ */
+/* t is one of the float8 types or float4e2m1; code is one element's bits (float4: the low
+ * 4). To a code: round to nearest even; beyond the largest value (and infinity) saturate
+ * to it, or without saturate give NaN (E5M2: infinity); the FNUZ types have no -0.
+ * float4 has no NaN or infinity: it always saturates, NaN gives (signed) zero. */
+float st_minifloat_to_f32(st_dtype t, uint8_t code);
+uint8_t st_f32_to_minifloat(st_dtype t, float x, bool saturate);
+/* float8e8m0 (a power of two, 0xff is NaN): the float32 exponent, rounded per mode. */
+typedef enum { ST_E8M0_UP, ST_E8M0_DOWN, ST_E8M0_NEAREST } st_e8m0_round;
+uint8_t st_f32_to_e8m0(float x, bool saturate, st_e8m0_round mode);
+
 /* Monotonic time in nanoseconds (the one clock every layer uses). */
 uint64_t st_now_ns(void);
 
@@ -155,7 +166,7 @@ uint64_t st_now_ns(void);
  * Zero-initialize; release with st_sb_free (the bytes may instead be taken with
  * st_sb_take). */
 typedef struct st_sb {
-    char *s;     /* NULL until the first append */
+    char *s; /* NULL until the first append */
     size_t n, cap;
     bool oom;
 } st_sb;
@@ -181,7 +192,10 @@ typedef struct st_strmap {
     bool borrow;
 } st_strmap;
 uint64_t st_hash_str(const char *s); /* FNV-1a */
-static inline void st_strmap_init_borrow(st_strmap *m) { memset(m, 0, sizeof *m); m->borrow = true; }
+static inline void st_strmap_init_borrow(st_strmap *m) {
+    memset(m, 0, sizeof *m);
+    m->borrow = true;
+}
 /* Insert or overwrite; false on out of memory. */
 bool st_strmap_put(st_strmap *m, const char *key, intptr_t val);
 /* Insert only when absent: 1 inserted, 0 already there (value untouched), -1 out of memory. */
@@ -195,7 +209,9 @@ void st_strmap_free(st_strmap *m);
  * 0 to start. */
 uint32_t st_crc32c(uint32_t crc, const void *data, size_t n);
 /* The masking TFRecord and LevelDB store instead of the raw CRC. */
-static inline uint32_t st_crc32c_mask(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
+static inline uint32_t st_crc32c_mask(uint32_t crc) {
+    return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
 static inline uint32_t st_crc32c_unmask(uint32_t m) {
     uint32_t r = m - 0xa282ead8u;
     return (r >> 17) | (r << 15);

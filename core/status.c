@@ -53,6 +53,4 @@ void st_error_prefix(st_error *err, const char *fmt, ...) {
     err->msg[pl + ol] = 0;
 }
 
-st_status st_error_nomem(st_error *err) {
-    return st_errorf(err, ST_ERR_NOMEM, "out of memory");
-}
+st_status st_error_nomem(st_error *err) { return st_errorf(err, ST_ERR_NOMEM, "out of memory"); }

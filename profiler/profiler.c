@@ -15,51 +15,60 @@
 #include "prof.h"
 
 /* perf's generic event names (as `perf list` prints them) and what they open. */
-#define HWC(cache, op, res) \
-    (PERF_COUNT_HW_CACHE_##cache | (PERF_COUNT_HW_CACHE_OP_##op << 8) | (PERF_COUNT_HW_CACHE_RESULT_##res << 16))
+#define HWC(cache, op, res)                                             \
+    (PERF_COUNT_HW_CACHE_##cache | (PERF_COUNT_HW_CACHE_OP_##op << 8) | \
+     (PERF_COUNT_HW_CACHE_RESULT_##res << 16))
 typedef struct generic_event {
     const char *name;
     uint32_t type;
     uint64_t config;
 } generic_event;
 static const generic_event generic_events[] = {
-    {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},                  /* core clock cycles */
-    {"cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},              /* same */
-    {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},          /* retired instructions */
-    {"cache-references", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES},  /* last-level cache accesses */
-    {"cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES},          /* last-level cache misses */
-    {"branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},       /* retired branches */
+    {"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},         /* core clock cycles */
+    {"cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},     /* same */
+    {"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS}, /* retired instructions */
+    {"cache-references", PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_CACHE_REFERENCES}, /* last-level cache accesses */
+    {"cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES}, /* last-level cache misses */
+    {"branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS}, /* retired branches */
     {"branch-instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS}, /* same */
-    {"branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES},        /* mispredicted branches */
-    {"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES},              /* bus clock cycles */
-    {"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES},          /* unscaled reference cycles */
-    {"stalled-cycles-frontend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_FRONTEND}, /* issue stalls */
-    {"stalled-cycles-backend", PERF_TYPE_HARDWARE, PERF_COUNT_HW_STALLED_CYCLES_BACKEND},   /* retire stalls */
-    {"L1-dcache-loads", PERF_TYPE_HW_CACHE, HWC(L1D, READ, ACCESS)},           /* L1 data loads */
-    {"L1-dcache-load-misses", PERF_TYPE_HW_CACHE, HWC(L1D, READ, MISS)},       /* L1 data load misses */
-    {"L1-dcache-stores", PERF_TYPE_HW_CACHE, HWC(L1D, WRITE, ACCESS)},         /* L1 data stores */
-    {"L1-icache-load-misses", PERF_TYPE_HW_CACHE, HWC(L1I, READ, MISS)},       /* instruction cache misses */
-    {"LLC-loads", PERF_TYPE_HW_CACHE, HWC(LL, READ, ACCESS)},                  /* last-level loads */
-    {"LLC-load-misses", PERF_TYPE_HW_CACHE, HWC(LL, READ, MISS)},              /* last-level load misses */
-    {"LLC-stores", PERF_TYPE_HW_CACHE, HWC(LL, WRITE, ACCESS)},                /* last-level stores */
-    {"LLC-store-misses", PERF_TYPE_HW_CACHE, HWC(LL, WRITE, MISS)},            /* last-level store misses */
-    {"dTLB-loads", PERF_TYPE_HW_CACHE, HWC(DTLB, READ, ACCESS)},               /* data TLB lookups */
-    {"dTLB-load-misses", PERF_TYPE_HW_CACHE, HWC(DTLB, READ, MISS)},           /* data TLB misses */
-    {"iTLB-load-misses", PERF_TYPE_HW_CACHE, HWC(ITLB, READ, MISS)},           /* instruction TLB misses */
-    {"branch-loads", PERF_TYPE_HW_CACHE, HWC(BPU, READ, ACCESS)},              /* branch predictor lookups */
-    {"branch-load-misses", PERF_TYPE_HW_CACHE, HWC(BPU, READ, MISS)},          /* branch predictor misses */
-    {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},              /* ns the thread ran on a CPU */
-    {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},                /* ns of CPU clock */
-    {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},            /* all page faults */
-    {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},                 /* same */
-    {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},       /* faults without I/O */
-    {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},       /* faults with I/O */
-    {"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},  /* times descheduled */
-    {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},                /* same */
-    {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},      /* moves between CPUs */
-    {"migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},          /* same */
-    {"alignment-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS},  /* unaligned access fixups */
-    {"emulation-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS},  /* emulated instructions */
+    {"branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES}, /* mispredicted branches */
+    {"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES},       /* bus clock cycles */
+    {"ref-cycles", PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_REF_CPU_CYCLES}, /* unscaled reference cycles */
+    {"stalled-cycles-frontend", PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_STALLED_CYCLES_FRONTEND}, /* issue stalls */
+    {"stalled-cycles-backend", PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_STALLED_CYCLES_BACKEND},                              /* retire stalls */
+    {"L1-dcache-loads", PERF_TYPE_HW_CACHE, HWC(L1D, READ, ACCESS)},     /* L1 data loads */
+    {"L1-dcache-load-misses", PERF_TYPE_HW_CACHE, HWC(L1D, READ, MISS)}, /* L1 data load misses */
+    {"L1-dcache-stores", PERF_TYPE_HW_CACHE, HWC(L1D, WRITE, ACCESS)},   /* L1 data stores */
+    {"L1-icache-load-misses", PERF_TYPE_HW_CACHE,
+     HWC(L1I, READ, MISS)},                                           /* instruction cache misses */
+    {"LLC-loads", PERF_TYPE_HW_CACHE, HWC(LL, READ, ACCESS)},         /* last-level loads */
+    {"LLC-load-misses", PERF_TYPE_HW_CACHE, HWC(LL, READ, MISS)},     /* last-level load misses */
+    {"LLC-stores", PERF_TYPE_HW_CACHE, HWC(LL, WRITE, ACCESS)},       /* last-level stores */
+    {"LLC-store-misses", PERF_TYPE_HW_CACHE, HWC(LL, WRITE, MISS)},   /* last-level store misses */
+    {"dTLB-loads", PERF_TYPE_HW_CACHE, HWC(DTLB, READ, ACCESS)},      /* data TLB lookups */
+    {"dTLB-load-misses", PERF_TYPE_HW_CACHE, HWC(DTLB, READ, MISS)},  /* data TLB misses */
+    {"iTLB-load-misses", PERF_TYPE_HW_CACHE, HWC(ITLB, READ, MISS)},  /* instruction TLB misses */
+    {"branch-loads", PERF_TYPE_HW_CACHE, HWC(BPU, READ, ACCESS)},     /* branch predictor lookups */
+    {"branch-load-misses", PERF_TYPE_HW_CACHE, HWC(BPU, READ, MISS)}, /* branch predictor misses */
+    {"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},   /* ns the thread ran on a CPU */
+    {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},     /* ns of CPU clock */
+    {"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS}, /* all page faults */
+    {"faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},      /* same */
+    {"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN}, /* faults without I/O */
+    {"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ}, /* faults with I/O */
+    {"context-switches", PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_CONTEXT_SWITCHES},                                     /* times descheduled */
+    {"cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},           /* same */
+    {"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS}, /* moves between CPUs */
+    {"migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},     /* same */
+    {"alignment-faults", PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_ALIGNMENT_FAULTS}, /* unaligned access fixups */
+    {"emulation-faults", PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_EMULATION_FAULTS}, /* emulated instructions */
 };
 
 /* core's monotonic clock, signed: the profile's times are differences from origin_ns. */
@@ -82,7 +91,8 @@ bool st_prof_event_resolve(const char *name, uint32_t *type, uint64_t *config, u
     memset(&arg, 0, sizeof arg);
     arg.attr = &attr;
     arg.size = sizeof arg;
-    if (pfm_get_os_event_encoding(name, PFM_PLM3, PFM_OS_PERF_EVENT, &arg) != PFM_SUCCESS) return false;
+    if (pfm_get_os_event_encoding(name, PFM_PLM3, PFM_OS_PERF_EVENT, &arg) != PFM_SUCCESS)
+        return false;
     *type = attr.type;
     *config = attr.config;
     *config1 = attr.config1;
@@ -106,7 +116,8 @@ static int open_event(const st_prof_counter *c, pid_t tid, int group_fd, bool us
     a.config2 = c->config2;
     a.exclude_hv = 1;
     a.exclude_kernel = user_only;
-    a.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+    a.read_format =
+        PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
     return (int)syscall(SYS_perf_event_open, &a, tid, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
 }
 
@@ -304,10 +315,12 @@ static inline void read_groups(st_prof *p, bool after) {
 }
 
 /* Counter c's scaled delta between two reads of thread t. */
-static double delta(const st_prof *p, const st_prof_thread *t, int c, const uint64_t *before, const uint64_t *after) {
+static double delta(const st_prof *p, const st_prof_thread *t, int c, const uint64_t *before,
+                    const uint64_t *after) {
     const st_prof_counter *k = &p->ctr[c];
     if (k->state != ST_PROF_CNT_OK || t->fd[k->group] < 0) return 0;
-    const uint64_t *b = before + (size_t)k->group * p->buf_words, *a = after + (size_t)k->group * p->buf_words;
+    const uint64_t *b = before + (size_t)k->group * p->buf_words,
+                   *a = after + (size_t)k->group * p->buf_words;
     if (!a[0] || a[0] != b[0]) return 0;
     return st_prof_scale(a[3 + k->slot] - b[3 + k->slot], a[1] - b[1], a[2] - b[2]);
 }
@@ -397,7 +410,8 @@ static bool node_learn(st_prof *p, const st_node_event *ev) {
     n->graph_node = ev->graph_node;
     n->name = ev->node_name;
     n->op_type = ev->op_type;
-    const st_node *nd = p->graph && ev->graph_node < p->graph->n_nodes ? &p->graph->nodes[ev->graph_node] : NULL;
+    const st_node *nd =
+        p->graph && ev->graph_node < p->graph->n_nodes ? &p->graph->nodes[ev->graph_node] : NULL;
     n->domain = nd ? nd->domain : "";
     n->n_in = ev->n_in;
     n->n_out = ev->n_out;
@@ -450,8 +464,8 @@ void st_prof_hook(void *ud, const st_node_event *ev, bool after) {
         size_t need = (p->n_recs + 1) * (size_t)p->n_ctr;
         if (ST_GROW(p->recs, p->cap_recs, p->n_recs + 1) &&
             (!p->n_ctr || ST_GROW(p->rec_ctr, p->cap_rec_ctr, need))) {
-            p->recs[p->n_recs] = (st_prof_rec){(uint32_t)pos, (uint32_t)p->n_runs, p->node_t0 - p->origin_ns,
-                                               t1 - p->origin_ns};
+            p->recs[p->n_recs] = (st_prof_rec){(uint32_t)pos, (uint32_t)p->n_runs,
+                                               p->node_t0 - p->origin_ns, t1 - p->origin_ns};
             if (p->n_ctr) rc = p->rec_ctr + p->n_recs * (size_t)p->n_ctr;
             p->n_recs++;
         } else {
@@ -461,7 +475,8 @@ void st_prof_hook(void *ud, const st_node_event *ev, bool after) {
     for (int c = 0; c < p->n_ctr; c++) {
         double sum = 0;
         for (size_t i = 0; i < p->n_threads; i++)
-            if (per_node(p, &p->threads[i])) sum += delta(p, &p->threads[i], c, p->threads[i].before, p->threads[i].after);
+            if (per_node(p, &p->threads[i]))
+                sum += delta(p, &p->threads[i], c, p->threads[i].before, p->threads[i].after);
         n->ctr[c] += sum;
         if (rc) rc[c] = sum;
     }

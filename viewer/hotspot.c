@@ -40,10 +40,8 @@ st_status st_view_rows(const st_prof *p, const st_view_names *nm, st_view_group 
         st_view_row *w = &rows[r];
         w->calls += pn->calls;
         w->total_ns += pn->total_ns;
-        if (!pn->flops_known)
-            w->flops = -1;
-        else if (w->flops >= 0)
-            w->flops += pn->flops * (double)pn->calls;
+        if (!pn->flops_known) w->flops = -1;
+        else if (w->flops >= 0) w->flops += pn->flops * (double)pn->calls;
         w->bytes += (double)(pn->bytes_in + pn->bytes_out) * (double)pn->calls;
         for (size_t c = 0; c < nc; c++) w->ctr[c] += pn->ctr[c];
     }
@@ -124,14 +122,10 @@ static size_t shown_rows(const st_view_summary *s, const st_view_opts *o) {
 /* A counter value in a short human form: 12.3M, 456k, 789. */
 static void short_num(char *buf, size_t n, double v) {
     double a = fabs(v);
-    if (a >= 1e9)
-        snprintf(buf, n, "%.2fG", v / 1e9);
-    else if (a >= 1e6)
-        snprintf(buf, n, "%.2fM", v / 1e6);
-    else if (a >= 1e4)
-        snprintf(buf, n, "%.1fk", v / 1e3);
-    else
-        snprintf(buf, n, "%.0f", v);
+    if (a >= 1e9) snprintf(buf, n, "%.2fG", v / 1e9);
+    else if (a >= 1e6) snprintf(buf, n, "%.2fM", v / 1e6);
+    else if (a >= 1e4) snprintf(buf, n, "%.1fk", v / 1e3);
+    else snprintf(buf, n, "%.0f", v);
 }
 
 /* ---- the text table -------------------------------------------------------------- */
@@ -278,8 +272,7 @@ static void row_json(cJSON *arr, const st_view_summary *s, const st_view_row *r)
     }
     cJSON_AddNumberToObject(j, "bytes_per_call", r->calls ? r->bytes / calls : 0);
     cJSON *cj = cJSON_AddObjectToObject(j, "counters");
-    for (int c = 0; c < s->n_ctr; c++)
-        ctr_json(cj, &s->ctr[c], r->calls ? r->ctr[c] / calls : 0);
+    for (int c = 0; c < s->n_ctr; c++) ctr_json(cj, &s->ctr[c], r->calls ? r->ctr[c] / calls : 0);
 }
 
 static void totals_json(cJSON *root, const st_view_summary *s) {
@@ -298,10 +291,8 @@ static void totals_json(cJSON *root, const st_view_summary *s) {
     cJSON *tc = cJSON_AddObjectToObject(tot, "counters_per_run");
     for (int c = 0; c < s->n_ctr; c++) ctr_json(tc, &s->ctr[c], ctr_total(s, c) / runs_of(s));
     double i = ipc(s);
-    if (i >= 0)
-        cJSON_AddNumberToObject(tot, "ipc", i);
-    else
-        cJSON_AddNullToObject(tot, "ipc");
+    if (i >= 0) cJSON_AddNumberToObject(tot, "ipc", i);
+    else cJSON_AddNullToObject(tot, "ipc");
 }
 
 static void profiler_json(cJSON *root, const st_prof *p, const st_view_stats *t) {

@@ -65,8 +65,8 @@ static Stele__Tbgraph__TensorShapeProto *shape_of(st_arena *a, int ndim, const i
 }
 
 /* attr "_output_shapes": one shape per output (list.shape) */
-static Stele__Tbgraph__NodeDef__AttrEntry *output_shapes(st_arena *a, Stele__Tbgraph__TensorShapeProto **shapes,
-                                                         size_t n) {
+static Stele__Tbgraph__NodeDef__AttrEntry *
+output_shapes(st_arena *a, Stele__Tbgraph__TensorShapeProto **shapes, size_t n) {
     Stele__Tbgraph__NodeDef__AttrEntry *e = st_view_az(a, sizeof *e);
     Stele__Tbgraph__AttrValue *v = st_view_az(a, sizeof *v);
     Stele__Tbgraph__AttrValue__ListValue *l = st_view_az(a, sizeof *l);
@@ -109,16 +109,17 @@ static Stele__Tbgraph__NodeDef__AttrEntry *str_attr(st_arena *a, const char *key
 /* TensorFlow's DataType numbers for the element types TensorBoard shows. */
 static int tf_dtype(st_dtype t) {
     static const int map[ST_DTYPE_COUNT] = {
-        [ST_DTYPE_F32] = 1,  [ST_DTYPE_F64] = 2,  [ST_DTYPE_I32] = 3,  [ST_DTYPE_U8] = 4,
-        [ST_DTYPE_I16] = 5,  [ST_DTYPE_I8] = 6,   [ST_DTYPE_STRING] = 7, [ST_DTYPE_C64] = 8,
-        [ST_DTYPE_I64] = 9,  [ST_DTYPE_BOOL] = 10, [ST_DTYPE_BF16] = 14, [ST_DTYPE_U16] = 17,
-        [ST_DTYPE_C128] = 18, [ST_DTYPE_F16] = 19, [ST_DTYPE_U32] = 22, [ST_DTYPE_U64] = 23,
+        [ST_DTYPE_F32] = 1,   [ST_DTYPE_F64] = 2,   [ST_DTYPE_I32] = 3,    [ST_DTYPE_U8] = 4,
+        [ST_DTYPE_I16] = 5,   [ST_DTYPE_I8] = 6,    [ST_DTYPE_STRING] = 7, [ST_DTYPE_C64] = 8,
+        [ST_DTYPE_I64] = 9,   [ST_DTYPE_BOOL] = 10, [ST_DTYPE_BF16] = 14,  [ST_DTYPE_U16] = 17,
+        [ST_DTYPE_C128] = 18, [ST_DTYPE_F16] = 19,  [ST_DTYPE_U32] = 22,   [ST_DTYPE_U64] = 23,
     };
     return (unsigned)t < ST_DTYPE_COUNT ? map[t] : 0;
 }
 
 static Stele__Tbgraph__NodeDef__AttrEntry *type_attr(st_arena *a, const char *key, st_dtype t) {
-    Stele__Tbgraph__NodeDef__AttrEntry *e = attr_new(a, key, STELE__TBGRAPH__ATTR_VALUE__VALUE_TYPE);
+    Stele__Tbgraph__NodeDef__AttrEntry *e =
+        attr_new(a, key, STELE__TBGRAPH__ATTR_VALUE__VALUE_TYPE);
     if (e) e->value->type = tf_dtype(t);
     return e;
 }
@@ -129,11 +130,13 @@ static long *positions(const st_prof *p, const st_graph *g) {
     if (!pos) return NULL;
     for (size_t i = 0; i < g->n_nodes; i++) pos[i] = -1;
     for (size_t i = 0; i < p->n_nodes; i++)
-        if (p->nodes[i].seen && p->nodes[i].graph_node < g->n_nodes) pos[p->nodes[i].graph_node] = (long)i;
+        if (p->nodes[i].seen && p->nodes[i].graph_node < g->n_nodes)
+            pos[p->nodes[i].graph_node] = (long)i;
     return pos;
 }
 
-static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm, const long *pos, size_t *n) {
+static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm, const long *pos,
+                          size_t *n) {
     const st_graph *g = p->graph;
     size_t cap = g->n_nodes + g->n_values;
     Stele__Tbgraph__GraphDef gd = STELE__TBGRAPH__GRAPH_DEF__INIT;
@@ -172,7 +175,8 @@ static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm
         const st_prof_node *pn = pos[i] >= 0 ? &p->nodes[pos[i]] : NULL;
         Stele__Tbgraph__NodeDef *nd = st_view_az(a, sizeof *nd);
         char **inputs = st_view_az(a, (size_t)(in->n_in ? in->n_in : 1) * sizeof *inputs);
-        Stele__Tbgraph__TensorShapeProto **sh = st_view_az(a, (size_t)(in->n_out ? in->n_out : 1) * sizeof *sh);
+        Stele__Tbgraph__TensorShapeProto **sh =
+            st_view_az(a, (size_t)(in->n_out ? in->n_out : 1) * sizeof *sh);
         Stele__Tbgraph__NodeDef__AttrEntry **attrs = st_view_az(a, 3 * sizeof *attrs);
         if (!nd || !inputs || !sh || !attrs) return NULL;
         stele__tbgraph__node_def__init(nd);
@@ -180,10 +184,12 @@ static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm
         nd->op = in->op_type;
         nd->device = (char *)device_name;
         for (int k = 0; k < in->n_in; k++)
-            if (in->inputs[k] >= 0 && (size_t)in->inputs[k] < nm->n_values) inputs[nd->n_input++] = nm->value[in->inputs[k]];
+            if (in->inputs[k] >= 0 && (size_t)in->inputs[k] < nm->n_values)
+                inputs[nd->n_input++] = nm->value[in->inputs[k]];
         nd->input = inputs;
         for (int k = 0; k < in->n_out; k++) {
-            if (pn && k < pn->n_out && pn->out[k].kind == ST_VAL_TENSOR) sh[k] = shape_of(a, pn->out[k].ndim, pn->out[k].dims);
+            if (pn && k < pn->n_out && pn->out[k].kind == ST_VAL_TENSOR)
+                sh[k] = shape_of(a, pn->out[k].ndim, pn->out[k].dims);
             else if (in->outputs[k] >= 0 && g->values[in->outputs[k]].type.rank >= 0) {
                 const st_type *t = &g->values[in->outputs[k]].type;
                 int64_t dims[ST_MAX_RANK];
@@ -196,7 +202,8 @@ static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm
         size_t na = 0;
         if (in->n_out && !(attrs[na++] = output_shapes(a, sh, (size_t)in->n_out))) return NULL;
         if (in->domain[0] && !(attrs[na++] = str_attr(a, "domain", in->domain))) return NULL;
-        if (pn && pn->n_out && pn->out[0].kind == ST_VAL_TENSOR && !(attrs[na++] = type_attr(a, "T", pn->out[0].dtype)))
+        if (pn && pn->n_out && pn->out[0].kind == ST_VAL_TENSOR &&
+            !(attrs[na++] = type_attr(a, "T", pn->out[0].dtype)))
             return NULL;
         nd->n_attr = na;
         nd->attr = attrs;
@@ -206,7 +213,8 @@ static uint8_t *graph_def(st_arena *a, const st_prof *p, const st_view_names *nm
 }
 
 /* step_stats of one run: each node's start, compute time and output bytes. */
-static uint8_t *run_metadata(st_arena *a, const st_prof *p, const st_view_names *nm, size_t run, size_t *n) {
+static uint8_t *run_metadata(st_arena *a, const st_prof *p, const st_view_names *nm, size_t run,
+                             size_t *n) {
     Stele__Tbgraph__RunMetadata rm = STELE__TBGRAPH__RUN_METADATA__INIT;
     Stele__Tbgraph__StepStats ss = STELE__TBGRAPH__STEP_STATS__INIT;
     Stele__Tbgraph__DeviceStepStats ds = STELE__TBGRAPH__DEVICE_STEP_STATS__INIT;
@@ -291,7 +299,8 @@ static size_t median_run(const st_prof *p) {
     return r;
 }
 
-st_status st_view_events(const st_prof *p, const st_view_names *nm, const char *path, st_error *err) {
+st_status st_view_events(const st_prof *p, const st_view_names *nm, const char *path,
+                         st_error *err) {
     st_arena *a = st_arena_new(1 << 16);
     long *pos = positions(p, p->graph);
     size_t nops = 0, nc = (size_t)p->n_ctr, runs = p->n_runs;
@@ -375,7 +384,8 @@ st_status st_view_events(const st_prof *p, const st_view_names *nm, const char *
         double wall = p->runs[r].wall, ms = (double)(p->runs[r].t1 - p->runs[r].t0) / 1e6;
         ok = scalar(f, wall, (int64_t)r, "latency/run_ms", ms) &&
              scalar(f, wall, (int64_t)r, "latency/node_sum_ms", row[0]);
-        if (ok && row[1] > 0 && ms > 0) ok = scalar(f, wall, (int64_t)r, "throughput/gflops_per_s", row[1] / (ms * 1e6));
+        if (ok && row[1] > 0 && ms > 0)
+            ok = scalar(f, wall, (int64_t)r, "throughput/gflops_per_s", row[1] / (ms * 1e6));
         for (size_t k = 0; k < nops && ok; k++) {
             snprintf(tag, sizeof tag, "op_time_ms/%s", ops[k]);
             ok = scalar(f, wall, (int64_t)r, tag, row[2 + k]);

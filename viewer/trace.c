@@ -17,7 +17,8 @@ static void dims_json(st_sb *b, const st_prof_tinfo *t, int n) {
     for (int i = 0; i < n; i++) {
         st_sb_printf(b, "%s[", i ? "," : "");
         if (t[i].kind == ST_VAL_TENSOR)
-            for (int d = 0; d < t[i].ndim; d++) st_sb_printf(b, "%s%lld", d ? "," : "", (long long)t[i].dims[d]);
+            for (int d = 0; d < t[i].ndim; d++)
+                st_sb_printf(b, "%s%lld", d ? "," : "", (long long)t[i].dims[d]);
         st_sb_printf(b, "]");
     }
     st_sb_printf(b, "]");
@@ -46,21 +47,38 @@ st_status st_view_trace(const st_prof *p, const char *model, const char *path, s
     st_sb b = {0};
     int pid = (int)getpid(), tid = p->run_tid ? (int)p->run_tid : pid;
     long long base_ns = (long long)(p->origin_wall * 1e9);
-    st_sb_printf(&b, "{\n\"schemaVersion\": 1,\n\"displayTimeUnit\": \"ms\",\n\"baseTimeNanoseconds\": %lld,\n", base_ns);
+    st_sb_printf(
+        &b,
+        "{\n\"schemaVersion\": 1,\n\"displayTimeUnit\": \"ms\",\n\"baseTimeNanoseconds\": %lld,\n",
+        base_ns);
     st_sb_printf(&b, "\"deviceProperties\": [],\n\"traceName\": ");
     st_sb_json_str(&b, path);
     st_sb_printf(&b, ",\n\"traceEvents\": [\n");
-    st_sb_printf(&b, "{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": %d, \"tid\": 0, \"args\": {\"name\": ", pid);
+    st_sb_printf(
+        &b,
+        "{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": %d, \"tid\": 0, \"args\": {\"name\": ",
+        pid);
     char label[1200];
     snprintf(label, sizeof label, "stele %s", model ? model : "");
     st_sb_json_str(&b, label);
-    st_sb_printf(&b, "}},\n{\"ph\": \"M\", \"name\": \"process_labels\", \"pid\": %d, \"tid\": 0, \"args\": {\"labels\": \"CPU\"}},\n", pid);
-    st_sb_printf(&b, "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %d, \"tid\": %d, \"args\": {\"name\": \"stele run (thread %d)\"}},\n",
-                 pid, tid, tid);
-    st_sb_printf(&b, "{\"ph\": \"M\", \"name\": \"thread_sort_index\", \"pid\": %d, \"tid\": %d, \"args\": {\"sort_index\": 0}}", pid, tid);
+    st_sb_printf(
+        &b,
+        "}},\n{\"ph\": \"M\", \"name\": \"process_labels\", \"pid\": %d, \"tid\": 0, \"args\": {\"labels\": \"CPU\"}},\n",
+        pid);
+    st_sb_printf(
+        &b,
+        "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %d, \"tid\": %d, \"args\": {\"name\": \"stele run (thread %d)\"}},\n",
+        pid, tid, tid);
+    st_sb_printf(
+        &b,
+        "{\"ph\": \"M\", \"name\": \"thread_sort_index\", \"pid\": %d, \"tid\": %d, \"args\": {\"sort_index\": 0}}",
+        pid, tid);
     long long ext = 1;
     for (size_t r = 0; r < p->n_runs; r++) {
-        st_sb_printf(&b, ",\n{\"ph\": \"X\", \"cat\": \"user_annotation\", \"name\": \"ProfilerStep#%zu\", \"pid\": %d, \"tid\": %d, \"ts\": ", r, pid, tid);
+        st_sb_printf(
+            &b,
+            ",\n{\"ph\": \"X\", \"cat\": \"user_annotation\", \"name\": \"ProfilerStep#%zu\", \"pid\": %d, \"tid\": %d, \"ts\": ",
+            r, pid, tid);
         st_sb_ns_us(&b, p->runs[r].t0);
         st_sb_printf(&b, ", \"dur\": ");
         st_sb_ns_us(&b, p->runs[r].t1 - p->runs[r].t0);
@@ -76,8 +94,10 @@ st_status st_view_trace(const st_prof *p, const char *model, const char *path, s
         st_sb_ns_us(&b, rec->t0);
         st_sb_printf(&b, ", \"dur\": ");
         st_sb_ns_us(&b, rec->t1 - rec->t0);
-        st_sb_printf(&b, ", \"args\": {\"External id\": %lld, \"Record function id\": %u, \"Sequence number\": %u, \"Op type\": ",
-                     ext++, rec->pos, rec->run);
+        st_sb_printf(
+            &b,
+            ", \"args\": {\"External id\": %lld, \"Record function id\": %u, \"Sequence number\": %u, \"Op type\": ",
+            ext++, rec->pos, rec->run);
         st_sb_json_str(&b, n->op_type);
         st_sb_printf(&b, ", \"Input Dims\": ");
         dims_json(&b, n->in, n->n_in);

@@ -13,9 +13,9 @@
  * ':' (TensorBoard and xprof split on it): "layer1/layer1.0/conv1/Conv". Empty names become
  * "<OpType>_<index>". Also one per graph value that no node produces (inputs, weights). */
 typedef struct st_view_names {
-    char **node;   /* per graph node */
-    char **value;  /* per graph value: its producer's name (+":k") or its own node name */
-    char **leaf;   /* per graph value without producer: a node name for it, else NULL */
+    char **node;  /* per graph node */
+    char **value; /* per graph value: its producer's name (+":k") or its own node name */
+    char **leaf;  /* per graph value without producer: a node name for it, else NULL */
     size_t n_nodes, n_values;
 } st_view_names;
 st_status st_view_names_make(const st_graph *g, st_view_names *out, st_error *err);
@@ -26,26 +26,26 @@ typedef enum { ST_VIEW_BY_NODE = 0, ST_VIEW_BY_OP, ST_VIEW_GROUP_COUNT } st_view
 extern const char *const st_view_group_name[ST_VIEW_GROUP_COUNT]; /* "node", "op" */
 
 typedef struct st_view_row {
-    const char *name;    /* node display name or op type */
-    const char *op;      /* op type */
+    const char *name; /* node display name or op type */
+    const char *op;   /* op type */
     uint64_t calls;
     int64_t total_ns;
-    double flops;        /* total over calls; < 0 unknown */
-    double bytes;        /* total bytes read and written over calls */
-    double *ctr;         /* per counter: total over calls */
+    double flops; /* total over calls; < 0 unknown */
+    double bytes; /* total bytes read and written over calls */
+    double *ctr;  /* per counter: total over calls */
 } st_view_row;
 
 /* Where the numbers in the summary come from (shared by the table and JSON). */
 typedef struct st_view_stats {
     size_t runs;
     double run_mean_ms, run_median_ms, run_min_ms;
-    double node_sum_ms;     /* per run: sum of node times */
-    double coverage_pct;    /* node_sum / run time */
-    double base_median_ms;  /* plain runs, 0 when not measured */
+    double node_sum_ms;    /* per run: sum of node times */
+    double coverage_pct;   /* node_sum / run time */
+    double base_median_ms; /* plain runs, 0 when not measured */
     double overhead_pct;
-    double hook_ms;         /* per run: time inside the profiler's hook */
-    double flops;           /* per run, known ops only */
-    double bytes;           /* per run */
+    double hook_ms; /* per run: time inside the profiler's hook */
+    double flops;   /* per run, known ops only */
+    double bytes;   /* per run */
 } st_view_stats;
 void st_view_stats_make(const st_prof *p, st_view_stats *out);
 /* Run statistics from n run times in ms (sorted in place). */
@@ -54,7 +54,7 @@ void st_view_stats_runs(double *run_ms, size_t n, st_view_stats *s);
 typedef struct st_view_ctr {
     const char *name;
     st_prof_cnt_state state;
-    double run_total;    /* summed over runs: threads read once per run, outside the rows */
+    double run_total; /* summed over runs: threads read once per run, outside the rows */
 } st_view_ctr;
 
 /* One hotspot summary, from a live profile (hotspot.c) or a saved trace (trace.c), printed
@@ -63,14 +63,14 @@ typedef struct st_view_summary {
     st_view_group by;
     st_view_row *rows;
     size_t n_rows;
-    double *block;          /* the rows' counters: n_rows * n_ctr */
+    double *block; /* the rows' counters: n_rows * n_ctr */
     st_view_ctr *ctr;
     int n_ctr;
     st_view_stats stats;
-    double run_ns_total;    /* what "% run" divides by: all runs' time */
-    const st_prof *prof;    /* the live profile (threads, overhead), NULL for a trace */
-    st_arena *strings;      /* names the rows point to, when the summary owns them */
-    st_view_names *names;   /* likewise, for a live profile */
+    double run_ns_total;  /* what "% run" divides by: all runs' time */
+    const st_prof *prof;  /* the live profile (threads, overhead), NULL for a trace */
+    st_arena *strings;    /* names the rows point to, when the summary owns them */
+    st_view_names *names; /* likewise, for a live profile */
 } st_view_summary;
 void st_view_summary_free(st_view_summary *s);
 /* Sort rows by total time, descending (ties by name). */
@@ -88,8 +88,8 @@ void *st_view_az(st_arena *a, size_t n);
 /* ---- the hotspot table (hotspot.c) ----------------------------------------------- */
 typedef struct st_view_opts {
     st_view_group group_by;
-    int top;             /* rows to show, 0 all */
-    const char *model;   /* shown in headings; for a trace, its path */
+    int top;           /* rows to show, 0 all */
+    const char *model; /* shown in headings; for a trace, its path */
     int threads;
     int warmup;
 } st_view_opts;
@@ -120,8 +120,8 @@ st_status st_view_trace_read(const char *path, st_view_group by, st_view_summary
 /* <logdir>/<run>/: events.out.tfevents.<secs>.<host>, <host>_<pid>.<ms>.pt.trace.json and
  * plugins/profile/<session>/<host>.xplane.pb. *run_dir (may be NULL) gets the run folder
  * (st_free). */
-st_status st_view_logdir(const st_prof *p, const char *model, const char *logdir,
-                         const char *run, char **run_dir, st_error *err);
+st_status st_view_logdir(const st_prof *p, const char *model, const char *logdir, const char *run,
+                         char **run_dir, st_error *err);
 /* The writers the logdir uses, each on its own. */
 st_status st_view_events(const st_prof *p, const st_view_names *nm, const char *path,
                          st_error *err);

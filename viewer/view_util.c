@@ -34,10 +34,8 @@ static bool unique_into(st_strmap *set, char **name, size_t index) {
         size_t n = strlen(*name) + 48;
         char *t = st_malloc(n);
         if (!t) return false;
-        if (k == 0)
-            snprintf(t, n, "%s_%zu", *name, index);
-        else
-            snprintf(t, n, "%s_%zu_%d", *name, index, k);
+        if (k == 0) snprintf(t, n, "%s_%zu", *name, index);
+        else snprintf(t, n, "%s_%zu_%d", *name, index, k);
         added = st_strmap_add(set, t, 0);
         if (added > 0) {
             st_free(*name);
@@ -68,10 +66,8 @@ static char *produced_name(const st_graph *g, const st_view_names *nm, size_t v)
     size_t n = strlen(base) + 16;
     char *s = st_malloc(n);
     if (!s) return NULL;
-    if (k == 0 || k == nd->n_out)
-        snprintf(s, n, "%s", base);
-    else
-        snprintf(s, n, "%s:%d", base, k);
+    if (k == 0 || k == nd->n_out) snprintf(s, n, "%s", base);
+    else snprintf(s, n, "%s:%d", base, k);
     return s;
 }
 

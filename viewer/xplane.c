@@ -9,20 +9,28 @@
 #include "view.h"
 #include "xplane.pb-c.h"
 
-enum { STAT_GROUP_ID = 1, STAT_STEP_NUM, STAT_IS_ROOT, STAT_FLOPS, STAT_BYTES, STAT_SHAPES, STAT_OUT_SHAPES,
-       STAT_FIRST_COUNTER };
+enum {
+    STAT_GROUP_ID = 1,
+    STAT_STEP_NUM,
+    STAT_IS_ROOT,
+    STAT_FLOPS,
+    STAT_BYTES,
+    STAT_SHAPES,
+    STAT_OUT_SHAPES,
+    STAT_FIRST_COUNTER
+};
 
 /* Stat names xprof knows (group_id, step_num, is_root, flops, bytes_accessed) and two of
  * stele's own. No "tf_op" stat: xprof's host op statistics count an event once for a
  * "<name>:<OpType>" name and again for a tf_op stat, so the name alone carries it. */
 static const char *const stat_names[] = {
-    [STAT_GROUP_ID] = "group_id",        /* the run (step) an event belongs to */
-    [STAT_STEP_NUM] = "step_num",        /* the run index on the step event */
-    [STAT_IS_ROOT] = "is_root",          /* marks the step event as a grouping root */
-    [STAT_FLOPS] = "flops",              /* estimated floating-point operations */
-    [STAT_BYTES] = "bytes_accessed",     /* bytes of inputs and outputs */
-    [STAT_SHAPES] = "shape",             /* input types and shapes */
-    [STAT_OUT_SHAPES] = "output_shape",  /* output types and shapes */
+    [STAT_GROUP_ID] = "group_id",       /* the run (step) an event belongs to */
+    [STAT_STEP_NUM] = "step_num",       /* the run index on the step event */
+    [STAT_IS_ROOT] = "is_root",         /* marks the step event as a grouping root */
+    [STAT_FLOPS] = "flops",             /* estimated floating-point operations */
+    [STAT_BYTES] = "bytes_accessed",    /* bytes of inputs and outputs */
+    [STAT_SHAPES] = "shape",            /* input types and shapes */
+    [STAT_OUT_SHAPES] = "output_shape", /* output types and shapes */
 };
 
 /* "<name>:<Type>" in the form xprof's TF-op parser accepts: the name matches
@@ -32,12 +40,13 @@ static char *tf_op_name(st_arena *a, const char *name, const char *type) {
     size_t n = strlen(name) + strlen(type) + 8;
     char *s = st_view_az(a, n), *w = s;
     if (!s) return NULL;
-    if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || (*name >= '0' && *name <= '9') ||
-          *name == '.'))
+    if (!((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') ||
+          (*name >= '0' && *name <= '9') || *name == '.'))
         *w++ = 'n';
     for (const char *c = name; *c; c++) {
-        bool ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
-                  *c == '.' || *c == '/' || *c == '>' || *c == '-';
+        bool ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' || *c == '/' || *c == '>' ||
+                  *c == '-';
         *w++ = ok ? *c : '_';
     }
     *w++ = ':';
@@ -46,7 +55,8 @@ static char *tf_op_name(st_arena *a, const char *name, const char *type) {
         w += 3;
     }
     for (const char *c = type; *c; c++) {
-        bool ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+        bool ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_';
         *w++ = ok ? *c : '_';
     }
     *w = 0;
@@ -62,7 +72,8 @@ static char *shapes_str(st_arena *a, const st_prof_tinfo *t, int n) {
             continue;
         }
         st_sb_printf(&b, "%s[", st_dtype_name(t[i].dtype));
-        for (int d = 0; d < t[i].ndim; d++) st_sb_printf(&b, "%s%lld", d ? "," : "", (long long)t[i].dims[d]);
+        for (int d = 0; d < t[i].ndim; d++)
+            st_sb_printf(&b, "%s%lld", d ? "," : "", (long long)t[i].dims[d]);
         st_sb_printf(&b, "]");
     }
     char *s = b.oom ? NULL : st_arena_strdup(a, b.s ? b.s : "");
@@ -71,7 +82,8 @@ static char *shapes_str(st_arena *a, const st_prof_tinfo *t, int n) {
 }
 
 /* A stat of metadata id and value kind; the caller sets the value. */
-static Stele__Xplane__XStat *stat_new(st_arena *a, int64_t id, Stele__Xplane__XStat__ValueCase kind) {
+static Stele__Xplane__XStat *stat_new(st_arena *a, int64_t id,
+                                      Stele__Xplane__XStat__ValueCase kind) {
     Stele__Xplane__XStat *s = st_view_az(a, sizeof *s);
     if (!s) return NULL;
     stele__xplane__xstat__init(s);
@@ -113,8 +125,8 @@ static Stele__Xplane__XEventMetadata *event_meta(st_arena *a, int64_t id, const 
     return m->name ? m : NULL;
 }
 
-st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *host, const char *path,
-                         st_error *err) {
+st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *host,
+                         const char *path, st_error *err) {
     st_arena *a = st_arena_new(1 << 16);
     if (!a) return st_error_nomem(err);
     st_status st = ST_OK;
@@ -142,7 +154,8 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
         stele__xplane__xplane__stat_metadata_entry__init(e);
         stele__xplane__xstat_metadata__init(m);
         m->id = e->key = (int64_t)i;
-        m->name = i < STAT_FIRST_COUNTER ? (char *)stat_names[i] : p->ctr[i - STAT_FIRST_COUNTER].name;
+        m->name =
+            i < STAT_FIRST_COUNTER ? (char *)stat_names[i] : p->ctr[i - STAT_FIRST_COUNTER].name;
         e->value = m;
         plane.stat_metadata[plane.n_stat_metadata++] = e;
     }
@@ -157,7 +170,8 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
         if (!(e->value = event_meta(a, 1, "ProfilerStep"))) goto nomem;
         plane.event_metadata[plane.n_event_metadata++] = e;
     }
-    char **tf_op = st_view_az(a, (p->n_nodes + 1) * sizeof *tf_op), **in_s = st_view_az(a, (p->n_nodes + 1) * sizeof *in_s),
+    char **tf_op = st_view_az(a, (p->n_nodes + 1) * sizeof *tf_op),
+         **in_s = st_view_az(a, (p->n_nodes + 1) * sizeof *in_s),
          **out_s = st_view_az(a, (p->n_nodes + 1) * sizeof *out_s);
     if (!tf_op || !in_s || !out_s) goto nomem;
     for (size_t i = 0; i < p->n_nodes; i++) {
@@ -216,13 +230,15 @@ st_status st_view_xplane(const st_prof *p, const st_view_names *nm, const char *
             ev->duration_ps = (rec->t1 - rec->t0) * 1000;
             size_t k = 0;
             if (!(ss[k++] = stat_i(a, STAT_GROUP_ID, (int64_t)rec->run))) goto nomem;
-            if (pn->flops_known && !(ss[k++] = stat_u(a, STAT_FLOPS, (uint64_t)pn->flops))) goto nomem;
+            if (pn->flops_known && !(ss[k++] = stat_u(a, STAT_FLOPS, (uint64_t)pn->flops)))
+                goto nomem;
             if (!(ss[k++] = stat_u(a, STAT_BYTES, pn->bytes_in + pn->bytes_out))) goto nomem;
             if (!(ss[k++] = stat_s(a, STAT_SHAPES, in_s[rec->pos]))) goto nomem;
             if (!(ss[k++] = stat_s(a, STAT_OUT_SHAPES, out_s[rec->pos]))) goto nomem;
             for (size_t c = 0; c < nc; c++)
                 if (p->ctr[c].state == ST_PROF_CNT_OK &&
-                    !(ss[k++] = stat_d(a, STAT_FIRST_COUNTER + (int64_t)c, p->rec_ctr[ri * nc + c])))
+                    !(ss[k++] =
+                          stat_d(a, STAT_FIRST_COUNTER + (int64_t)c, p->rec_ctr[ri * nc + c])))
                     goto nomem;
             ev->n_stats = k;
             ev->stats = ss;

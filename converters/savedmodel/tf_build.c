@@ -80,10 +80,10 @@ size_t st_tf_attr_ints(const tf_nodedef *n, const char *name, const int64_t **v)
 
 /* TensorFlow DataType -> IR dtype (index: TF number). */
 static const st_dtype tf_to_st[] = {
-    [1] = ST_DTYPE_F32, [2] = ST_DTYPE_F64,  [3] = ST_DTYPE_I32,   [4] = ST_DTYPE_U8,
-    [5] = ST_DTYPE_I16, [6] = ST_DTYPE_I8,   [7] = ST_DTYPE_STRING, [8] = ST_DTYPE_C64,
-    [9] = ST_DTYPE_I64, [10] = ST_DTYPE_BOOL, [14] = ST_DTYPE_BF16, [17] = ST_DTYPE_U16,
-    [18] = ST_DTYPE_C128, [19] = ST_DTYPE_F16, [22] = ST_DTYPE_U32, [23] = ST_DTYPE_U64,
+    [1] = ST_DTYPE_F32,   [2] = ST_DTYPE_F64,   [3] = ST_DTYPE_I32,    [4] = ST_DTYPE_U8,
+    [5] = ST_DTYPE_I16,   [6] = ST_DTYPE_I8,    [7] = ST_DTYPE_STRING, [8] = ST_DTYPE_C64,
+    [9] = ST_DTYPE_I64,   [10] = ST_DTYPE_BOOL, [14] = ST_DTYPE_BF16,  [17] = ST_DTYPE_U16,
+    [18] = ST_DTYPE_C128, [19] = ST_DTYPE_F16,  [22] = ST_DTYPE_U32,   [23] = ST_DTYPE_U64,
 };
 
 st_dtype st_tf_dtype(int tf) {
@@ -125,18 +125,18 @@ st_status st_tf_tensor_decode(tf_ctx *c, const Stele__Tf__TensorProto *tp, st_te
     } else if (tp->tensor_content.len) {
         if (tp->tensor_content.len != n * es) {
             s = st_tf_fail(c, ST_ERR_FORMAT, "constant holds %zu bytes, its shape needs %zu",
-                          tp->tensor_content.len, n * es);
+                           tp->tensor_content.len, n * es);
             goto fail;
         }
         memcpy(t.data, tp->tensor_content.data, n * es);
     } else {
         /* typed value lists; fewer values than elements repeat the last one */
-#define FILL(count, arr, expr)                                                   \
-    for (size_t i = 0; i < n && (count); i++) {                                \
-        size_t j_ = ST_MIN(i, (count) - 1);                                    \
-        st_tensor_set_f64(&t, i, (double)(expr));                              \
-        (void)arr;                                                             \
-        (void)j_;                                                              \
+#define FILL(count, arr, expr)                    \
+    for (size_t i = 0; i < n && (count); i++) {   \
+        size_t j_ = ST_MIN(i, (count)-1);         \
+        st_tensor_set_f64(&t, i, (double)(expr)); \
+        (void)arr;                                \
+        (void)j_;                                 \
     }
         switch (dt) {
         case ST_DTYPE_F32: FILL(tp->n_float_val, tp->float_val, tp->float_val[j_]) break;
@@ -159,8 +159,11 @@ st_status st_tf_tensor_decode(tf_ctx *c, const Stele__Tf__TensorProto *tp, st_te
             for (size_t i = 0; i < n && tp->n_uint64_val; i++)
                 ((uint64_t *)t.data)[i] = tp->uint64_val[ST_MIN(i, tp->n_uint64_val - 1)];
             break;
-        case ST_DTYPE_I32: case ST_DTYPE_I16: case ST_DTYPE_I8: case ST_DTYPE_U8: case ST_DTYPE_U16:
-            FILL(tp->n_int_val, tp->int_val, tp->int_val[j_]) break;
+        case ST_DTYPE_I32:
+        case ST_DTYPE_I16:
+        case ST_DTYPE_I8:
+        case ST_DTYPE_U8:
+        case ST_DTYPE_U16: FILL(tp->n_int_val, tp->int_val, tp->int_val[j_]) break;
         default:
             s = st_tf_fail(c, ST_ERR_UNSUPPORTED, "constant of type %s", st_dtype_name(dt));
             goto fail;
@@ -173,7 +176,6 @@ fail:
     st_tensor_clear(&t);
     return s;
 }
-
 
 /* ---- IR construction ----------------------------------------------------------------------- */
 /* Every service records its own failure (out of memory) in the sticky status and then makes

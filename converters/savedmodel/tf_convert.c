@@ -22,16 +22,19 @@ typedef struct xp {
     const st_graph *g;
     nodedef **nodes;
     size_t n, cap;
-    char **vt;           /* IR value -> TF tensor name */
-    st_dtype *vd;        /* IR value -> element type */
-    st_strmap names;     /* TF node names taken */
+    char **vt;       /* IR value -> TF tensor name */
+    st_dtype *vd;    /* IR value -> element type */
+    st_strmap names; /* TF node names taken */
     int uniq;
     st_tf_bundle_item *vars;
     size_t nvars, capvars;
-    char **var_nodes;    /* VariableV2 node names, parallel to vars */
-    struct xp_miss { const char *op; int count; } *miss; /* ops without a TF form */
+    char **var_nodes; /* VariableV2 node names, parallel to vars */
+    struct xp_miss {
+        const char *op;
+        int count;
+    } * miss; /* ops without a TF form */
     size_t nmiss, capmiss;
-    st_strmap missmap;   /* op -> index in miss (keys borrowed from the model) */
+    st_strmap missmap; /* op -> index in miss (keys borrowed from the model) */
     /* errors: the first failure's status, sticky (set only through xp_fail); its message
      * goes to err, the caller's st_error, which may be NULL */
     st_status st;
@@ -364,12 +367,12 @@ typedef struct xp_row xp_row;
 typedef struct xnode {
     const st_node *x;
     const xp_row *row;
-    const char **in;   /* TF tensor of each input (NULL: omitted) */
+    const char **in; /* TF tensor of each input (NULL: omitted) */
     int nin;
-    st_dtype it;       /* element type of input 0 */
-    int y;             /* IR value of output 0 */
-    const char *base;  /* its name: the stem of the TF nodes' names */
-    bool none;         /* no TF form for the node as it is */
+    st_dtype it;      /* element type of input 0 */
+    int y;            /* IR value of output 0 */
+    const char *base; /* its name: the stem of the TF nodes' names */
+    bool none;        /* no TF form for the node as it is */
 } xnode;
 
 /* An emitter writes the TF nodes of a->x and sets its output (set_out / out_node), or marks
@@ -377,9 +380,9 @@ typedef struct xnode {
 typedef st_status (*xp_fn)(xp *e, xnode *a);
 
 struct xp_row {
-    const char *op;   /* IR op (ai.onnx), the key: rows sorted by it */
-    xp_fn fn;         /* emitter */
-    const char *tf;   /* the TF op a generic emitter writes (NULL: the emitter knows) */
+    const char *op; /* IR op (ai.onnx), the key: rows sorted by it */
+    xp_fn fn;       /* emitter */
+    const char *tf; /* the TF op a generic emitter writes (NULL: the emitter knows) */
 };
 
 static st_status no_form(xnode *a) {

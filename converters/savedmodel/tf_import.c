@@ -63,9 +63,9 @@ static int out_index(tf_ctx *c, const tf_nodedef *nd, const char *arg, int idx) 
 }
 
 typedef struct frame {
-    const char *prefix;                /* "" at the top */
-    const Stele__Tf__FunctionDef *f;   /* NULL at the top */
-    char **arg_bind;                   /* function input i -> outer tensor */
+    const char *prefix;              /* "" at the top */
+    const Stele__Tf__FunctionDef *f; /* NULL at the top */
+    char **arg_bind;                 /* function input i -> outer tensor */
 } frame;
 
 static char *join(const char *prefix, const char *name) {
@@ -174,12 +174,12 @@ static st_status flatten_node(tf_ctx *c, const frame *fr, const tf_nodedef *nd, 
     if (f) {
         if (depth >= MAX_CALL_DEPTH) {
             s = st_tf_fail(c, ST_ERR_LIMIT, "function calls nested deeper than %d at \"%s\"",
-                          MAX_CALL_DEPTH, flat);
+                           MAX_CALL_DEPTH, flat);
             goto done;
         }
         if ((size_t)nin != f->signature->n_input_arg) {
             s = st_tf_fail(c, ST_ERR_FORMAT, "call \"%s\" passes %d inputs to %s, which takes %zu",
-                          flat, nin, f->signature->name, f->signature->n_input_arg);
+                           flat, nin, f->signature->name, f->signature->n_input_arg);
             goto done;
         }
         frame sub = {flat, f, ins};
@@ -600,7 +600,6 @@ static void ctx_free(tf_ctx *c) {
     st_tf_bundle_free(c->bundle);
 }
 
-
 /* ---- layout: cancel NHWC<->NCHW Transpose pairs ------------------------------------------ */
 /* Conv/pool/resize come out as Transpose(to NCHW) -> op -> Transpose(to NHWC), and Keras puts
  * bias adds, batch-norm arithmetic and activations between one layer's Transpose back and
@@ -830,8 +829,7 @@ static void loop_inputs(tf_ctx *sc, const char *base, const int *types, const st
         if (i < 2)
             g->values[v].type =
                 (st_type){ST_VAL_TENSOR, false, i ? ST_DTYPE_BOOL : ST_DTYPE_I64, 0, NULL};
-        else
-            set_var_type(sc, g, v, types[i - 2], elems[i - 2]);
+        else set_var_type(sc, g, v, types[i - 2], elems[i - 2]);
         g->inputs[g->n_inputs++] = v;
         if (i < 2) continue;
         snprintf(buf, sizeof buf, "__loopvar_%zu:0", i - 2);
@@ -908,7 +906,7 @@ static st_status convert_while(tf_ctx *c, int idx) {
                           nv);
     if (body->signature->n_input_arg != nv || cond->signature->n_input_arg != nv)
         return st_tf_fail(c, ST_ERR_FORMAT, "While body/cond take %zu/%zu values, the loop has %zu",
-                         body->signature->n_input_arg, cond->signature->n_input_arg, nv);
+                          body->signature->n_input_arg, cond->signature->n_input_arg, nv);
     int *types = st_calloc(nv + 1, sizeof *types), *ins = st_calloc(nv + 2, sizeof *ins),
         *outs = st_calloc(nv + 1, sizeof *outs);
     st_dtype *elems = st_calloc(nv + 1, sizeof *elems);

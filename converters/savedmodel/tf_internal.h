@@ -21,33 +21,33 @@ static inline int st_tf_find(const st_strmap *m, const char *key) {
 
 /* One node of the flattened graph. */
 typedef struct tf_node {
-    char *name;              /* flat name: call path + "/" + local name */
-    const tf_nodedef *def;   /* op and attributes */
+    char *name;            /* flat name: call path + "/" + local name */
+    const tf_nodedef *def; /* op and attributes */
     int n_in;
-    char **in;               /* "flatname:k" (control inputs dropped) */
-    int state;               /* 0 unvisited, 1 needed, 2 emitted */
+    char **in; /* "flatname:k" (control inputs dropped) */
+    int state; /* 0 unvisited, 1 needed, 2 emitted */
 } tf_node;
 
 typedef struct tf_ctx {
     const char *dir;
     const Stele__Tf__MetaGraphDef *mg;
     const Stele__Tf__FunctionDefLibrary *lib;
-    st_strmap fmap;          /* function name -> index in lib */
+    st_strmap fmap; /* function name -> index in lib */
     tf_node *nodes;
     size_t n_nodes, cap_nodes;
-    st_strmap nmap;          /* flat node name -> index */
+    st_strmap nmap;                /* flat node name -> index */
     char **alias_from, **alias_to; /* call outputs -> the callee's returned tensor */
     size_t n_alias, cap_alias;
-    st_strmap amap;          /* alias_from -> index */
-    st_strmap varkey;        /* variable node index (as decimal string) -> key index */
+    st_strmap amap;   /* alias_from -> index */
+    st_strmap varkey; /* variable node index (as decimal string) -> key index */
     char **keys;
     size_t n_keys, cap_keys;
     st_tf_bundle *bundle;
     /* IR under construction */
     st_model *m;
     st_graph *g;
-    st_strmap vmap;          /* TF tensor "node:k" -> IR value index */
-    st_strmap inputs;        /* signature input tensor -> IR value index */
+    st_strmap vmap;   /* TF tensor "node:k" -> IR value index */
+    st_strmap inputs; /* signature input tensor -> IR value index */
     int uniq;
     /* errors: the first failure's status, sticky (set only through st_tf_fail); its
      * message goes to err, the caller's st_error, which may be NULL */
@@ -74,7 +74,7 @@ int st_tf_attr_type(const tf_nodedef *n, const char *name, int def);
 const char *st_tf_attr_s(const tf_nodedef *n, const char *name, char *buf, size_t cap);
 size_t st_tf_attr_ints(const tf_nodedef *n, const char *name, const int64_t **v);
 
-st_dtype st_tf_dtype(int tf);   /* ST_DTYPE_UNDEFINED when no IR equivalent */
+st_dtype st_tf_dtype(int tf);      /* ST_DTYPE_UNDEFINED when no IR equivalent */
 int st_tf_dtype_to_tf(st_dtype t); /* 0 when none */
 /* Decode a TensorProto into a tensor with its own storage. */
 st_status st_tf_tensor_decode(tf_ctx *c, const Stele__Tf__TensorProto *tp, st_tensor *out);
@@ -82,14 +82,14 @@ st_status st_tf_tensor_decode(tf_ctx *c, const Stele__Tf__TensorProto *tp, st_te
 /* IR construction. Value-returning services give -1 when no value could be made; the
  * reason is then in the sticky status (c->st), so callers may go on and check once. */
 const char *st_tf_unalias(const tf_ctx *c, const char *t);  /* through call outputs */
-int st_tf_value_of(const tf_ctx *c, const char *t);       /* converted tensor; -1: not yet */
-int st_tf_input(tf_ctx *c, tf_node *n, int i);            /* IR value of input i */
+int st_tf_value_of(const tf_ctx *c, const char *t);         /* converted tensor; -1: not yet */
+int st_tf_input(tf_ctx *c, tf_node *n, int i);              /* IR value of input i */
 const st_tensor *st_tf_const(tf_ctx *c, tf_node *n, int i); /* constant input or NULL */
-int st_tf_outval(tf_ctx *c, tf_node *n, int k);           /* value for output k */
-int st_tf_tmp(tf_ctx *c, tf_node *n, const char *tag);    /* a fresh helper value */
+int st_tf_outval(tf_ctx *c, tf_node *n, int k);             /* value for output k */
+int st_tf_tmp(tf_ctx *c, tf_node *n, const char *tag);      /* a fresh helper value */
 st_node *st_tf_emit(tf_ctx *c, tf_node *n, const char *op, int n_in, const int *ins, int n_out,
                     const int *outs);
-int st_tf_cst(tf_ctx *c, tf_node *n, st_tensor *t);       /* takes t */
+int st_tf_cst(tf_ctx *c, tf_node *n, st_tensor *t); /* takes t */
 int st_tf_cst_i64(tf_ctx *c, tf_node *n, const int64_t *v, size_t len, bool scalar);
 int st_tf_cst_scalar(tf_ctx *c, tf_node *n, st_dtype dt, double v);
 bool st_tf_alias(tf_ctx *c, tf_node *n, int k, int value); /* output k is this value */

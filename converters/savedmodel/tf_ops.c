@@ -1099,121 +1099,121 @@ static st_status cv_list_length(tf_ctx *c, tf_node *n, const tf_op *row) {
 /* ---- the table ------------------------------------------------------------------------ */
 static const tf_op ops[] = {
     /* TF op                 converter            IR op: meaning */
-    {"Abs", cv_simple, "Abs"},                          /* |x| */
-    {"Add", cv_simple, "Add"},                          /* x + y, broadcasting */
-    {"AddN", cv_sum_n, NULL},                           /* sum of N tensors */
-    {"AddV2", cv_simple, "Add"},                        /* x + y */
-    {"All", cv_reduce, "ReduceMin"},                    /* logical and over axes */
-    {"Any", cv_reduce, "ReduceMax"},                    /* logical or over axes */
-    {"ArgMax", cv_argmax, "ArgMax"},                    /* index of the largest */
-    {"ArgMin", cv_argmax, "ArgMin"},                    /* index of the smallest */
-    {"AvgPool", cv_pool, "AveragePool"},                /* NHWC average pooling, pads excluded */
-    {"BatchMatMul", cv_batch_matmul, NULL},             /* batched matmul with adj_x/adj_y */
-    {"BatchMatMulV2", cv_batch_matmul, NULL},           /* same, broadcasting batch dims */
-    {"BatchMatMulV3", cv_batch_matmul, NULL},           /* same, output type attr */
-    {"BiasAdd", cv_bias_add, NULL},                     /* add a bias on the channel axis */
-    {"BroadcastTo", cv_broadcast_to, NULL},             /* numpy broadcast to a shape */
-    {"Cast", cv_cast, NULL},                            /* element type conversion */
-    {"Ceil", cv_simple, "Ceil"},                        /* round up */
-    {"CheckNumerics", cv_alias, NULL},                  /* identity (no NaN check) */
-    {"ConcatV2", cv_concat, NULL},                      /* concatenation, axis last input */
-    {"Const", cv_const, NULL},                          /* constant tensor */
-    {"Conv2D", cv_conv2d, NULL},                        /* 2-D convolution, HWIO filter */
-    {"Cos", cv_simple, "Cos"},                          /* cosine */
-    {"DepthwiseConv2dNative", cv_conv2d, NULL},         /* depthwise convolution */
-    {"Div", cv_simple, "Div"},                          /* x / y */
-    {"Einsum", cv_einsum, NULL},                        /* Einstein summation */
-    {"Elu", cv_simple, "Elu"},                          /* exponential linear unit */
-    {"EnsureShape", cv_alias, NULL},                    /* identity (shape asserted by TF) */
-    {"Equal", cv_simple, "Equal"},                      /* x == y */
-    {"Erf", cv_simple, "Erf"},                          /* error function */
-    {"Exp", cv_simple, "Exp"},                          /* e^x */
-    {"ExpandDims", cv_expand_dims, NULL},               /* insert an axis */
-    {"Fill", cv_fill, NULL},                            /* tensor of one value */
-    {"Floor", cv_simple, "Floor"},                      /* round down */
-    {"FloorDiv", cv_floordiv, NULL},                    /* floor(x / y) */
-    {"FloorMod", cv_floormod, NULL},                    /* x mod y, sign of y */
-    {"FusedBatchNorm", cv_fused_bn, NULL},              /* inference batch norm */
-    {"FusedBatchNormV2", cv_fused_bn, NULL},            /* same */
-    {"FusedBatchNormV3", cv_fused_bn, NULL},            /* same */
-    {"GatherV2", cv_gather, NULL},                      /* gather along an axis */
-    {"Greater", cv_simple, "Greater"},                  /* x > y */
-    {"GreaterEqual", cv_simple, "GreaterOrEqual"},      /* x >= y */
-    {"Identity", cv_alias, NULL},                       /* same tensor */
-    {"IdentityN", cv_identity_n, NULL},                 /* same tensors */
-    {"LeakyRelu", cv_leaky, NULL},                      /* max(x, alpha x) */
-    {"Less", cv_simple, "Less"},                        /* x < y */
-    {"LessEqual", cv_simple, "LessOrEqual"},            /* x <= y */
-    {"Log", cv_simple, "Log"},                          /* natural log */
-    {"LogSoftmax", cv_softmax, "LogSoftmax"},           /* log softmax over the last axis */
-    {"LogicalAnd", cv_simple, "And"},                   /* x and y */
-    {"LogicalNot", cv_simple, "Not"},                   /* not x */
-    {"LogicalOr", cv_simple, "Or"},                     /* x or y */
-    {"MatMul", cv_matmul, NULL},                        /* 2-D matmul with transposes */
-    {"Max", cv_reduce, "ReduceMax"},                    /* max over axes */
-    {"MaxPool", cv_pool, "MaxPool"},                    /* NHWC max pooling */
-    {"Maximum", cv_simple, "Max"},                      /* elementwise max */
-    {"Mean", cv_reduce, "ReduceMean"},                  /* mean over axes */
-    {"Min", cv_reduce, "ReduceMin"},                    /* min over axes */
-    {"Minimum", cv_simple, "Min"},                      /* elementwise min */
-    {"MirrorPad", cv_pad, NULL},                        /* reflect padding */
-    {"Mul", cv_simple, "Mul"},                          /* x * y */
-    {"Neg", cv_simple, "Neg"},                          /* -x */
-    {"NoOp", cv_noop, NULL},                            /* control only */
-    {"NotEqual", cv_not_equal, NULL},                   /* x != y */
-    {"OnesLike", cv_ones_like, "Expand"},              /* ones of x's shape */
-    {"Pack", cv_pack, NULL},                            /* stack along a new axis */
-    {"Pad", cv_pad, NULL},                              /* zero padding */
-    {"PadV2", cv_pad, NULL},                            /* constant padding */
-    {"PlaceholderWithDefault", cv_alias, NULL},         /* its default when not fed */
-    {"Pow", cv_simple, "Pow"},                          /* x ^ y */
-    {"Prod", cv_reduce, "ReduceProd"},                  /* product over axes */
-    {"Range", cv_simple, "Range"},                      /* start, limit, delta */
-    {"ReadVariableOp", cv_alias, NULL},                 /* a variable's (frozen) value */
-    {"RealDiv", cv_simple, "Div"},                      /* x / y */
-    {"Reciprocal", cv_simple, "Reciprocal"},            /* 1 / x */
-    {"Relu", cv_simple, "Relu"},                        /* max(x, 0) */
-    {"Relu6", cv_relu6, NULL},                          /* min(max(x, 0), 6) */
-    {"Reshape", cv_reshape, NULL},                      /* new shape, -1 inferred */
-    {"ResizeBilinear", cv_resize, NULL},                /* NHWC bilinear resize */
-    {"ResizeNearestNeighbor", cv_resize, NULL},         /* NHWC nearest resize */
-    {"ResourceGather", cv_gather, NULL},                /* gather rows of a variable */
-    {"Round", cv_simple, "Round"},                      /* round half to even */
-    {"Rsqrt", cv_rsqrt, NULL},                          /* 1 / sqrt(x) */
-    {"Select", cv_simple, "Where"},                     /* cond ? x : y (same shapes) */
-    {"SelectV2", cv_simple, "Where"},                   /* cond ? x : y, broadcasting */
-    {"Selu", cv_simple, "Selu"},                        /* scaled elu (same constants) */
-    {"Shape", cv_shape, "Shape"},                       /* shape as int32/int64 */
-    {"Sigmoid", cv_simple, "Sigmoid"},                  /* logistic */
-    {"Sign", cv_simple, "Sign"},                        /* sign */
-    {"Sin", cv_simple, "Sin"},                          /* sine */
-    {"Size", cv_shape, "Size"},                         /* element count */
-    {"Slice", cv_slice, NULL},                          /* begin + size slice */
-    {"Snapshot", cv_alias, NULL},                       /* copy */
-    {"Softmax", cv_softmax, "Softmax"},                 /* softmax over the last axis */
-    {"Softplus", cv_simple, "Softplus"},                /* log(1 + e^x) */
-    {"Softsign", cv_simple, "Softsign"},                /* x / (1 + |x|) */
-    {"Split", cv_split, NULL},                          /* equal parts */
-    {"SplitV", cv_splitv, NULL},                        /* given sizes */
-    {"Sqrt", cv_simple, "Sqrt"},                        /* square root */
-    {"Square", cv_square, NULL},                        /* x * x */
-    {"SquaredDifference", cv_sqdiff, NULL},             /* (x - y)^2 */
-    {"Squeeze", cv_squeeze, NULL},                      /* drop size-1 axes */
-    {"StopGradient", cv_alias, NULL},                   /* identity at inference */
-    {"StridedSlice", cv_strided_slice, NULL},           /* numpy-style slicing with masks */
-    {"Sub", cv_simple, "Sub"},                          /* x - y */
-    {"Sum", cv_reduce, "ReduceSum"},                    /* sum over axes */
-    {"Tanh", cv_simple, "Tanh"},                        /* hyperbolic tangent */
+    {"Abs", cv_simple, "Abs"},                           /* |x| */
+    {"Add", cv_simple, "Add"},                           /* x + y, broadcasting */
+    {"AddN", cv_sum_n, NULL},                            /* sum of N tensors */
+    {"AddV2", cv_simple, "Add"},                         /* x + y */
+    {"All", cv_reduce, "ReduceMin"},                     /* logical and over axes */
+    {"Any", cv_reduce, "ReduceMax"},                     /* logical or over axes */
+    {"ArgMax", cv_argmax, "ArgMax"},                     /* index of the largest */
+    {"ArgMin", cv_argmax, "ArgMin"},                     /* index of the smallest */
+    {"AvgPool", cv_pool, "AveragePool"},                 /* NHWC average pooling, pads excluded */
+    {"BatchMatMul", cv_batch_matmul, NULL},              /* batched matmul with adj_x/adj_y */
+    {"BatchMatMulV2", cv_batch_matmul, NULL},            /* same, broadcasting batch dims */
+    {"BatchMatMulV3", cv_batch_matmul, NULL},            /* same, output type attr */
+    {"BiasAdd", cv_bias_add, NULL},                      /* add a bias on the channel axis */
+    {"BroadcastTo", cv_broadcast_to, NULL},              /* numpy broadcast to a shape */
+    {"Cast", cv_cast, NULL},                             /* element type conversion */
+    {"Ceil", cv_simple, "Ceil"},                         /* round up */
+    {"CheckNumerics", cv_alias, NULL},                   /* identity (no NaN check) */
+    {"ConcatV2", cv_concat, NULL},                       /* concatenation, axis last input */
+    {"Const", cv_const, NULL},                           /* constant tensor */
+    {"Conv2D", cv_conv2d, NULL},                         /* 2-D convolution, HWIO filter */
+    {"Cos", cv_simple, "Cos"},                           /* cosine */
+    {"DepthwiseConv2dNative", cv_conv2d, NULL},          /* depthwise convolution */
+    {"Div", cv_simple, "Div"},                           /* x / y */
+    {"Einsum", cv_einsum, NULL},                         /* Einstein summation */
+    {"Elu", cv_simple, "Elu"},                           /* exponential linear unit */
+    {"EnsureShape", cv_alias, NULL},                     /* identity (shape asserted by TF) */
+    {"Equal", cv_simple, "Equal"},                       /* x == y */
+    {"Erf", cv_simple, "Erf"},                           /* error function */
+    {"Exp", cv_simple, "Exp"},                           /* e^x */
+    {"ExpandDims", cv_expand_dims, NULL},                /* insert an axis */
+    {"Fill", cv_fill, NULL},                             /* tensor of one value */
+    {"Floor", cv_simple, "Floor"},                       /* round down */
+    {"FloorDiv", cv_floordiv, NULL},                     /* floor(x / y) */
+    {"FloorMod", cv_floormod, NULL},                     /* x mod y, sign of y */
+    {"FusedBatchNorm", cv_fused_bn, NULL},               /* inference batch norm */
+    {"FusedBatchNormV2", cv_fused_bn, NULL},             /* same */
+    {"FusedBatchNormV3", cv_fused_bn, NULL},             /* same */
+    {"GatherV2", cv_gather, NULL},                       /* gather along an axis */
+    {"Greater", cv_simple, "Greater"},                   /* x > y */
+    {"GreaterEqual", cv_simple, "GreaterOrEqual"},       /* x >= y */
+    {"Identity", cv_alias, NULL},                        /* same tensor */
+    {"IdentityN", cv_identity_n, NULL},                  /* same tensors */
+    {"LeakyRelu", cv_leaky, NULL},                       /* max(x, alpha x) */
+    {"Less", cv_simple, "Less"},                         /* x < y */
+    {"LessEqual", cv_simple, "LessOrEqual"},             /* x <= y */
+    {"Log", cv_simple, "Log"},                           /* natural log */
+    {"LogSoftmax", cv_softmax, "LogSoftmax"},            /* log softmax over the last axis */
+    {"LogicalAnd", cv_simple, "And"},                    /* x and y */
+    {"LogicalNot", cv_simple, "Not"},                    /* not x */
+    {"LogicalOr", cv_simple, "Or"},                      /* x or y */
+    {"MatMul", cv_matmul, NULL},                         /* 2-D matmul with transposes */
+    {"Max", cv_reduce, "ReduceMax"},                     /* max over axes */
+    {"MaxPool", cv_pool, "MaxPool"},                     /* NHWC max pooling */
+    {"Maximum", cv_simple, "Max"},                       /* elementwise max */
+    {"Mean", cv_reduce, "ReduceMean"},                   /* mean over axes */
+    {"Min", cv_reduce, "ReduceMin"},                     /* min over axes */
+    {"Minimum", cv_simple, "Min"},                       /* elementwise min */
+    {"MirrorPad", cv_pad, NULL},                         /* reflect padding */
+    {"Mul", cv_simple, "Mul"},                           /* x * y */
+    {"Neg", cv_simple, "Neg"},                           /* -x */
+    {"NoOp", cv_noop, NULL},                             /* control only */
+    {"NotEqual", cv_not_equal, NULL},                    /* x != y */
+    {"OnesLike", cv_ones_like, "Expand"},                /* ones of x's shape */
+    {"Pack", cv_pack, NULL},                             /* stack along a new axis */
+    {"Pad", cv_pad, NULL},                               /* zero padding */
+    {"PadV2", cv_pad, NULL},                             /* constant padding */
+    {"PlaceholderWithDefault", cv_alias, NULL},          /* its default when not fed */
+    {"Pow", cv_simple, "Pow"},                           /* x ^ y */
+    {"Prod", cv_reduce, "ReduceProd"},                   /* product over axes */
+    {"Range", cv_simple, "Range"},                       /* start, limit, delta */
+    {"ReadVariableOp", cv_alias, NULL},                  /* a variable's (frozen) value */
+    {"RealDiv", cv_simple, "Div"},                       /* x / y */
+    {"Reciprocal", cv_simple, "Reciprocal"},             /* 1 / x */
+    {"Relu", cv_simple, "Relu"},                         /* max(x, 0) */
+    {"Relu6", cv_relu6, NULL},                           /* min(max(x, 0), 6) */
+    {"Reshape", cv_reshape, NULL},                       /* new shape, -1 inferred */
+    {"ResizeBilinear", cv_resize, NULL},                 /* NHWC bilinear resize */
+    {"ResizeNearestNeighbor", cv_resize, NULL},          /* NHWC nearest resize */
+    {"ResourceGather", cv_gather, NULL},                 /* gather rows of a variable */
+    {"Round", cv_simple, "Round"},                       /* round half to even */
+    {"Rsqrt", cv_rsqrt, NULL},                           /* 1 / sqrt(x) */
+    {"Select", cv_simple, "Where"},                      /* cond ? x : y (same shapes) */
+    {"SelectV2", cv_simple, "Where"},                    /* cond ? x : y, broadcasting */
+    {"Selu", cv_simple, "Selu"},                         /* scaled elu (same constants) */
+    {"Shape", cv_shape, "Shape"},                        /* shape as int32/int64 */
+    {"Sigmoid", cv_simple, "Sigmoid"},                   /* logistic */
+    {"Sign", cv_simple, "Sign"},                         /* sign */
+    {"Sin", cv_simple, "Sin"},                           /* sine */
+    {"Size", cv_shape, "Size"},                          /* element count */
+    {"Slice", cv_slice, NULL},                           /* begin + size slice */
+    {"Snapshot", cv_alias, NULL},                        /* copy */
+    {"Softmax", cv_softmax, "Softmax"},                  /* softmax over the last axis */
+    {"Softplus", cv_simple, "Softplus"},                 /* log(1 + e^x) */
+    {"Softsign", cv_simple, "Softsign"},                 /* x / (1 + |x|) */
+    {"Split", cv_split, NULL},                           /* equal parts */
+    {"SplitV", cv_splitv, NULL},                         /* given sizes */
+    {"Sqrt", cv_simple, "Sqrt"},                         /* square root */
+    {"Square", cv_square, NULL},                         /* x * x */
+    {"SquaredDifference", cv_sqdiff, NULL},              /* (x - y)^2 */
+    {"Squeeze", cv_squeeze, NULL},                       /* drop size-1 axes */
+    {"StopGradient", cv_alias, NULL},                    /* identity at inference */
+    {"StridedSlice", cv_strided_slice, NULL},            /* numpy-style slicing with masks */
+    {"Sub", cv_simple, "Sub"},                           /* x - y */
+    {"Sum", cv_reduce, "ReduceSum"},                     /* sum over axes */
+    {"Tanh", cv_simple, "Tanh"},                         /* hyperbolic tangent */
     {"TensorListFromTensor", cv_list_from_tensor, NULL}, /* tensor -> sequence of rows */
-    {"TensorListGetItem", cv_list_get, NULL},           /* element i */
-    {"TensorListLength", cv_list_length, NULL},         /* element count */
-    {"TensorListReserve", cv_list_reserve, NULL},       /* empty sequence to fill */
-    {"TensorListSetItem", cv_list_set, NULL},           /* write element i (in order) */
-    {"TensorListStack", cv_list_stack, NULL},           /* sequence -> stacked tensor */
-    {"Tile", cv_tile, NULL},                            /* repeat */
-    {"Transpose", cv_transpose, NULL},                  /* permute axes */
-    {"Unpack", cv_unpack, NULL},                        /* unstack along an axis */
-    {"ZerosLike", cv_zeros_like, "Expand"},            /* zeros of x's shape */
+    {"TensorListGetItem", cv_list_get, NULL},            /* element i */
+    {"TensorListLength", cv_list_length, NULL},          /* element count */
+    {"TensorListReserve", cv_list_reserve, NULL},        /* empty sequence to fill */
+    {"TensorListSetItem", cv_list_set, NULL},            /* write element i (in order) */
+    {"TensorListStack", cv_list_stack, NULL},            /* sequence -> stacked tensor */
+    {"Tile", cv_tile, NULL},                             /* repeat */
+    {"Transpose", cv_transpose, NULL},                   /* permute axes */
+    {"Unpack", cv_unpack, NULL},                         /* unstack along an axis */
+    {"ZerosLike", cv_zeros_like, "Expand"},              /* zeros of x's shape */
 };
 
 bool st_tf_import_row(size_t i, const char **tf_op, const char **ir_op) {
@@ -1237,9 +1237,20 @@ const tf_op *st_tf_op_find(const char *op) {
 
 bool st_tf_op_stateful(const char *op) {
     static const char *const stateful[] = {
-        "Assign", "AssignAdd", "AssignSub", "AssignVariableOp", "AssignAddVariableOp",
-        "AssignSubVariableOp", "ScatterAdd", "ScatterSub", "ScatterUpdate", "ResourceScatterAdd",
-        "ResourceScatterUpdate", "ResourceScatterSub", "CountUpTo", "ResourceCountUpTo",
+        "Assign",
+        "AssignAdd",
+        "AssignSub",
+        "AssignVariableOp",
+        "AssignAddVariableOp",
+        "AssignSubVariableOp",
+        "ScatterAdd",
+        "ScatterSub",
+        "ScatterUpdate",
+        "ResourceScatterAdd",
+        "ResourceScatterUpdate",
+        "ResourceScatterSub",
+        "CountUpTo",
+        "ResourceCountUpTo",
     };
     for (size_t i = 0; i < ST_ARRAY_LEN(stateful); i++)
         if (!strcmp(stateful[i], op)) return true;

@@ -16,9 +16,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "npy.c assumes a littl
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
-#define NPY_ALIGN 64                  /* numpy pads the header so data starts aligned */
+#define NPY_ALIGN 64                    /* numpy pads the header so data starts aligned */
 #define NPY_MAX_NELEM ((size_t)1 << 48) /* same bound as st_shape_nelem: larger is absurd */
-#define NPY_DESCR_MAX 32              /* longest descr string accepted ('<U123456789') */
+#define NPY_DESCR_MAX 32                /* longest descr string accepted ('<U123456789') */
 
 /* One row per stele dtype: the descr written for it and its element size in the file.
  * Reading matches a file's descr (kind and size, any byte order) against these rows. */
@@ -45,6 +45,11 @@ static const npy_type npy_types[ST_DTYPE_COUNT] = {
     [ST_DTYPE_C64] = {"<c8", 8},      /* complex64: two float32 */
     [ST_DTYPE_C128] = {"<c16", 16},   /* complex128: two float64 */
     [ST_DTYPE_BF16] = {"<f4", 4},     /* numpy has no bfloat16: written as float32 values */
+    /* nor float8/float4 (written as float32 values) nor 4-/2-bit ints (as int8/uint8) */
+    [ST_DTYPE_F8E4M3FN] = {"<f4", 4}, [ST_DTYPE_F8E4M3FNUZ] = {"<f4", 4},
+    [ST_DTYPE_F8E5M2] = {"<f4", 4}, [ST_DTYPE_F8E5M2FNUZ] = {"<f4", 4},
+    [ST_DTYPE_U4] = {"|u1", 1}, [ST_DTYPE_I4] = {"|i1", 1}, [ST_DTYPE_F4E2M1] = {"<f4", 4},
+    [ST_DTYPE_F8E8M0] = {"<f4", 4}, [ST_DTYPE_U2] = {"|u1", 1}, [ST_DTYPE_I2] = {"|i1", 1},
 };
 _Static_assert(sizeof(npy_types) / sizeof(npy_types[0]) == ST_DTYPE_COUNT,
                "npy_types must cover every st_dtype");
@@ -159,14 +164,15 @@ static st_status parse_descr(const char *s, const char *what, npy_header *h, st_
     char want[8];
     snprintf(want, sizeof want, "%c%zu", kind, size);
     for (int t = 0; t < ST_DTYPE_COUNT; t++) {
-        if (t == ST_DTYPE_BF16 || !npy_types[t].descr || strcmp(npy_types[t].descr + 1, want) != 0)
+        if (t >= ST_DTYPE_BF16 || !npy_types[t].descr || strcmp(npy_types[t].descr + 1, want) != 0)
             continue;
         h->dtype = (st_dtype)t;
         h->itemsize = size;
         h->unit = kind == 'c' ? size / 2 : size;
         return ST_OK;
     }
-    return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: arrays of descr '%s' are not supported", what, s);
+    return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: arrays of descr '%s' are not supported", what,
+                     s);
 }
 
 static st_status parse_shape(npy_lex *l, const char *what, npy_header *h, st_error *err) {
@@ -179,8 +185,7 @@ static st_status parse_shape(npy_lex *l, const char *what, npy_header *h, st_err
         if (lex_char(l, close)) break;
         int64_t d;
         int r = lex_uint(l, &d);
-        if (r < 0)
-            return st_errorf(err, ST_ERR_LIMIT, "%s: shape has an absurd dimension", what);
+        if (r < 0) return st_errorf(err, ST_ERR_LIMIT, "%s: shape has an absurd dimension", what);
         if (r == 0)
             return st_errorf(err, ST_ERR_FORMAT, "%s: bad .npy header: shape holds a non-integer",
                              what);
@@ -208,8 +213,8 @@ static st_status parse_dict(npy_lex *l, const char *what, npy_header *h, st_erro
         if (strcmp(key, "descr") == 0 && !h->have_descr) {
             lex_ws(l);
             if (l->p < l->end && (*l->p == '[' || *l->p == '{'))
-                return st_errorf(err, ST_ERR_UNSUPPORTED,
-                                 "%s: structured arrays are not supported", what);
+                return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: structured arrays are not supported",
+                                 what);
             if (!lex_string(l, descr, sizeof descr))
                 return st_errorf(err, ST_ERR_FORMAT, "%s: bad .npy header: malformed descr", what);
             if ((s = parse_descr(descr, what, h, err))) return s;
@@ -225,8 +230,8 @@ static st_status parse_dict(npy_lex *l, const char *what, npy_header *h, st_erro
             if ((s = parse_shape(l, what, h, err))) return s;
             h->have_shape = true;
         } else {
-            return st_errorf(err, ST_ERR_FORMAT, "%s: bad .npy header: unexpected or repeated key '%s'",
-                             what, key);
+            return st_errorf(err, ST_ERR_FORMAT,
+                             "%s: bad .npy header: unexpected or repeated key '%s'", what, key);
         }
         if (lex_char(l, '}')) break;
         if (!lex_char(l, ','))
@@ -238,7 +243,9 @@ static st_status parse_dict(npy_lex *l, const char *what, npy_header *h, st_erro
                          what);
     if (!h->have_descr || !h->have_fortran || !h->have_shape)
         return st_errorf(err, ST_ERR_FORMAT, "%s: bad .npy header: missing %s", what,
-                         !h->have_descr ? "descr" : !h->have_fortran ? "fortran_order" : "shape");
+                         !h->have_descr     ? "descr"
+                         : !h->have_fortran ? "fortran_order"
+                                            : "shape");
     return ST_OK;
 }
 
@@ -258,8 +265,8 @@ static st_status parse_header(const uint8_t *d, size_t n, const char *what, npy_
         pre = 12;
         hlen = (size_t)d[8] | (size_t)d[9] << 8 | (size_t)d[10] << 16 | (size_t)d[11] << 24;
     } else {
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: unsupported .npy format version %d.%d",
-                         what, major, minor);
+        return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: unsupported .npy format version %d.%d", what,
+                         major, minor);
     }
     if (hlen > n - pre)
         return st_errorf(err, ST_ERR_FORMAT,
@@ -420,12 +427,13 @@ static st_status npy_strings(const uint8_t *raw, const npy_header *h, const char
         size_t k = 0;
         for (size_t j = 0; j < len; j++) {
             const uint8_t *c = e + j * 4;
-            uint32_t cp = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
-                          (uint32_t)c[3] << 24;
+            uint32_t cp =
+                (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
             if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
                 st_free(u);
-                s = st_errorf(err, ST_ERR_FORMAT, "%s: element %zu holds an invalid code point 0x%X",
-                              what, i, (unsigned)cp);
+                s = st_errorf(err, ST_ERR_FORMAT,
+                              "%s: element %zu holds an invalid code point 0x%X", what, i,
+                              (unsigned)cp);
                 goto fail;
             }
             k += utf8_put(u + k, cp);
@@ -576,15 +584,16 @@ st_status st_npy_write(const char *path, const st_tensor *t, st_error *err) {
 
     /* The header: dict, spaces, newline, so the data starts on a 64-byte boundary. */
     char dict[64 + 24 * ST_MAX_RANK];
-    int k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    int k =
+        snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int i = 0; i < t->ndim; i++)
         k += snprintf(dict + k, sizeof dict - (size_t)k, "%s%" PRId64, i ? ", " : "", t->dims[i]);
     k += snprintf(dict + k, sizeof dict - (size_t)k, "%s), }", t->ndim == 1 ? "," : "");
     size_t pre = 10, body = (size_t)k + 1;
     size_t hlen = body + (NPY_ALIGN - (pre + body) % NPY_ALIGN) % NPY_ALIGN;
     ST_ASSERT(hlen <= 0xFFFF); /* a rank-16 dict is far shorter: version 1.0 always fits */
-    uint8_t pre_bytes[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)hlen,
-                             (uint8_t)(hlen >> 8)};
+    uint8_t pre_bytes[10] = {0x93, 'N', 'U', 'M',           'P',
+                             'Y',  1,   0,   (uint8_t)hlen, (uint8_t)(hlen >> 8)};
 
     o = st_malloc(sizeof *o);
     if (!o) return st_error_nomem(err);
@@ -609,6 +618,12 @@ st_status st_npy_write(const char *path, const st_tensor *t, st_error *err) {
         const uint16_t *p = t->data;
         for (size_t i = 0; i < ne; i++) {
             float f = st_bf16_to_f32(p[i]);
+            out_put(o, &f, sizeof f);
+        }
+    } else if (npy_types[t->dtype].size == 4 && st_dtype_size(t->dtype) == 1) { /* float8/4 */
+        const uint8_t *p = t->data;
+        for (size_t i = 0; i < ne; i++) {
+            float f = st_minifloat_to_f32(t->dtype, p[i]);
             out_put(o, &f, sizeof f);
         }
     } else if (t->dtype == ST_DTYPE_BOOL) {
@@ -702,8 +717,8 @@ fail:
     return s;
 }
 
-st_status st_npz_read(const char *path, size_t *n_out, char ***names_out,
-                      st_tensor **tensors_out, st_error *err) {
+st_status st_npz_read(const char *path, size_t *n_out, char ***names_out, st_tensor **tensors_out,
+                      st_error *err) {
     st_status s = ST_OK;
     char **names = NULL;
     st_tensor *tensors = NULL;

@@ -32,8 +32,8 @@ st_status st_npy_write(const char *path, const st_tensor *t, st_error *err);
 /* Read every member of an .npz archive (stored or deflated). On ST_OK, *n_out members,
  * *names_out[i] is the member name without its ".npy" suffix and (*tensors_out)[i] its
  * tensor; free all three with st_npz_free. */
-st_status st_npz_read(const char *path, size_t *n_out, char ***names_out,
-                      st_tensor **tensors_out, st_error *err);
+st_status st_npz_read(const char *path, size_t *n_out, char ***names_out, st_tensor **tensors_out,
+                      st_error *err);
 /* Release what st_npz_read returned (NULL arrays are fine). */
 void st_npz_free(size_t n, char **names, st_tensor *tensors);
 

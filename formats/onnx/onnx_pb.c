@@ -146,8 +146,8 @@ static st_status wire_error(const char *label, wire_status s, st_error *err) {
     }
 }
 
-st_status st_onnx_pb_check(const char *label, const ProtobufCMessageDescriptor *d,
-                           const uint8_t *p, size_t n, st_error *err) {
+st_status st_onnx_pb_check(const char *label, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                           size_t n, st_error *err) {
     wire_status s = wire_scan(d, p, n, 0);
     return s ? wire_error(label, s, err) : ST_OK;
 }
@@ -222,13 +222,13 @@ static size_t onnx_type_align(uint64_t dt) {
 }
 
 typedef struct zc_walk {
-    uint8_t *base;      /* the mapped file */
-    size_t min_len;     /* payloads at least this long stay in the file */
-    bool movable;       /* the mapping is writable: misaligned payloads may move back */
-    size_t floor;       /* a moved payload must start at or after this offset */
-    size_t n_spans;     /* payloads left in the file */
+    uint8_t *base;  /* the mapped file */
+    size_t min_len; /* payloads at least this long stay in the file */
+    bool movable;   /* the mapping is writable: misaligned payloads may move back */
+    size_t floor;   /* a moved payload must start at or after this offset */
+    size_t n_spans; /* payloads left in the file */
     size_t n_misaligned;
-    size_t *sizes;      /* compacted sizes of the messages descended into, in walk order */
+    size_t *sizes; /* compacted sizes of the messages descended into, in walk order */
     size_t n_sizes, cap_sizes, next_size;
 } zc_walk;
 
@@ -318,8 +318,8 @@ static st_status unpack_compact(const char *path, st_buf *file, st_arena *arena,
     zc_walk z = {.base = file->data, .min_len = ST_ONNX_SPAN_MIN};
     uint8_t *copy = NULL;
     size_t n = 0;
-    st_status s = st_onnx_pb_check(path, &onnx__model_proto__descriptor, file->data, file->size,
-                                   err);
+    st_status s =
+        st_onnx_pb_check(path, &onnx__model_proto__descriptor, file->data, file->size, err);
     if (s) return s;
     if (!zc_msg(&z, &onnx__model_proto__descriptor, file->data, file->size, NULL, &n)) {
         s = st_error_nomem(err);
@@ -354,8 +354,7 @@ bool st_onnx_pb_raw_span(const Onnx__TensorProto *tp, const st_buf *file, const 
     if (!file) return false;
     for (unsigned i = 0; i < tp->base.n_unknown_fields; i++) {
         const ProtobufCMessageUnknownField *u = &tp->base.unknown_fields[i];
-        if (u->tag != SPAN_FIELD || u->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
-            continue;
+        if (u->tag != SPAN_FIELD || u->wire_type != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) continue;
         /* protobuf-c keeps the length prefix with the payload */
         const uint8_t *q = u->data;
         if (u->len == SPAN_BYTES + 1 && q[0] == SPAN_BYTES) q++;
@@ -386,11 +385,10 @@ st_status st_onnx_pb_load_model(const char *path, st_arena **arena_out, Onnx__Mo
         s = st_error_nomem(err);
         goto fail;
     }
-    if (file_out)
-        s = unpack_compact(path, file, arena, &msg, &n_spans, err);
+    if (file_out) s = unpack_compact(path, file, arena, &msg, &n_spans, err);
     else
-        s = st_onnx_pb_unpack(path, &onnx__model_proto__descriptor, file->data, file->size,
-                              arena, &msg, err);
+        s = st_onnx_pb_unpack(path, &onnx__model_proto__descriptor, file->data, file->size, arena,
+                              &msg, err);
     if (s) goto fail;
     Onnx__ModelProto *mp = (Onnx__ModelProto *)msg;
     if (!mp->graph) {
@@ -413,7 +411,10 @@ fail:
 
 /* ---- sniffing -------------------------------------------------------------------- */
 /* ModelProto's fields: number and wire type. */
-static const struct { uint32_t num; int type; } model_fields[] = {
+static const struct {
+    uint32_t num;
+    int type;
+} model_fields[] = {
     {1, 0},  /* ir_version */
     {2, 2},  /* producer_name */
     {3, 2},  /* producer_version */
@@ -475,15 +476,15 @@ bool st_onnx_pb_sniff_model(const unsigned char *data, size_t n) {
 static st_status data_unpack_tensor(const char *label, const wire_field *f, st_arena *arena,
                                     Onnx__TensorProto **out, st_error *err) {
     ProtobufCMessage *m;
-    st_status s = st_onnx_pb_unpack(label, &onnx__tensor_proto__descriptor, f->data, f->len,
-                                    arena, &m, err);
+    st_status s =
+        st_onnx_pb_unpack(label, &onnx__tensor_proto__descriptor, f->data, f->len, arena, &m, err);
     if (s) return s;
     *out = (Onnx__TensorProto *)m;
     return ST_OK;
 }
 
-static const char *const elem_names[] = {"undefined", "tensor", "sparse tensor", "sequence",
-                                         "map", "optional"};
+static const char *const elem_names[] = {"undefined", "tensor", "sparse tensor",
+                                         "sequence",  "map",    "optional"};
 
 static st_status data_parse(const char *label, st_onnx_msg msg, const uint8_t *p, size_t n,
                             st_arena *arena, int depth, st_onnx_data **out, st_error *err) {
@@ -493,8 +494,8 @@ static st_status data_parse(const char *label, st_onnx_msg msg, const uint8_t *p
     d->msg = msg;
     if (msg == ST_ONNX_MSG_TENSOR) {
         ProtobufCMessage *m;
-        st_status s = st_onnx_pb_unpack(label, &onnx__tensor_proto__descriptor, p, n, arena, &m,
-                                        err);
+        st_status s =
+            st_onnx_pb_unpack(label, &onnx__tensor_proto__descriptor, p, n, arena, &m, err);
         if (s) return s;
         d->tensor = (Onnx__TensorProto *)m;
         d->name = d->tensor->name;
@@ -507,11 +508,12 @@ static st_status data_parse(const char *label, st_onnx_msg msg, const uint8_t *p
     while (w.i < w.n) {
         wire_field f;
         wire_status ws = wire_next(&w, &f);
-        if (ws) return ws == WIRE_TRUNC ? st_errorf(err, ST_ERR_FORMAT, "%s: truncated", label)
-                                        : st_errorf(err, ST_ERR_FORMAT,
-                                                    "%s: not a %s (protobuf parse failed)", label,
-                                                    msg == ST_ONNX_MSG_SEQUENCE ? "SequenceProto"
-                                                                                : "OptionalProto");
+        if (ws)
+            return ws == WIRE_TRUNC
+                       ? st_errorf(err, ST_ERR_FORMAT, "%s: truncated", label)
+                       : st_errorf(err, ST_ERR_FORMAT, "%s: not a %s (protobuf parse failed)",
+                                   label,
+                                   msg == ST_ONNX_MSG_SEQUENCE ? "SequenceProto" : "OptionalProto");
         if (f.num == 3 && f.type == 2) count++;
     }
     if (msg == ST_ONNX_MSG_OPTIONAL && count > 1)
@@ -538,8 +540,7 @@ static st_status data_parse(const char *label, st_onnx_msg msg, const uint8_t *p
             if (f.type != 2) break;
             if (msg == ST_ONNX_MSG_SEQUENCE)
                 s = data_unpack_tensor(label, &f, arena, &d->tensors[d->n_tensors++], err);
-            else
-                s = data_unpack_tensor(label, &f, arena, &d->tensor, err);
+            else s = data_unpack_tensor(label, &f, arena, &d->tensor, err);
             break;
         case 5: /* sequence_values / sequence_value */
             if (msg == ST_ONNX_MSG_OPTIONAL && f.type == 2) {
@@ -550,15 +551,19 @@ static st_status data_parse(const char *label, st_onnx_msg msg, const uint8_t *p
                 break;
             }
             __attribute__((fallthrough)); /* sequences of sequences */
-        case 4: case 6: case 7:
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: %s of %s values is not supported",
-                             label, msg == ST_ONNX_MSG_SEQUENCE ? "a sequence" : "an optional",
-                             f.num == 4 ? "sparse tensor" : f.num == 5 ? "sequence"
-                             : f.num == 6 ? "map" : "optional");
+        case 4:
+        case 6:
+        case 7:
+            return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: %s of %s values is not supported", label,
+                             msg == ST_ONNX_MSG_SEQUENCE ? "a sequence" : "an optional",
+                             f.num == 4   ? "sparse tensor"
+                             : f.num == 5 ? "sequence"
+                             : f.num == 6 ? "map"
+                                          : "optional");
         default: /* SequenceProto and OptionalProto end at field 7: TensorProto has 8-14 */
-            return st_errorf(err, ST_ERR_FORMAT, "%s: not a%s (has field %u; a TensorProto?)",
-                             label, msg == ST_ONNX_MSG_SEQUENCE ? " SequenceProto"
-                                                                : "n OptionalProto", f.num);
+            return st_errorf(
+                err, ST_ERR_FORMAT, "%s: not a%s (has field %u; a TensorProto?)", label,
+                msg == ST_ONNX_MSG_SEQUENCE ? " SequenceProto" : "n OptionalProto", f.num);
         }
         if (s) return s;
     }
@@ -587,7 +592,7 @@ st_onnx_msg st_onnx_pb_guess_data(const uint8_t *p, size_t n) {
     uint64_t elem = 0;
     while (w.i < w.n) {
         wire_field f;
-        if (wire_next(&w, &f)) return ST_ONNX_MSG_TENSOR; /* let the tensor parser explain */
+        if (wire_next(&w, &f)) return ST_ONNX_MSG_TENSOR;        /* let the tensor parser explain */
         if (f.num >= 8 || f.num == 4) return ST_ONNX_MSG_TENSOR; /* name, raw_data, ... */
         if (f.type != 2) {
             if (f.num == 2 && f.type == 0) {
@@ -612,8 +617,7 @@ st_onnx_msg st_onnx_pb_guess_data(const uint8_t *p, size_t n) {
 
 /* ---- encoding the wrappers ---------------------------------------------------------- */
 static size_t data_size(const st_onnx_data *d) {
-    if (d->msg == ST_ONNX_MSG_TENSOR)
-        return onnx__tensor_proto__get_packed_size(d->tensor);
+    if (d->msg == ST_ONNX_MSG_TENSOR) return onnx__tensor_proto__get_packed_size(d->tensor);
     size_t n = 0, k;
     if (d->name) n += 1 + varint_size(strlen(d->name)) + strlen(d->name);
     n += 1 + varint_size((uint64_t)(int64_t)d->elem_type);

@@ -13,8 +13,8 @@
 /* Check the wire structure of `n` bytes against message descriptor `d` without unpacking:
  * tags, varints, lengths and nesting depth. `label` names the input in messages
  * ("model.onnx: truncated"). */
-st_status st_onnx_pb_check(const char *label, const ProtobufCMessageDescriptor *d,
-                           const uint8_t *p, size_t n, st_error *err);
+st_status st_onnx_pb_check(const char *label, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                           size_t n, st_error *err);
 
 /* Unpack `n` bytes as message `d` into `arena` (checked first), with a protobuf-c allocator
  * that allocates from the arena and never frees: the tree goes with the arena. */
@@ -55,18 +55,24 @@ typedef enum {
 } st_onnx_msg;
 
 /* SequenceProto.DataType / OptionalProto.DataType */
-enum { ST_ONNX_ELEM_UNDEFINED = 0, ST_ONNX_ELEM_TENSOR = 1, ST_ONNX_ELEM_SPARSE = 2,
-       ST_ONNX_ELEM_SEQUENCE = 3, ST_ONNX_ELEM_MAP = 4, ST_ONNX_ELEM_OPTIONAL = 5 };
+enum {
+    ST_ONNX_ELEM_UNDEFINED = 0,
+    ST_ONNX_ELEM_TENSOR = 1,
+    ST_ONNX_ELEM_SPARSE = 2,
+    ST_ONNX_ELEM_SEQUENCE = 3,
+    ST_ONNX_ELEM_MAP = 4,
+    ST_ONNX_ELEM_OPTIONAL = 5
+};
 
 typedef struct st_onnx_data st_onnx_data;
 struct st_onnx_data {
     st_onnx_msg msg;
-    char *name;                  /* NULL when absent */
-    int32_t elem_type;           /* ST_ONNX_ELEM_*; sequence/optional only */
-    Onnx__TensorProto *tensor;   /* TENSOR, or OPTIONAL holding a tensor */
-    size_t n_tensors;            /* SEQUENCE: its tensor_values */
+    char *name;                /* NULL when absent */
+    int32_t elem_type;         /* ST_ONNX_ELEM_*; sequence/optional only */
+    Onnx__TensorProto *tensor; /* TENSOR, or OPTIONAL holding a tensor */
+    size_t n_tensors;          /* SEQUENCE: its tensor_values */
     Onnx__TensorProto **tensors;
-    st_onnx_data *sequence;      /* OPTIONAL holding a sequence */
+    st_onnx_data *sequence; /* OPTIONAL holding a sequence */
 };
 
 /* Decode a value message of kind `msg` into `arena`. Values the IR cannot hold (maps,

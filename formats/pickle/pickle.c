@@ -15,18 +15,18 @@ static const struct allow {
     match_kind match;
 } allow_list[] = {
     /* module               name                   match          meaning */
-    {"torch._utils",        "_rebuild_tensor_v2",  EXACT},        /* tensor view of a storage */
-    {"torch._utils",        "_rebuild_tensor",     EXACT},        /* older tensor form */
-    {"torch._utils",        "_rebuild_parameter",  EXACT},        /* Parameter wrapping a tensor */
-    {"collections",         "OrderedDict",         EXACT},        /* backward hooks, state dicts */
-    {"torch",               "Storage",             NAME_SUFFIX},  /* torch.FloatStorage & co. */
-    {"torch.jit._pickle",   "restore_type_tag",    EXACT},        /* container with a type tag */
-    {"torch.jit._pickle",   "build_intlist",       EXACT},        /* specialised lists */
-    {"torch.jit._pickle",   "build_floatlist",     EXACT},
-    {"torch.jit._pickle",   "build_boollist",      EXACT},
-    {"torch.jit._pickle",   "build_doublelist",    EXACT},
-    {"torch.jit._pickle",   "build_tensorlist",    EXACT},
-    {"__torch__",           "",                    MODULE_PREFIX},/* TorchScript classes (state only) */
+    {"torch._utils", "_rebuild_tensor_v2", EXACT},    /* tensor view of a storage */
+    {"torch._utils", "_rebuild_tensor", EXACT},       /* older tensor form */
+    {"torch._utils", "_rebuild_parameter", EXACT},    /* Parameter wrapping a tensor */
+    {"collections", "OrderedDict", EXACT},            /* backward hooks, state dicts */
+    {"torch", "Storage", NAME_SUFFIX},                /* torch.FloatStorage & co. */
+    {"torch.jit._pickle", "restore_type_tag", EXACT}, /* container with a type tag */
+    {"torch.jit._pickle", "build_intlist", EXACT},    /* specialised lists */
+    {"torch.jit._pickle", "build_floatlist", EXACT},
+    {"torch.jit._pickle", "build_boollist", EXACT},
+    {"torch.jit._pickle", "build_doublelist", EXACT},
+    {"torch.jit._pickle", "build_tensorlist", EXACT},
+    {"__torch__", "", MODULE_PREFIX}, /* TorchScript classes (state only) */
 };
 
 bool st_pkl_allowed(const char *module, const char *name) {
@@ -38,12 +38,14 @@ bool st_pkl_allowed(const char *module, const char *name) {
             break;
         case NAME_SUFFIX: {
             size_t nl = strlen(name), sl = strlen(a->name);
-            if (!strcmp(module, a->module) && nl > sl && !strcmp(name + nl - sl, a->name)) return true;
+            if (!strcmp(module, a->module) && nl > sl && !strcmp(name + nl - sl, a->name))
+                return true;
             break;
         }
         case MODULE_PREFIX: {
             size_t ml = strlen(a->module);
-            if (!strncmp(module, a->module, ml) && (module[ml] == 0 || module[ml] == '.')) return true;
+            if (!strncmp(module, a->module, ml) && (module[ml] == 0 || module[ml] == '.'))
+                return true;
             break;
         }
         }
@@ -83,7 +85,8 @@ st_pkl *st_pkl_str(st_arena *a, const char *s) {
 }
 st_pkl *st_pkl_global(st_arena *a, const char *module, const char *name) {
     st_pkl *v = st_pkl_new(a, ST_PKL_GLOBAL);
-    if (v && (!(v->s = st_arena_strdup(a, module)) || !(v->name = st_arena_strdup(a, name)))) return NULL;
+    if (v && (!(v->s = st_arena_strdup(a, module)) || !(v->name = st_arena_strdup(a, name))))
+        return NULL;
     return v;
 }
 st_pkl *st_pkl_call(st_arena *a, st_pkl *fn, st_pkl *args, bool newobj) {
@@ -149,7 +152,8 @@ static st_status fmt(vm *m, st_error *err, const char *msg) {
 
 static st_status push(vm *m, st_pkl *v, st_error *err) {
     if (!v) return st_error_nomem(err);
-    if (m->n >= MAX_DEPTH) return st_errorf(err, ST_ERR_LIMIT, "%s: pickle stack deeper than %d", m->what, MAX_DEPTH);
+    if (m->n >= MAX_DEPTH)
+        return st_errorf(err, ST_ERR_LIMIT, "%s: pickle stack deeper than %d", m->what, MAX_DEPTH);
     if (!ST_GROW(m->stack, m->cap, m->n + 1)) return st_error_nomem(err);
     m->stack[m->n++] = v;
     return ST_OK;
@@ -173,7 +177,9 @@ static st_status pop_mark(vm *m, size_t *base, st_error *err) {
 
 static st_status memo_put(vm *m, uint64_t idx, st_error *err) {
     if (!m->n) return fmt(m, err, "memo store from an empty stack");
-    if (idx >= MAX_MEMO) return st_errorf(err, ST_ERR_LIMIT, "%s: memo index %llu too large", m->what, (unsigned long long)idx);
+    if (idx >= MAX_MEMO)
+        return st_errorf(err, ST_ERR_LIMIT, "%s: memo index %llu too large", m->what,
+                         (unsigned long long)idx);
     if (idx >= m->nmemo) {
         if (!ST_GROW(m->memo, m->capmemo, idx + 1)) return st_error_nomem(err);
         memset(m->memo + m->nmemo, 0, (idx + 1 - m->nmemo) * sizeof *m->memo);
@@ -196,8 +202,9 @@ static st_status make_str(vm *m, st_pkl_kind kind, uint64_t len, st_error *err) 
 
 static st_status make_global(vm *m, const char *mod, const char *name, st_error *err) {
     if (!st_pkl_allowed(mod, name))
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: refusing pickle global %s.%s (not on the allow-list)",
-                         m->what, mod, name);
+        return st_errorf(err, ST_ERR_UNSUPPORTED,
+                         "%s: refusing pickle global %s.%s (not on the allow-list)", m->what, mod,
+                         name);
     return push(m, st_pkl_global(m->a, mod, name), err);
 }
 
@@ -209,7 +216,8 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
         switch (op) {
         case 0x80: /* PROTO */
             if (!need(m, 1)) return fmt(m, err, "truncated pickle");
-            if (*m->p > 5) return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: pickle protocol %d", m->what, *m->p);
+            if (*m->p > 5)
+                return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: pickle protocol %d", m->what, *m->p);
             m->p++;
             break;
         case 0x95: /* FRAME */
@@ -220,23 +228,35 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
             if (m->n != 1) return fmt(m, err, "pickle ends with a malformed stack");
             *out = m->stack[0];
             return ST_OK;
-        case 'N': if ((s = push(m, st_pkl_new(m->a, ST_PKL_NONE), err))) return s; break;
-        case 0x88: if ((s = push(m, st_pkl_bool(m->a, true), err))) return s; break;
-        case 0x89: if ((s = push(m, st_pkl_bool(m->a, false), err))) return s; break;
-        case 'K': case 'M': case 'J': { /* BININT1, BININT2, BININT */
+        case 'N':
+            if ((s = push(m, st_pkl_new(m->a, ST_PKL_NONE), err))) return s;
+            break;
+        case 0x88:
+            if ((s = push(m, st_pkl_bool(m->a, true), err))) return s;
+            break;
+        case 0x89:
+            if ((s = push(m, st_pkl_bool(m->a, false), err))) return s;
+            break;
+        case 'K':
+        case 'M':
+        case 'J': { /* BININT1, BININT2, BININT */
             int k = op == 'K' ? 1 : op == 'M' ? 2 : 4;
             if (!need(m, (size_t)k)) return fmt(m, err, "truncated integer in pickle");
             uint64_t v = le(m->p, k);
             m->p += k;
-            if ((s = push(m, st_pkl_int(m->a, k == 4 ? (int64_t)(int32_t)v : (int64_t)v), err))) return s;
+            if ((s = push(m, st_pkl_int(m->a, k == 4 ? (int64_t)(int32_t)v : (int64_t)v), err)))
+                return s;
             break;
         }
-        case 0x8a: case 0x8b: { /* LONG1, LONG4 */
+        case 0x8a:
+        case 0x8b: { /* LONG1, LONG4 */
             int lk = op == 0x8a ? 1 : 4;
             if (!need(m, (size_t)lk)) return fmt(m, err, "truncated integer in pickle");
             uint64_t len = le(m->p, lk);
             m->p += lk;
-            if (len > 8) return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: integer of %llu bytes exceeds int64", m->what, (unsigned long long)len);
+            if (len > 8)
+                return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: integer of %llu bytes exceeds int64",
+                                 m->what, (unsigned long long)len);
             if (!need(m, len)) return fmt(m, err, "truncated integer in pickle");
             uint64_t v = len ? le(m->p, (int)len) : 0;
             if (len && len < 8 && (m->p[len - 1] & 0x80)) v |= ~(uint64_t)0 << (8 * len);
@@ -254,12 +274,24 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
             if ((s = push(m, st_pkl_float(m->a, d), err))) return s;
             break;
         }
-        case 'X': case 0x8c: case 0x8d: case 'B': case 'C': case 0x8e: case 0x96: case 'T': case 'U': {
-            int k = (op == 0x8c || op == 'C' || op == 'U') ? 1 : (op == 0x8d || op == 0x8e || op == 0x96) ? 8 : 4;
+        case 'X':
+        case 0x8c:
+        case 0x8d:
+        case 'B':
+        case 'C':
+        case 0x8e:
+        case 0x96:
+        case 'T':
+        case 'U': {
+            int k = (op == 0x8c || op == 'C' || op == 'U')     ? 1
+                    : (op == 0x8d || op == 0x8e || op == 0x96) ? 8
+                                                               : 4;
             if (!need(m, (size_t)k)) return fmt(m, err, "truncated string in pickle");
             uint64_t len = le(m->p, k);
             m->p += k;
-            st_pkl_kind kind = (op == 'X' || op == 0x8c || op == 0x8d || op == 'T' || op == 'U') ? ST_PKL_STR : ST_PKL_BYTES;
+            st_pkl_kind kind = (op == 'X' || op == 0x8c || op == 0x8d || op == 'T' || op == 'U')
+                                   ? ST_PKL_STR
+                                   : ST_PKL_BYTES;
             if ((s = make_str(m, kind, len, err))) return s;
             break;
         }
@@ -267,7 +299,8 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
             const uint8_t *nl1 = memchr(m->p, '\n', (size_t)(m->end - m->p));
             const uint8_t *nl2 = nl1 ? memchr(nl1 + 1, '\n', (size_t)(m->end - nl1 - 1)) : NULL;
             if (!nl2) return fmt(m, err, "truncated GLOBAL in pickle");
-            char *mod = st_arena_alloc(m->a, (size_t)(nl1 - m->p) + 1), *name = st_arena_alloc(m->a, (size_t)(nl2 - nl1));
+            char *mod = st_arena_alloc(m->a, (size_t)(nl1 - m->p) + 1),
+                 *name = st_arena_alloc(m->a, (size_t)(nl2 - nl1));
             if (!mod || !name) return st_error_nomem(err);
             memcpy(mod, m->p, (size_t)(nl1 - m->p)), mod[nl1 - m->p] = 0;
             memcpy(name, nl1 + 1, (size_t)(nl2 - nl1 - 1)), name[nl2 - nl1 - 1] = 0;
@@ -278,12 +311,15 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
         case 0x93: { /* STACK_GLOBAL */
             if (m->n < 2) return fmt(m, err, "STACK_GLOBAL on a short stack");
             st_pkl *mod = m->stack[m->n - 2], *name = m->stack[m->n - 1];
-            if (mod->kind != ST_PKL_STR || name->kind != ST_PKL_STR) return fmt(m, err, "STACK_GLOBAL of non-strings");
+            if (mod->kind != ST_PKL_STR || name->kind != ST_PKL_STR)
+                return fmt(m, err, "STACK_GLOBAL of non-strings");
             m->n -= 2;
             if ((s = make_global(m, mod->s, name->s, err))) return s;
             break;
         }
-        case 'q': case 'r': case 0x94: { /* BINPUT, LONG_BINPUT, MEMOIZE */
+        case 'q':
+        case 'r':
+        case 0x94: { /* BINPUT, LONG_BINPUT, MEMOIZE */
             uint64_t idx;
             if (op == 0x94) idx = m->nmemo;
             else {
@@ -295,12 +331,14 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
             if ((s = memo_put(m, idx, err))) return s;
             break;
         }
-        case 'h': case 'j': { /* BINGET, LONG_BINGET */
+        case 'h':
+        case 'j': { /* BINGET, LONG_BINGET */
             int k = op == 'h' ? 1 : 4;
             if (!need(m, (size_t)k)) return fmt(m, err, "truncated memo index");
             uint64_t idx = le(m->p, k);
             m->p += k;
-            if (idx >= m->nmemo || !m->memo[idx]) return fmt(m, err, "pickle reads an unset memo slot");
+            if (idx >= m->nmemo || !m->memo[idx])
+                return fmt(m, err, "pickle reads an unset memo slot");
             if ((s = push(m, m->memo[idx], err))) return s;
             break;
         }
@@ -320,23 +358,41 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
             if (!m->n) return fmt(m, err, "DUP on an empty stack");
             if ((s = push(m, m->stack[m->n - 1], err))) return s;
             break;
-        case ')': if ((s = push(m, st_pkl_new(m->a, ST_PKL_TUPLE), err))) return s; break;
-        case ']': if ((s = push(m, st_pkl_new(m->a, ST_PKL_LIST), err))) return s; break;
-        case '}': if ((s = push(m, st_pkl_new(m->a, ST_PKL_DICT), err))) return s; break;
-        case 0x8f: if ((s = push(m, st_pkl_new(m->a, ST_PKL_SET), err))) return s; break;
-        case 't': case 'l': case 'd': case 0x91: case 0x85: case 0x86: case 0x87: {
+        case ')':
+            if ((s = push(m, st_pkl_new(m->a, ST_PKL_TUPLE), err))) return s;
+            break;
+        case ']':
+            if ((s = push(m, st_pkl_new(m->a, ST_PKL_LIST), err))) return s;
+            break;
+        case '}':
+            if ((s = push(m, st_pkl_new(m->a, ST_PKL_DICT), err))) return s;
+            break;
+        case 0x8f:
+            if ((s = push(m, st_pkl_new(m->a, ST_PKL_SET), err))) return s;
+            break;
+        case 't':
+        case 'l':
+        case 'd':
+        case 0x91:
+        case 0x85:
+        case 0x86:
+        case 0x87: {
             /* TUPLE, LIST, DICT, FROZENSET (from a mark), TUPLE1-3 */
             if (op >= 0x85 && op <= 0x87) {
                 base = (size_t)(op - 0x84);
                 if (m->n < base) return fmt(m, err, "TUPLE on a short stack");
                 base = m->n - base;
             } else if ((s = pop_mark(m, &base, err))) return s;
-            st_pkl *v = st_pkl_new(m->a, op == 'l' ? ST_PKL_LIST : op == 'd' ? ST_PKL_DICT : op == 0x91 ? ST_PKL_SET : ST_PKL_TUPLE);
+            st_pkl *v = st_pkl_new(m->a, op == 'l'    ? ST_PKL_LIST
+                                         : op == 'd'  ? ST_PKL_DICT
+                                         : op == 0x91 ? ST_PKL_SET
+                                                      : ST_PKL_TUPLE);
             if (!v) return st_error_nomem(err);
             if (op == 'd') {
                 if ((m->n - base) % 2) return fmt(m, err, "DICT with an odd item count");
                 for (size_t i = base; i < m->n; i += 2)
-                    if (!st_pkl_set(m->a, v, m->stack[i], m->stack[i + 1])) return st_error_nomem(err);
+                    if (!st_pkl_set(m->a, v, m->stack[i], m->stack[i + 1]))
+                        return st_error_nomem(err);
             } else {
                 for (size_t i = base; i < m->n; i++)
                     if (!st_pkl_push(m->a, v, m->stack[i])) return st_error_nomem(err);
@@ -345,7 +401,9 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
             if ((s = push(m, v, err))) return s;
             break;
         }
-        case 'a': case 'e': case 0x90: { /* APPEND, APPENDS, ADDITEMS */
+        case 'a':
+        case 'e':
+        case 0x90: { /* APPEND, APPENDS, ADDITEMS */
             if (op == 'a') base = m->n - 1;
             else if ((s = pop_mark(m, &base, err))) return s;
             if (m->n < 1 || base < 1) return fmt(m, err, "APPEND without a list");
@@ -357,23 +415,27 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
             m->n = base;
             break;
         }
-        case 's': case 'u': { /* SETITEM, SETITEMS */
+        case 's':
+        case 'u': { /* SETITEM, SETITEMS */
             if (op == 's') {
                 if (m->n < 3) return fmt(m, err, "SETITEM on a short stack");
                 base = m->n - 2;
             } else if ((s = pop_mark(m, &base, err))) return s;
             if (base < 1 || (m->n - base) % 2) return fmt(m, err, "SETITEMS without a dict");
             st_pkl *d = m->stack[base - 1];
-            if (d->kind != ST_PKL_DICT && d->kind != ST_PKL_CALL) return fmt(m, err, "SETITEM on something that is not a dict");
+            if (d->kind != ST_PKL_DICT && d->kind != ST_PKL_CALL)
+                return fmt(m, err, "SETITEM on something that is not a dict");
             for (size_t i = base; i < m->n; i += 2)
                 if (!st_pkl_set(m->a, d, m->stack[i], m->stack[i + 1])) return st_error_nomem(err);
             m->n = base;
             break;
         }
-        case 'R': case 0x81: { /* REDUCE, NEWOBJ: recorded, not called */
+        case 'R':
+        case 0x81: { /* REDUCE, NEWOBJ: recorded, not called */
             if (m->n < 2) return fmt(m, err, "REDUCE on a short stack");
             st_pkl *fn = m->stack[m->n - 2], *args = m->stack[m->n - 1];
-            if (fn->kind != ST_PKL_GLOBAL || args->kind != ST_PKL_TUPLE) return fmt(m, err, "REDUCE of something that is not a global");
+            if (fn->kind != ST_PKL_GLOBAL || args->kind != ST_PKL_TUPLE)
+                return fmt(m, err, "REDUCE of something that is not a global");
             m->n -= 2;
             if ((s = push(m, st_pkl_call(m->a, fn, args, op == 0x81), err))) return s;
             break;
@@ -381,7 +443,8 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
         case 0x92: { /* NEWOBJ_EX: cls, args, kwargs */
             if (m->n < 3) return fmt(m, err, "NEWOBJ_EX on a short stack");
             st_pkl *fn = m->stack[m->n - 3], *args = m->stack[m->n - 2];
-            if (fn->kind != ST_PKL_GLOBAL || args->kind != ST_PKL_TUPLE) return fmt(m, err, "NEWOBJ_EX of something that is not a global");
+            if (fn->kind != ST_PKL_GLOBAL || args->kind != ST_PKL_TUPLE)
+                return fmt(m, err, "NEWOBJ_EX of something that is not a global");
             m->n -= 3;
             if ((s = push(m, st_pkl_call(m->a, fn, args, true), err))) return s;
             break;
@@ -389,7 +452,8 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
         case 'b': { /* BUILD: record the state */
             if (m->n < 2) return fmt(m, err, "BUILD on a short stack");
             st_pkl *obj = m->stack[m->n - 2];
-            if (obj->kind != ST_PKL_CALL) return fmt(m, err, "BUILD on something that is not an object");
+            if (obj->kind != ST_PKL_CALL)
+                return fmt(m, err, "BUILD on something that is not an object");
             obj->state = m->stack[m->n - 1];
             m->n--;
             break;
@@ -404,9 +468,11 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
         }
         case 0x97: /* NEXT_BUFFER */
         case 0x98: /* READONLY_BUFFER */
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: out-of-band pickle buffers are not supported", m->what);
+            return st_errorf(err, ST_ERR_UNSUPPORTED,
+                             "%s: out-of-band pickle buffers are not supported", m->what);
         default:
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: pickle opcode 0x%02x is not supported", m->what, op);
+            return st_errorf(err, ST_ERR_UNSUPPORTED, "%s: pickle opcode 0x%02x is not supported",
+                             m->what, op);
         }
     }
     return fmt(m, err, "truncated pickle (no STOP)");
@@ -472,13 +538,19 @@ static st_status dump(wbuf *w, const st_pkl *v, int depth, st_error *err) {
         for (int i = 7; i >= 0; i--) put1(w, (uint8_t)(u >> (8 * i)));
         break;
     }
-    case ST_PKL_STR: case ST_PKL_BYTES:
+    case ST_PKL_STR:
+    case ST_PKL_BYTES:
         put1(w, v->kind == ST_PKL_STR ? 'X' : 'B');
         putle(w, v->len, 4);
         put(w, v->s, v->len);
         break;
-    case ST_PKL_TUPLE: case ST_PKL_LIST: case ST_PKL_SET:
-        if (v->kind == ST_PKL_TUPLE && !v->n) { put1(w, ')'); break; }
+    case ST_PKL_TUPLE:
+    case ST_PKL_LIST:
+    case ST_PKL_SET:
+        if (v->kind == ST_PKL_TUPLE && !v->n) {
+            put1(w, ')');
+            break;
+        }
         if (v->kind == ST_PKL_LIST) put1(w, ']');
         if (v->kind == ST_PKL_SET) put1(w, 0x8f);
         if (v->n) {
@@ -487,9 +559,11 @@ static st_status dump(wbuf *w, const st_pkl *v, int depth, st_error *err) {
             put1(w, v->kind == ST_PKL_TUPLE ? 't' : v->kind == ST_PKL_LIST ? 'e' : 0x90);
         }
         break;
-    case ST_PKL_DICT: case ST_PKL_CALL:
+    case ST_PKL_DICT:
+    case ST_PKL_CALL:
         if (v->kind == ST_PKL_CALL) {
-            if ((s = dump(w, v->fn, depth + 1, err)) || (s = dump(w, v->args, depth + 1, err))) return s;
+            if ((s = dump(w, v->fn, depth + 1, err)) || (s = dump(w, v->args, depth + 1, err)))
+                return s;
             put1(w, v->newobj ? 0x81 : 'R');
         } else put1(w, '}');
         if (v->n) {
@@ -511,8 +585,7 @@ static st_status dump(wbuf *w, const st_pkl *v, int depth, st_error *err) {
         if ((s = dump(w, v->args, depth + 1, err))) return s;
         put1(w, 'Q');
         break;
-    default:
-        return st_errorf(err, ST_ERR_INVALID, "pickle value of unknown kind %d", (int)v->kind);
+    default: return st_errorf(err, ST_ERR_INVALID, "pickle value of unknown kind %d", (int)v->kind);
     }
     return s;
 }

@@ -13,18 +13,18 @@
 
 typedef enum {
     ST_PKL_NONE = 0,
-    ST_PKL_BOOL,    /* b */
-    ST_PKL_INT,     /* i (values beyond int64 are refused) */
-    ST_PKL_FLOAT,   /* f */
-    ST_PKL_STR,     /* s, len (UTF-8, NUL-ended) */
-    ST_PKL_BYTES,   /* s, len */
-    ST_PKL_TUPLE,   /* items[n] */
-    ST_PKL_LIST,    /* items[n] */
-    ST_PKL_DICT,    /* items[2n]: key, value pairs in insertion order */
-    ST_PKL_SET,     /* items[n] */
-    ST_PKL_GLOBAL,  /* s = module, name */
-    ST_PKL_CALL,    /* fn(args) recorded, never run; state from BUILD; items[2n] from SETITEMS */
-    ST_PKL_PERSID,  /* persistent id: args names external data (TorchScript storages) */
+    ST_PKL_BOOL,   /* b */
+    ST_PKL_INT,    /* i (values beyond int64 are refused) */
+    ST_PKL_FLOAT,  /* f */
+    ST_PKL_STR,    /* s, len (UTF-8, NUL-ended) */
+    ST_PKL_BYTES,  /* s, len */
+    ST_PKL_TUPLE,  /* items[n] */
+    ST_PKL_LIST,   /* items[n] */
+    ST_PKL_DICT,   /* items[2n]: key, value pairs in insertion order */
+    ST_PKL_SET,    /* items[n] */
+    ST_PKL_GLOBAL, /* s = module, name */
+    ST_PKL_CALL,   /* fn(args) recorded, never run; state from BUILD; items[2n] from SETITEMS */
+    ST_PKL_PERSID, /* persistent id: args names external data (TorchScript storages) */
     ST_PKL_KIND_COUNT
 } st_pkl_kind;
 
@@ -32,13 +32,13 @@ typedef struct st_pkl st_pkl;
 struct st_pkl {
     st_pkl_kind kind;
     bool b;
-    bool newobj;    /* CALL written with NEWOBJ (class instantiation) rather than REDUCE */
+    bool newobj; /* CALL written with NEWOBJ (class instantiation) rather than REDUCE */
     int64_t i;
     double f;
     char *s;
     size_t len;
     char *name;
-    size_t n, cap;  /* element count (pairs for DICT / CALL items) */
+    size_t n, cap; /* element count (pairs for DICT / CALL items) */
     st_pkl **items;
     st_pkl *fn, *args, *state;
 };

@@ -229,8 +229,7 @@ static bool build_block(bytes *b, const st_tf_kv *kv, size_t n) {
                    pr->key[shared] == kv[i].key[shared])
                 shared++;
         }
-        if (!put_v(b, shared) || !put_v(b, kv[i].key_len - shared) ||
-            !put_v(b, kv[i].value_len) ||
+        if (!put_v(b, shared) || !put_v(b, kv[i].key_len - shared) || !put_v(b, kv[i].value_len) ||
             !put(b, kv[i].key + shared, kv[i].key_len - shared) ||
             !put(b, kv[i].value, kv[i].value_len))
             goto oom;
@@ -298,11 +297,11 @@ done:
 struct st_tf_bundle {
     char *prefix;
     st_tf_kv *kv;
-    size_t n;                       /* kv entries, header included */
+    size_t n;                              /* kv entries, header included */
     Stele__Tf__BundleEntryProto **entries; /* parallel to kv; NULL for the header */
     Stele__Tf__BundleHeaderProto *header;
     int nshards;
-    st_buf **shards;                /* mapped lazily-opened shards */
+    st_buf **shards; /* mapped lazily-opened shards */
 };
 
 void st_tf_bundle_free(st_tf_bundle *b) {
@@ -445,7 +444,7 @@ st_status st_tf_bundle_data(const st_tf_bundle *b, const char *key, const uint8_
                          (long long)e->size, (long long)e->offset);
     const uint8_t *p = (const uint8_t *)sh->data + e->offset;
     uint32_t got = e->dtype == STELE__TF__DATA_TYPE__DT_STRING ? string_crc(e, p, (size_t)e->size)
-                                                              : st_crc32c(0, p, (size_t)e->size);
+                                                               : st_crc32c(0, p, (size_t)e->size);
     if (st_crc32c_unmask(e->crc32c) != got)
         return st_errorf(err, ST_ERR_FORMAT,
                          "%s: checksum mismatch for \"%s\" (stored crc32c %08x, computed %08x): "

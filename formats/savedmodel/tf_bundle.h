@@ -9,9 +9,9 @@
 
 /* ---- sorted table (LevelDB layout) ---------------------------------------------------- */
 typedef struct st_tf_kv {
-    char *key;       /* NUL-terminated copy (keys may not hold NUL) */
+    char *key; /* NUL-terminated copy (keys may not hold NUL) */
     size_t key_len;
-    uint8_t *value;  /* heap copy */
+    uint8_t *value; /* heap copy */
     size_t value_len;
 } st_tf_kv;
 
@@ -39,10 +39,10 @@ st_status st_tf_bundle_data(const st_tf_bundle *b, const char *key, const uint8_
 
 typedef struct st_tf_bundle_item {
     const char *key;
-    int dtype;              /* TensorFlow DataType */
+    int dtype; /* TensorFlow DataType */
     int ndim;
     const int64_t *dims;
-    const void *data;       /* numeric bytes, little-endian row-major */
+    const void *data; /* numeric bytes, little-endian row-major */
     size_t size;
 } st_tf_bundle_item;
 /* Write prefix.index and prefix.data-00000-of-00001 (items in any order). */

@@ -26,7 +26,9 @@ static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 size_t st_zip_count(const st_zip *z) { return z->n; }
-const st_zip_entry *st_zip_entry_at(const st_zip *z, size_t i) { return i < z->n ? &z->e[i] : NULL; }
+const st_zip_entry *st_zip_entry_at(const st_zip *z, size_t i) {
+    return i < z->n ? &z->e[i] : NULL;
+}
 const char *st_zip_prefix(const st_zip *z) { return z->prefix; }
 st_buf *st_zip_buf(const st_zip *z) { return z->buf; }
 
@@ -63,7 +65,8 @@ static bool safe_name(const char *s, size_t n) {
 /* Locate the end of central directory; fills the directory's offset, size and count. */
 static st_status find_directory(const uint8_t *d, size_t n, uint64_t *off, uint64_t *size,
                                 uint64_t *count, st_error *err) {
-    if (n < 22) return st_errorf(err, ST_ERR_FORMAT, "too short to be a zip archive (%zu bytes)", n);
+    if (n < 22)
+        return st_errorf(err, ST_ERR_FORMAT, "too short to be a zip archive (%zu bytes)", n);
     size_t lo = n > 22 + 65535 ? n - 22 - 65535 : 0;
     for (size_t p = n - 22 + 1; p-- > lo;) {
         if (rd32(d + p) != 0x06054b50) continue;
@@ -80,12 +83,14 @@ static st_status find_directory(const uint8_t *d, size_t n, uint64_t *off, uint6
             *off = rd64(d + z64 + 48);
         }
         if (*off > n || *size > n - *off)
-            return st_errorf(err, ST_ERR_FORMAT,
-                             "truncated zip archive: central directory at %llu+%llu beyond %zu bytes",
-                             (unsigned long long)*off, (unsigned long long)*size, n);
+            return st_errorf(
+                err, ST_ERR_FORMAT,
+                "truncated zip archive: central directory at %llu+%llu beyond %zu bytes",
+                (unsigned long long)*off, (unsigned long long)*size, n);
         return ST_OK;
     }
-    return st_errorf(err, ST_ERR_FORMAT, "not a zip archive or truncated (no end of central directory)");
+    return st_errorf(err, ST_ERR_FORMAT,
+                     "not a zip archive or truncated (no end of central directory)");
 }
 
 static st_status read_entries(st_zip *z, st_error *err) {
@@ -101,16 +106,21 @@ static st_status read_entries(st_zip *z, st_error *err) {
     const uint8_t *p = d + off, *end = d + off + size;
     for (uint64_t i = 0; i < count; i++) {
         if (end - p < 46 || rd32(p) != 0x02014b50)
-            return st_errorf(err, ST_ERR_FORMAT, "truncated zip directory at member %llu", (unsigned long long)i);
+            return st_errorf(err, ST_ERR_FORMAT, "truncated zip directory at member %llu",
+                             (unsigned long long)i);
         st_zip_entry *e = &z->e[z->n];
         size_t nl = rd16(p + 28), xl = rd16(p + 30), cl = rd16(p + 32);
         if ((size_t)(end - p) < 46 + nl + xl + cl)
-            return st_errorf(err, ST_ERR_FORMAT, "truncated zip directory at member %llu", (unsigned long long)i);
+            return st_errorf(err, ST_ERR_FORMAT, "truncated zip directory at member %llu",
+                             (unsigned long long)i);
         const char *name = (const char *)p + 46;
         if (!safe_name(name, nl))
-            return st_errorf(err, ST_ERR_FORMAT, "unsafe member name \"%.*s\" (absolute or climbing with ..)",
+            return st_errorf(err, ST_ERR_FORMAT,
+                             "unsafe member name \"%.*s\" (absolute or climbing with ..)",
                              (int)ST_MIN(nl, 200), name);
-        if (rd16(p + 8) & 1) return st_errorf(err, ST_ERR_UNSUPPORTED, "member \"%.*s\" is encrypted", (int)nl, name);
+        if (rd16(p + 8) & 1)
+            return st_errorf(err, ST_ERR_UNSUPPORTED, "member \"%.*s\" is encrypted", (int)nl,
+                             name);
         e->method = rd16(p + 10);
         e->crc = rd32(p + 16);
         e->csize = rd32(p + 20);
@@ -131,17 +141,21 @@ static st_status read_entries(st_zip *z, st_error *err) {
         e->index = (uint32_t)i;
         z->n++;
         if (e->method != 0 && e->method != 8)
-            return st_errorf(err, ST_ERR_UNSUPPORTED, "member \"%s\" uses compression method %d", e->name, e->method);
-        if (e->size > MAX_MEMBER_BYTES || e->csize > n ||
-            (e->method == 0 && e->size != e->csize) ||
+            return st_errorf(err, ST_ERR_UNSUPPORTED, "member \"%s\" uses compression method %d",
+                             e->name, e->method);
+        if (e->size > MAX_MEMBER_BYTES || e->csize > n || (e->method == 0 && e->size != e->csize) ||
             (e->method == 8 && e->size / MAX_DEFLATE_RATIO > e->csize + 64))
-            return st_errorf(err, ST_ERR_LIMIT, "member \"%s\" has an absurd size (%llu bytes from %llu)",
-                             e->name, (unsigned long long)e->size, (unsigned long long)e->csize);
+            return st_errorf(err, ST_ERR_LIMIT,
+                             "member \"%s\" has an absurd size (%llu bytes from %llu)", e->name,
+                             (unsigned long long)e->size, (unsigned long long)e->csize);
         if (loc > n || n - loc < 30 || rd32(d + loc) != 0x04034b50)
-            return st_errorf(err, ST_ERR_FORMAT, "member \"%s\": local header missing (truncated archive?)", e->name);
+            return st_errorf(err, ST_ERR_FORMAT,
+                             "member \"%s\": local header missing (truncated archive?)", e->name);
         e->data_off = loc + 30 + rd16(d + loc + 26) + rd16(d + loc + 28);
         if (e->data_off > n || e->csize > n - e->data_off)
-            return st_errorf(err, ST_ERR_FORMAT, "member \"%s\" runs past the end of the file (truncated archive?)", e->name);
+            return st_errorf(err, ST_ERR_FORMAT,
+                             "member \"%s\" runs past the end of the file (truncated archive?)",
+                             e->name);
         p += 46 + nl + xl + cl;
     }
     /* The common top folder: torch.jit.save puts every member under one. */
@@ -203,8 +217,12 @@ static st_status inflate_member(st_zip *z, const st_zip_entry *e, st_buf **owner
         zip_error_fini(&ze);
     }
     if ((zip_int64_t)e->index >= zip_get_num_entries(z->za, 0) ||
-        strcmp(zip_get_name(z->za, e->index, ZIP_FL_ENC_RAW) ? zip_get_name(z->za, e->index, ZIP_FL_ENC_RAW) : "", e->name))
-        return st_errorf(err, ST_ERR_FORMAT, "member \"%s\": directory disagrees with libzip", e->name);
+        strcmp(zip_get_name(z->za, e->index, ZIP_FL_ENC_RAW)
+                   ? zip_get_name(z->za, e->index, ZIP_FL_ENC_RAW)
+                   : "",
+               e->name))
+        return st_errorf(err, ST_ERR_FORMAT, "member \"%s\": directory disagrees with libzip",
+                         e->name);
     st_buf *b = st_buf_new_heap(e->size ? e->size : 1);
     if (!b) return st_error_nomem(err);
     zip_file_t *f = zip_fopen_index(z->za, e->index, 0);
@@ -287,7 +305,8 @@ st_status st_zip_writer_open(const char *path, st_zip_writer **out, st_error *er
 }
 
 static st_status wr(st_zip_writer *w, const void *p, size_t n, st_error *err) {
-    if (n && fwrite(p, 1, n, w->f) != n) return st_errorf(err, ST_ERR_IO, "%s: write failed", w->path);
+    if (n && fwrite(p, 1, n, w->f) != n)
+        return st_errorf(err, ST_ERR_IO, "%s: write failed", w->path);
     w->pos += n;
     return ST_OK;
 }
@@ -296,7 +315,8 @@ st_status st_zip_writer_add(st_zip_writer *w, const char *name, const void *data
                             st_error *err) {
     size_t nl = strlen(name);
     if (n >= 0xFFFFFFFFu || w->pos + n + nl + 200 >= 0xFFFFFFFFu || nl > 0xFFFF)
-        return st_errorf(err, ST_ERR_LIMIT, "%s: member \"%s\" too large for a 32-bit zip", w->path, name);
+        return st_errorf(err, ST_ERR_LIMIT, "%s: member \"%s\" too large for a 32-bit zip", w->path,
+                         name);
     if (!ST_GROW(w->e, w->cap, w->n + 1)) return st_error_nomem(err);
     wentry *e = &w->e[w->n];
     if (!(e->name = st_strdup(name))) return st_error_nomem(err);

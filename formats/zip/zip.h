@@ -23,7 +23,7 @@ typedef struct st_zip_entry {
     uint64_t data_off; /* file offset of the member's (compressed) bytes */
     int method;        /* 0 stored, 8 deflated */
     uint32_t crc;
-    uint32_t index;    /* libzip index */
+    uint32_t index; /* libzip index */
 } st_zip_entry;
 
 typedef struct st_zip st_zip;
