@@ -25,7 +25,11 @@ void st_set_allocator(st_alloc_fn fn, void *ud) {
     alloc_ud = fn ? ud : NULL;
 }
 
-void st_alloc_fail_after(long n) { fail_countdown = n; }
+long st_alloc_fail_after(long n) {
+    long left = fail_countdown;
+    fail_countdown = n;
+    return left;
+}
 
 static bool inject_failure(void) {
     if (fail_countdown <= 0) return false;

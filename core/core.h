@@ -55,7 +55,7 @@ void *st_malloc_aligned(size_t n, size_t align);
 void st_free_aligned(void *p); /* NULL is a no-op */
 char *st_strndup(const char *s, size_t n);
 /* Test hook: make allocation number n (1-based, counted from this call) fail; 0 disables. */
-void st_alloc_fail_after(long n);
+long st_alloc_fail_after(long n); /* returns the count left: > 0 = it never failed */
 
 /* ---- checked size math (every size derived from untrusted input) ----------------- */
 static inline bool st_mul_ok(size_t a, size_t b, size_t *out) {

@@ -61,7 +61,11 @@ static long sym_of(const engine *en, int pass, int64_t d) {
 static long add_sym(engine *en, const char *name) {
     intptr_t j;
     if (name && st_strmap_get(&en->syms, name, &j)) return (long)j;
-    if (en->n_syms >= MAX_SYMS || !ST_GROW(en->sym_names, en->cap_syms, en->n_syms + 1)) return -1;
+    if (en->n_syms >= MAX_SYMS) return -1; /* past the cap, extents just stay unknown */
+    if (!ST_GROW(en->sym_names, en->cap_syms, en->n_syms + 1)) {
+        en->oom = true;
+        return -1;
+    }
     char *copy = name ? st_strdup(name) : NULL;
     if (name && (!copy || !st_strmap_put(&en->syms, name, (intptr_t)en->n_syms))) {
         st_free(copy);
@@ -77,7 +81,11 @@ static int64_t fresh_dim(engine *en) {
     size_t k = en->fresh++;
     if (k >= en->n_fresh) {
         long j = add_sym(en, NULL);
-        if (j < 0 || !ST_GROW(en->fresh_idx, en->cap_fresh, en->n_fresh + 1)) return -1;
+        if (j < 0) return -1;
+        if (!ST_GROW(en->fresh_idx, en->cap_fresh, en->n_fresh + 1)) {
+            en->oom = true;
+            return -1;
+        }
         en->fresh_idx[en->n_fresh++] = (size_t)j;
     }
     return sentinel(en->pass, en->fresh_idx[k]);
@@ -205,6 +213,7 @@ static void try_fold(gframe *f, const st_node *nd, st_kctx *k) {
         k->scratch = (void *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     }
     st_status st = k->run(k, NULL);
+    if (st == ST_ERR_NOMEM) f->en->oom = true;
     st_free(scratch);
     k->scratch = NULL;
     for (int i = 0; i < nd->n_out; i++) {
@@ -301,6 +310,7 @@ static void infer_by_prepare(gframe *f, const st_node *nd) {
         reset_kctx(&k);
         st = nd->def->prepare(&k, NULL);
     }
+    if (st == ST_ERR_NOMEM) f->en->oom = true; /* out of memory is not "cannot infer" */
     if (st || !k.run) {
         f->en->n_failed++;
     } else {
@@ -350,8 +360,10 @@ static bool infer_by_fn(gframe *f, const st_node *nd) {
     }
     for (int i = 0; i < n_out; i++) unknown(&out[i]);
     st_infer_ctx c = {nd, f->g, nd->since, n_in, n_out, in, cst, out, f};
-    if (nd->def->infer(&c, NULL)) {
+    st_status st = nd->def->infer(&c, NULL);
+    if (st) {
         f->en->n_failed++;
+        if (st == ST_ERR_NOMEM) f->en->oom = true;
     } else {
         learned = false;
         for (int i = 0; i < n_out; i++) {

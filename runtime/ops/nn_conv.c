@@ -347,11 +347,16 @@ static st_status prep_float_conv(st_kctx *k, conv_kind kind, st_error *err) {
     if (kind == CONV_PLAIN && st->dt == ST_DTYPE_F32 && nsp <= 3 && st->ny) {
         const st_tensor *wc = st_in_const(k, 1), *bc = st_in_const(k, 2);
         bool has_b = st_has_in(k, 2);
-        /* oneDNN failing to build a primitive is not an error: the reference runs */
+        /* oneDNN failing to build a primitive is not an error: the reference runs. Out of
+         * memory is: a fallback would hide it and compute in another order. */
         st_error e2;
-        if (st_nn_dconv_new(&st->s, wc ? wc->data : NULL, has_b, bc ? bc->data : NULL,
-                            &st->dnn, &e2) != ST_OK)
-            st->dnn = NULL;
+        st_status ds = st_nn_dconv_new(&st->s, wc ? wc->data : NULL, has_b,
+                                       bc ? bc->data : NULL, &st->dnn, &e2);
+        if (ds == ST_ERR_NOMEM) {
+            s = st_error_nomem(err);
+            goto fail;
+        }
+        if (ds != ST_OK) st->dnn = NULL;
     }
     k->state = st;
     k->state_free = conv_state_free;

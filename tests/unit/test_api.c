@@ -215,3 +215,59 @@ Test(api, test_control_save_fault_applies_once_and_leaves_the_model) {
 }
 
 #endif
+
+/* ---- out of memory through the public API ------------------------------------------------ */
+
+/* Load (import and static inference), open a session and run shapes.onnx on a filled
+ * square, failing allocation number fail_at (0: none). *probs gets the 4 class scores. */
+static st_status load_and_run(long fail_at, float probs[4], bool *wrote, bool *fired) {
+    st_model *m = NULL;
+    st_session *s = NULL;
+    st_value *out = NULL;
+    st_error err;
+    int64_t dims[4] = {1, 1, 32, 32};
+    st_value x = {.kind = ST_VAL_TENSOR};
+    cr_assert_eq(st_tensor_alloc(&x.tensor, ST_DTYPE_F32, 4, dims, NULL), ST_OK);
+    float *px = x.tensor.data;
+    for (int i = 8; i < 24; i++)
+        for (int j = 8; j < 24; j++) px[i * 32 + j] = 1.f;
+    const char *names[] = {"image"};
+    st_alloc_fail_after(fail_at);
+    st_status st = st_model_load(SHAPES_ONNX, NULL, &m, &err);
+    if (!st) st = st_session_new(m, NULL, &s, &err);
+    if (!st) st = st_session_run(s, 1, names, &x, &out, &err);
+    *fired = fail_at > 0 && st_alloc_fail_after(0) == 0;
+    *wrote = out != NULL;
+    if (!st) {
+        memcpy(probs, out[0].tensor.data, 4 * sizeof(float));
+        st_values_free(out, 1);
+    }
+    st_session_free(s);
+    st_model_free(m);
+    st_value_clear(&x);
+    return st;
+}
+
+/* Fail the Nth allocation for N = 1, 2, ... until load, inference, session and run make
+ * fewer than N allocations: each failure is ST_ERR_NOMEM with no outputs written, or is
+ * absorbed by a cache that falls back (the name index) and changes no result: every run
+ * that succeeds gives the same scores, bit for bit, as a run without failures. */
+Test(api, every_allocation_failure_in_load_infer_and_run_is_nomem) {
+    float want[4], got[4];
+    bool wrote, fired = true;
+    cr_assert_eq(load_and_run(0, want, &wrote, &fired), ST_OK);
+    long n = 1, failed = 0;
+    for (; n < 50000; n++) {
+        st_status st = load_and_run(n, got, &wrote, &fired);
+        if (!fired) break;
+        if (st) {
+            failed++;
+            cr_assert_eq(st, ST_ERR_NOMEM, "allocation %ld: %s", n, st_status_str(st));
+            cr_assert(!wrote, "allocation %ld: a failed run wrote its outputs", n);
+        } else {
+            cr_assert(!memcmp(want, got, sizeof want), "allocation %ld: scores differ", n);
+        }
+    }
+    cr_assert_lt(n, 50000, "the fault never stopped firing");
+    cr_assert_gt(failed, 100, "only %ld of %ld allocations failed the run", failed, n);
+}
