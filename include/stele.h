@@ -104,6 +104,19 @@ typedef enum {
     ST_DTYPE_C64 = 14,
     ST_DTYPE_C128 = 15,
     ST_DTYPE_BF16 = 16,
+    /* The ONNX 1.20 narrow types. The IR holds one byte per element: a float8/float4 code,
+     * or a 4-/2-bit integer widened to int8/uint8 (ONNX files pack them; .npy files hold
+     * the floats as float32 and the integers as int8/uint8). */
+    ST_DTYPE_F8E4M3FN = 17,
+    ST_DTYPE_F8E4M3FNUZ = 18,
+    ST_DTYPE_F8E5M2 = 19,
+    ST_DTYPE_F8E5M2FNUZ = 20,
+    ST_DTYPE_U4 = 21,
+    ST_DTYPE_I4 = 22,
+    ST_DTYPE_F4E2M1 = 23,
+    ST_DTYPE_F8E8M0 = 24,
+    ST_DTYPE_U2 = 25,
+    ST_DTYPE_I2 = 26,
     ST_DTYPE_COUNT
 } st_dtype;
 

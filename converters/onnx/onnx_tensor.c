@@ -76,6 +76,11 @@ static const data_field typed_field[ST_DTYPE_COUNT] = {
     [ST_DTYPE_C64] = F_FLOAT,       /* two floats per element */
     [ST_DTYPE_C128] = F_DOUBLE,     /* two doubles per element */
     [ST_DTYPE_BF16] = F_INT32,      /* bit pattern in the low 16 bits */
+    /* float8 codes one per value; 4-/2-bit types packed into bytes, one byte per value */
+    [ST_DTYPE_F8E4M3FN] = F_INT32, [ST_DTYPE_F8E4M3FNUZ] = F_INT32,
+    [ST_DTYPE_F8E5M2] = F_INT32, [ST_DTYPE_F8E5M2FNUZ] = F_INT32,
+    [ST_DTYPE_U4] = F_INT32, [ST_DTYPE_I4] = F_INT32, [ST_DTYPE_F4E2M1] = F_INT32,
+    [ST_DTYPE_F8E8M0] = F_INT32, [ST_DTYPE_U2] = F_INT32, [ST_DTYPE_I2] = F_INT32,
 };
 _Static_assert(sizeof(typed_field) / sizeof(typed_field[0]) == ST_DTYPE_COUNT,
                "typed_field must cover every st_dtype");
@@ -153,6 +158,35 @@ static st_status ext_map(st_onnx_ctx *c, const char *loc, st_buf **out, st_error
     return ST_OK;
 }
 
+/* Bytes a packed 4-/2-bit tensor of nelem values occupies (nelem for 8-bit types). */
+static size_t packed_size(st_dtype dt, size_t nelem) {
+    int bits = st_dtype_bits(dt);
+    return bits >= 8 ? nelem * st_dtype_size(dt) : (nelem * (size_t)bits + 7) / 8;
+}
+
+/* Unpack the ONNX layout of a sub-byte type (low bits first) into one IR byte per value,
+ * sign-extending int4/int2; src[k] is packed byte k (byte k of src, or int32 k if wide). */
+static void unpack_narrow(st_dtype dt, const uint8_t *src, const int32_t *wide, size_t nelem,
+                          uint8_t *dst) {
+    int bits = st_dtype_bits(dt), per = 8 / bits;
+    unsigned mask = (1u << bits) - 1;
+    for (size_t i = 0; i < nelem; i++) {
+        size_t k = i / (size_t)per;
+        unsigned byte = src ? src[k] : (unsigned)wide[k] & 0xff;
+        unsigned v = (byte >> (bits * (int)(i % (size_t)per))) & mask;
+        dst[i] = st_dtype_is_narrow_int(dt) ? st_narrow_int_wrap(dt, v) : (uint8_t)v;
+    }
+}
+
+/* A tensor of a sub-byte type from its packed bytes (or packed int32_data values). */
+static st_status take_packed(st_tensor *t, st_dtype dt, int ndim, const int64_t *dims,
+                             const uint8_t *src, const int32_t *wide, st_error *err) {
+    st_status s = st_tensor_alloc(t, dt, ndim, dims, err);
+    if (s) return s;
+    unpack_narrow(dt, src, wide, st_tensor_nelem(t), t->data);
+    return ST_OK;
+}
+
 static st_status ext_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_dtype dt, int ndim,
                             const int64_t *dims, size_t nbytes, st_tensor *out, st_error *err) {
     const char *loc = NULL;
@@ -196,6 +230,8 @@ static st_status ext_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_dtyp
         return st_errorf(err, ST_ERR_FORMAT,
                          "external data file %s: holds %" PRIu64 " bytes, expected %zu", loc,
                          length, nbytes);
+    if (st_dtype_bits(dt) < 8)
+        return take_packed(out, dt, ndim, dims, (const uint8_t *)b->data + offset, NULL, err);
     return take_bytes(out, dt, ndim, dims, (const uint8_t *)b->data + offset, nbytes, b, err);
 }
 
@@ -214,7 +250,7 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
     int dt = tp->has_data_type ? tp->data_type : 0;
     if (dt == 0) return st_errorf(err, ST_ERR_FORMAT, "has no data type");
     if (!st_dtype_valid(dt)) {
-        if (dt > 0 && dt <= 23)
+        if (dt > 0 && dt <= 32)
             return st_errorf(err, ST_ERR_UNSUPPORTED, "data type %d is not supported", dt);
         return st_errorf(err, ST_ERR_FORMAT, "unknown data type %d", dt);
     }
@@ -235,6 +271,8 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
     if (!st_mul_ok(nelem, esz, &nbytes) || !st_mul_ok(nelem, 2, &nvals))
         return st_errorf(err, ST_ERR_LIMIT, "tensor too large");
     if (dt != ST_DTYPE_C64 && dt != ST_DTYPE_C128) nvals = nelem;
+    bool packed = st_dtype_bits((st_dtype)dt) < 8;
+    if (packed) nbytes = nvals = packed_size((st_dtype)dt, nelem);
     if (tp->segment) return st_errorf(err, ST_ERR_UNSUPPORTED, "segmented tensors are not supported");
 
     /* which fields carry data; large raw_data may have stayed in the model's mapping */
@@ -273,6 +311,7 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
         if (raw_len != nbytes)
             return st_errorf(err, ST_ERR_FORMAT, "raw_data has %zu bytes, expected %zu for %zu %s",
                              raw_len, nbytes, nelem, st_dtype_name((st_dtype)dt));
+        if (packed) return take_packed(out, (st_dtype)dt, ndim, dims, raw, NULL, err);
         return take_bytes(out, (st_dtype)dt, ndim, dims, raw, nbytes, raw_owner, err);
     }
     if ((data_field)field != typed_field[dt])
@@ -295,6 +334,7 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
         return take_bytes(out, dt, ndim, dims, tp->uint64_data, nbytes, c->arena_buf, err);
     default: break;
     }
+    if (packed) return take_packed(out, (st_dtype)dt, ndim, dims, NULL, tp->int32_data, err);
     st_tensor t;
     if ((s = st_tensor_alloc(&t, (st_dtype)dt, ndim, dims, err))) return s;
     switch ((st_dtype)dt) {
@@ -305,6 +345,8 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
     case ST_DTYPE_BOOL: CONVERT(uint8_t, tp->int32_data, v != 0); break;
     case ST_DTYPE_F16: case ST_DTYPE_BF16: CONVERT(uint16_t, tp->int32_data, (uint32_t)v & 0xffff); break;
     case ST_DTYPE_U32: CONVERT(uint32_t, tp->uint64_data, v); break;
+    case ST_DTYPE_F8E4M3FN: case ST_DTYPE_F8E4M3FNUZ: case ST_DTYPE_F8E5M2:
+    case ST_DTYPE_F8E5M2FNUZ: case ST_DTYPE_F8E8M0: CONVERT(uint8_t, tp->int32_data, v & 0xff); break;
     case ST_DTYPE_STRING:
         for (size_t i = 0; i < nelem; i++) {
             const ProtobufCBinaryData *b = &tp->string_data[i];
@@ -435,6 +477,18 @@ st_status st_onnx_tensor_encode(st_arena *a, const st_tensor *t, const char *nam
             tp->n_string_data = n;
             tp->string_data = sd;
         }
+    } else if (n && st_dtype_bits(t->dtype) < 8) { /* pack, low bits first */
+        int bits = st_dtype_bits(t->dtype), per = 8 / bits;
+        size_t nb = packed_size(t->dtype, n);
+        uint8_t *p = st_arena_alloc(a, nb);
+        if (!p) return st_error_nomem(err);
+        memset(p, 0, nb);
+        const uint8_t *v = t->data;
+        for (size_t i = 0; i < n; i++)
+            p[i / (size_t)per] |= (uint8_t)((v[i] & ((1u << bits) - 1)) << (bits * (int)(i % (size_t)per)));
+        tp->has_raw_data = 1;
+        tp->raw_data.len = nb;
+        tp->raw_data.data = p;
     } else if (n) {
         tp->has_raw_data = 1;
         tp->raw_data.len = st_tensor_nbytes(t);
@@ -448,7 +502,7 @@ st_status st_onnx_tensor_encode(st_arena *a, const st_tensor *t, const char *nam
 static st_status tensor_type_decode(st_graph *g, int32_t elem, const Onnx__TensorShapeProto *sh,
                                     st_type *out, st_error *err) {
     if (elem != 0 && !st_dtype_valid(elem))
-        return st_errorf(err, elem > 0 && elem <= 23 ? ST_ERR_UNSUPPORTED : ST_ERR_FORMAT,
+        return st_errorf(err, elem > 0 && elem <= 32 ? ST_ERR_UNSUPPORTED : ST_ERR_FORMAT,
                          "element type %d is not supported", (int)elem);
     out->dtype = (st_dtype)elem;
     out->rank = -1;

@@ -26,6 +26,12 @@ extern const st_dtype_traits st_dtype_table[ST_DTYPE_COUNT];
 bool st_dtype_is_float(st_dtype t);   /* f16, bf16, f32, f64 */
 bool st_dtype_is_int(st_dtype t);     /* signed or unsigned integers */
 bool st_dtype_is_signed(st_dtype t);
+/* The ONNX 1.20 narrow types, one byte per element in the IR (see stele.h). */
+bool st_dtype_is_minifloat(st_dtype t);  /* float8 types, float4e2m1 */
+bool st_dtype_is_narrow_int(st_dtype t); /* int4, uint4, int2, uint2 */
+int st_dtype_bits(st_dtype t);           /* bits per element in a packed ONNX file */
+/* v wrapped to a 4-/2-bit type's bits, as the IR byte (signed types sign-extended). */
+uint8_t st_narrow_int_wrap(st_dtype t, int64_t v);
 
 /* Read element i of any numeric/bool tensor as double / int64 (for shape inputs etc). */
 double st_tensor_get_f64(const st_tensor *t, size_t i);

@@ -24,6 +24,16 @@ const st_dtype_traits st_dtype_table[ST_DTYPE_COUNT] = {
     [ST_DTYPE_C64] = {"complex64", "COMPLEX64", 8, 'c'},
     [ST_DTYPE_C128] = {"complex128", "COMPLEX128", 16, 'c'},
     [ST_DTYPE_BF16] = {"bfloat16", "BFLOAT16", 2, 0},
+    [ST_DTYPE_F8E4M3FN] = {"float8e4m3fn", "FLOAT8E4M3FN", 1, 0},
+    [ST_DTYPE_F8E4M3FNUZ] = {"float8e4m3fnuz", "FLOAT8E4M3FNUZ", 1, 0},
+    [ST_DTYPE_F8E5M2] = {"float8e5m2", "FLOAT8E5M2", 1, 0},
+    [ST_DTYPE_F8E5M2FNUZ] = {"float8e5m2fnuz", "FLOAT8E5M2FNUZ", 1, 0},
+    [ST_DTYPE_U4] = {"uint4", "UINT4", 1, 0},
+    [ST_DTYPE_I4] = {"int4", "INT4", 1, 0},
+    [ST_DTYPE_F4E2M1] = {"float4e2m1", "FLOAT4E2M1", 1, 0},
+    [ST_DTYPE_F8E8M0] = {"float8e8m0", "FLOAT8E8M0", 1, 0},
+    [ST_DTYPE_U2] = {"uint2", "UINT2", 1, 0},
+    [ST_DTYPE_I2] = {"int2", "INT2", 1, 0},
 };
 _Static_assert(sizeof(st_dtype_table) / sizeof(st_dtype_table[0]) == ST_DTYPE_COUNT,
                "st_dtype_table must cover every st_dtype");
@@ -43,6 +53,26 @@ bool st_dtype_is_signed(st_dtype t) {
 bool st_dtype_is_int(st_dtype t) {
     return st_dtype_is_signed(t) || t == ST_DTYPE_U8 || t == ST_DTYPE_U16 || t == ST_DTYPE_U32 ||
            t == ST_DTYPE_U64;
+}
+
+bool st_dtype_is_minifloat(st_dtype t) {
+    return (t >= ST_DTYPE_F8E4M3FN && t <= ST_DTYPE_F8E5M2FNUZ) || t == ST_DTYPE_F4E2M1 ||
+           t == ST_DTYPE_F8E8M0;
+}
+bool st_dtype_is_narrow_int(st_dtype t) {
+    return t == ST_DTYPE_U4 || t == ST_DTYPE_I4 || t == ST_DTYPE_U2 || t == ST_DTYPE_I2;
+}
+int st_dtype_bits(st_dtype t) {
+    if (t == ST_DTYPE_U4 || t == ST_DTYPE_I4 || t == ST_DTYPE_F4E2M1) return 4;
+    if (t == ST_DTYPE_U2 || t == ST_DTYPE_I2) return 2;
+    return (int)(8 * st_dtype_size(t));
+}
+uint8_t st_narrow_int_wrap(st_dtype t, int64_t v) {
+    int bits = st_dtype_bits(t);
+    uint64_t low = (uint64_t)v & ((1u << bits) - 1);
+    if ((t == ST_DTYPE_I4 || t == ST_DTYPE_I2) && (low >> (bits - 1)))
+        return (uint8_t)(low | (0xffu << bits)); /* sign-extended int8 */
+    return (uint8_t)low;
 }
 
 size_t st_tensor_nelem(const st_tensor *t) {
@@ -166,7 +196,12 @@ double st_tensor_get_f64(const st_tensor *t, size_t i) {
 #undef X
     case ST_DTYPE_F16: return st_f16_to_f32(((const uint16_t *)t->data)[i]);
     case ST_DTYPE_BF16: return st_bf16_to_f32(((const uint16_t *)t->data)[i]);
-    default: return 0;
+    case ST_DTYPE_I4: case ST_DTYPE_I2: return ((const int8_t *)t->data)[i];
+    case ST_DTYPE_U4: case ST_DTYPE_U2: return ((const uint8_t *)t->data)[i];
+    default:
+        if (st_dtype_is_minifloat(t->dtype))
+            return st_minifloat_to_f32(t->dtype, ((const uint8_t *)t->data)[i]);
+        return 0;
     }
 }
 
@@ -194,7 +229,13 @@ void st_tensor_set_f64(st_tensor *t, size_t i, double v) {
 #undef X
     case ST_DTYPE_F16: ((uint16_t *)t->data)[i] = st_f32_to_f16((float)v); break;
     case ST_DTYPE_BF16: ((uint16_t *)t->data)[i] = st_f32_to_bf16((float)v); break;
-    default: break;
+    case ST_DTYPE_F8E8M0: ((uint8_t *)t->data)[i] = st_f32_to_e8m0((float)v, true, ST_E8M0_UP); break;
+    default:
+        if (st_dtype_is_minifloat(t->dtype))
+            ((uint8_t *)t->data)[i] = st_f32_to_minifloat(t->dtype, (float)v, true);
+        else if (st_dtype_is_narrow_int(t->dtype))
+            ((uint8_t *)t->data)[i] = st_narrow_int_wrap(t->dtype, (int64_t)v);
+        break;
     }
 }
 

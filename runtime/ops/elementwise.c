@@ -655,6 +655,8 @@ typedef struct ew_state {
     size_t grain;
     int mode;                   /* EW_RUN_* below */
     st_dtype to;                /* Cast: target dtype */
+    bool saturate;              /* Cast to float8: overflow saturates (else NaN/inf) */
+    st_e8m0_round round_mode;   /* Cast to float8e8m0 */
     int nplans;
     ew_plan plans[];
 } ew_state;
@@ -1443,6 +1445,10 @@ static void ew_to_text(const st_tensor *x, size_t i, char *out, size_t n) {
     case ST_DTYPE_F64:
     case ST_DTYPE_F16:
     case ST_DTYPE_BF16: ew_fmt_float(st_tensor_get_f64(x, i), x->dtype, out, n); break;
+    case ST_DTYPE_F8E4M3FN: case ST_DTYPE_F8E4M3FNUZ: case ST_DTYPE_F8E5M2: case ST_DTYPE_F8E5M2FNUZ:
+    case ST_DTYPE_F4E2M1: case ST_DTYPE_F8E8M0:
+        ew_fmt_float(st_tensor_get_f64(x, i), ST_DTYPE_F32, out, n);
+        break;
     case ST_DTYPE_BOOL: snprintf(out, n, "%s", ((const uint8_t *)x->data)[i] ? "True" : "False"); break;
     case ST_DTYPE_U64: snprintf(out, n, "%llu", (unsigned long long)((const uint64_t *)x->data)[i]); break;
     default: snprintf(out, n, "%lld", (long long)st_tensor_get_i64(x, i)); break;
@@ -1492,17 +1498,58 @@ typedef struct ew_cast_job {
     const void *x;
     void *y;
     st_dtype from, to;
+    bool saturate;
+    st_e8m0_round round_mode;
+    bool bf16_truncate;
 } ew_cast_job;
+
+/* Casts from or to the narrow types: float8/float4 codes go through float32, 4-/2-bit
+ * integers (int8/uint8 bytes in the IR) through int64 and wrap to their bits. */
+static void ew_cast_narrow(const ew_cast_job *j, size_t b, size_t e) {
+    size_t isz = st_dtype_size(j->from), osz = st_dtype_size(j->to);
+    float fin[EW_BLK], fout[EW_BLK];
+    int64_t iout[EW_BLK];
+    for (size_t i = b; i < e; i += EW_BLK) {
+        size_t m = ST_MIN((size_t)EW_BLK, e - i);
+        const void *src = (const char *)j->x + i * isz;
+        st_dtype sd = j->from;
+        uint8_t *dst = (uint8_t *)j->y + i * osz;
+        if (st_dtype_is_minifloat(sd)) {
+            for (size_t t = 0; t < m; t++) fin[t] = st_minifloat_to_f32(sd, ((const uint8_t *)src)[t]);
+            src = fin;
+            sd = ST_DTYPE_F32;
+        } else if (st_dtype_is_narrow_int(sd)) {
+            sd = sd == ST_DTYPE_I4 || sd == ST_DTYPE_I2 ? ST_DTYPE_I8 : ST_DTYPE_U8;
+        }
+        if (st_dtype_is_narrow_int(j->to)) {
+            ew_convert(src, sd, iout, ST_DTYPE_I64, m);
+            for (size_t t = 0; t < m; t++) dst[t] = st_narrow_int_wrap(j->to, iout[t]);
+        } else if (j->to == ST_DTYPE_F8E8M0) {
+            ew_convert(src, sd, fout, ST_DTYPE_F32, m);
+            for (size_t t = 0; t < m; t++) dst[t] = st_f32_to_e8m0(fout[t], j->saturate, j->round_mode);
+        } else if (st_dtype_is_minifloat(j->to)) {
+            ew_convert(src, sd, fout, ST_DTYPE_F32, m);
+            for (size_t t = 0; t < m; t++) dst[t] = st_f32_to_minifloat(j->to, fout[t], j->saturate);
+        } else {
+            ew_convert(src, sd, dst, j->to, m);
+        }
+    }
+}
 
 static void ew_cast_range(void *arg, size_t b, size_t e) {
     const ew_cast_job *j = arg;
+    if (j->from > ST_DTYPE_BF16 || j->to > ST_DTYPE_BF16) {
+        ew_cast_narrow(j, b, e);
+        return;
+    }
     const char *x = (const char *)j->x + b * st_dtype_size(j->from);
-    if (j->to != ST_DTYPE_BF16 || j->from == ST_DTYPE_BF16) {
+    if (j->to != ST_DTYPE_BF16 || j->from == ST_DTYPE_BF16 || !j->bf16_truncate) {
         ew_convert(x, j->from, (char *)j->y + b * st_dtype_size(j->to), j->to, e - b);
         return;
     }
-    /* Cast to bfloat16 truncates the float32 bits, as onnx's reference data (and
-     * onnxruntime before 1.14) do; NaN stays NaN. Computation results round instead. */
+    /* Before opset 19, Cast to bfloat16 truncates the float32 bits, as onnx's reference
+     * data of that time (and onnxruntime before 1.14) do; NaN stays NaN. From Cast-19 (the
+     * float8 revision) onnx's reference rounds to nearest even, as computation results do. */
     uint16_t *y = (uint16_t *)j->y + b;
     float buf[EW_BLK];
     for (size_t i = 0, n = e - b; i < n; i += EW_BLK) {
@@ -1538,7 +1585,8 @@ static st_status ew_run_cast(st_kctx *k, st_error *err) {
         size_t esz = st_dtype_size(s->to);
         for (size_t i = 0; i < s->n; i++) ew_from_text(&a[i], s->to, (char *)y->data + i * esz);
     } else {
-        ew_cast_job j = {x->data, y->data, x->dtype, s->to};
+        ew_cast_job j = {x->data, y->data, x->dtype, s->to, s->saturate, s->round_mode,
+                         k->opset < 19};
         st_parallel_for(k->pool, s->n, EW_GRAIN, ew_cast_range, &j);
     }
     return ST_OK;
@@ -1566,6 +1614,13 @@ static st_status ew_prep_cast_to(st_kctx *k, st_dtype to, st_error *err) {
     ew_state *s = ew_state_new(k, 0, EW_GRAIN, err);
     if (!s) return ST_ERR_NOMEM;
     s->to = to;
+    s->saturate = st_attr_int(k->node, "saturate", 1) != 0;
+    const st_attr *rm = st_node_attr(k->node, "round_mode");
+    const char *mode = rm && rm->kind == ST_ATTR_STRING && rm->s.data ? rm->s.data : "up";
+    if (!strcmp(mode, "up")) s->round_mode = ST_E8M0_UP;
+    else if (!strcmp(mode, "down")) s->round_mode = ST_E8M0_DOWN;
+    else if (!strcmp(mode, "nearest")) s->round_mode = ST_E8M0_NEAREST;
+    else return st_errorf(err, ST_ERR_INVALID, "%s: unknown round_mode \"%s\"", ew_op(k), mode);
     if ((st = ew_declare(k, s, 1, ts, to, err))) return st;
     k->run = ew_run_cast;
     if (to == ts[0]->dtype && to != ST_DTYPE_STRING) {

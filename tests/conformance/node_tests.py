@@ -96,8 +96,82 @@ def load_proto(path, type_proto):
     if type_proto.HasField('tensor_type'):
         t = onnx.TensorProto()
         t.ParseFromString(data)
+        if t.data_type in NARROW_TYPES:  # onnx 1.12's numpy_helper does not know them
+            return narrow_to_array(t)
         return numpy_helper.to_array(t)
     raise ValueError('map and sparse values are not supported')
+
+
+def minifloat_table(exp_bits, man_bits, bias, fnuz=False, inf=False, nan_all_ones=True):
+    """float32 values of the 2**(1+exp_bits+man_bits) codes of a small float format:
+    fnuz formats have no negative zero (0x80 is their only NaN) and no infinity; E5M2 has
+    IEEE infinities and NaNs; E4M3FN has only S.1111.111 as NaN; float4e2m1 has neither."""
+    n = 1 << (1 + exp_bits + man_bits)
+    out = np.zeros(n, dtype=np.float32)
+    emax = (1 << exp_bits) - 1
+    for code in range(n):
+        sign = -1.0 if code >> (exp_bits + man_bits) else 1.0
+        e = (code >> man_bits) & emax
+        m = code & ((1 << man_bits) - 1)
+        if e == 0:
+            v = m / (1 << man_bits) * 2.0 ** (1 - bias)
+        else:
+            v = (1 + m / (1 << man_bits)) * 2.0 ** (e - bias)
+        if fnuz and code == n >> 1:
+            v = np.nan
+        elif inf and e == emax:
+            v = np.inf if m == 0 else np.nan
+        elif nan_all_ones and not fnuz and not inf and e == emax and \
+                m == (1 << man_bits) - 1:
+            v = np.nan
+        out[code] = sign * v if v == v else v
+    return out
+
+
+# data type: (bits per element, float32 table or numpy integer dtype); tables are built on use
+NARROW_TYPES = {
+    17: (8, lambda: minifloat_table(4, 3, 7)),                       # FLOAT8E4M3FN
+    18: (8, lambda: minifloat_table(4, 3, 8, fnuz=True)),            # FLOAT8E4M3FNUZ
+    19: (8, lambda: minifloat_table(5, 2, 15, inf=True)),            # FLOAT8E5M2
+    20: (8, lambda: minifloat_table(5, 2, 16, fnuz=True)),           # FLOAT8E5M2FNUZ
+    21: (4, np.uint8),                                               # UINT4
+    22: (4, np.int8),                                                # INT4
+    23: (4, lambda: minifloat_table(2, 1, 1, nan_all_ones=False)),   # FLOAT4E2M1
+    24: (8, lambda: np.array([np.float32(2.0) ** (c - 127) if c != 255 else np.nan
+                              for c in range(256)], dtype=np.float32)),  # FLOAT8E8M0
+    25: (2, np.uint8),                                               # UINT2
+    26: (2, np.int8),                                                # INT2
+}
+_narrow_tables = {}
+NARROW_NAMES = ('float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz', 'uint4',
+                'int4', 'float4e2m1', 'float8e8m0', 'uint2', 'int2')
+
+
+def narrow_to_array(t):
+    """A TensorProto of a type without a numpy dtype, decoded as the ONNX spec stores it:
+    one byte per 8-bit element, 4- and 2-bit elements packed low bits first, in raw_data or
+    (as unsigned codes) in int32_data. Floats come back as float32, integers as int8/uint8,
+    the form stele writes them in."""
+    bits, kind = NARROW_TYPES[t.data_type]
+    shape = tuple(t.dims)
+    n = int(np.prod(shape, dtype=np.int64))
+    if t.HasField('raw_data'):
+        packed = np.frombuffer(t.raw_data, dtype=np.uint8)
+    else:
+        packed = np.array(t.int32_data, dtype=np.int64).astype(np.uint8)
+    per = 8 // bits
+    if packed.size != (n + per - 1) // per:
+        raise ValueError(f'{packed.size} bytes for {n} elements of data type {t.data_type}')
+    mask = (1 << bits) - 1
+    codes = np.stack([(packed >> (bits * k)) & mask for k in range(per)], axis=1).reshape(-1)[:n]
+    if isinstance(kind, type):  # integers: sign-extend the signed ones
+        if kind == np.int8:
+            codes = codes.astype(np.int16)
+            codes = np.where(codes >= (1 << (bits - 1)), codes - (1 << bits), codes)
+        return codes.astype(kind).reshape(shape)
+    if t.data_type not in _narrow_tables:
+        _narrow_tables[t.data_type] = kind()
+    return _narrow_tables[t.data_type][codes].reshape(shape)
 
 
 def bf16_as_f32(value, type_proto):
@@ -230,7 +304,7 @@ def json_consistent(entry, actual):
     if shape is not None and list(shape) != list(actual.shape):
         return f'JSON says shape {shape}, the file holds {list(actual.shape)}'
     dtype = entry.get('dtype')
-    if dtype and dtype not in ('bfloat16', 'string'):
+    if dtype and dtype not in ('bfloat16', 'string') + NARROW_NAMES:
         try:
             if np.dtype(dtype) != actual.dtype:
                 return f'JSON says dtype {dtype}, the file holds {actual.dtype}'
@@ -365,6 +439,11 @@ def parse_args(argv):
                         '$STELE_NODE_SUITE, build/node-suite, or /tmp/nodegen/out')
     p.add_argument('--stele', default=os.environ.get('STELE') or './build/stele',
                    help='the stele command (default: $STELE or ./build/stele)')
+    p.add_argument('--kinds', default='node', metavar='LIST',
+                   help='comma-separated case directories of the suite to run (default: node; '
+                        'the ONNX 1.20 suite also has simple)')
+    p.add_argument('--skip-missing', action='store_true',
+                   help='exit 77 (skipped) when the suite is absent instead of failing')
     p.add_argument('--filter', metavar='REGEX', help='run only tests whose name matches')
     p.add_argument('--jobs', '-j', type=int, default=2, help='cases run at once (default 2)')
     p.add_argument('--timeout', type=float, default=60, help='seconds per run (default 60)')
@@ -384,6 +463,10 @@ def main(argv):
     suite = args.suite or args.generate or default_suite()
     node_dir = os.path.join(suite, 'node')
     if not os.path.isdir(node_dir):
+        if args.skip_missing:
+            print(f'SKIP: {node_dir}: no such directory (set $STELE_ONNX_BACKEND_120 to the '
+                  f'ONNX 1.20 suite)', file=sys.stderr)
+            return 77
         print(f'{node_dir}: no such directory (generate it with --generate DIR)', file=sys.stderr)
         return 2
     if not (os.path.isfile(args.stele) and os.access(args.stele, os.X_OK)):
@@ -398,8 +481,16 @@ def main(argv):
         print(e, file=sys.stderr)
         return 2
 
-    names = sorted(d for d in os.listdir(node_dir)
-                   if os.path.isfile(os.path.join(node_dir, d, 'model.onnx')))
+    case_dirs = {}  # name -> directory: node cases by their name, others as KIND/name
+    for kind in args.kinds.split(','):
+        kind_dir = os.path.join(suite, kind)
+        if kind != 'node' and not os.path.isdir(kind_dir):
+            print(f'{kind_dir}: no such directory', file=sys.stderr)
+            return 2
+        for d in os.listdir(kind_dir):
+            if os.path.isfile(os.path.join(kind_dir, d, 'model.onnx')):
+                case_dirs[d if kind == 'node' else f'{kind}/{d}'] = os.path.join(kind_dir, d)
+    names = sorted(case_dirs)
     if args.filter:
         rx = re.compile(args.filter)
         names = [n for n in names if rx.search(n)]
@@ -409,7 +500,7 @@ def main(argv):
 
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_case, args, os.path.join(node_dir, n)): n for n in names}
+        futures = {pool.submit(run_case, args, case_dirs[n]): n for n in names}
         try:
             for fut in concurrent.futures.as_completed(futures):
                 name = futures[fut]
