@@ -40,6 +40,16 @@ st_status st_errorf(st_error *err, st_status status, const char *fmt, ...) ST_PR
  * the caller returns the status it already holds, so a status never depends on whether a
  * message was requested (err may be NULL). */
 void st_error_prefix(st_error *err, const char *fmt, ...) ST_PRINTF(2, 3);
+/* va_list form of st_errorf. */
+st_status st_errorv(st_error *err, st_status status, const char *fmt, va_list ap);
+/* The sticky status of an importer or exporter (SQLite's pParse->rc): the first failure
+ * is recorded in *sticky and, when err is given, its message; later failures are dropped.
+ * Returns the sticky status, so `return st_sticky_fail(&im->st, im->err, ...)` stops a
+ * caller with the status that stopped the first one. */
+st_status st_sticky_fail(st_status *sticky, st_error *err, st_status status, const char *fmt,
+                         ...) ST_PRINTF(4, 5);
+st_status st_sticky_failv(st_status *sticky, st_error *err, st_status status, const char *fmt,
+                          va_list ap);
 /* ST_ERR_NOMEM with a standard message. */
 st_status st_error_nomem(st_error *err);
 

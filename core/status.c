@@ -23,15 +23,36 @@ void st_assert_fail(const char *expr, const char *file, int line) {
     abort();
 }
 
-st_status st_errorf(st_error *err, st_status status, const char *fmt, ...) {
+st_status st_errorv(st_error *err, st_status status, const char *fmt, va_list ap) {
     if (err) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
         err->status = status;
     }
     return status;
+}
+
+st_status st_errorf(st_error *err, st_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    st_errorv(err, status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+st_status st_sticky_failv(st_status *sticky, st_error *err, st_status status, const char *fmt,
+                          va_list ap) {
+    if (*sticky) return *sticky;
+    *sticky = status;
+    return st_errorv(err, status, fmt, ap);
+}
+
+st_status st_sticky_fail(st_status *sticky, st_error *err, st_status status, const char *fmt,
+                         ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    st_status s = st_sticky_failv(sticky, err, status, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 void st_error_prefix(st_error *err, const char *fmt, ...) {

@@ -10,17 +10,11 @@
 
 /* ---- sticky errors ---------------------------------------------------------------------- */
 st_status st_tf_fail(tf_ctx *c, st_status s, const char *fmt, ...) {
-    if (c->st) return c->st;
-    c->st = s;
-    if (c->err) {
-        char msg[sizeof c->err->msg];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        st_errorf(c->err, s, "%s", msg);
-    }
-    return s;
+    va_list ap;
+    va_start(ap, fmt);
+    st_status r = st_sticky_failv(&c->st, c->err, s, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 /* A sub-conversion (a subgraph's context) reported into the same st_error: take its

@@ -240,17 +240,11 @@ static st_status xp_fail(xp *e, st_status s, const char *fmt, ...) ST_PRINTF(3, 
 
 /* Record a failure (the first one wins) and return the sticky status. */
 static st_status xp_fail(xp *e, st_status s, const char *fmt, ...) {
-    if (e->st) return e->st;
-    e->st = s;
-    if (e->err) {
-        char msg[sizeof e->err->msg];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        st_errorf(e->err, s, "%s", msg);
-    }
-    return s;
+    va_list ap;
+    va_start(ap, fmt);
+    st_status r = st_sticky_failv(&e->st, e->err, s, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 static st_status xp_nomem(xp *e) { return xp_fail(e, ST_ERR_NOMEM, "out of memory"); }

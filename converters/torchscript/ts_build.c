@@ -11,17 +11,11 @@
 bool st_ts_failed(const st_ts_imp *im) { return im->st != ST_OK; }
 
 st_status st_ts_fail(st_ts_imp *im, st_status s, const char *fmt, ...) {
-    if (im->st) return im->st;
-    im->st = s;
-    if (im->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        char msg[sizeof im->err->msg];
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        st_errorf(im->err, s, "%s", msg);
-    }
-    return s;
+    va_list ap;
+    va_start(ap, fmt);
+    st_status r = st_sticky_failv(&im->st, im->err, s, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 st_status st_ts_nomem(st_ts_imp *im) { return st_ts_fail(im, ST_ERR_NOMEM, "out of memory"); }

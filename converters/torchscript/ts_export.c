@@ -48,17 +48,11 @@ static char *ring(ex *e) { return e->names[e->next_name++ % NAME_RING]; }
 
 static st_status fail(ex *e, st_status s, const char *fmt, ...) ST_PRINTF(3, 4);
 static st_status fail(ex *e, st_status s, const char *fmt, ...) {
-    if (e->st) return e->st;
-    e->st = s;
-    if (e->err) {
-        char msg[sizeof e->err->msg];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        st_errorf(e->err, s, "%s", msg);
-    }
-    return s;
+    va_list ap;
+    va_start(ap, fmt);
+    st_status r = st_sticky_failv(&e->st, e->err, s, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 /* A callee's failure, its message in e2, becomes the exporter's (through fail, the one place
