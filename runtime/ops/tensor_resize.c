@@ -1,4 +1,5 @@
-/* runtime/ops/tensor_resize.c: Resize (opset 10, 11, 13 forms), the deprecated Upsample,
+/* runtime/ops/tensor_resize.c: Resize (opset 10, 11, 13, 18, 19 forms: axes, antialias,
+ * keep_aspect_ratio_policy, half_pixel_symmetric), the deprecated Upsample,
  * and GridSample. Nearest resizing is an index-mapped copy, so it moves any dtype;
  * linear and cubic interpolate one axis at a time in double precision through two
  * ping-pong buffers. Shapes from non-constant scales/sizes are computed at run. */
@@ -17,6 +18,7 @@ typedef enum {
     CT_ASYMMETRIC,           /* x / scale */
     CT_TF_HALF_PIXEL_FOR_NN, /* (x + 0.5) / scale */
     CT_TF_CROP_AND_RESIZE,   /* through roi; outside points take extrapolation_value */
+    CT_HALF_PIXEL_SYMMETRIC, /* half_pixel, centred when the output length was rounded */
 } ct_mode;
 
 /* nearest_mode values, plus the rounding Resize-10 and Upsample use. */
@@ -29,6 +31,10 @@ typedef struct rs_params {
     double a;          /* cubic_coeff_a */
     bool exclude;      /* exclude_outside */
     double extrap;     /* extrapolation_value */
+    bool antialias;    /* linear / cubic: widen the filter by 1/scale when shrinking */
+    int aspect;        /* keep_aspect_ratio_policy: 0 stretch, 1 not_larger, 2 not_smaller */
+    int naxes;         /* axes the scales / sizes / roi inputs name (opset 18) */
+    int axes[ST_MAX_RANK];
     int r;
     int64_t out[ST_MAX_RANK];
     double scale[ST_MAX_RANK];
@@ -49,7 +55,8 @@ static st_status rs_attrs(st_kctx *k, bool upsample, rs_params *p, st_error *err
     static const char *const modes[] = {"nearest", "linear", "cubic"};
     static const char *const cts[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
                                       "asymmetric", "tf_half_pixel_for_nn",
-                                      "tf_crop_and_resize"};
+                                      "tf_crop_and_resize", "half_pixel_symmetric"};
+    static const char *const aspects[] = {"stretch", "not_larger", "not_smaller"};
     static const char *const nms[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     int v = 0;
     const char *m = st_attr_string(k->node, "mode", "nearest");
@@ -60,13 +67,17 @@ static st_status rs_attrs(st_kctx *k, bool upsample, rs_params *p, st_error *err
     p->a = -0.75;
     p->exclude = false;
     p->extrap = 0;
+    p->antialias = false;
+    p->aspect = 0;
+    p->naxes = 0;
     if (upsample || k->opset < 11) {
         p->ct = CT_ASYMMETRIC;
         p->nm = NM_SIMPLE;
         return ST_OK;
     }
     if ((s = parse_enum(st_attr_string(k->node, "coordinate_transformation_mode", "half_pixel"),
-                        cts, 6, &v, "coordinate_transformation_mode", err)))
+                        cts, k->opset >= 19 ? 7 : 6, &v, "coordinate_transformation_mode",
+                        err)))
         return s;
     p->ct = (ct_mode)v;
     if ((s = parse_enum(st_attr_string(k->node, "nearest_mode", "round_prefer_floor"), nms, 4, &v,
@@ -76,19 +87,62 @@ static st_status rs_attrs(st_kctx *k, bool upsample, rs_params *p, st_error *err
     p->a = st_attr_float(k->node, "cubic_coeff_a", -0.75);
     p->exclude = st_attr_int(k->node, "exclude_outside", 0) != 0;
     p->extrap = st_attr_float(k->node, "extrapolation_value", 0.0);
+    if (k->opset < 18) return ST_OK;
+    p->antialias = st_attr_int(k->node, "antialias", 0) != 0;
+    if ((s = parse_enum(st_attr_string(k->node, "keep_aspect_ratio_policy", "stretch"), aspects,
+                        3, &p->aspect, "keep_aspect_ratio_policy", err)))
+        return s;
+    const int64_t *ax;
+    size_t n = st_attr_ints(k->node, "axes", &ax);
+    int r = st_in(k, 0)->ndim;
+    if ((int)n > r) return st_errorf(err, ST_ERR_INVALID, "axes has %zu entries for rank %d", n, r);
+    p->naxes = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        if ((s = st_norm_axis(ax[i], r, &p->axes[i], err))) return s;
+        for (size_t j = 0; j < i; j++)
+            if (p->axes[j] == p->axes[i])
+                return st_errorf(err, ST_ERR_INVALID, "axes repeats axis %d", p->axes[i]);
+    }
     return ST_OK;
+}
+
+/* keep_aspect_ratio_policy with sizes: one scale for every resized axis, the smallest
+ * (not_larger) or largest (not_smaller) of sizes / input, and sizes rounded half up. */
+static double rs_keep_aspect(const st_tensor *x, const rs_params *p, const bool *on,
+                             int64_t *sizes) {
+    double sc = p->aspect == 1 ? INFINITY : -INFINITY;
+    for (int d = 0; d < x->ndim; d++) {
+        if (!on[d] || !x->dims[d]) continue;
+        double v = (double)sizes[d] / (double)x->dims[d];
+        sc = p->aspect == 1 ? fmin(sc, v) : fmax(sc, v);
+    }
+    if (!isfinite(sc) || sc > 1e9) return 0;
+    for (int d = 0; d < x->ndim; d++)
+        if (on[d]) sizes[d] = (int64_t)(sc * (double)x->dims[d] + 0.5);
+    return sc;
 }
 
 /* Output dims and per-axis scales from scales or sizes. */
 static st_status rs_dims(const st_tensor *x, const double *scales, const int64_t *sizes,
                          rs_params *p, st_error *err) {
     p->r = x->ndim;
+    bool on[ST_MAX_RANK];
+    int64_t kept[ST_MAX_RANK];
+    double common = 0;
+    if (sizes && p->aspect) { /* policy scale over the resized axes (all when axes absent) */
+        for (int d = 0; d < x->ndim; d++) on[d] = p->naxes == 0;
+        for (int i = 0; i < p->naxes; i++) on[p->axes[i]] = true;
+        memcpy(kept, sizes, (size_t)x->ndim * sizeof *kept);
+        common = rs_keep_aspect(x, p, on, kept);
+        sizes = kept;
+    }
     for (int d = 0; d < x->ndim; d++) {
         int64_t in = x->dims[d];
         if (sizes) {
             if (sizes[d] < 0) return st_errorf(err, ST_ERR_INVALID, "sizes has a negative entry");
             p->out[d] = sizes[d];
             p->scale[d] = in ? (double)sizes[d] / (double)in : 1.0;
+            if (common > 0 && on[d]) p->scale[d] = common;
         } else {
             double sc = scales[d];
             if (!(sc > 0) || sc > 1e9)
@@ -161,24 +215,33 @@ static st_status rs_params_get(st_kctx *k, bool upsample, bool at_run, rs_params
         ST_RS_IN_(1, roi)
         ST_RS_IN_(2, sc)
         ST_RS_IN_(3, sz)
+        /* with axes (opset 18) the inputs list only those axes; the others keep their size */
+        int na = p->naxes ? p->naxes : r, ax[ST_MAX_RANK];
+        for (int i = 0; i < na; i++) ax[i] = p->naxes ? p->axes[i] : i;
+        for (int d = 0; d < r; d++) scales[d] = 1, sizes[d] = x->dims[d];
+        double part[2 * ST_MAX_RANK];
         if (p->ct == CT_TF_CROP_AND_RESIZE) {
-            if (!roi || (int64_t)st_tensor_nelem(roi) != 2 * r)
-                return st_errorf(err, ST_ERR_INVALID, "tf_crop_and_resize needs roi of 2*rank");
-            for (int d = 0; d < r; d++) {
-                p->roi_s[d] = st_tensor_get_f64(roi, (size_t)d);
-                p->roi_e[d] = st_tensor_get_f64(roi, (size_t)(d + r));
+            if (!roi || (int64_t)st_tensor_nelem(roi) != 2 * na)
+                return st_errorf(err, ST_ERR_INVALID, "tf_crop_and_resize needs roi of 2*%s",
+                                 p->naxes ? "len(axes)" : "rank");
+            for (int i = 0; i < na; i++) {
+                p->roi_s[ax[i]] = st_tensor_get_f64(roi, (size_t)i);
+                p->roi_e[ax[i]] = st_tensor_get_f64(roi, (size_t)(i + na));
             }
         }
         if (sz && st_tensor_nelem(sz)) {
             if (sc && st_tensor_nelem(sc))
                 return st_errorf(err, ST_ERR_INVALID, "give scales or sizes, not both");
             size_t n;
-            if ((s = st_tsr_ints(sz, ST_MAX_RANK, sizes, &n, "sizes", err))) return s;
-            if ((int)n != r)
-                return st_errorf(err, ST_ERR_INVALID, "sizes has %zu entries for rank %d", n, r);
+            int64_t v[ST_MAX_RANK];
+            if ((s = st_tsr_ints(sz, ST_MAX_RANK, v, &n, "sizes", err))) return s;
+            if ((int)n != na)
+                return st_errorf(err, ST_ERR_INVALID, "sizes has %zu entries for %d axes", n, na);
+            for (int i = 0; i < na; i++) sizes[ax[i]] = v[i];
             use_sizes = true;
         } else if (sc && st_tensor_nelem(sc)) {
-            if ((s = read_floats(sc, r, scales, "scales", err))) return s;
+            if ((s = read_floats(sc, na, part, "scales", err))) return s;
+            for (int i = 0; i < na; i++) scales[ax[i]] = part[i];
         } else {
             return st_errorf(err, ST_ERR_INVALID, "Resize needs scales or sizes");
         }
@@ -193,6 +256,10 @@ static double rs_coord_raw(const rs_params *p, int d, int64_t o, int64_t in) {
     double sc = p->scale[d], x = (double)o, lr = (double)in * sc, li = (double)in;
     switch (p->ct) {
     case CT_HALF_PIXEL: return (x + 0.5) / sc - 0.5;
+    case CT_HALF_PIXEL_SYMMETRIC: {
+        double adj = lr != 0 ? (double)p->out[d] / lr : 1;
+        return li / 2 * (1 - adj) + (x + 0.5) / sc - 0.5;
+    }
     case CT_PYTORCH_HALF_PIXEL: return lr > 1 ? (x + 0.5) / sc - 0.5 : 0;
     case CT_ALIGN_CORNERS: return lr != 1 ? x * (li - 1) / (lr - 1) : 0;
     case CT_ASYMMETRIC: return x / sc;
@@ -287,6 +354,49 @@ static void cubic_weights(double a, double t, double *w) {
     w[3] = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
 }
 
+/* Whether axis d filters with the antialiasing kernel: the op asks for it and it shrinks. */
+static bool rs_aa(const rs_params *p, int d) {
+    return p->antialias && p->mode != RS_NEAREST && p->scale[d] < 1;
+}
+
+/* Taps per output element along axis d: 2 (linear) or 4 (cubic), widened by 1/scale. */
+static int rs_taps(const rs_params *p, int d) {
+    if (!rs_aa(p, d)) return p->mode == RS_LINEAR ? 2 : 4;
+    double support = p->mode == RS_LINEAR ? 1 : 2;
+    return 2 - 2 * (int)(floor(-support / p->scale[d]) + 1);
+}
+
+/* The antialiasing filter: the linear (triangle) or cubic kernel stretched by 1/scale
+ * around x, over T taps centred as the reference's nearest-neighbour window, normalized;
+ * taps beyond the edges read the edge (or weigh 0 with exclude_outside). */
+static void rs_aa_weights(const rs_params *p, int d, double x, int64_t in, int T, int64_t *ix,
+                          double *w) {
+    double s = p->scale[d], f = floor(x), ratio = x == f ? 1 : x - f, sum = 0, a = p->a;
+    int64_t base = (int64_t)(x == f ? f - 1 : f), start = 1 - T / 2;
+    for (int t = 0; t < T; t++) {
+        double u = fabs(s * ((double)(start + t) - ratio)), v;
+        if (p->mode == RS_LINEAR) v = u < 1 ? 1 - u : 0;
+        else if (u <= 1) v = ((a + 2) * u - (a + 3)) * u * u + 1;
+        else if (u < 2) v = ((a * u - 5 * a) * u + 8 * a) * u - 4 * a;
+        else v = 0;
+        w[t] = v;
+        sum += v;
+        int64_t i = base + start + t;
+        ix[t] = i < 0 ? 0 : i >= in ? in - 1 : i;
+    }
+    if (sum != 0)
+        for (int t = 0; t < T; t++) w[t] /= sum;
+    if (!p->exclude) return;
+    sum = 0;
+    for (int t = 0; t < T; t++) {
+        int64_t i = base + start + t;
+        if (i < 0 || i >= in) w[t] = 0;
+        sum += w[t];
+    }
+    if (sum != 0)
+        for (int t = 0; t < T; t++) w[t] /= sum;
+}
+
 static void rs_axis_fill(const rs_params *p, int d, int64_t in, rs_axis *ax) {
     int T = ax->taps;
     ax->identity = p->out[d] == in;
@@ -296,7 +406,9 @@ static void rs_axis_fill(const rs_params *p, int d, int64_t in, rs_axis *ax) {
         double *w = ax->w + o * T;
         ax->outside[o] = rs_outside(p, x, in);
         if (ax->outside[o]) ax->identity = false;
-        if (T == 2) {
+        if (rs_aa(p, d)) {
+            rs_aa_weights(p, d, x, in, T, ix, w);
+        } else if (T == 2) {
             double c = x < 0 ? 0 : x > (double)(in - 1) ? (double)(in - 1) : x;
             int64_t i0 = (int64_t)floor(c);
             ix[0] = i0;
@@ -469,21 +581,27 @@ static st_status rs_run_interp(st_kctx *k, const rs_params *p, st_tensor *y, st_
                          p->mode == RS_LINEAR ? "linear" : "cubic", st_dtype_name(x->dtype));
     size_t nout = st_tensor_nelem(y), nin = st_tensor_nelem(x);
     if (!nout) return ST_OK;
-    int T = p->mode == RS_LINEAR ? 2 : 4;
-    size_t tab = 0;
-    for (int d = 0; d < r; d++) tab += (size_t)p->out[d];
+    size_t tab = 0, T = 0;
+    for (int d = 0; d < r; d++) {
+        if (x->dims[d] > (1 << 24) || rs_taps(p, d) > (1 << 24))
+            return st_errorf(err, ST_ERR_LIMIT, "antialias filter too wide");
+        tab += (size_t)p->out[d] * (size_t)rs_taps(p, d);
+        T += (size_t)p->out[d];
+    }
     rs_axis ax[ST_MAX_RANK];
-    int64_t *idx = st_malloc(tab * (size_t)T * sizeof *idx);
-    double *w = st_malloc(tab * (size_t)T * sizeof *w);
-    bool *outside = st_malloc(tab * sizeof *outside);
+    int64_t *idx = st_malloc(tab * sizeof *idx);
+    double *w = st_malloc(tab * sizeof *w);
+    bool *outside = st_malloc(T * sizeof *outside);
     double *bufa = NULL, *bufb = NULL;
     st_status s = ST_OK;
     if (!idx || !w || !outside) goto nomem;
-    size_t off = 0;
+    size_t off = 0, offo = 0;
     for (int d = 0; d < r; d++) {
-        ax[d] = (rs_axis){T, idx + off * (size_t)T, w + off * (size_t)T, outside + off, false};
+        int Td = rs_taps(p, d);
+        ax[d] = (rs_axis){Td, idx + off, w + off, outside + offo, false};
         rs_axis_fill(p, d, x->dims[d], &ax[d]);
-        off += (size_t)p->out[d];
+        off += (size_t)p->out[d] * (size_t)Td;
+        offo += (size_t)p->out[d];
     }
     bool planar = x->dtype == ST_DTYPE_F32 && p->ct != CT_TF_CROP_AND_RESIZE;
     for (int d = 0; d < r - 2 && planar; d++) planar = ax[d].identity;

@@ -324,3 +324,59 @@ Test(tensor_ops, unique_matches_quadratic_reference) {
         ut_one_done(&o, outs);
     }
 }
+
+/* Resize-18/19 on X = (1, 2, 3, 4) (or 1..8 as [1, 1, 2, 4]); expected values worked by
+ * hand from the ONNX reference's formulas. in: the scales (n > 0) or sizes (n < 0). */
+static void resize18(int64_t opset, int xr, const char *mode, const char *ct, int aa,
+                     const char *aspect, size_t naxes, const int64_t *axes, const double *in,
+                     int n, const int64_t *want_dims, const double *want, size_t nwant) {
+    static const float x8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int64_t xd[4] = {1, 1, 2, 4}, x1[1] = {4}, cnt[1] = {n > 0 ? n : -n};
+    ut_one o = ut_one_new("Resize", "", opset, 4, 1);
+    ut_attr_str(&o, "mode", mode);
+    ut_attr_str(&o, "coordinate_transformation_mode", ct);
+    ut_attr_int(&o, "antialias", aa);
+    if (aspect) ut_attr_str(&o, "keep_aspect_ratio_policy", aspect);
+    if (naxes) ut_attr_ints(&o, "axes", naxes, axes);
+    st_value ins[4];
+    memset(ins, 0, sizeof ins);
+    ins[0] = ut_value(ST_DTYPE_F32, xr, xr == 1 ? x1 : xd, x8);
+    float sc[4];
+    int64_t sz[4];
+    for (int i = 0; i < cnt[0]; i++) sc[i] = (float)in[i], sz[i] = (int64_t)in[i];
+    if (n > 0) ins[2] = ut_value(ST_DTYPE_F32, 1, cnt, sc);
+    else ins[3] = ut_value(ST_DTYPE_I64, 1, cnt, sz);
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    const st_tensor *y = &outs[0].tensor;
+    cr_assert_eq(y->ndim, xr);
+    for (int d = 0; d < xr; d++) cr_assert_eq(y->dims[d], want_dims[d], "dim %d", d);
+    cr_assert_eq(st_tensor_nelem(y), nwant);
+    for (size_t i = 0; i < nwant; i++)
+        cr_assert(fabs(st_tensor_get_f64(y, i) - want[i]) < 1e-5, "%s %s y[%zu] = %g, expected %g",
+                  mode, ct, i, st_tensor_get_f64(y, i), want[i]);
+    ut_one_done(&o, outs);
+}
+
+Test(tensor_ops, resize18_axes_aspect_antialias_symmetric) {
+    /* sizes (2, 2) on axes (2, 3), not_larger: one scale min(2/2, 2/4) = 0.5 -> [1, 2];
+     * nearest half_pixel takes x = (0, 0) and (0, 2) */
+    resize18(18, 4, "nearest", "half_pixel", 0, "not_larger", 2, (const int64_t[]){2, 3},
+             (const double[]){2, 2}, -2, (const int64_t[]){1, 1, 1, 2}, (const double[]){1, 3},
+             2);
+    /* the same axes reversed, not_smaller: scale max(0.5, 1) = 1 -> X unchanged */
+    resize18(18, 4, "nearest", "half_pixel", 0, "not_smaller", 2, (const int64_t[]){3, -2},
+             (const double[]){2, 2}, -2, (const int64_t[]){1, 1, 2, 4},
+             (const double[]){1, 2, 3, 4, 5, 6, 7, 8}, 8);
+    /* linear antialias at scale 0.5: a triangle of half-width 2, taps (1/8, 3/8, 3/8, 1/8)
+     * around x = 0.5 and 2.5, edges clamped */
+    resize18(18, 1, "linear", "half_pixel", 1, NULL, 0, NULL, (const double[]){0.5}, 1,
+             (const int64_t[]){2}, (const double[]){1.625, 3.375}, 2);
+    /* without antialias: plain interpolation at 0.5 and 2.5 */
+    resize18(18, 1, "linear", "half_pixel", 0, NULL, 0, NULL, (const double[]){0.5}, 1,
+             (const int64_t[]){2}, (const double[]){1.5, 3.5}, 2);
+    /* half_pixel_symmetric at scale 0.6: out 2 of 2.4, offset 2 (1 - 2/2.4) = 1/3 */
+    resize18(19, 1, "linear", "half_pixel_symmetric", 0, NULL, 0, NULL, (const double[]){0.6},
+             1, (const int64_t[]){2}, (const double[]){1 + 2.0 / 3, 3 + 1.0 / 3}, 2);
+}
