@@ -49,7 +49,7 @@ static st_status copy_opsets(importer *im, Onnx__OperatorSetIdProto **src, size_
 /* Find or create a value, keeping the name index current once it exists. */
 static int value(st_graph *g, const char *name) {
     int i = st_graph_value(g, name);
-    if (i >= 0 && !g->hidx) st_graph_index(g);
+    if (i >= 0 && !g->indexed) st_graph_index(g);
     return i;
 }
 

@@ -36,53 +36,28 @@ void *st_ir_alloc(st_graph *g, size_t n) {
 
 char *st_ir_strdup(st_graph *g, const char *s) { return st_arena_strdup(g->arena, s ? s : ""); }
 
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static bool index_insert(st_graph *g, int vi) {
-    if ((g->hcount + 1) * 2 > g->hcap) {
-        size_t ncap = g->hcap ? g->hcap * 2 : 64;
-        int *nh = st_malloc(ncap * sizeof *nh);
-        if (!nh) return false;
-        for (size_t i = 0; i < ncap; i++) nh[i] = -1;
-        int *old = g->hidx;
-        size_t ocap = g->hcap;
-        g->hidx = nh;
-        g->hcap = ncap;
-        g->hcount = 0;
-        for (size_t i = 0; i < ocap; i++)
-            if (old[i] >= 0) index_insert(g, old[i]);
-        st_free(old);
-    }
-    size_t m = g->hcap - 1, i = hash_str(g->values[vi].name) & m;
-    while (g->hidx[i] >= 0) i = (i + 1) & m;
-    g->hidx[i] = vi;
-    g->hcount++;
-    return true;
+/* The name index: value names (arena strings, borrowed) to value indices. Out of memory
+ * only drops the index; lookups then scan. */
+static void index_drop(st_graph *g) {
+    st_strmap_free(&g->index);
+    g->indexed = false;
 }
 
 void st_graph_index(st_graph *g) {
-    st_free(g->hidx);
-    g->hidx = NULL;
-    g->hcap = g->hcount = 0;
+    index_drop(g);
+    st_strmap_init_borrow(&g->index);
+    g->indexed = true;
     for (size_t i = 0; i < g->n_values; i++)
-        if (!index_insert(g, (int)i)) { /* out of memory: fall back to scanning */
-            st_free(g->hidx);
-            g->hidx = NULL;
-            g->hcap = g->hcount = 0;
+        if (st_strmap_add(&g->index, g->values[i].name, (intptr_t)i) < 0) {
+            index_drop(g);
             return;
         }
 }
 
 int st_graph_find(const st_graph *g, const char *name) {
-    if (g->hidx) {
-        size_t m = g->hcap - 1, i = hash_str(name) & m;
-        for (; g->hidx[i] >= 0; i = (i + 1) & m)
-            if (!strcmp(g->values[g->hidx[i]].name, name)) return g->hidx[i];
-        return -1;
+    if (g->indexed) {
+        intptr_t v;
+        return st_strmap_get(&g->index, name, &v) ? (int)v : -1;
     }
     for (size_t i = 0; i < g->n_values; i++)
         if (!strcmp(g->values[i].name, name)) return (int)i;
@@ -101,11 +76,7 @@ int st_graph_value(st_graph *g, const char *name) {
     v->outer_index = -1;
     v->type.rank = -1;
     i = (int)g->n_values++;
-    if (g->hidx && !index_insert(g, i)) {
-        st_free(g->hidx);
-        g->hidx = NULL;
-        g->hcap = g->hcount = 0;
-    }
+    if (g->indexed && st_strmap_add(&g->index, v->name, (intptr_t)i) < 0) index_drop(g);
     return i;
 }
 
@@ -359,10 +330,9 @@ static void release_graph(st_graph *g) {
         for (int k = 0; k < g->nodes[i].n_attrs; k++) release_attr(&g->nodes[i].attrs[k]);
     st_free(g->values);
     st_free(g->nodes);
-    st_free(g->hidx);
+    index_drop(g);
     g->values = NULL;
     g->nodes = NULL;
-    g->hidx = NULL;
     g->n_values = g->n_nodes = 0;
 }
 

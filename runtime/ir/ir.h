@@ -167,8 +167,8 @@ struct st_graph {
     int *outputs;
     st_arena *arena;   /* the model's arena (shared by all graphs of a model) */
     st_model *model;
-    int *hidx;         /* open-addressing name index over values (-1 empty) */
-    size_t hcap, hcount;
+    st_strmap index;   /* value name -> index (borrowed names), when indexed */
+    bool indexed;
 };
 
 struct st_model {
