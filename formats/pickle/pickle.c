@@ -497,21 +497,10 @@ st_status st_pkl_parse(const uint8_t *data, size_t n, st_arena *arena, const cha
 }
 
 /* ---- writing ---------------------------------------------------------------------- */
-typedef struct wbuf {
-    uint8_t *d;
-    size_t n, cap;
-    bool oom;
-} wbuf;
+/* The stream goes into core's byte builder (st_sb holds binary too). */
+typedef st_sb wbuf;
 
-static void put(wbuf *w, const void *p, size_t n) {
-    if (w->oom) return;
-    if (!ST_GROW(w->d, w->cap, w->n + n)) {
-        w->oom = true;
-        return;
-    }
-    memcpy(w->d + w->n, p, n);
-    w->n += n;
-}
+static void put(wbuf *w, const void *p, size_t n) { st_sb_put(w, p, n); }
 static void put1(wbuf *w, uint8_t c) { put(w, &c, 1); }
 static void putle(wbuf *w, uint64_t v, int k) {
     uint8_t b[8];
@@ -599,10 +588,10 @@ st_status st_pkl_dump(const st_pkl *v, st_buf **out, st_error *err) {
     st_buf *b = NULL;
     if (!s && !(b = st_buf_new_heap(w.n))) s = st_error_nomem(err);
     if (!s) {
-        memcpy(b->data, w.d, w.n);
+        memcpy(b->data, w.s, w.n);
         b->size = w.n;
         *out = b;
     }
-    st_free(w.d);
+    st_sb_free(&w);
     return s;
 }

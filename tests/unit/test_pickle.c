@@ -14,12 +14,15 @@
 #define PYTHON "/usr/bin/python3"
 
 static st_pkl *parse_py(st_arena *a, const char *expr, int proto) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, PYTHON " -c 'import pickle,sys,collections; sys.stdout.buffer.write(pickle.dumps(%s, protocol=%d))' > /tmp/st_pkl_test.bin", expr, proto);
+    char cmd[2048], path[64];
+    /* one file per process: tests (and other test runs) may run at the same time */
+    snprintf(path, sizeof path, "/tmp/st_pkl_test-%ld.bin", (long)getpid());
+    snprintf(cmd, sizeof cmd, PYTHON " -c 'import pickle,sys,collections; sys.stdout.buffer.write(pickle.dumps(%s, protocol=%d))' > %s", expr, proto, path);
     cr_assert_eq(system(cmd), 0);
     st_buf *b;
     st_error err;
-    cr_assert_eq(st_read_file("/tmp/st_pkl_test.bin", &b, &err), ST_OK);
+    cr_assert_eq(st_read_file(path, &b, &err), ST_OK);
+    unlink(path);
     st_pkl *v = NULL;
     st_status s = st_pkl_parse(b->data, b->size, a, "test", &v, &err);
     st_buf_unref(b);
