@@ -335,6 +335,24 @@ const char *st_model_signature(const st_model *m, size_t k, bool *selected) {
 
 /* ---- value files ----------------------------------------------------------------- */
 
+/* .npy has no float8/float4 or 4-/2-bit types: when the model wants one, float32 values
+ * (int8/uint8 for the integers) are converted to it, as `run` writes them. */
+static st_status npy_to_narrow(const st_value_info *expect, st_tensor *t, st_error *err) {
+    st_dtype want = expect ? expect->dtype : ST_DTYPE_UNDEFINED;
+    bool fl = st_dtype_is_minifloat(want), in = st_dtype_is_narrow_int(want);
+    if (!(fl && t->dtype == ST_DTYPE_F32) &&
+        !(in && (t->dtype == ST_DTYPE_I8 || t->dtype == ST_DTYPE_U8)))
+        return ST_OK; /* anything else is left to the session's type check */
+    st_tensor n;
+    st_status s = st_tensor_alloc(&n, want, t->ndim, t->dims, err);
+    if (s) return s;
+    for (size_t i = 0, ne = st_tensor_nelem(t); i < ne; i++)
+        st_tensor_set_f64(&n, i, st_tensor_get_f64(t, i));
+    st_tensor_clear(t);
+    *t = n;
+    return ST_OK;
+}
+
 st_status st_value_read(const char *path, const st_value_info *expect, st_value *out,
                         char **name_out, st_error *err) {
     bool npy = has_ext(path, ".npy");
@@ -350,6 +368,7 @@ st_status st_value_read(const char *path, const st_value_info *expect, st_value 
         st_value v;
         memset(&v, 0, sizeof v);
         st_status s = st_npy_read(path, &v.tensor, err);
+        if (!s && (s = npy_to_narrow(expect, &v.tensor, err))) st_tensor_clear(&v.tensor);
         if (s) return s;
         v.kind = ST_VAL_TENSOR;
         if (name_out) *name_out = NULL;

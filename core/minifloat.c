@@ -71,7 +71,7 @@ uint8_t st_f32_to_minifloat(st_dtype t, float x, bool saturate) {
         int e;
         frexpf(a, &e);
         int q = ST_MAX(e - 1, 1 - f->bias) - f->mbits; /* the quantum at a's exponent */
-        float r = ldexpf(rintf(ldexpf(a, -q)), q);   /* round to nearest even */
+        float r = ldexpf(rintf(ldexpf(a, -q)), q);     /* round to nearest even */
         mag = r > f->max ? 0xff : mf_encode_exact(f, r);
     }
     if (mag == 0xff) { /* beyond the largest value */

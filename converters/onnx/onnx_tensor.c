@@ -346,7 +346,9 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
     case ST_DTYPE_F16: case ST_DTYPE_BF16: CONVERT(uint16_t, tp->int32_data, (uint32_t)v & 0xffff); break;
     case ST_DTYPE_U32: CONVERT(uint32_t, tp->uint64_data, v); break;
     case ST_DTYPE_F8E4M3FN: case ST_DTYPE_F8E4M3FNUZ: case ST_DTYPE_F8E5M2:
-    case ST_DTYPE_F8E5M2FNUZ: case ST_DTYPE_F8E8M0: CONVERT(uint8_t, tp->int32_data, v & 0xff); break;
+    case ST_DTYPE_F8E5M2FNUZ: case ST_DTYPE_F8E8M0:
+        CONVERT(uint8_t, tp->int32_data, v & 0xff);
+        break;
     case ST_DTYPE_STRING:
         for (size_t i = 0; i < nelem; i++) {
             const ProtobufCBinaryData *b = &tp->string_data[i];
@@ -485,7 +487,8 @@ st_status st_onnx_tensor_encode(st_arena *a, const st_tensor *t, const char *nam
         memset(p, 0, nb);
         const uint8_t *v = t->data;
         for (size_t i = 0; i < n; i++)
-            p[i / (size_t)per] |= (uint8_t)((v[i] & ((1u << bits) - 1)) << (bits * (int)(i % (size_t)per)));
+            p[i / (size_t)per] |=
+                (uint8_t)((v[i] & ((1u << bits) - 1)) << (bits * (int)(i % (size_t)per)));
         tp->has_raw_data = 1;
         tp->raw_data.len = nb;
         tp->raw_data.data = p;

@@ -229,7 +229,9 @@ void st_tensor_set_f64(st_tensor *t, size_t i, double v) {
 #undef X
     case ST_DTYPE_F16: ((uint16_t *)t->data)[i] = st_f32_to_f16((float)v); break;
     case ST_DTYPE_BF16: ((uint16_t *)t->data)[i] = st_f32_to_bf16((float)v); break;
-    case ST_DTYPE_F8E8M0: ((uint8_t *)t->data)[i] = st_f32_to_e8m0((float)v, true, ST_E8M0_UP); break;
+    case ST_DTYPE_F8E8M0:
+        ((uint8_t *)t->data)[i] = st_f32_to_e8m0((float)v, true, ST_E8M0_UP);
+        break;
     default:
         if (st_dtype_is_minifloat(t->dtype))
             ((uint8_t *)t->data)[i] = st_f32_to_minifloat(t->dtype, (float)v, true);

@@ -1445,8 +1445,8 @@ static void ew_to_text(const st_tensor *x, size_t i, char *out, size_t n) {
     case ST_DTYPE_F64:
     case ST_DTYPE_F16:
     case ST_DTYPE_BF16: ew_fmt_float(st_tensor_get_f64(x, i), x->dtype, out, n); break;
-    case ST_DTYPE_F8E4M3FN: case ST_DTYPE_F8E4M3FNUZ: case ST_DTYPE_F8E5M2: case ST_DTYPE_F8E5M2FNUZ:
-    case ST_DTYPE_F4E2M1: case ST_DTYPE_F8E8M0:
+    case ST_DTYPE_F8E4M3FN: case ST_DTYPE_F8E4M3FNUZ: case ST_DTYPE_F8E5M2:
+    case ST_DTYPE_F8E5M2FNUZ: case ST_DTYPE_F4E2M1: case ST_DTYPE_F8E8M0:
         ew_fmt_float(st_tensor_get_f64(x, i), ST_DTYPE_F32, out, n);
         break;
     case ST_DTYPE_BOOL: snprintf(out, n, "%s", ((const uint8_t *)x->data)[i] ? "True" : "False"); break;
@@ -1515,7 +1515,8 @@ static void ew_cast_narrow(const ew_cast_job *j, size_t b, size_t e) {
         st_dtype sd = j->from;
         uint8_t *dst = (uint8_t *)j->y + i * osz;
         if (st_dtype_is_minifloat(sd)) {
-            for (size_t t = 0; t < m; t++) fin[t] = st_minifloat_to_f32(sd, ((const uint8_t *)src)[t]);
+            const uint8_t *codes = src;
+            for (size_t t = 0; t < m; t++) fin[t] = st_minifloat_to_f32(sd, codes[t]);
             src = fin;
             sd = ST_DTYPE_F32;
         } else if (st_dtype_is_narrow_int(sd)) {
@@ -1526,10 +1527,12 @@ static void ew_cast_narrow(const ew_cast_job *j, size_t b, size_t e) {
             for (size_t t = 0; t < m; t++) dst[t] = st_narrow_int_wrap(j->to, iout[t]);
         } else if (j->to == ST_DTYPE_F8E8M0) {
             ew_convert(src, sd, fout, ST_DTYPE_F32, m);
-            for (size_t t = 0; t < m; t++) dst[t] = st_f32_to_e8m0(fout[t], j->saturate, j->round_mode);
+            for (size_t t = 0; t < m; t++)
+                dst[t] = st_f32_to_e8m0(fout[t], j->saturate, j->round_mode);
         } else if (st_dtype_is_minifloat(j->to)) {
             ew_convert(src, sd, fout, ST_DTYPE_F32, m);
-            for (size_t t = 0; t < m; t++) dst[t] = st_f32_to_minifloat(j->to, fout[t], j->saturate);
+            for (size_t t = 0; t < m; t++)
+                dst[t] = st_f32_to_minifloat(j->to, fout[t], j->saturate);
         } else {
             ew_convert(src, sd, dst, j->to, m);
         }

@@ -1,6 +1,7 @@
 /* runtime/ops/nn_quant.c: QuantizeLinear, DequantizeLinear (per tensor, per axis or blocked;
- * 8-/16-/4-/2-bit integers, float8 and float4) and DynamicQuantizeLinear. Rounding is half to even with saturation, in float32 arithmetic
- * as the ONNX reference and onnxruntime do it. */
+ * 8-/16-/4-/2-bit integers, float8 and float4) and DynamicQuantizeLinear. Integer rounding is
+ * half to even with saturation, in float32 arithmetic as the ONNX reference and onnxruntime
+ * do it; float8/float4 results are cast (saturating unless saturate=0). */
 #include <math.h>
 #include <string.h>
 
@@ -114,7 +115,9 @@ static st_status run_quantize(st_kctx *k, st_error *err) {
         switch (st->ydt) {
         case ST_DTYPE_I16: ((int16_t *)y->data)[i] = (int16_t)q; break;
         case ST_DTYPE_U16: ((uint16_t *)y->data)[i] = (uint16_t)q; break;
-        case ST_DTYPE_U8: case ST_DTYPE_U4: case ST_DTYPE_U2: ((uint8_t *)y->data)[i] = (uint8_t)q; break;
+        case ST_DTYPE_U8: case ST_DTYPE_U4: case ST_DTYPE_U2:
+            ((uint8_t *)y->data)[i] = (uint8_t)q;
+            break;
         default: ((int8_t *)y->data)[i] = (int8_t)q; break;
         }
     }

@@ -2,10 +2,10 @@
  * (round to nearest even, saturation, NaN/inf per type, every code round-trips), the
  * 4-/2-bit integer wrap, and the ONNX codec's packing (odd counts, raw_data, int32_data). */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "ir.h"
@@ -26,7 +26,10 @@ Test(minifloat, every_code_round_trips) {
             cr_assert_eq(st_f32_to_minifloat(t, f, false), c, "%s code 0x%02x -> %g",
                          st_dtype_name(t), c, f);
         }
-        int want = t == ST_DTYPE_F8E4M3FN ? 2 : t == ST_DTYPE_F8E5M2 ? 6 : t == ST_DTYPE_F4E2M1 ? 0 : 1;
+        int want = t == ST_DTYPE_F8E4M3FN ? 2
+                   : t == ST_DTYPE_F8E5M2 ? 6
+                   : t == ST_DTYPE_F4E2M1 ? 0
+                                          : 1;
         cr_assert_eq(nans, want, "%s has %d NaN codes", st_dtype_name(t), nans);
     }
 }
@@ -42,18 +45,18 @@ Test(minifloat, e4m3fn) {
     cr_assert_eq(st_f32_to_minifloat(t, INFINITY, false), 0x7f);
     cr_assert_eq(st_f32_to_minifloat(t, NAN, true), 0x7f);
     cr_assert_eq(st_f32_to_minifloat(t, -0.0f, true), 0x80);
-    cr_assert_eq(st_f32_to_minifloat(t, ldexpf(1, -10), true), 0x00);   /* tie to even: 0 */
-    cr_assert_eq(st_f32_to_minifloat(t, ldexpf(3, -11), true), 0x01);   /* 0.75 ulp up */
-    cr_assert_eq(st_f32_to_minifloat(t, 1.0625f, true), 0x38);          /* tie to 1.0 */
-    cr_assert_eq(st_f32_to_minifloat(t, 1.1875f, true), 0x3a);          /* tie to 1.25 */
+    cr_assert_eq(st_f32_to_minifloat(t, ldexpf(1, -10), true), 0x00); /* tie to even: 0 */
+    cr_assert_eq(st_f32_to_minifloat(t, ldexpf(3, -11), true), 0x01); /* 0.75 ulp up */
+    cr_assert_eq(st_f32_to_minifloat(t, 1.0625f, true), 0x38);        /* tie to 1.0 */
+    cr_assert_eq(st_f32_to_minifloat(t, 1.1875f, true), 0x3a);        /* tie to 1.25 */
 }
 
 Test(minifloat, fnuz_and_e5m2) {
     st_dtype u = ST_DTYPE_F8E4M3FNUZ, e = ST_DTYPE_F8E5M2, eu = ST_DTYPE_F8E5M2FNUZ;
     cr_assert_eq(st_minifloat_to_f32(u, 0x7f), 240.0f);
     cr_assert(isnan(st_minifloat_to_f32(u, 0x80)));
-    cr_assert_eq(st_f32_to_minifloat(u, -0.0f, true), 0x00);   /* no negative zero */
-    cr_assert_eq(st_f32_to_minifloat(u, -1e-7f, true), 0x00);  /* underflow to +0 */
+    cr_assert_eq(st_f32_to_minifloat(u, -0.0f, true), 0x00);  /* no negative zero */
+    cr_assert_eq(st_f32_to_minifloat(u, -1e-7f, true), 0x00); /* underflow to +0 */
     cr_assert_eq(st_f32_to_minifloat(u, INFINITY, true), 0x7f);
     cr_assert_eq(st_f32_to_minifloat(u, -1e6f, false), 0x80);
     cr_assert_eq(st_f32_to_minifloat(u, NAN, false), 0x80);
@@ -64,7 +67,7 @@ Test(minifloat, fnuz_and_e5m2) {
     cr_assert_eq(st_f32_to_minifloat(e, 61440.0f, true), 0x7b);  /* tie rounds up: saturates */
     cr_assert_eq(st_f32_to_minifloat(e, 61440.0f, false), 0x7c); /* ... or is infinity */
     cr_assert_eq(st_f32_to_minifloat(e, 61439.0f, false), 0x7b);
-    cr_assert_eq(st_f32_to_minifloat(e, -1e-7f, true), 0x80);    /* -0 kept */
+    cr_assert_eq(st_f32_to_minifloat(e, -1e-7f, true), 0x80); /* -0 kept */
     cr_assert_eq(st_minifloat_to_f32(eu, 0x7f), 57344.0f);
     cr_assert_eq(st_minifloat_to_f32(eu, 0x01), ldexpf(1, -17));
     cr_assert_eq(st_f32_to_minifloat(eu, -INFINITY, false), 0x80);
@@ -77,11 +80,11 @@ Test(minifloat, float4e2m1) {
         cr_assert_eq(st_minifloat_to_f32(t, (uint8_t)c), vals[c]);
         cr_assert_eq(st_minifloat_to_f32(t, (uint8_t)(c | 8)), -vals[c]);
     }
-    cr_assert_eq(st_f32_to_minifloat(t, 0.25f, true), 0x0);  /* tie to even */
-    cr_assert_eq(st_f32_to_minifloat(t, 0.75f, true), 0x2);  /* tie to 1.0 */
-    cr_assert_eq(st_f32_to_minifloat(t, 5.0f, true), 0x6);   /* tie to 4 */
-    cr_assert_eq(st_f32_to_minifloat(t, -3.5f, true), 0xe);  /* tie to -4 */
-    cr_assert_eq(st_f32_to_minifloat(t, 1e6f, false), 0x7);  /* always saturates */
+    cr_assert_eq(st_f32_to_minifloat(t, 0.25f, true), 0x0); /* tie to even */
+    cr_assert_eq(st_f32_to_minifloat(t, 0.75f, true), 0x2); /* tie to 1.0 */
+    cr_assert_eq(st_f32_to_minifloat(t, 5.0f, true), 0x6);  /* tie to 4 */
+    cr_assert_eq(st_f32_to_minifloat(t, -3.5f, true), 0xe); /* tie to -4 */
+    cr_assert_eq(st_f32_to_minifloat(t, 1e6f, false), 0x7); /* always saturates */
     cr_assert_eq(st_f32_to_minifloat(t, -INFINITY, false), 0xf);
     cr_assert_eq(st_f32_to_minifloat(t, NAN, true), 0x0);
 }
@@ -192,4 +195,41 @@ Test(minifloat, onnx_int32_data) {
     cr_assert_eq(st_value_read(pbpath, NULL, &v, NULL, &err), ST_ERR_FORMAT);
     cr_assert(strstr(err.msg, "expected 3"), "%s", err.msg);
     unlink(pbpath);
+}
+
+/* .npy has no narrow types: `run` writes float8 as float32 and reads float32 back as the
+ * float8 type the model asks for (int8 values as int4 likewise). */
+Test(minifloat, npy_in_and_out) {
+    char path[] = "/tmp/st-minifloat-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char npy[64];
+    snprintf(npy, sizeof npy, "%s.npy", path);
+    unlink(path);
+    st_tensor t;
+    st_error err;
+    int64_t dims[1] = {4};
+    cr_assert_eq(st_tensor_alloc(&t, ST_DTYPE_F8E4M3FN, 1, dims, &err), ST_OK);
+    uint8_t codes[4] = {0x7e, 0x80, 0x01, 0x7f}; /* 448, -0, 2^-9, NaN */
+    memcpy(t.data, codes, 4);
+    cr_assert_eq(st_tensor_write_npy(npy, &t, &err), ST_OK, "%s", err.msg);
+    st_value plain;
+    cr_assert_eq(st_value_read(npy, NULL, &plain, NULL, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(plain.tensor.dtype, ST_DTYPE_F32);
+    const float *f = plain.tensor.data;
+    cr_assert(f[0] == 448.0f && f[1] == 0 && signbit(f[1]) && f[2] == ldexpf(1, -9) &&
+              isnan(f[3]));
+    st_value_clear(&plain);
+    st_value_info want;
+    memset(&want, 0, sizeof want);
+    want.kind = ST_VAL_TENSOR;
+    want.dtype = ST_DTYPE_F8E4M3FN;
+    st_value back;
+    cr_assert_eq(st_value_read(npy, &want, &back, NULL, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(back.tensor.dtype, ST_DTYPE_F8E4M3FN);
+    cr_assert_arr_eq(back.tensor.data, codes, 4);
+    st_value_clear(&back);
+    unlink(npy);
+    st_tensor_clear(&t);
 }
