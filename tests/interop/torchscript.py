@@ -226,12 +226,6 @@ def compare(rep, label, got, want):
 # Scripted models whose outputs come out of If/Loop: st_infer_model does not yet carry dims
 # through If/Loop (an ONNX If of two Relu branches shows the same), so only the others must
 # show concrete shapes. Remove a name once its shapes are inferred.
-INFER_GAPS = {
-    "loop_if": "If/Loop outputs lose their dims in static inference",
-    "while_loop": "Loop outputs lose their dims in static inference",
-    "scripted_net": "If/Loop outputs lose their dims in static inference",
-    "range_loops": "Loop outputs lose their dims in static inference",
-}
 
 
 def info_shapes(rep, name, pt, feeds, want):
@@ -246,10 +240,7 @@ def info_shapes(rep, name, pt, feeds, want):
         outs = json.loads(common.run_stele(args).stdout)["outputs"]
         got = [None if o.get("shape") is None else tuple(o["shape"]) for o in outs]
         exp = [tuple(w.shape) for w in want]
-        if got != exp and name in INFER_GAPS:
-            rep.check(label, True, f"known gap ({INFER_GAPS[name]}): {got}, expected {exp}")
-        else:
-            rep.check(label, got == exp, f"{got}, expected {exp}")
+        rep.check(label, got == exp, f"{got}, expected {exp}")
     except Exception as e:
         rep.check(label, False, str(e).splitlines()[0][:300])
 
