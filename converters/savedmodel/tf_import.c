@@ -612,18 +612,11 @@ static bool perm_is(const st_node *x, const int64_t *p) {
     return !memcmp(v, p, sizeof(int64_t) * 4);
 }
 
-static bool agnostic_unary(const char *op) {
-    static const char *const ops[] = {"Relu", "Sigmoid",   "Tanh",     "Identity",   "Elu",
-                                      "Selu", "LeakyRelu", "Softplus", "Neg",        "Abs",
-                                      "Sqrt", "Exp",       "Log",      "Reciprocal", "Erf"};
-    for (size_t i = 0; i < ST_ARRAY_LEN(ops); i++)
-        if (!strcmp(op, ops[i])) return true;
-    return false;
-}
-
-static bool agnostic_binary(const char *op) {
-    return !strcmp(op, "Add") || !strcmp(op, "Mul") || !strcmp(op, "Sub") || !strcmp(op, "Div") ||
-           !strcmp(op, "Max") || !strcmp(op, "Min");
+/* The operator record says which ops work element by element (ST_OPF_POINTWISE): those
+ * run in either layout when every other input is a scalar or per-channel constant. */
+static bool pointwise(const st_node *x) {
+    const st_op_def *d = st_ops_find(x->domain, x->op_type, ST_DEFAULT_OPSET);
+    return d && (d->flags & ST_OPF_POINTWISE);
 }
 
 /* A constant that broadcasts the same way in both layouts after reshaping [C] to [C,1,1]. */
@@ -676,23 +669,15 @@ static void sink_transposes(st_graph *g) {
                 chain[n++] = (size_t)user[v];
                 break;
             }
-            if (x->n_out != 1) break;
-            if (agnostic_unary(x->op_type) && x->n_in == 1) {
-            } else if (!strcmp(x->op_type, "Clip")) {
-                bool consts = true;
-                for (int i = 1; i < x->n_in; i++)
-                    consts = consts && (x->inputs[i] < 0 || channel_const(g, x->inputs[i]));
-                if (!consts || x->inputs[0] != v) break;
-                for (int i = 1; i < x->n_in; i++)
-                    if (x->inputs[i] >= 0 && g->values[x->inputs[i]].const_val.ndim != 0)
-                        consts = false;
-                if (!consts) break;
-            } else if (agnostic_binary(x->op_type) && x->n_in == 2) {
-                int other = x->inputs[0] == v ? x->inputs[1] : x->inputs[0];
-                if (!channel_const(g, other) || (x->inputs[0] == v && x->inputs[1] == v)) break;
-            } else {
-                break;
+            if (x->n_out != 1 || !pointwise(x)) break;
+            /* v once, every other input a scalar or per-channel constant */
+            int seen = 0;
+            bool consts = true;
+            for (int i = 0; i < x->n_in; i++) {
+                if (x->inputs[i] == v) seen++;
+                else consts = consts && (x->inputs[i] < 0 || channel_const(g, x->inputs[i]));
             }
+            if (seen != 1 || !consts) break;
             chain[n++] = (size_t)user[v];
             v = x->outputs[0];
         }

@@ -62,6 +62,9 @@ enum {
     ST_OPF_FLOPS_OF_INPUT = 1u << 2, /* flops_per_elem counts input 0's elements */
     ST_OPF_PASSTHROUGH_ALL = 1u << 3, /* with PASSTHROUGH: every input's values reach
                                          output 0 (Concat), not only input 0's */
+    ST_OPF_POINTWISE = 1u << 5,      /* each output element depends only on the inputs'
+                                        elements at the same (broadcast) index: commutes
+                                        with any transpose applied to all its inputs */
     ST_OPF_SHAPE_ONLY = 1u << 4,     /* reads only its inputs' shapes, never their data
                                         (Shape, Size): foldable once shapes are known */
 };

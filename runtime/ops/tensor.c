@@ -957,7 +957,7 @@ static const st_op_def family_rows[] = {
     /* domain  op_type            since  prepare                 meaning */
     ST_OP("", "Constant", 1, prep_constant),            /* attribute tensor or scalar/list */
     /* tensor view; sequences shared */
-    ST_OP("", "Identity", 1, prep_identity, .flags = ST_OPF_PASSTHROUGH, .infer = infer_identity),
+    ST_OP("", "Identity", 1, prep_identity, .flags = ST_OPF_PASSTHROUGH | ST_OPF_POINTWISE, .infer = infer_identity),
     /* shape attr (<5) or input; 0, -1 */
     ST_OP("", "Reshape", 1, prep_view, .flags = ST_OPF_PASSTHROUGH),
     ST_OP("", "Flatten", 1, prep_view, .flags = ST_OPF_PASSTHROUGH), /* 2-D view split at axis */
