@@ -407,6 +407,14 @@ static inline float ew_erff(float x) {
           }))
 #define K_MISH(T, W)                                                                        \
     EW_UN(T, T, A * tanh(A > 0 ? A + log1p(exp(-A)) : log1p(exp(A))))
+#define K_GELU(T, W) EW_UN(T, T, (T)(0.5 * (double)A * (1 + erf((double)A * M_SQRT1_2))))
+#define K_GELU_TANH(T, W)                                                                   \
+    EW_UN(T, T, ({                                                                          \
+              double a_ = (double)A;                                                        \
+              (T)(0.5 * a_ * (1 + tanh(0.7978845608028654 * (a_ + 0.044715 * a_ * a_ * a_)))); \
+          }))
+#define K_SWISH(T, W) EW_PARAMS(T) EW_UN(T, T, A / ((T)1 + exp(-al_ * A)))
+#define K_BNOT(T, W) EW_UN(T, T, (T)~A)
 #define K_ISNAN(T, W) EW_UN(T, uint8_t, isnan(A))
 #define K_ISINF(T, W)                                                                       \
     const T pinf_ = P->det_pos ? (T)INFINITY : (T)NAN, ninf_ = P->det_neg ? -(T)INFINITY : (T)NAN; \
@@ -451,6 +459,9 @@ static inline float ew_erff(float x) {
 #define K_AND(T, W) EW_BIN(T, T, uint8_t, (A != 0) & (B != 0))
 #define K_OR(T, W) EW_BIN(T, T, uint8_t, (A != 0) | (B != 0))
 #define K_XOR(T, W) EW_BIN(T, T, uint8_t, (A != 0) ^ (B != 0))
+#define K_BAND(T, W) EW_BIN(T, T, T, (T)(A & B))
+#define K_BOR(T, W) EW_BIN(T, T, T, (T)(A | B))
+#define K_BXOR(T, W) EW_BIN(T, T, T, (T)(A ^ B))
 #define K_EQ(T, W) EW_BIN(T, T, uint8_t, A == B)
 #define K_EQ_B(T, W) EW_BIN(T, T, uint8_t, (A != 0) == (B != 0))
 #define K_GT(T, W) EW_BIN(T, T, uint8_t, A > B)
@@ -560,6 +571,10 @@ EW_TAB1(softsign, EW_T_F, K_SOFTSIGN)
 EW_TAB1(trelu, EW_T_F, K_TRELU)
 EW_TAB3(shrink, EW_T_F, K_SHRINK_F, EW_T_S, K_SHRINK_I, EW_T_U, K_SHRINK_I)
 EW_TAB2(mish, EW_T_F32, K_MISH_FAST, EW_T_F64, K_MISH)
+EW_TAB1(gelu, EW_T_F, K_GELU)
+EW_TAB1(gelu_tanh, EW_T_F, K_GELU_TANH)
+EW_TAB1(swish, EW_T_F, K_SWISH)
+EW_TAB2(bnot, EW_T_S, K_BNOT, EW_T_U, K_BNOT)
 EW_TAB1(isnan, EW_T_F, K_ISNAN)
 EW_TAB1(isinf, EW_T_F, K_ISINF)
 EW_TAB1(not, EW_T_B, K_NOT)
@@ -579,6 +594,9 @@ EW_TAB1(shr, EW_T_U, K_SHR)
 EW_TAB1(and, EW_T_B, K_AND)
 EW_TAB1(or, EW_T_B, K_OR)
 EW_TAB1(xor, EW_T_B, K_XOR)
+EW_TAB2(band, EW_T_S, K_BAND, EW_T_U, K_BAND)
+EW_TAB2(bor, EW_T_S, K_BOR, EW_T_U, K_BOR)
+EW_TAB2(bxor, EW_T_S, K_BXOR, EW_T_U, K_BXOR)
 EW_TAB3(gt, EW_T_F, K_GT, EW_T_S, K_GT, EW_T_U, K_GT)
 EW_TAB3(lt, EW_T_F, K_LT, EW_T_S, K_LT, EW_T_U, K_LT)
 EW_TAB3(ge, EW_T_F, K_GE, EW_T_S, K_GE, EW_T_U, K_GE)
@@ -1026,6 +1044,7 @@ EW_PREP_UNARY(prep_softsign, softsign_k, false, EW_GRAIN)
 EW_PREP_UNARY(prep_mish, mish_k, false, EW_GRAIN_HEAVY)
 EW_PREP_UNARY(prep_isnan, isnan_k, true, EW_GRAIN)
 EW_PREP_UNARY(prep_not, not_k, false, EW_GRAIN)
+EW_PREP_UNARY(prep_bitwise_not, bnot_k, false, EW_GRAIN)
 
 /* ---- unary ops with attributes --------------------------------------------------------- */
 /* alpha, beta, gamma, lambd, bias with the op's defaults */
@@ -1056,6 +1075,20 @@ static st_status prep_celu(st_kctx *k, st_error *err) {
     if (p.alpha == 0) return st_errorf(err, ST_ERR_INVALID, "Celu: alpha must not be 0");
     return ew_prep_unary(k, celu_k, false, EW_GRAIN_HEAVY, &p, err);
 }
+/* Gelu-20: approximate "none" (erf) or "tanh". */
+static st_status prep_gelu(st_kctx *k, st_error *err) {
+    const char *ap = st_attr_string(k->node, "approximate", "none");
+    bool tanh_form = !strcmp(ap, "tanh");
+    if (!tanh_form && strcmp(ap, "none"))
+        return st_errorf(err, ST_ERR_INVALID,
+                         "Gelu: approximate must be \"none\" or \"tanh\", got \"%s\"", ap);
+    return ew_prep_unary(k, tanh_form ? gelu_tanh_k : gelu_k, false, EW_GRAIN_HEAVY, NULL, err);
+}
+/* Swish-24: x * sigmoid(alpha x). */
+static st_status prep_swish(st_kctx *k, st_error *err) {
+    ew_params p = ew_attrs(k, 1.0, 0, 0);
+    return ew_prep_unary(k, swish_k, false, EW_GRAIN_HEAVY, &p, err);
+}
 static st_status prep_hardsigmoid(st_kctx *k, st_error *err) {
     ew_params p = ew_attrs(k, 0.2, 0.5, 0);
     return ew_prep_unary(k, hsig_k, false, EW_GRAIN, &p, err);
@@ -1085,6 +1118,9 @@ EW_PREP_BINARY(prep_div, div_k, false)
 EW_PREP_BINARY(prep_and, and_k, true)
 EW_PREP_BINARY(prep_or, or_k, true)
 EW_PREP_BINARY(prep_xor, xor_k, true)
+EW_PREP_BINARY(prep_bitwise_and, band_k, false)
+EW_PREP_BINARY(prep_bitwise_or, bor_k, false)
+EW_PREP_BINARY(prep_bitwise_xor, bxor_k, false)
 EW_PREP_BINARY(prep_equal, eq_k, true)
 EW_PREP_BINARY(prep_greater, gt_k, true)
 EW_PREP_BINARY(prep_less, lt_k, true)
@@ -1702,6 +1738,10 @@ static const st_op_def family_rows[] = {
     ST_OP("", "Shrink", 9, prep_shrink),                /* soft/hard shrinkage by lambd, bias */
     /* x*tanh(softplus(x)); softplus, tanh, multiply */
     ST_OP("", "Mish", 18, prep_mish, .flops_per_elem = 6),
+    /* x Phi(x) by erf or the tanh approximation; erf, multiply, add, multiply */
+    ST_OP("", "Gelu", 20, prep_gelu, .flops_per_elem = 8),
+    /* x sigmoid(alpha x): multiply, exp, add, divide */
+    ST_OP("", "Swish", 24, prep_swish, .flops_per_elem = 5),
     ST_OP("", "IsNaN", 9, prep_isnan),                  /* bool: x is NaN; also 13 */
     ST_OP("", "IsInf", 10, prep_isinf),            /* bool: x is +-inf (detect_negative/positive) */
     ST_OP("", "Not", 1, prep_not),                      /* logical not */
@@ -1714,6 +1754,10 @@ static const st_op_def family_rows[] = {
     ST_OP("", "Pow", 1, prep_pow, .flops_per_elem = 1),
     ST_OP("", "Mod", 10, prep_mod),              /* remainder: divisor's sign, or fmod=1; also 13 */
     ST_OP("", "BitShift", 11, prep_bitshift),           /* unsigned << or >> (direction) */
+    ST_OP("", "BitwiseAnd", 18, prep_bitwise_and),      /* integer a & b, broadcast */
+    ST_OP("", "BitwiseOr", 18, prep_bitwise_or),        /* integer a | b, broadcast */
+    ST_OP("", "BitwiseXor", 18, prep_bitwise_xor),      /* integer a ^ b, broadcast */
+    ST_OP("", "BitwiseNot", 18, prep_bitwise_not),      /* integer ~a */
     ST_OP("", "And", 1, prep_and),                      /* bool logic; also 7 */
     ST_OP("", "Or", 1, prep_or),                        /* also 7 */
     ST_OP("", "Xor", 1, prep_xor),                      /* also 7 */

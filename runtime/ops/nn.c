@@ -142,6 +142,8 @@ static const st_op_def family_rows[] = {
           .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
     ST_OP("", "LRN", 1, st_nn_prep_lrn),                /* cross-channel norm; also 13 */
     ST_OP("", "MeanVarianceNormalization", 9, st_nn_prep_mvn), /* zero mean, unit var; also 13 */
+    /* x / ||x||_p along axis: power, sum, divide per element; also 22 (bfloat16) */
+    ST_OP("", "LpNormalization", 1, st_nn_prep_lpnorm, .flops_per_elem = 3),
     /* identity in inference; also 6, 7, 10 (bool mask), 12 (ratio, training_mode), 13 */
     ST_OP("", "Dropout", 1, st_nn_prep_dropout, .flags = ST_OPF_IMPURE),
     /* float to int8/uint8; also 13 (per-axis) */

@@ -659,3 +659,67 @@ st_status st_nn_prep_dropout(st_kctx *k, st_error *err) {
     k->run = run_dropout;
     return ST_OK;
 }
+
+/* ---- LpNormalization -------------------------------------------------------------------
+ * y = x / (sum over axis of |x|^p)^(1/p), p 1 or 2; computed in double. A zero vector
+ * divides by zero (NaN), as the ONNX reference does. */
+
+typedef struct lpn_state {
+    size_t outer, len, inner;
+    int p;
+} lpn_state;
+
+static st_status run_lpnorm(st_kctx *k, st_error *err) {
+    const lpn_state *st = k->state;
+    const st_tensor *x = st_in(k, 0);
+    st_tensor *y = st_out(k, 0, x->dtype, x->ndim, x->dims, err);
+    if (!y) return err->status;
+    size_t n = st->outer * st->len * st->inner;
+    double *v = k->scratch, *nrm = v + n;
+    st_nn_to_f64(x->dtype, x->data, v, n);
+    for (size_t o = 0; o < st->outer; o++) {
+        double *base = v + o * st->len * st->inner;
+        for (size_t i = 0; i < st->inner; i++) nrm[i] = 0;
+        for (size_t j = 0; j < st->len; j++)
+            for (size_t i = 0; i < st->inner; i++) {
+                double a = base[j * st->inner + i];
+                nrm[i] += st->p == 1 ? fabs(a) : a * a;
+            }
+        if (st->p == 2)
+            for (size_t i = 0; i < st->inner; i++) nrm[i] = sqrt(nrm[i]);
+        for (size_t j = 0; j < st->len; j++)
+            for (size_t i = 0; i < st->inner; i++) base[j * st->inner + i] /= nrm[i];
+    }
+    st_nn_from_f64(y->dtype, v, y->data, n);
+    return ST_OK;
+}
+
+st_status st_nn_prep_lpnorm(st_kctx *k, st_error *err) {
+    st_status s;
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
+                               ST_DTYPE_BF16)))
+        return s;
+    const st_tensor *x = st_in(k, 0);
+    if (x->ndim == 0) return st_errorf(err, ST_ERR_INVALID, "input must have rank >= 1");
+    int axis;
+    if ((s = st_norm_axis(st_attr_int(k->node, "axis", -1), x->ndim, &axis, err))) return s;
+    int64_t p = st_attr_int(k->node, "p", 2);
+    if (p != 1 && p != 2) return st_errorf(err, ST_ERR_INVALID, "p must be 1 or 2, got %lld",
+                                           (long long)p);
+    lpn_state st = {.p = (int)p, .len = (size_t)x->dims[axis]};
+    size_t total, bytes;
+    if ((s = st_shape_nelem(axis, x->dims, &st.outer, err)) ||
+        (s = st_shape_nelem(x->ndim - axis - 1, x->dims + axis + 1, &st.inner, err)) ||
+        (s = st_shape_nelem(x->ndim, x->dims, &total, err)))
+        return s;
+    if (!st_mul_ok(total + st.inner + 1, sizeof(double), &bytes))
+        return st_errorf(err, ST_ERR_LIMIT, "tensor too large");
+    lpn_state *ps = st_malloc(sizeof *ps);
+    if (!ps) return st_error_nomem(err);
+    *ps = st;
+    k->scratch_bytes = bytes;
+    st_out_declare(k, 0, x->dtype, x->ndim, x->dims);
+    k->state = ps;
+    k->run = run_lpnorm;
+    return ST_OK;
+}

@@ -472,3 +472,94 @@ Test(elementwise, short_fused_rows_with_changing_tiles) {
     check_add_shapes(3, (int64_t[]){2, 5, 7}, 3, (int64_t[]){2, 1, 7});
     check_add_shapes(2, (int64_t[]){1, 1}, 2, (int64_t[]){5, 1});
 }
+
+static void attr_tanh(st_graph *g, st_node *n) {
+    st_attr *a = st_node_add_attr(g, n, "approximate", ST_ATTR_STRING);
+    a->s.data = st_ir_strdup(g, "tanh");
+    a->s.len = 4;
+}
+static void attr_alpha2(st_graph *g, st_node *n) {
+    st_node_add_attr(g, n, "alpha", ST_ATTR_FLOAT)->f = 2;
+}
+
+/* Gelu-20 (erf and tanh forms, float and double) and Swish-24 (alpha 2), against Python's
+ * math.erf / math.tanh / math.exp. */
+Test(elementwise, gelu_swish) {
+    static const double x[4] = {-1, 0, 1, 2};
+    static const double erf_w[4] = {-0.15865525393145707, 0, 0.8413447460685429,
+                                    1.9544997361036416};
+    static const double tanh_w[4] = {-0.15880800939172324, 0, 0.8411919906082768,
+                                     1.954597694087775};
+    static const double swish_w[4] = {-0.11920292202211755, 0, 0.8807970779778823,
+                                      1.964027580075817};
+    float xf[4] = {-1, 0, 1, 2};
+    st_tensor in[2] = {ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){4}, xf),
+                       ut_tensor(ST_DTYPE_F64, 1, (int64_t[]){4}, x)};
+    for (int t = 0; t < 2; t++) {
+        double tol = t ? 1e-12 : 1e-6;
+        st_value g = run_ok("Gelu", 20, 1, &in[t], NULL);
+        st_value gt = run_ok("Gelu", 20, 1, &in[t], attr_tanh);
+        st_value s = run_ok("Swish", 24, 1, &in[t], attr_alpha2);
+        for (size_t i = 0; i < 4; i++) {
+            cr_assert(fabs(st_tensor_get_f64(&g.tensor, i) - erf_w[i]) < tol, "gelu %zu", i);
+            cr_assert(fabs(st_tensor_get_f64(&gt.tensor, i) - tanh_w[i]) < tol, "tanh %zu", i);
+            cr_assert(fabs(st_tensor_get_f64(&s.tensor, i) - swish_w[i]) < tol, "swish %zu", i);
+        }
+        st_value_clear(&g);
+        st_value_clear(&gt);
+        st_value_clear(&s);
+    }
+    clear_all(in, 2);
+}
+
+static void attr_exact(st_graph *g, st_node *n) {
+    st_attr *a = st_node_add_attr(g, n, "approximate", ST_ATTR_STRING);
+    a->s.data = st_ir_strdup(g, "exact");
+    a->s.len = 5;
+}
+
+Test(elementwise, gelu_bad_approximate) {
+    float xf[1] = {1};
+    st_tensor in = ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){1}, xf);
+    st_value o;
+    st_error err = {0};
+    cr_assert_neq(run_op("Gelu", 20, 1, &in, attr_exact, 1, &o, &err), ST_OK);
+    cr_assert(strstr(err.msg, "approximate"), "%s", err.msg);
+    st_tensor_clear(&in);
+}
+
+/* BitwiseAnd/Or/Xor broadcast a scalar over int8; BitwiseNot of uint16 and int32. */
+Test(elementwise, bitwise_ops) {
+    int8_t a[3] = {0x0f, -1, 5}, b[1] = {0x3c};
+    st_tensor in[2] = {ut_tensor(ST_DTYPE_I8, 1, (int64_t[]){3}, a),
+                       ut_tensor(ST_DTYPE_I8, 0, NULL, b)};
+    static const char *const ops[3] = {"BitwiseAnd", "BitwiseOr", "BitwiseXor"};
+    static const int8_t want[3][3] = {{0x0c, 0x3c, 4}, {0x3f, -1, 0x3d}, {0x33, -61, 0x39}};
+    for (int k = 0; k < 3; k++) {
+        st_value o = run_ok(ops[k], 18, 2, in, NULL);
+        cr_assert_eq(o.tensor.dtype, ST_DTYPE_I8);
+        for (int i = 0; i < 3; i++)
+            cr_assert_eq(((int8_t *)o.tensor.data)[i], want[k][i], "%s %d", ops[k], i);
+        st_value_clear(&o);
+    }
+    clear_all(in, 2);
+    uint16_t u[2] = {0, 0x00ff};
+    int32_t s[2] = {0, -5};
+    st_tensor nu = ut_tensor(ST_DTYPE_U16, 1, (int64_t[]){2}, u);
+    st_tensor ns = ut_tensor(ST_DTYPE_I32, 1, (int64_t[]){2}, s);
+    st_value o = run_ok("BitwiseNot", 18, 1, &nu, NULL);
+    cr_assert_eq(((uint16_t *)o.tensor.data)[0], 0xffff);
+    cr_assert_eq(((uint16_t *)o.tensor.data)[1], 0xff00);
+    st_value_clear(&o);
+    o = run_ok("BitwiseNot", 18, 1, &ns, NULL);
+    cr_assert_eq(((int32_t *)o.tensor.data)[0], -1);
+    cr_assert_eq(((int32_t *)o.tensor.data)[1], 4);
+    st_value_clear(&o);
+    st_tensor_clear(&nu);
+    st_tensor_clear(&ns);
+    float f[1] = {1}; /* floats have no bits to flip */
+    st_tensor fl = ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){1}, f);
+    st_error err = {0};
+    cr_assert_neq(run_op("BitwiseNot", 18, 1, &fl, NULL, 1, &o, &err), ST_OK);
+    st_tensor_clear(&fl);
+}

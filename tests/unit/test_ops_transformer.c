@@ -1,7 +1,7 @@
-/* tests/unit/test_ops_transformer.c: Attention, RMSNormalization and RotaryEmbedding
- * (runtime/ops/nn_attention.c) run through a real session on one-node graphs; expected
- * values are worked by hand or computed with NumPy from the ONNX 1.20 reference semantics
- * (the values are pasted here, nothing runs Python). */
+/* tests/unit/test_ops_transformer.c: Attention, RMSNormalization, RotaryEmbedding and
+ * LpNormalization (runtime/ops/nn_attention.c, nn_norm.c) run through a real session on
+ * one-node graphs; expected values are worked by hand or computed with NumPy from the ONNX
+ * 1.20 reference semantics (the values are pasted here, nothing runs Python). */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -255,4 +255,33 @@ Test(attention, flops) {
     memset(&nd, 0, sizeof nd);
     cr_assert_float_eq(d->flops(&nd, in, 5, NULL, 0), 42.0 * 25, 1e-9);
     cr_assert_lt(d->flops(&nd, in, 2, NULL, 0), 0);
+}
+
+/* ---- LpNormalization ------------------------------------------------------------------- */
+
+/* [2, 2] = (3, -4, 0, 5): p 2 along axis 1 -> rows (0.6, -0.8), (0, 1); p 1 along axis 0
+ * -> columns divided by 3 and 9. */
+Test(lpnorm, p1_p2_axes) {
+    int64_t xd[2] = {2, 2};
+    double x[4] = {3, -4, 0, 5};
+    for (int p = 1; p <= 2; p++) {
+        ut_one o = ut_one_new("LpNormalization", "", 22, 1, 1);
+        ut_attr_int(&o, "p", p);
+        ut_attr_int(&o, "axis", p == 2 ? 1 : 0);
+        st_value ins[1] = {ut_value(ST_DTYPE_F64, 2, xd, x)};
+        st_value *outs;
+        st_error err = {0};
+        cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+        double w2[4] = {0.6, -0.8, 0, 1}, w1[4] = {1, -4.0 / 9, 0, 5.0 / 9};
+        expect(&outs[0], p == 2 ? w2 : w1, 4, 1e-12, "Y");
+        ut_one_done(&o, outs);
+    }
+    ut_one o = ut_one_new("LpNormalization", "", 22, 1, 1);
+    ut_attr_int(&o, "p", 3);
+    st_value ins[1] = {ut_value(ST_DTYPE_F64, 2, xd, x)};
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_neq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK);
+    cr_assert(strstr(err.msg, "p must be"), "%s", err.msg);
+    ut_one_done(&o, outs);
 }
