@@ -388,7 +388,7 @@ static st_status cv_conv2d(tf_ctx *c, tf_node *n, const tf_op *row) {
     }
     int wo = transpose(c, n, w, hwio_to_oihw, 4, -1);
     if (wo < 0) return st_tf_nomem(c);
-    size_t xi;
+    size_t xi = 0;
     st_status s = around_nchw(c, n, x, 1, &wo, "Conv", &xi);
     if (s) return s;
     st_node *x2 = &c->g->nodes[xi];
@@ -404,7 +404,7 @@ static st_status cv_pool(tf_ctx *c, tf_node *n, const tf_op *row) {
     int64_t k[2], st[2];
     if (!hw_attr(n, "ksize", k, 1) || !hw_attr(n, "strides", st, 1))
         return st_tf_fail(c, ST_ERR_FORMAT, "ksize/strides need 4 values");
-    size_t xi;
+    size_t xi = 0;
     st_status s = around_nchw(c, n, x, 0, NULL, row->onnx, &xi);
     if (s) return s;
     st_node *x2 = &c->g->nodes[xi];

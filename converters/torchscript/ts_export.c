@@ -806,7 +806,7 @@ static st_status em_gather(ex *e, const st_graph *g, const st_node *n, int d, co
     st_sb *c = &e->code;
     char tb[64];
     indent(e, d);
-    int64_t ax = st_attr_int(n, "axis", 0), iv[1];
+    int64_t ax = st_attr_int(n, "axis", 0), iv[1] = {0};
     size_t k;
     const st_tensor *it = const_of(e, g, n->inputs[1]);
     if (it && it->ndim == 0 && const_ints(e, g, n->inputs[1], iv, 1, &k))

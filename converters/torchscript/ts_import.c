@@ -31,7 +31,7 @@ static st_status read_member(st_ts_imp *im, const char *rel, st_buf **owner, con
 static st_status load_pickle(st_ts_imp *im, const char *rel, const st_pkl **out) {
     st_buf *b = NULL;
     const uint8_t *d;
-    size_t n;
+    size_t n = 0;
     if (read_member(im, rel, &b, &d, &n)) return im->st;
     st_error e2;
     st_pkl *v = NULL;
@@ -55,7 +55,7 @@ static st_tsc_file *load_code(st_ts_imp *im, const char *mod) {
         if (*c == '.') *c = '/';
     st_buf *b = NULL;
     const uint8_t *d;
-    size_t n;
+    size_t n = 0;
     if (read_member(im, rel, &b, &d, &n)) return NULL;
     st_error e2;
     st_tsc_file *f = NULL;

@@ -475,7 +475,7 @@ bool st_onnx_pb_sniff_model(const unsigned char *data, size_t n) {
 /* ---- onnx-data.proto wrappers ------------------------------------------------------ */
 static st_status data_unpack_tensor(const char *label, const wire_field *f, st_arena *arena,
                                     Onnx__TensorProto **out, st_error *err) {
-    ProtobufCMessage *m;
+    ProtobufCMessage *m = NULL;
     st_status s =
         st_onnx_pb_unpack(label, &onnx__tensor_proto__descriptor, f->data, f->len, arena, &m, err);
     if (s) return s;
@@ -493,7 +493,7 @@ static st_status data_parse(const char *label, st_onnx_msg msg, const uint8_t *p
     memset(d, 0, sizeof *d);
     d->msg = msg;
     if (msg == ST_ONNX_MSG_TENSOR) {
-        ProtobufCMessage *m;
+        ProtobufCMessage *m = NULL;
         st_status s =
             st_onnx_pb_unpack(label, &onnx__tensor_proto__descriptor, p, n, arena, &m, err);
         if (s) return s;

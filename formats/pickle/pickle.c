@@ -212,7 +212,7 @@ static st_status run(vm *m, st_pkl **out, st_error *err) {
     st_status s;
     while (m->p < m->end) {
         uint8_t op = *m->p++;
-        size_t base;
+        size_t base = 0;
         switch (op) {
         case 0x80: /* PROTO */
             if (!need(m, 1)) return fmt(m, err, "truncated pickle");

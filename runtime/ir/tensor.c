@@ -110,7 +110,7 @@ st_status st_tensor_alloc(st_tensor *t, st_dtype dtype, int ndim, const int64_t 
                           st_error *err) {
     if (!st_dtype_valid(dtype))
         return st_errorf(err, ST_ERR_UNSUPPORTED, "unsupported data type %d", (int)dtype);
-    size_t n, bytes;
+    size_t n = 0, bytes;
     st_status s = st_shape_nelem(ndim, dims, &n, err);
     if (s) return s;
     if (!st_mul_ok(n, st_dtype_size(dtype), &bytes))

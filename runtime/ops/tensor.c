@@ -731,8 +731,8 @@ static st_status cos_dims(const st_tensor *shape, int *nd, int64_t *dims, st_err
 }
 
 static st_status run_cos(st_kctx *k, st_error *err) {
-    st_dtype dt;
-    const void *elem;
+    st_dtype dt = ST_DTYPE_UNDEFINED;
+    const void *elem = NULL;
     int64_t dims[ST_MAX_RANK];
     int nd;
     st_status s = cos_value(k, &dt, &elem, err);
@@ -744,8 +744,8 @@ static st_status run_cos(st_kctx *k, st_error *err) {
 }
 
 static st_status prep_cos(st_kctx *k, st_error *err) {
-    st_dtype dt;
-    const void *elem;
+    st_dtype dt = ST_DTYPE_UNDEFINED;
+    const void *elem = NULL;
     st_status s = cos_value(k, &dt, &elem, err);
     if (s) return s;
     k->run = run_cos;
@@ -856,7 +856,7 @@ static st_status eyelike_dtype(st_kctx *k, st_dtype *dt, st_error *err) {
 
 static st_status run_eyelike(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0);
-    st_dtype dt;
+    st_dtype dt = ST_DTYPE_UNDEFINED;
     st_status s = eyelike_dtype(k, &dt, err);
     if (s) return s;
     st_tensor *y = st_out(k, 0, dt, 2, x->dims, err);
@@ -872,7 +872,7 @@ static st_status run_eyelike(st_kctx *k, st_error *err) {
 }
 
 static st_status prep_eyelike(st_kctx *k, st_error *err) {
-    st_dtype dt;
+    st_dtype dt = ST_DTYPE_UNDEFINED;
     st_status s = eyelike_dtype(k, &dt, err);
     if (s) return s;
     st_tsr_declare(k, 0, dt, 2, st_in(k, 0)->dims);

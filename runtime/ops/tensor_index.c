@@ -86,7 +86,7 @@ static void gather_rows(void *arg, size_t b, size_t e) {
 
 static st_status run_gather(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0), *ix = st_in(k, 1);
-    int a, nd;
+    int a, nd = 0;
     int64_t dims[ST_MAX_RANK];
     st_status s = gather_shape(k, &a, &nd, dims, err);
     if (s) return s;
@@ -113,7 +113,7 @@ fail:
 }
 
 st_status st_tsr_prep_gather(st_kctx *k, st_error *err) {
-    int a, nd;
+    int a, nd = 0;
     int64_t dims[ST_MAX_RANK];
     st_status s = gather_shape(k, &a, &nd, dims, err);
     if (s) return s;

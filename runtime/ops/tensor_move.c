@@ -751,7 +751,7 @@ static st_status revseq_axes(st_kctx *k, int *ta, int *ba, st_error *err) {
 
 static st_status run_revseq(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0), *l = st_in(k, 1);
-    int ta, ba;
+    int ta = 0, ba = 0;
     st_status s = revseq_axes(k, &ta, &ba, err);
     if (s) return s;
     int64_t T = x->dims[ta], B = x->dims[ba];
@@ -784,7 +784,7 @@ static st_status run_revseq(st_kctx *k, st_error *err) {
 }
 
 st_status st_tsr_prep_revseq(st_kctx *k, st_error *err) {
-    int ta, ba;
+    int ta = 0, ba = 0;
     st_status s = revseq_axes(k, &ta, &ba, err);
     if (s) return s;
     const st_tensor *x = st_in(k, 0);
