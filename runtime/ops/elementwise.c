@@ -1693,95 +1693,93 @@ static st_status prep_castlike(st_kctx *k, st_error *err) {
 }
 
 /* ---- the table ------------------------------------------------------------------------- */
+/* Every op of this family works element by element (ST_OPF_POINTWISE). */
+#define EW_OP(op, ver, ...) ST_OP("", op, ver, __VA_ARGS__, .flags = ST_OPF_POINTWISE)
+
 static const st_op_def family_rows[] = {
-    /* domain op           since prepare */
-    ST_OP("", "Abs", 1, prep_abs, .flops_per_elem = 1), /* |x|; integers wrap at MIN; also 6, 13 */
-    ST_OP("", "Neg", 1, prep_neg, .flops_per_elem = 1), /* -x; also 6, 13 */
-    ST_OP("", "Reciprocal", 1, prep_reciprocal, .flops_per_elem = 1), /* 1/x; also 6, 13 */
-    ST_OP("", "Sqrt", 1, prep_sqrt, .flops_per_elem = 1), /* square root; also 6, 13 */
-    ST_OP("", "Exp", 1, prep_exp, .flops_per_elem = 1), /* e^x; also 6, 13 */
-    ST_OP("", "Log", 1, prep_log, .flops_per_elem = 1), /* natural log; also 6, 13 */
-    ST_OP("", "Ceil", 1, prep_ceil),                    /* round up; also 6, 13 */
-    ST_OP("", "Floor", 1, prep_floor),                  /* round down; also 6, 13 */
-    ST_OP("", "Round", 11, prep_round),                 /* round half to even */
-    ST_OP("", "Sign", 9, prep_sign),                    /* -1, 0, 1 (NaN stays NaN); also 13 */
-    ST_OP("", "Erf", 9, prep_erf, .flops_per_elem = 5), /* error function; a polynomial; also 13 */
-    ST_OP("", "Sin", 7, prep_sin),                      /* trigonometry */
-    ST_OP("", "Cos", 7, prep_cos),
-    ST_OP("", "Tan", 7, prep_tan),
-    ST_OP("", "Asin", 7, prep_asin),
-    ST_OP("", "Acos", 7, prep_acos),
-    ST_OP("", "Atan", 7, prep_atan),
-    ST_OP("", "Sinh", 9, prep_sinh),                    /* hyperbolic functions */
-    ST_OP("", "Cosh", 9, prep_cosh),
-    ST_OP("", "Asinh", 9, prep_asinh),
-    ST_OP("", "Acosh", 9, prep_acosh),
-    ST_OP("", "Atanh", 9, prep_atanh),
-    ST_OP("", "Tanh", 1, prep_tanh, .flops_per_elem = 5), /* two exps and a divide; also 6, 13 */
+    /* op (domain ai.onnx)  since prepare, extras */
+    EW_OP("Abs", 1, prep_abs, .flops_per_elem = 1), /* |x|; integers wrap at MIN; also 6, 13 */
+    EW_OP("Neg", 1, prep_neg, .flops_per_elem = 1), /* -x; also 6, 13 */
+    EW_OP("Reciprocal", 1, prep_reciprocal, .flops_per_elem = 1), /* 1/x; also 6, 13 */
+    EW_OP("Sqrt", 1, prep_sqrt, .flops_per_elem = 1),             /* square root; also 6, 13 */
+    EW_OP("Exp", 1, prep_exp, .flops_per_elem = 1),               /* e^x; also 6, 13 */
+    EW_OP("Log", 1, prep_log, .flops_per_elem = 1),               /* natural log; also 6, 13 */
+    EW_OP("Ceil", 1, prep_ceil),                                  /* round up; also 6, 13 */
+    EW_OP("Floor", 1, prep_floor),                                /* round down; also 6, 13 */
+    EW_OP("Round", 11, prep_round),                               /* round half to even */
+    EW_OP("Sign", 9, prep_sign),                    /* -1, 0, 1 (NaN stays NaN); also 13 */
+    EW_OP("Erf", 9, prep_erf, .flops_per_elem = 5), /* error function; a polynomial; also 13 */
+    EW_OP("Sin", 7, prep_sin),                      /* trigonometry */
+    EW_OP("Cos", 7, prep_cos), EW_OP("Tan", 7, prep_tan), EW_OP("Asin", 7, prep_asin),
+    EW_OP("Acos", 7, prep_acos), EW_OP("Atan", 7, prep_atan),
+    EW_OP("Sinh", 9, prep_sinh), /* hyperbolic functions */
+    EW_OP("Cosh", 9, prep_cosh), EW_OP("Asinh", 9, prep_asinh), EW_OP("Acosh", 9, prep_acosh),
+    EW_OP("Atanh", 9, prep_atanh),
+    EW_OP("Tanh", 1, prep_tanh, .flops_per_elem = 5), /* two exps and a divide; also 6, 13 */
     /* 1/(1+e^-x); exp, add, divide, negate; also 6, 13 */
-    ST_OP("", "Sigmoid", 1, prep_sigmoid, .flops_per_elem = 4),
-    ST_OP("", "Relu", 1, prep_relu, .flops_per_elem = 1), /* max(x, 0); also 6, 13, 14 */
+    EW_OP("Sigmoid", 1, prep_sigmoid, .flops_per_elem = 4),
+    EW_OP("Relu", 1, prep_relu, .flops_per_elem = 1), /* max(x, 0); also 6, 13, 14 */
     /* x<0: alpha*x; compare, multiply; also 6, 16 */
-    ST_OP("", "LeakyRelu", 1, prep_leakyrelu, .flops_per_elem = 2),
+    EW_OP("LeakyRelu", 1, prep_leakyrelu, .flops_per_elem = 2),
     /* x<0: alpha*(e^x-1); exp, subtract, multiply; also 6 */
-    ST_OP("", "Elu", 1, prep_elu, .flops_per_elem = 3),
+    EW_OP("Elu", 1, prep_elu, .flops_per_elem = 3),
     /* gamma*(x>0 ? x : alpha*(e^x-1)); elu and a scale; also 6 */
-    ST_OP("", "Selu", 1, prep_selu, .flops_per_elem = 4),
-    ST_OP("", "Celu", 12, prep_celu),                   /* max(0,x)+min(0,alpha*(e^(x/alpha)-1)) */
+    EW_OP("Selu", 1, prep_selu, .flops_per_elem = 4),
+    EW_OP("Celu", 12, prep_celu), /* max(0,x)+min(0,alpha*(e^(x/alpha)-1)) */
     /* clamp(alpha*x+beta, 0, 1); multiply-add, clamp; also 6 */
-    ST_OP("", "HardSigmoid", 1, prep_hardsigmoid, .flops_per_elem = 3),
+    EW_OP("HardSigmoid", 1, prep_hardsigmoid, .flops_per_elem = 3),
     /* x*clamp(x/6+1/2, 0, 1); hard sigmoid and a multiply */
-    ST_OP("", "HardSwish", 14, prep_hardswish, .flops_per_elem = 4),
-    ST_OP("", "Softplus", 1, prep_softplus, .flops_per_elem = 3), /* log(1+e^x); exp, add, log */
-    ST_OP("", "Softsign", 1, prep_softsign),            /* x/(1+|x|) */
-    ST_OP("", "ThresholdedRelu", 10, prep_thresholdedrelu), /* x>alpha ? x : 0 */
-    ST_OP("", "Shrink", 9, prep_shrink),                /* soft/hard shrinkage by lambd, bias */
+    EW_OP("HardSwish", 14, prep_hardswish, .flops_per_elem = 4),
+    EW_OP("Softplus", 1, prep_softplus, .flops_per_elem = 3), /* log(1+e^x); exp, add, log */
+    EW_OP("Softsign", 1, prep_softsign),                      /* x/(1+|x|) */
+    EW_OP("ThresholdedRelu", 10, prep_thresholdedrelu),       /* x>alpha ? x : 0 */
+    EW_OP("Shrink", 9, prep_shrink), /* soft/hard shrinkage by lambd, bias */
     /* x*tanh(softplus(x)); softplus, tanh, multiply */
-    ST_OP("", "Mish", 18, prep_mish, .flops_per_elem = 6),
+    EW_OP("Mish", 18, prep_mish, .flops_per_elem = 6),
     /* x Phi(x) by erf or the tanh approximation; erf, multiply, add, multiply */
-    ST_OP("", "Gelu", 20, prep_gelu, .flops_per_elem = 8),
+    EW_OP("Gelu", 20, prep_gelu, .flops_per_elem = 8),
     /* x sigmoid(alpha x): multiply, exp, add, divide */
-    ST_OP("", "Swish", 24, prep_swish, .flops_per_elem = 5),
-    ST_OP("", "IsNaN", 9, prep_isnan),                  /* bool: x is NaN; also 13 */
-    ST_OP("", "IsInf", 10, prep_isinf),            /* bool: x is +-inf (detect_negative/positive) */
-    ST_OP("", "Not", 1, prep_not),                      /* logical not */
-    ST_OP("", "Add", 1, prep_add, .flops_per_elem = 1), /* a+b (integers wrap); also 6, 7, 13, 14 */
-    ST_OP("", "Sub", 1, prep_sub, .flops_per_elem = 1), /* a-b; also 6, 7, 13, 14 */
-    ST_OP("", "Mul", 1, prep_mul, .flops_per_elem = 1), /* a*b; also 6, 7, 13, 14 */
+    EW_OP("Swish", 24, prep_swish, .flops_per_elem = 5),
+    EW_OP("IsNaN", 9, prep_isnan),  /* bool: x is NaN; also 13 */
+    EW_OP("IsInf", 10, prep_isinf), /* bool: x is +-inf (detect_negative/positive) */
+    EW_OP("Not", 1, prep_not),      /* logical not */
+    EW_OP("Add", 1, prep_add, .flops_per_elem = 1), /* a+b (integers wrap); also 6, 7, 13, 14 */
+    EW_OP("Sub", 1, prep_sub, .flops_per_elem = 1), /* a-b; also 6, 7, 13, 14 */
+    EW_OP("Mul", 1, prep_mul, .flops_per_elem = 1), /* a*b; also 6, 7, 13, 14 */
     /* a/b (integers truncate, x/0 = 0); also 6, 7, 13, 14 */
-    ST_OP("", "Div", 1, prep_div, .flops_per_elem = 1),
+    EW_OP("Div", 1, prep_div, .flops_per_elem = 1),
     /* a^b, mixed base/exponent types from 12; also 7, 12, 13, 15 */
-    ST_OP("", "Pow", 1, prep_pow, .flops_per_elem = 1),
-    ST_OP("", "Mod", 10, prep_mod),              /* remainder: divisor's sign, or fmod=1; also 13 */
-    ST_OP("", "BitShift", 11, prep_bitshift),           /* unsigned << or >> (direction) */
-    ST_OP("", "BitwiseAnd", 18, prep_bitwise_and),      /* integer a & b, broadcast */
-    ST_OP("", "BitwiseOr", 18, prep_bitwise_or),        /* integer a | b, broadcast */
-    ST_OP("", "BitwiseXor", 18, prep_bitwise_xor),      /* integer a ^ b, broadcast */
-    ST_OP("", "BitwiseNot", 18, prep_bitwise_not),      /* integer ~a */
-    ST_OP("", "And", 1, prep_and),                      /* bool logic; also 7 */
-    ST_OP("", "Or", 1, prep_or),                        /* also 7 */
-    ST_OP("", "Xor", 1, prep_xor),                      /* also 7 */
-    ST_OP("", "Equal", 1, prep_equal),     /* bool: a==b (numbers, bool, strings); also 7, 11, 13 */
-    ST_OP("", "Greater", 1, prep_greater),              /* bool: a>b; also 7, 9, 13 */
-    ST_OP("", "Less", 1, prep_less),                    /* bool: a<b; also 7, 9, 13 */
-    ST_OP("", "GreaterOrEqual", 12, prep_greater_equal), /* bool: a>=b; also 16 */
-    ST_OP("", "LessOrEqual", 12, prep_less_equal),      /* bool: a<=b; also 16 */
+    EW_OP("Pow", 1, prep_pow, .flops_per_elem = 1),
+    EW_OP("Mod", 10, prep_mod),                /* remainder: divisor's sign, or fmod=1; also 13 */
+    EW_OP("BitShift", 11, prep_bitshift),      /* unsigned << or >> (direction) */
+    EW_OP("BitwiseAnd", 18, prep_bitwise_and), /* integer a & b, broadcast */
+    EW_OP("BitwiseOr", 18, prep_bitwise_or),   /* integer a | b, broadcast */
+    EW_OP("BitwiseXor", 18, prep_bitwise_xor), /* integer a ^ b, broadcast */
+    EW_OP("BitwiseNot", 18, prep_bitwise_not), /* integer ~a */
+    EW_OP("And", 1, prep_and),                 /* bool logic; also 7 */
+    EW_OP("Or", 1, prep_or),                   /* also 7 */
+    EW_OP("Xor", 1, prep_xor),                 /* also 7 */
+    EW_OP("Equal", 1, prep_equal),     /* bool: a==b (numbers, bool, strings); also 7, 11, 13 */
+    EW_OP("Greater", 1, prep_greater), /* bool: a>b; also 7, 9, 13 */
+    EW_OP("Less", 1, prep_less),       /* bool: a<b; also 7, 9, 13 */
+    EW_OP("GreaterOrEqual", 12, prep_greater_equal), /* bool: a>=b; also 16 */
+    EW_OP("LessOrEqual", 12, prep_less_equal),       /* bool: a<=b; also 16 */
     /* x<0: slope*x, slope broadcast into x; compare, multiply; also 6, 7, 9, 16 */
-    ST_OP("", "PRelu", 1, prep_prelu, .flops_per_elem = 2),
-    ST_OP("", "Where", 9, prep_where),                  /* cond ? x : y, any type; also 16 */
+    EW_OP("PRelu", 1, prep_prelu, .flops_per_elem = 2),
+    EW_OP("Where", 9, prep_where), /* cond ? x : y, any type; also 16 */
     /* clamp: attributes before 11, inputs after; two compares; also 6, 11, 12, 13 */
-    ST_OP("", "Clip", 1, prep_clip, .flops_per_elem = 2),
+    EW_OP("Clip", 1, prep_clip, .flops_per_elem = 2),
     /* variadic elementwise max (NaN wins); one compare per element and extra input; also 6, 8,
      * 12, 13 */
-    ST_OP("", "Max", 1, prep_max, .flops_per_elem = 1),
+    EW_OP("Max", 1, prep_max, .flops_per_elem = 1),
     /* variadic elementwise min; one compare per element and extra input; also 6, 8, 12, 13 */
-    ST_OP("", "Min", 1, prep_min, .flops_per_elem = 1),
+    EW_OP("Min", 1, prep_min, .flops_per_elem = 1),
     /* variadic sum; one add per element and extra input; also 6, 8, 13 */
-    ST_OP("", "Sum", 1, prep_sum, .flops_per_elem = 1),
+    EW_OP("Sum", 1, prep_sum, .flops_per_elem = 1),
     /* variadic mean; add and scale; also 6, 8, 13 */
-    ST_OP("", "Mean", 1, prep_mean, .flops_per_elem = 2),
+    EW_OP("Mean", 1, prep_mean, .flops_per_elem = 2),
     /* convert to `to` (numbers, bool, strings); also 6, 9, 13 */
-    ST_OP("", "Cast", 1, prep_cast, .flags = ST_OPF_PASSTHROUGH),
-    ST_OP("", "CastLike", 15, prep_castlike),           /* convert to the second input's type */
+    ST_OP("", "Cast", 1, prep_cast, .flags = ST_OPF_POINTWISE | ST_OPF_PASSTHROUGH),
+    EW_OP("CastLike", 15, prep_castlike), /* convert to the second input's type */
 };
 const st_op_family st_ops_elementwise = {"elementwise", family_rows, ST_ARRAY_LEN(family_rows)};

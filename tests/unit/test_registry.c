@@ -188,7 +188,7 @@ Test(registry, per_element_flops) {
         cr_assert_float_eq(d->flops_per_elem, (float)(int)d->flops_per_elem, 0, "%s", d->op_type);
         n_rows++;
     }
-    cr_assert_eq(n_rows, 47);
+    cr_assert_eq(n_rows, 48);
     struct {
         const char *op;
         float per;
@@ -232,6 +232,16 @@ Test(registry, impure_and_passthrough_flags) {
     /* Shape and Size read only shapes: folded once the shape is static */
     cr_assert(st_ops_find("", "Shape", 15)->flags & ST_OPF_SHAPE_ONLY);
     cr_assert(st_ops_find("", "Size", 13)->flags & ST_OPF_SHAPE_ONLY);
+    /* element-by-element ops (the SavedModel importer moves them across layouts) */
+    static const char *const pointwise[] = {"Relu", "Add", "Mul", "Clip", "Where", "Cast",
+                                            "Identity", "Sigmoid", "Max", "Equal", "Not"};
+    for (size_t i = 0; i < ST_ARRAY_LEN(pointwise); i++)
+        cr_assert(st_ops_find("", pointwise[i], 18)->flags & ST_OPF_POINTWISE, "%s", pointwise[i]);
+    static const char *const not_pointwise[] = {"Conv", "MatMul", "Softmax", "Transpose",
+                                                "Reshape", "ReduceSum", "Gather", "Concat"};
+    for (size_t i = 0; i < ST_ARRAY_LEN(not_pointwise); i++)
+        cr_assert_not(st_ops_find("", not_pointwise[i], 18)->flags & ST_OPF_POINTWISE, "%s",
+                      not_pointwise[i]);
 }
 
 Test(registry, index_bounds) {
