@@ -1005,5 +1005,13 @@ static const st_op_def family_rows[] = {
     ST_OP("", "Resize", 10, st_tsr_prep_resize),        /* nearest/linear/cubic */
     ST_OP("", "Upsample", 1, st_tsr_prep_upsample),     /* deprecated nearest/linear */
     ST_OP("", "GridSample", 16, st_tsr_prep_gridsample), /* bilinear/nearest/bicubic */
+    /* crop or zero-pad each listed axis around its centre */
+    ST_OP("", "CenterCropPad", 18, st_tsr_prep_center_crop_pad),
+    /* sum overlapping sliding blocks back into an image (inverse of im2col) */
+    ST_OP("", "Col2Im", 18, st_tsr_prep_col2im),
+    /* sampling grid from affine matrices: a 2x3 (3x4) product per output point */
+    ST_OP("", "AffineGrid", 20, st_tsr_prep_affine_grid, .flops_per_elem = 6),
+    /* write update into a KV cache at per-batch offsets (linear or circular) */
+    ST_OP("", "TensorScatter", 24, st_tsr_prep_tensor_scatter),
 };
 const st_op_family st_ops_tensor = {"tensor", family_rows, ST_ARRAY_LEN(family_rows)};

@@ -65,5 +65,10 @@ st_status st_tsr_prep_unique(st_kctx *k, st_error *err);
 st_status st_tsr_prep_resize(st_kctx *k, st_error *err);
 st_status st_tsr_prep_upsample(st_kctx *k, st_error *err);
 st_status st_tsr_prep_gridsample(st_kctx *k, st_error *err);
+/* tensor_geom.c */
+st_status st_tsr_prep_center_crop_pad(st_kctx *k, st_error *err);
+st_status st_tsr_prep_col2im(st_kctx *k, st_error *err);
+st_status st_tsr_prep_affine_grid(st_kctx *k, st_error *err);
+st_status st_tsr_prep_tensor_scatter(st_kctx *k, st_error *err);
 
 #endif

@@ -380,3 +380,113 @@ Test(tensor_ops, resize18_axes_aspect_antialias_symmetric) {
     resize18(19, 1, "linear", "half_pixel_symmetric", 0, NULL, 0, NULL, (const double[]){0.6},
              1, (const int64_t[]){2}, (const double[]){1 + 2.0 / 3, 3 + 1.0 / 3}, 2);
 }
+
+/* ---- the opset 18-24 geometry ops (tensor_geom.c), on hand-worked values -------------- */
+
+static st_value run1(ut_one *o, st_value *ins, const bool *cst) {
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(o, ins, cst, &outs, &err), ST_OK, "%s", err.msg);
+    st_value v = outs[0];
+    memset(&outs[0], 0, sizeof outs[0]);
+    ut_one_done(o, outs);
+    return v;
+}
+
+static void want_f64(const st_value *v, const double *w, size_t n) {
+    cr_assert_eq(st_tensor_nelem(&v->tensor), n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(fabs(st_tensor_get_f64(&v->tensor, i) - w[i]) < 1e-6, "[%zu] = %g, expected %g",
+                  i, st_tensor_get_f64(&v->tensor, i), w[i]);
+}
+
+Test(tensor_ops, center_crop_pad) {
+    int32_t x[3] = {1, 2, 3};
+    int64_t three[1] = {3}, one[1] = {1}, five[1] = {5}, two[1] = {2};
+    for (int c = 0; c < 2; c++) { /* pad 3 -> 5 around the centre; crop 3 -> 2 from index 0 */
+        ut_one o = ut_one_new("CenterCropPad", "", 18, 2, 1);
+        st_value ins[2] = {ut_value(ST_DTYPE_I32, 1, three, x),
+                           ut_value(ST_DTYPE_I64, 1, one, c ? two : five)};
+        bool cst[2] = {false, c == 1};
+        st_value y = run1(&o, ins, cst);
+        want_f64(&y, c ? (const double[]){1, 2} : (const double[]){0, 1, 2, 3, 0}, c ? 2 : 5);
+        st_value_clear(&y);
+    }
+    /* axes (-1) of a [2, 3] string tensor: crop to the middle column */
+    const char *s[6] = {"a", "b", "c", "d", "e", "f"};
+    int64_t sd[2] = {2, 3};
+    ut_one o = ut_one_new("CenterCropPad", "", 18, 2, 1);
+    ut_attr_ints(&o, "axes", 1, (const int64_t[]){-1});
+    st_value ins[2] = {ut_value(ST_DTYPE_STRING, 2, sd, s), ut_value(ST_DTYPE_I64, 1, one, one)};
+    st_value y = run1(&o, ins, NULL);
+    cr_assert_eq(y.tensor.dims[0], 2);
+    cr_assert_eq(y.tensor.dims[1], 1);
+    const st_str *ys = y.tensor.data;
+    cr_assert(ys[0].len == 1 && ys[0].data[0] == 'b' && ys[1].data[0] == 'e');
+    st_value_clear(&y);
+}
+
+/* image [1, 3], blocks [1, 2] at stride 1: two columns overlap in the middle pixel. */
+Test(tensor_ops, col2im_overlap) {
+    float x[4] = {1, 2, 3, 4};
+    int64_t xd[3] = {1, 2, 2}, two[1] = {2};
+    ut_one o = ut_one_new("Col2Im", "", 18, 3, 1);
+    st_value ins[3] = {ut_value(ST_DTYPE_F32, 3, xd, x),
+                       ut_value(ST_DTYPE_I64, 1, two, (const int64_t[]){1, 3}),
+                       ut_value(ST_DTYPE_I64, 1, two, (const int64_t[]){1, 2})};
+    bool cst[3] = {false, true, true};
+    st_value y = run1(&o, ins, cst);
+    cr_assert_eq(y.tensor.ndim, 4);
+    cr_assert_eq(y.tensor.dims[3], 3);
+    want_f64(&y, (const double[]){1, 5, 4}, 3);
+    st_value_clear(&y);
+    /* pads (0, 1, 0, 0) shift the image right: the first column falls outside */
+    o = ut_one_new("Col2Im", "", 18, 3, 1);
+    ut_attr_ints(&o, "pads", 4, (const int64_t[]){0, 1, 0, 0});
+    int64_t xd2[3] = {1, 2, 3};
+    float x2[6] = {1, 2, 3, 4, 5, 6};
+    st_value ins2[3] = {ut_value(ST_DTYPE_F32, 3, xd2, x2),
+                        ut_value(ST_DTYPE_I64, 1, two, (const int64_t[]){1, 3}),
+                        ut_value(ST_DTYPE_I64, 1, two, (const int64_t[]){1, 2})};
+    y = run1(&o, ins2, NULL);
+    /* pixel p = l - 1 + q: q0 l1, l2 -> 0, 1; q1 l0, l1, l2 -> 0, 1, 2 */
+    want_f64(&y, (const double[]){2 + 4, 3 + 5, 6}, 3);
+    st_value_clear(&y);
+}
+
+Test(tensor_ops, affine_grid_2d) {
+    for (int align = 0; align < 2; align++) {
+        float th[6] = {2, 0, 1, 0, 1, 0}; /* x' = 2x + 1, y' = y */
+        int64_t td[3] = {1, 2, 3}, four[1] = {4}, sz[4] = {1, 1, 2, 2};
+        ut_one o = ut_one_new("AffineGrid", "", 20, 2, 1);
+        ut_attr_int(&o, "align_corners", align);
+        st_value ins[2] = {ut_value(ST_DTYPE_F32, 3, td, th), ut_value(ST_DTYPE_I64, 1, four, sz)};
+        st_value y = run1(&o, ins, NULL);
+        cr_assert_eq(y.tensor.ndim, 4);
+        cr_assert_eq(y.tensor.dims[3], 2);
+        double c = align ? 1 : 0.5; /* base coordinates -c, +c */
+        double w[8] = {1 - 2 * c, -c, 1 + 2 * c, -c, 1 - 2 * c, c, 1 + 2 * c, c};
+        want_f64(&y, w, 8);
+        st_value_clear(&y);
+    }
+}
+
+Test(tensor_ops, tensor_scatter_linear_circular) {
+    float past[6] = {0}, upd[4] = {1, 2, 3, 4};
+    int64_t pd[3] = {2, 3, 1}, ud[3] = {2, 2, 1}, bd[1] = {2}, wi[2] = {0, 2};
+    ut_one o = ut_one_new("TensorScatter", "", 24, 3, 1);
+    ut_attr_str(&o, "mode", "circular");
+    st_value ins[3] = {ut_value(ST_DTYPE_F32, 3, pd, past), ut_value(ST_DTYPE_F32, 3, ud, upd),
+                       ut_value(ST_DTYPE_I64, 1, bd, wi)};
+    st_value y = run1(&o, ins, NULL);
+    want_f64(&y, (const double[]){1, 2, 0, 4, 0, 3}, 6); /* batch 1 wraps from 2 to 0 */
+    st_value_clear(&y);
+    o = ut_one_new("TensorScatter", "", 24, 3, 1); /* linear: 2 + 1 is past the end */
+    st_value ins2[3] = {ut_value(ST_DTYPE_F32, 3, pd, past), ut_value(ST_DTYPE_F32, 3, ud, upd),
+                        ut_value(ST_DTYPE_I64, 1, bd, wi)};
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_neq(ut_one_run(&o, ins2, NULL, &outs, &err), ST_OK);
+    cr_assert(strstr(err.msg, "outside"), "%s", err.msg);
+    ut_one_done(&o, outs);
+}
