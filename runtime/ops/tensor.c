@@ -1004,7 +1004,8 @@ static const st_op_def family_rows[] = {
     ST_OP("", "Unique", 11, st_tsr_prep_unique),        /* 4 outputs, sorted or not, axis */
     ST_OP("", "Resize", 10, st_tsr_prep_resize),        /* nearest/linear/cubic */
     ST_OP("", "Upsample", 1, st_tsr_prep_upsample),     /* deprecated nearest/linear */
-    ST_OP("", "GridSample", 16, st_tsr_prep_gridsample), /* bilinear/nearest/bicubic */
+    /* bilinear/nearest/bicubic; also 20 (linear/cubic names, volumetric 5-D), 22 */
+    ST_OP("", "GridSample", 16, st_tsr_prep_gridsample),
     /* crop or zero-pad each listed axis around its centre */
     ST_OP("", "CenterCropPad", 18, st_tsr_prep_center_crop_pad),
     /* sum overlapping sliding blocks back into an image (inverse of im2col) */

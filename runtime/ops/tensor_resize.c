@@ -1,8 +1,8 @@
 /* runtime/ops/tensor_resize.c: Resize (opset 10, 11, 13, 18, 19 forms: axes, antialias,
- * keep_aspect_ratio_policy, half_pixel_symmetric), the deprecated Upsample,
- * and GridSample. Nearest resizing is an index-mapped copy, so it moves any dtype;
- * linear and cubic interpolate one axis at a time in double precision through two
- * ping-pong buffers. Shapes from non-constant scales/sizes are computed at run. */
+ * keep_aspect_ratio_policy, half_pixel_symmetric), the deprecated Upsample, and GridSample
+ * (2-D, and volumetric from opset 20). Nearest resizing is an index-mapped copy, so it
+ * moves any dtype; linear and cubic interpolate one axis at a time in double precision
+ * through two ping-pong buffers. Shapes from non-constant scales/sizes are computed at run. */
 #include <math.h>
 #include <string.h>
 
@@ -721,8 +721,11 @@ static st_status gs_check(st_kctx *k, gs_params *p, int64_t *odims, st_error *er
     static const char *const modes[] = {"bilinear", "nearest", "bicubic"};
     static const char *const pads[] = {"zeros", "border", "reflection"};
     const st_tensor *x = st_in(k, 0), *g = st_in(k, 1);
-    if (!x || !g || x->ndim != 4 || g->ndim != 4 || g->dims[3] != 2 || g->dims[0] != x->dims[0])
-        return st_errorf(err, ST_ERR_INVALID, "GridSample needs X [N,C,H,W] and grid [N,H,W,2]");
+    int r = x ? x->ndim : 0; /* 4, or 5 (volumetric) from opset 20 */
+    if (!x || !g || (r != 4 && (r != 5 || k->opset < 20)) || g->ndim != r ||
+        g->dims[r - 1] != r - 2 || g->dims[0] != x->dims[0])
+        return st_errorf(err, ST_ERR_INVALID, "GridSample needs X [N,C,H,W] and grid [N,H,W,2]%s",
+                         k->opset >= 20 ? " (or X [N,C,D,H,W] and grid [N,D,H,W,3])" : "");
     if (!st_dtype_is_float(g->dtype))
         return st_errorf(err, ST_ERR_INVALID, "grid must be a float tensor");
     if (x->dtype == ST_DTYPE_STRING || x->dtype == ST_DTYPE_C64 || x->dtype == ST_DTYPE_C128)
@@ -741,10 +744,11 @@ static st_status gs_check(st_kctx *k, gs_params *p, int64_t *odims, st_error *er
         return s;
     p->pad = (gs_pad)v;
     p->align = st_attr_int(k->node, "align_corners", 0) != 0;
+    if (r == 5 && p->mode == GS_BICUBIC)
+        return st_errorf(err, ST_ERR_INVALID, "GridSample: cubic mode takes 4-D input only");
     odims[0] = x->dims[0];
     odims[1] = x->dims[1];
-    odims[2] = g->dims[1];
-    odims[3] = g->dims[2];
+    for (int d = 2; d < r; d++) odims[d] = g->dims[d - 1];
     return ST_OK;
 }
 
@@ -836,13 +840,69 @@ static void gs_rows(void *arg, size_t b, size_t e) {
     }
 }
 
+/* Unnormalize a grid coordinate in [-1, 1] to a pixel index along an axis of n. */
+static double gs_unnorm(const gs_params *p, double g, int64_t n) {
+    double u = p->align ? (g + 1) / 2 * (double)(n - 1) : ((g + 1) * (double)n - 1) / 2;
+    return u < -1e12 ? -1e12 : u > 1e12 ? 1e12 : u;
+}
+
+static double gs_voxel(const double *vol, int64_t D, int64_t H, int64_t W, int64_t z, int64_t y,
+                       int64_t x) {
+    if (z < 0 || z >= D || y < 0 || y >= H || x < 0 || x >= W) return 0;
+    return vol[(z * H + y) * W + x];
+}
+
+/* Volumetric (5-D) rows r = n * Do + d: nearest or trilinear over (z, y, x). */
+static void gs_rows3(void *arg, size_t b, size_t e) {
+    const gs_job *j = arg;
+    const st_tensor *x = j->x, *g = j->g;
+    int64_t C = x->dims[1], D = x->dims[2], H = x->dims[3], W = x->dims[4];
+    int64_t Do = g->dims[1], Ho = g->dims[2], Wo = g->dims[3];
+    const gs_params *p = j->p;
+    for (size_t r = b; r < e; r++) {
+        int64_t n = (int64_t)r / Do, d = (int64_t)r % Do;
+        for (int64_t h = 0; h < Ho; h++)
+            for (int64_t w = 0; w < Wo; w++) {
+                size_t gi = (size_t)((((n * Do + d) * Ho + h) * Wo + w) * 3);
+                double gx = st_tensor_get_f64(g, gi), gy = st_tensor_get_f64(g, gi + 1);
+                double gz = st_tensor_get_f64(g, gi + 2);
+                bool nan = gx != gx || gy != gy || gz != gz;
+                double sx = gs_pad_coord(p, gs_unnorm(p, gx, W), W);
+                double sy = gs_pad_coord(p, gs_unnorm(p, gy, H), H);
+                double sz = gs_pad_coord(p, gs_unnorm(p, gz, D), D);
+                double x0 = floor(sx), y0 = floor(sy), z0 = floor(sz);
+                double t[3] = {sx - x0, sy - y0, sz - z0};
+                for (int64_t c = 0; c < C; c++) {
+                    const double *vol = j->in + (n * C + c) * D * H * W;
+                    double v = 0;
+                    if (nan) {
+                        v = 0;
+                    } else if (p->mode == GS_NEAREST) {
+                        v = gs_voxel(vol, D, H, W, (int64_t)nearbyint(sz), (int64_t)nearbyint(sy),
+                                     (int64_t)nearbyint(sx));
+                    } else {
+                        for (int q = 0; q < 8; q++) {
+                            int bx = q & 1, by = (q >> 1) & 1, bz = q >> 2;
+                            double wq = (bx ? t[0] : 1 - t[0]) * (by ? t[1] : 1 - t[1]) *
+                                        (bz ? t[2] : 1 - t[2]);
+                            if (wq != 0)
+                                v += wq * gs_voxel(vol, D, H, W, (int64_t)z0 + bz,
+                                                   (int64_t)y0 + by, (int64_t)x0 + bx);
+                        }
+                    }
+                    j->out[(((n * C + c) * Do + d) * Ho + h) * Wo + w] = v;
+                }
+            }
+    }
+}
+
 static st_status run_gridsample(st_kctx *k, st_error *err) {
     gs_params p;
-    int64_t od[4];
+    int64_t od[5];
     st_status s = gs_check(k, &p, od, err);
     if (s) return s;
     const st_tensor *x = st_in(k, 0), *g = st_in(k, 1);
-    st_tensor *y = st_out(k, 0, x->dtype, 4, od, err);
+    st_tensor *y = st_out(k, 0, x->dtype, x->ndim, od, err);
     if (!y) return st_tsr_out_status(k, 0, err);
     size_t nin = st_tensor_nelem(x), nout = st_tensor_nelem(y);
     if (!nout) return ST_OK;
@@ -856,7 +916,8 @@ static st_status run_gridsample(st_kctx *k, st_error *err) {
         memset(out, 0, nout * sizeof *out);
     } else {
         gs_job j = {.p = &p, .x = x, .g = g, .out = out, .in = in};
-        st_parallel_for(k->pool, (size_t)(od[0] * od[2]), 1, gs_rows, &j);
+        st_parallel_for(k->pool, (size_t)(od[0] * od[2]), 1, x->ndim == 5 ? gs_rows3 : gs_rows,
+                        &j);
     }
     store_double(y, out, nout);
 done:
@@ -867,10 +928,10 @@ done:
 
 st_status st_tsr_prep_gridsample(st_kctx *k, st_error *err) {
     gs_params p;
-    int64_t od[4];
+    int64_t od[5];
     st_status s = gs_check(k, &p, od, err);
     if (s) return s;
-    st_tsr_declare(k, 0, st_in(k, 0)->dtype, 4, od);
+    st_tsr_declare(k, 0, st_in(k, 0)->dtype, st_in(k, 0)->ndim, od);
     k->run = run_gridsample;
     return ST_OK;
 }

@@ -490,3 +490,32 @@ Test(tensor_ops, tensor_scatter_linear_circular) {
     cr_assert(strstr(err.msg, "outside"), "%s", err.msg);
     ut_one_done(&o, outs);
 }
+
+/* GridSample-20 on a 2x2x2 volume v = 4z + 2y + x (align_corners): trilinear at the centre
+ * is 3.5 (nearest: 0.5 rounds to even, voxel 0), at corners the voxel; nearest rounds x
+ * 0.6 to 1; a point beyond x = 1 reads zeros. */
+Test(tensor_ops, gridsample_volumetric) {
+    float x[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    float g[12] = {0, 0, 0, 1, -1, 1, 0.2f, -1, 1, 5, 0, 0}; /* (x, y, z) per point */
+    int64_t xd[5] = {1, 1, 2, 2, 2}, gd[5] = {1, 1, 1, 4, 3};
+    for (int nearest = 0; nearest < 2; nearest++) {
+        ut_one o = ut_one_new("GridSample", "", 22, 2, 1);
+        ut_attr_int(&o, "align_corners", 1);
+        ut_attr_str(&o, "mode", nearest ? "nearest" : "linear");
+        st_value ins[2] = {ut_value(ST_DTYPE_F32, 5, xd, x), ut_value(ST_DTYPE_F32, 5, gd, g)};
+        st_value y = run1(&o, ins, NULL);
+        cr_assert_eq(y.tensor.ndim, 5);
+        cr_assert_eq(y.tensor.dims[4], 4);
+        want_f64(&y, nearest ? (const double[]){0, 5, 5, 0} : (const double[]){3.5, 5, 4.6, 0},
+                 4);
+        st_value_clear(&y);
+    }
+    ut_one o = ut_one_new("GridSample", "", 22, 2, 1); /* cubic is 2-D only */
+    ut_attr_str(&o, "mode", "cubic");
+    st_value ins[2] = {ut_value(ST_DTYPE_F32, 5, xd, x), ut_value(ST_DTYPE_F32, 5, gd, g)};
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_neq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK);
+    cr_assert(strstr(err.msg, "cubic"), "%s", err.msg);
+    ut_one_done(&o, outs);
+}
