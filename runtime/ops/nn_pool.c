@@ -37,8 +37,8 @@ typedef struct pool_state {
             size_t cnt = 0, full = 1;                                                       \
             for (int d = 0; d < g->nsp; d++) { /* window extent inside the padded input */ \
                 int64_t s0 = o[d] * g->stride[d] - g->pad0[d];                              \
-                int64_t e0 = ST_MIN(s0 + (g->k[d] - 1) * g->dil[d] + 1, g->in[d] + g->pad1[d]); \
-                full *= (size_t)(e0 - s0);                                                  \
+                int64_t lim = g->in[d] + g->pad1[d] - s0; /* taps inside the padded input */ \
+                full *= lim <= 0 ? 0 : (size_t)ST_MIN(g->k[d], (lim + g->dil[d] - 1) / g->dil[d]); \
             }                                                                               \
             int64_t kc[ST_NN_MAX_SP] = {0};                                                 \
             for (size_t kp = 0; kp < g->k_vol; kp++) {                                      \
@@ -241,7 +241,10 @@ static st_status prep_pool(st_kctx *k, pool_kind kind, bool global, st_error *er
         if ((s = st_nn_win_finish(&st->win, err))) goto fail;
     } else {
         st_nn_win_opts o = {.ceil_mode = st_attr_int(k->node, "ceil_mode", 0) != 0,
-                            .has_dilations = kind == POOL_MAX};
+                            /* AveragePool from 19, LpPool from 18 */
+                            .has_dilations = kind == POOL_MAX ||
+                                             (kind == POOL_AVG && k->opset >= 19) ||
+                                             (kind == POOL_LP && k->opset >= 18)};
         if ((s = st_nn_win_parse(k, nsp, x->dims + 2, &o, &st->win, err))) goto fail;
         st->count_pad = st_attr_int(k->node, "count_include_pad", 0) != 0;
         st->col_major = st_attr_int(k->node, "storage_order", 0) != 0;

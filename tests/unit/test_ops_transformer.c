@@ -1,7 +1,8 @@
-/* tests/unit/test_ops_transformer.c: Attention, RMSNormalization, RotaryEmbedding and
- * LpNormalization (runtime/ops/nn_attention.c, nn_norm.c) run through a real session on
- * one-node graphs; expected values are worked by hand or computed with NumPy from the ONNX
- * 1.20 reference semantics (the values are pasted here, nothing runs Python). */
+/* tests/unit/test_ops_transformer.c: the nn family's opset 18-24 ops and forms: Attention,
+ * RMSNormalization, RotaryEmbedding, LpNormalization and pool dilations (nn_attention.c,
+ * nn_norm.c, nn_pool.c) run through a real session on one-node graphs; expected values are
+ * worked by hand or computed with NumPy from the ONNX 1.20 reference semantics (the values
+ * are pasted here, nothing runs Python). */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -284,4 +285,32 @@ Test(lpnorm, p1_p2_axes) {
     cr_assert_neq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK);
     cr_assert(strstr(err.msg, "p must be"), "%s", err.msg);
     ut_one_done(&o, outs);
+}
+
+/* ---- pool dilations (AveragePool-19, LpPool-18) ----------------------------------------- */
+
+/* X = (1, 2, 3, 4), kernel 2, dilation 2: windows (1, 3), (2, 4); with pads (1, 1) and
+ * count_include_pad the divisor counts the taps inside the padded input. */
+static void pool_case(const char *op, int64_t opset, bool pad, const double *want, size_t n) {
+    int64_t xd[3] = {1, 1, 4};
+    double x[4] = {1, 2, 3, 4};
+    ut_one o = ut_one_new(op, "", opset, 1, 1);
+    ut_attr_ints(&o, "kernel_shape", 1, (const int64_t[]){2});
+    ut_attr_ints(&o, "dilations", 1, (const int64_t[]){2});
+    if (pad) {
+        ut_attr_ints(&o, "pads", 2, (const int64_t[]){1, 1});
+        ut_attr_int(&o, "count_include_pad", 1);
+    }
+    st_value ins[1] = {ut_value(ST_DTYPE_F64, 3, xd, x)};
+    st_value *outs;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    expect(&outs[0], want, n, 1e-9, op);
+    ut_one_done(&o, outs);
+}
+
+Test(pool, dilations) {
+    pool_case("AveragePool", 19, false, (const double[]){2, 3}, 2);
+    pool_case("AveragePool", 19, true, (const double[]){1, 2, 3, 1.5}, 4);
+    pool_case("LpPool", 18, false, (const double[]){sqrt(10), sqrt(20)}, 2);
 }
