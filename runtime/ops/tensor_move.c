@@ -188,6 +188,18 @@ static st_status split_sizes(st_kctx *k, const st_tensor *x, bool at_run, int *a
         return ST_OK;
     }
     if (n <= 0) return st_errorf(err, ST_ERR_INVALID, "Split has no outputs");
+    int64_t nout = st_attr_int(k->node, "num_outputs", 0);
+    if (k->opset >= 18 && nout && nout != n)
+        return st_errorf(err, ST_ERR_INVALID, "num_outputs is %lld but the node has %d outputs",
+                         (long long)nout, n);
+    if (dim % n && k->opset >= 18 && nout) { /* Split-18: parts of ceil(dim / n), the last less */
+        int64_t chunk = (dim + n - 1) / n, last = dim - chunk * (n - 1);
+        if (last < 0)
+            return st_errorf(err, ST_ERR_INVALID, "axis of %lld cannot be split into %d parts",
+                             (long long)dim, n);
+        for (int i = 0; i < n; i++) sizes[i] = i < n - 1 ? chunk : last;
+        return ST_OK;
+    }
     if (dim % n)
         return st_errorf(err, ST_ERR_INVALID, "axis of %lld cannot be split into %d equal parts",
                          (long long)dim, n);

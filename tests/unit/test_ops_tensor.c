@@ -519,3 +519,27 @@ Test(tensor_ops, gridsample_volumetric) {
     cr_assert(strstr(err.msg, "cubic"), "%s", err.msg);
     ut_one_done(&o, outs);
 }
+
+/* Split-18 with num_outputs: 7 elements into 4 parts of ceil(7 / 4) = 2, the last 1. */
+Test(tensor_ops, split18_uneven) {
+    int32_t x[7] = {1, 2, 3, 4, 5, 6, 7};
+    int64_t xd[1] = {7};
+    ut_one o = ut_one_new("Split", "", 18, 1, 4);
+    ut_attr_int(&o, "num_outputs", 4);
+    st_value ins[1] = {ut_value(ST_DTYPE_I32, 1, xd, x)};
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(outs[i].tensor.dims[0], i < 3 ? 2 : 1);
+        cr_assert_eq(((int32_t *)outs[i].tensor.data)[0], 1 + 2 * i);
+    }
+    ut_one_done(&o, outs);
+    o = ut_one_new("Split", "", 18, 1, 4); /* num_outputs must match the outputs */
+    ut_attr_int(&o, "num_outputs", 3);
+    st_value ins2[1] = {ut_value(ST_DTYPE_I32, 1, xd, x)};
+    outs = NULL;
+    cr_assert_neq(ut_one_run(&o, ins2, NULL, &outs, &err), ST_OK);
+    cr_assert(strstr(err.msg, "num_outputs"), "%s", err.msg);
+    ut_one_done(&o, outs);
+}
