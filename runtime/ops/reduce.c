@@ -103,6 +103,7 @@ static inline uint64_t red_d2u(double v) {
 #define LSE_FAST_u16 LSE_FAST_NO
 #define LSE_FAST_u32 LSE_FAST_NO
 #define LSE_FAST_u64 LSE_FAST_NO
+#define LSE_FAST_b8 LSE_FAST_NO
 #define RED_SHIFT(m) (isinf(m) ? 0 : (m)) /* a max of +-inf shifts nothing */
 
 /* Element types: suffix, dtype, C type, lane accumulator, wide accumulator, LSE compute
@@ -132,7 +133,9 @@ static inline uint64_t red_d2u(double v) {
     X(u32, ST_DTYPE_U32, uint32_t, uint64_t, uint64_t, double, LD_SAME, ST_U32, ABS_U, NAN_NO,  \
       0, UINT32_MAX)                                                                             \
     X(u64, ST_DTYPE_U64, uint64_t, uint64_t, uint64_t, double, LD_SAME, ST_U64, ABS_U, NAN_NO,  \
-      0, UINT64_MAX)
+      0, UINT64_MAX)                                                                             \
+    X(b8, ST_DTYPE_BOOL, uint8_t, uint64_t, uint64_t, double, LD_SAME, ST_U8, ABS_U, NAN_NO, 0, \
+      1) /* ReduceMax/Min only (opset 20): prep_reduce_kind turns the other kinds away */
 
 /* Per-kind pieces: PRE maps an element, COMB folds two accumulators, FIN finishes. */
 #define PRE_ID(v, ABSF) (v)
@@ -651,7 +654,8 @@ static st_status prep_reduce_kind(st_kctx *k, red_kind kind, st_error *err) {
     red_state *s = NULL;
     st_status st;
     if (!x) return st_errorf(err, ST_ERR_INVALID, "input data is missing");
-    if (!red_table[x->dtype][kind].row)
+    bool bool_ok = (kind == RED_MAX || kind == RED_MIN) && k->opset >= 20;
+    if (!red_table[x->dtype][kind].row || (x->dtype == ST_DTYPE_BOOL && !bool_ok))
         return st_errorf(err, ST_ERR_UNSUPPORTED, "%s input is not supported",
                          st_dtype_name(x->dtype));
     if (!(s = st_calloc(1, sizeof *s))) return st_error_nomem(err);

@@ -624,3 +624,45 @@ Test(reduce, det_batched_and_pivoting) {
     st_value_clear(&y);
     st_tensor_clear(&x);
 }
+
+/* ReduceMax/Min-20 take bool: any / all along the axis; an empty set gives false for max
+ * and true for min; other kinds and older opsets still refuse bool. */
+Test(reduce, bool_max_min_opset20) {
+    bool x[6] = {true, false, false, false, false, false};
+    st_tensor in[2] = {ut_tensor(ST_DTYPE_BOOL, 2, (int64_t[]){2, 3}, x),
+                       ut_tensor(ST_DTYPE_I64, 1, (int64_t[]){1}, (int64_t[]){1})};
+    static const char *const ops[2] = {"ReduceMax", "ReduceMin"};
+    static const uint8_t want[2][2] = {{1, 0}, {0, 0}};
+    for (int m = 0; m < 2; m++) {
+        tnode t = {.op = ops[m], .opset = 20, .nin = 2, .nout = 1, .ins = in, .threads = 1,
+                   .attrs = (const tattr[]){A_INT("keepdims", 0), {0}}};
+        st_value out;
+        st_error err = {0};
+        cr_assert_eq(run_node(&t, &out, &err), ST_OK, "%s", err.msg);
+        cr_assert_eq(out.tensor.dtype, ST_DTYPE_BOOL);
+        for (int i = 0; i < 2; i++)
+            cr_assert_eq(((uint8_t *)out.tensor.data)[i], want[m][i], "%s %d", ops[m], i);
+        st_value_clear(&out);
+    }
+    st_tensor e[2] = {ut_tensor(ST_DTYPE_BOOL, 2, (int64_t[]){2, 0}, NULL), in[1]};
+    for (int m = 0; m < 2; m++) {
+        tnode t = {.op = ops[m], .opset = 20, .nin = 2, .nout = 1, .ins = e, .threads = 1};
+        st_value out;
+        st_error err = {0};
+        cr_assert_eq(run_node(&t, &out, &err), ST_OK, "%s", err.msg);
+        for (int i = 0; i < 2; i++)
+            cr_assert_eq(((uint8_t *)out.tensor.data)[i], m, "empty %s %d", ops[m], i);
+        st_value_clear(&out);
+    }
+    tnode bad[2] = {{.op = "ReduceSum", .opset = 20, .nin = 2, .nout = 1, .ins = in, .threads = 1},
+                    {.op = "ReduceMax", .opset = 18, .nin = 2, .nout = 1, .ins = in, .threads = 1}};
+    for (int b = 0; b < 2; b++) {
+        st_value out;
+        st_error err = {0};
+        cr_assert_neq(run_node(&bad[b], &out, &err), ST_OK);
+        cr_assert(strstr(err.msg, "bool"), "%s", err.msg);
+    }
+    st_tensor_clear(&in[0]);
+    st_tensor_clear(&in[1]);
+    st_tensor_clear(&e[0]);
+}
