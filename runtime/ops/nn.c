@@ -144,6 +144,10 @@ static const st_op_def family_rows[] = {
     ST_OP("", "MeanVarianceNormalization", 9, st_nn_prep_mvn), /* zero mean, unit var; also 13 */
     /* x / ||x||_p along axis: power, sum, divide per element; also 22 (bfloat16) */
     ST_OP("", "LpNormalization", 1, st_nn_prep_lpnorm, .flops_per_elem = 3),
+    /* stats per (n, group); mean, variance, normalize, scale, shift per element; also 21
+     * (scale and bias per channel) */
+    ST_OP("", "GroupNormalization", 18, st_nn_prep_groupnorm, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 5),
     /* identity in inference; also 6, 7, 10 (bool mask), 12 (ratio, training_mode), 13 */
     ST_OP("", "Dropout", 1, st_nn_prep_dropout, .flags = ST_OPF_IMPURE),
     /* float to int8/uint8; also 13 (per-axis) */

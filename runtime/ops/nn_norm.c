@@ -723,3 +723,75 @@ st_status st_nn_prep_lpnorm(st_kctx *k, st_error *err) {
     k->run = run_lpnorm;
     return ST_OK;
 }
+
+/* ---- GroupNormalization -----------------------------------------------------------------
+ * X [N, C, spatial...] in num_groups groups of C / G channels: each (n, group) is
+ * normalized by its own mean and variance, then scaled and shifted per group (opset 18)
+ * or per channel (opset 21). Computed in double. */
+
+typedef struct gn_state {
+    size_t n, c, g, inner; /* inner: spatial elements per channel */
+    double eps;
+    bool per_channel;
+} gn_state;
+
+static st_status run_groupnorm(st_kctx *k, st_error *err) {
+    const gn_state *st = k->state;
+    const st_tensor *x = st_in(k, 0), *w = st_in(k, 1), *b = st_in(k, 2);
+    st_tensor *y = st_out(k, 0, x->dtype, x->ndim, x->dims, err);
+    if (!y) return err->status;
+    size_t total = st->n * st->c * st->inner, cg = st->c / st->g, span = cg * st->inner;
+    size_t np = st->per_channel ? st->c : st->g;
+    double *v = k->scratch, *wd = v + total, *bd = wd + np;
+    st_nn_to_f64(x->dtype, x->data, v, total);
+    st_nn_to_f64(w->dtype, w->data, wd, np);
+    st_nn_to_f64(b->dtype, b->data, bd, np);
+    for (size_t ng = 0; ng < st->n * st->g; ng++) {
+        double *p = v + ng * span, s = 0, q = 0;
+        for (size_t i = 0; i < span; i++) s += p[i];
+        double m = span ? s / (double)span : 0;
+        for (size_t i = 0; i < span; i++) q += (p[i] - m) * (p[i] - m);
+        double inv = 1.0 / sqrt((span ? q / (double)span : 0) + st->eps);
+        size_t grp = ng % st->g;
+        for (size_t i = 0; i < span; i++) {
+            size_t pi = st->per_channel ? grp * cg + i / st->inner : grp;
+            p[i] = (p[i] - m) * inv * wd[pi] + bd[pi];
+        }
+    }
+    st_nn_from_f64(y->dtype, v, y->data, total);
+    return ST_OK;
+}
+
+st_status st_nn_prep_groupnorm(st_kctx *k, st_error *err) {
+    st_status s;
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
+                               ST_DTYPE_BF16)))
+        return s;
+    const st_tensor *x = st_in(k, 0), *w = st_in(k, 1), *b = st_in(k, 2);
+    if (x->ndim < 2) return st_errorf(err, ST_ERR_INVALID, "X must be [N, C, ...]");
+    int64_t g = st_attr_int(k->node, "num_groups", 0), c = x->dims[1];
+    if (g <= 0 || c % g)
+        return st_errorf(err, ST_ERR_INVALID, "num_groups %lld must divide %lld channels",
+                         (long long)g, (long long)c);
+    gn_state st = {.c = (size_t)c, .g = (size_t)g, .n = (size_t)x->dims[0],
+                   .eps = st_attr_float(k->node, "epsilon", 1e-5), .per_channel = k->opset >= 21};
+    int64_t np = st.per_channel ? c : g;
+    if (!w || !b || !st_dtype_is_float(w->dtype) || b->dtype != w->dtype || w->ndim != 1 ||
+        b->ndim != 1 || w->dims[0] != np || b->dims[0] != np)
+        return st_errorf(err, ST_ERR_INVALID, "scale and bias must be float vectors of %lld",
+                         (long long)np);
+    size_t total, bytes;
+    if ((s = st_shape_nelem(x->ndim - 2, x->dims + 2, &st.inner, err)) ||
+        (s = st_shape_nelem(x->ndim, x->dims, &total, err)))
+        return s;
+    if (!st_mul_ok(total + 2 * (size_t)np + 1, sizeof(double), &bytes))
+        return st_errorf(err, ST_ERR_LIMIT, "tensor too large");
+    gn_state *ps = st_malloc(sizeof *ps);
+    if (!ps) return st_error_nomem(err);
+    *ps = st;
+    k->scratch_bytes = bytes;
+    st_out_declare(k, 0, x->dtype, x->ndim, x->dims);
+    k->state = ps;
+    k->run = run_groupnorm;
+    return ST_OK;
+}

@@ -1,8 +1,8 @@
 /* tests/unit/test_ops_transformer.c: the nn family's opset 18-24 ops and forms: Attention,
- * RMSNormalization, RotaryEmbedding, LpNormalization and pool dilations (nn_attention.c,
- * nn_norm.c, nn_pool.c) run through a real session on one-node graphs; expected values are
- * worked by hand or computed with NumPy from the ONNX 1.20 reference semantics (the values
- * are pasted here, nothing runs Python). */
+ * RMSNormalization, RotaryEmbedding, LpNormalization, GroupNormalization and pool dilations
+ * (nn_attention.c, nn_norm.c, nn_pool.c) run through a real session on one-node graphs;
+ * expected values are worked by hand or computed with NumPy from the ONNX 1.20 reference
+ * semantics (the values are pasted here, nothing runs Python). */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -313,4 +313,29 @@ Test(pool, dilations) {
     pool_case("AveragePool", 19, false, (const double[]){2, 3}, 2);
     pool_case("AveragePool", 19, true, (const double[]){1, 2, 3, 1.5}, 4);
     pool_case("LpPool", 18, false, (const double[]){sqrt(10), sqrt(20)}, 2);
+}
+
+/* ---- GroupNormalization ------------------------------------------------------------------- */
+
+/* X [1, 4, 1] = (1, 3, 10, 20) in 2 groups normalizes to (-1, 1, -1, 1); opset 21 scales
+ * and shifts per channel, opset 18 per group. */
+Test(groupnorm, per_channel_and_per_group) {
+    int64_t xd[3] = {1, 4, 1};
+    float x[4] = {1, 3, 10, 20};
+    for (int v = 0; v < 2; v++) {
+        int64_t np = v ? 2 : 4, pd[1] = {np};
+        float w21[4] = {1, 2, 3, 4}, b21[4] = {0, 0, 0, 1}, w18[2] = {2, 3}, b18[2] = {1, 0};
+        ut_one o = ut_one_new("GroupNormalization", "", v ? 18 : 21, 3, 1);
+        ut_attr_int(&o, "num_groups", 2);
+        ut_attr_float(&o, "epsilon", 0);
+        st_value ins[3] = {ut_value(ST_DTYPE_F32, 3, xd, x),
+                           ut_value(ST_DTYPE_F32, 1, pd, v ? w18 : w21),
+                           ut_value(ST_DTYPE_F32, 1, pd, v ? b18 : b21)};
+        st_value *outs;
+        st_error err = {0};
+        cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+        double w1[4] = {-1, 2, -3, 5}, w2[4] = {-1, 3, -3, 3};
+        expect(&outs[0], v ? w2 : w1, 4, 1e-6, "Y");
+        ut_one_done(&o, outs);
+    }
 }

@@ -188,7 +188,7 @@ Test(registry, per_element_flops) {
         cr_assert_float_eq(d->flops_per_elem, (float)(int)d->flops_per_elem, 0, "%s", d->op_type);
         n_rows++;
     }
-    cr_assert_eq(n_rows, 48);
+    cr_assert_eq(n_rows, 49);
     struct {
         const char *op;
         float per;
