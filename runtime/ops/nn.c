@@ -102,6 +102,8 @@ static const st_op_def family_rows[] = {
     ST_OP("", "ConvTranspose", 1, st_nn_prep_conv_transpose, .flops = conv_transpose_flops),
     /* int8/uint8 conv to int32 */
     ST_OP("", "ConvInteger", 10, st_nn_prep_conv_integer, .flops = conv_integer_flops),
+    /* convolution sampling X at offset positions (bilinear, optional mask); 2-D; also 22 */
+    ST_OP("", "DeformConv", 19, st_nn_prep_deform_conv),
     /* quantized conv */
     ST_OP("", "QLinearConv", 10, st_nn_prep_qlinear_conv, .flops = qlinear_conv_flops),
     /* broadcast attribute era; also 6, 7 (unidirectional C bcast), 9 (integer types), 11 (C

@@ -63,7 +63,7 @@ void st_nn_omp_threads(int n);
     X(global_maxpool) X(global_lppool) X(maxunpool) X(max_roi_pool) X(roi_align)           \
     X(batchnorm) X(instancenorm) X(layernorm) X(lrn) X(mvn) X(dropout) X(quantize)         \
     X(dequantize) X(dynamic_quantize) X(einsum) X(nms) X(attention) X(rmsnorm) X(rope)   \
-    X(lpnorm) X(groupnorm)
+    X(lpnorm) X(groupnorm) X(deform_conv)
 #define ST_NN_PREP_DECL_(n) st_status st_nn_prep_##n(st_kctx *k, st_error *err);
 ST_NN_PREPARES(ST_NN_PREP_DECL_)
 #undef ST_NN_PREP_DECL_

@@ -1,8 +1,8 @@
 /* tests/unit/test_ops_transformer.c: the nn family's opset 18-24 ops and forms: Attention,
- * RMSNormalization, RotaryEmbedding, LpNormalization, GroupNormalization and pool dilations
- * (nn_attention.c, nn_norm.c, nn_pool.c) run through a real session on one-node graphs;
- * expected values are worked by hand or computed with NumPy from the ONNX 1.20 reference
- * semantics (the values are pasted here, nothing runs Python). */
+ * RMSNormalization, RotaryEmbedding, LpNormalization, GroupNormalization, DeformConv and pool
+ * dilations (nn_attention.c, nn_norm.c, nn_deform.c, nn_pool.c) run through a real session
+ * on one-node graphs; expected values are worked by hand or computed with NumPy from the
+ * ONNX 1.20 reference semantics (the values are pasted here, nothing runs Python). */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -336,6 +336,31 @@ Test(groupnorm, per_channel_and_per_group) {
         cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
         double w1[4] = {-1, 2, -3, 5}, w2[4] = {-1, 3, -3, 3};
         expect(&outs[0], v ? w2 : w1, 4, 1e-6, "Y");
+        ut_one_done(&o, outs);
+    }
+}
+
+/* ---- DeformConv ------------------------------------------------------------------------ */
+
+/* X [1,1,2,2] = (1, 2, 3, 4), a 1x1 kernel of 2: output (0, 0) samples (0.5, 0.5) = 2.5,
+ * output (1, 1) is moved one row down, outside the image (0); then a mask and a bias. */
+Test(deform_conv, offsets_mask_bias) {
+    int64_t xd[4] = {1, 1, 2, 2}, wd[4] = {1, 1, 1, 1}, od[4] = {1, 2, 2, 2}, bd[1] = {1};
+    float x[4] = {1, 2, 3, 4}, w[1] = {2}, off[8] = {0.5f, 0, 0, 1, 0.5f, 0, 0, 0};
+    float mask[4] = {1, 0.5f, 1, 1}, bias[1] = {1};
+    for (int mb = 0; mb < 2; mb++) {
+        ut_one o = ut_one_new("DeformConv", "", 19, 5, 1);
+        st_value ins[5] = {ut_value(ST_DTYPE_F32, 4, xd, x), ut_value(ST_DTYPE_F32, 4, wd, w),
+                           ut_value(ST_DTYPE_F32, 4, od, off)};
+        if (mb) {
+            ins[3] = ut_value(ST_DTYPE_F32, 1, bd, bias);
+            ins[4] = ut_value(ST_DTYPE_F32, 4, xd, mask);
+        }
+        st_value *outs;
+        st_error err = {0};
+        cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+        double w0[4] = {5, 4, 6, 0}, w1[4] = {6, 3, 7, 1};
+        expect(&outs[0], mb ? w1 : w0, 4, 1e-6, "Y");
         ut_one_done(&o, outs);
     }
 }
