@@ -1527,7 +1527,14 @@ static void ew_from_text(const st_str *sv, st_dtype t, void *dst) {
     }
     double d = strtod(buf, &end);
     if (end == buf) d = 0;
-    ew_convert(&d, ST_DTYPE_F64, dst, t, 1);
+    if (t == ST_DTYPE_F8E8M0)
+        *(uint8_t *)dst = st_f32_to_e8m0((float)d, true, ST_E8M0_UP);
+    else if (st_dtype_is_minifloat(t))
+        *(uint8_t *)dst = st_f32_to_minifloat(t, (float)d, true);
+    else if (st_dtype_is_narrow_int(t))
+        *(uint8_t *)dst = st_narrow_int_wrap(t, d != d ? 0 : (int64_t)fmax(fmin(d, 1e18), -1e18));
+    else
+        ew_convert(&d, ST_DTYPE_F64, dst, t, 1);
 }
 
 typedef struct ew_cast_job {

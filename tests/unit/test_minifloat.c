@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ir.h"
+#include "unit_util.h"
 
 static const st_dtype f8_types[] = {ST_DTYPE_F8E4M3FN, ST_DTYPE_F8E4M3FNUZ, ST_DTYPE_F8E5M2,
                                     ST_DTYPE_F8E5M2FNUZ, ST_DTYPE_F4E2M1};
@@ -232,4 +233,64 @@ Test(minifloat, npy_in_and_out) {
     st_value_clear(&back);
     unlink(npy);
     st_tensor_clear(&t);
+}
+
+/* Cast x (consumed) to `to` at opset; saturate < 0 leaves the attribute out. */
+static st_value cast_one(st_value x, st_dtype to, int64_t opset, int saturate) {
+    ut_one o = ut_one_new("Cast", "", opset, 1, 1);
+    ut_attr_int(&o, "to", to);
+    if (saturate >= 0) ut_attr_int(&o, "saturate", saturate);
+    st_value *outs = NULL;
+    st_error err;
+    cr_assert_eq(ut_one_run(&o, &x, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    st_value y;
+    st_tensor_copy(&y.tensor, &outs[0].tensor, NULL);
+    y.kind = ST_VAL_TENSOR;
+    ut_one_done(&o, outs);
+    return y;
+}
+
+Test(minifloat, cast) {
+    int64_t d4[1] = {4}, d3[1] = {3};
+    const char *txt[4] = {"448", "1000", "nan", "-0.3"};
+    st_value y = cast_one(ut_value(ST_DTYPE_STRING, 1, d4, txt), ST_DTYPE_F8E4M3FN, 21, -1);
+    static const uint8_t from_text[4] = {0x7e, 0x7e, 0x7f, 0xaa};
+    cr_assert_eq(y.tensor.dtype, ST_DTYPE_F8E4M3FN);
+    cr_assert_arr_eq(y.tensor.data, from_text, 4);
+    st_value_clear(&y);
+
+    static const float big[3] = {1000.0f, -1000.0f, 0.3f};
+    y = cast_one(ut_value(ST_DTYPE_F32, 1, d3, big), ST_DTYPE_F8E4M3FN, 21, 0);
+    static const uint8_t no_sat[3] = {0x7f, 0x7f, 0x2a}; /* NaN (no -NaN in E4M3FN's spec) */
+    cr_assert_eq(((uint8_t *)y.tensor.data)[0], no_sat[0]);
+    cr_assert_eq(((uint8_t *)y.tensor.data)[2], no_sat[2]);
+    cr_assert(isnan(st_minifloat_to_f32(ST_DTYPE_F8E4M3FN, ((uint8_t *)y.tensor.data)[1])));
+    st_value_clear(&y);
+
+    static const float wrap[3] = {-9.0f, 8.0f, 7.9f};
+    y = cast_one(ut_value(ST_DTYPE_F32, 1, d3, wrap), ST_DTYPE_I4, 21, -1);
+    static const int8_t wrapped[3] = {7, -8, 7};
+    cr_assert_arr_eq(y.tensor.data, wrapped, 3);
+    /* int4 -> float8 goes through the value: -8 is 1.0 * 2^3 */
+    y = cast_one(y, ST_DTYPE_F8E4M3FN, 21, -1);
+    cr_assert_eq(((uint8_t *)y.tensor.data)[1], 0xd0);
+    y = cast_one(y, ST_DTYPE_F16, 21, -1);
+    cr_assert_eq(st_f16_to_f32(((uint16_t *)y.tensor.data)[1]), -8.0f);
+    cr_assert_eq(st_f16_to_f32(((uint16_t *)y.tensor.data)[0]), 7.0f);
+    st_value_clear(&y);
+}
+
+/* Cast to bfloat16 truncates before opset 19 (the reference data of ONNX 1.12) and rounds
+ * to nearest even from Cast-19 (ONNX 1.20's). */
+Test(minifloat, cast_bfloat16_by_opset) {
+    uint32_t bits = 0x3f80c000u;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    int64_t d1[1] = {1};
+    st_value y = cast_one(ut_value(ST_DTYPE_F32, 1, d1, &f), ST_DTYPE_BF16, 13, -1);
+    cr_assert_eq(*(uint16_t *)y.tensor.data, 0x3f80);
+    st_value_clear(&y);
+    y = cast_one(ut_value(ST_DTYPE_F32, 1, d1, &f), ST_DTYPE_BF16, 19, -1);
+    cr_assert_eq(*(uint16_t *)y.tensor.data, 0x3f81);
+    st_value_clear(&y);
 }
