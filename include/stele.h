@@ -55,20 +55,20 @@ extern "C" {
 
 /* ---- status ---------------------------------------------------------------------- */
 /* One list defines the codes and their descriptions. */
-#define ST_STATUS_MAP(X)                                                      \
-    X(OK, "ok")                                                               \
-    X(ERR_IO, "i/o error")                                                    \
-    X(ERR_FORMAT, "malformed input")                                          \
-    X(ERR_UNSUPPORTED, "unsupported")                                         \
-    X(ERR_LIMIT, "limit exceeded")                                            \
-    X(ERR_NOMEM, "out of memory")                                             \
+#define ST_STATUS_MAP(X)              \
+    X(OK, "ok")                       \
+    X(ERR_IO, "i/o error")            \
+    X(ERR_FORMAT, "malformed input")  \
+    X(ERR_UNSUPPORTED, "unsupported") \
+    X(ERR_LIMIT, "limit exceeded")    \
+    X(ERR_NOMEM, "out of memory")     \
     X(ERR_INVALID, "invalid argument")
 
 typedef enum {
 #define ST_STATUS_ENUM_(name, text) ST_##name,
     ST_STATUS_MAP(ST_STATUS_ENUM_)
 #undef ST_STATUS_ENUM_
-    ST_STATUS_COUNT
+        ST_STATUS_COUNT
 } st_status;
 
 #define ST_ERROR_MSG_MAX 1024
@@ -163,7 +163,7 @@ ST_API st_status st_tensor_copy(st_tensor *dst, const st_tensor *src, st_error *
 
 /* ---- runtime values: tensor, sequence of tensors, optional ------------------------ */
 typedef enum {
-    ST_VAL_NONE = 0,  /* an empty optional (or no value) */
+    ST_VAL_NONE = 0, /* an empty optional (or no value) */
     ST_VAL_TENSOR,
     ST_VAL_SEQUENCE,
     ST_VAL_KIND_COUNT
@@ -171,9 +171,9 @@ typedef enum {
 
 typedef struct st_value {
     st_val_kind kind;
-    bool optional;     /* wrapped in an ONNX optional type */
-    st_tensor tensor;  /* kind == ST_VAL_TENSOR */
-    size_t nseq;       /* kind == ST_VAL_SEQUENCE */
+    bool optional;    /* wrapped in an ONNX optional type */
+    st_tensor tensor; /* kind == ST_VAL_TENSOR */
+    size_t nseq;      /* kind == ST_VAL_SEQUENCE */
     st_tensor *seq;
     st_dtype elem_dtype; /* element type of a sequence (or of a NONE optional), if known */
 } st_value;
@@ -218,17 +218,20 @@ ST_API st_status st_model_load(const char *path, const st_load_opts *opts, st_mo
 ST_API void st_model_free(st_model *m);
 
 typedef struct st_save_opts {
-    st_format format;           /* ST_FORMAT_UNKNOWN: from the path's extension */
-    size_t external_threshold;  /* ONNX: tensors of at least this many bytes go to an
+    st_format format;          /* ST_FORMAT_UNKNOWN: from the path's extension */
+    size_t external_threshold; /* ONNX: tensors of at least this many bytes go to an
                                    external data file; 0 = only when the model would
                                    exceed protobuf's 2 GiB limit */
+    int target_opset;           /* ONNX: write the ai.onnx nodes at this opset (7..25); 0 keeps
+                                   the model's. A node the target cannot express fails with
+                                   ST_ERR_UNSUPPORTED naming the node and the reason */
 } st_save_opts;
 ST_API st_status st_model_save(const st_model *m, const char *path, const st_save_opts *opts,
                                st_error *err);
 
 /* Model description (pointers stay valid until st_model_free). */
 ST_API st_format st_model_format(const st_model *m);
-ST_API const char *st_model_producer(const st_model *m);         /* "pytorch 1.13.0" or "" */
+ST_API const char *st_model_producer(const st_model *m); /* "pytorch 1.13.0" or "" */
 ST_API int64_t st_model_ir_version(const st_model *m);
 ST_API size_t st_model_n_opsets(const st_model *m);
 ST_API const char *st_model_opset_domain(const st_model *m, size_t i); /* "" = ai.onnx */
@@ -241,14 +244,14 @@ typedef struct st_dim_info {
 
 typedef struct st_value_info {
     const char *name;
-    st_val_kind kind;   /* ST_VAL_TENSOR or ST_VAL_SEQUENCE (ST_VAL_NONE: type unknown) */
+    st_val_kind kind; /* ST_VAL_TENSOR or ST_VAL_SEQUENCE (ST_VAL_NONE: type unknown) */
     bool optional;
-    st_dtype dtype;     /* tensor or sequence element type */
-    int rank;           /* -1 when unknown */
+    st_dtype dtype; /* tensor or sequence element type */
+    int rank;       /* -1 when unknown */
     const st_dim_info *dims;
 } st_value_info;
 
-ST_API size_t st_model_n_inputs(const st_model *m);  /* excludes initializers */
+ST_API size_t st_model_n_inputs(const st_model *m); /* excludes initializers */
 ST_API size_t st_model_n_outputs(const st_model *m);
 ST_API void st_model_input(const st_model *m, size_t i, st_value_info *out);
 ST_API void st_model_output(const st_model *m, size_t i, st_value_info *out);
@@ -289,8 +292,8 @@ ST_API st_session_opts st_session_opts_default(void);
 
 /* Prepare a model to run. Fails with one message listing every operator the runtime lacks,
  * with counts. The session borrows the model: free the session first. */
-ST_API st_status st_session_new(const st_model *m, const st_session_opts *opts,
-                                st_session **out, st_error *err);
+ST_API st_status st_session_new(const st_model *m, const st_session_opts *opts, st_session **out,
+                                st_error *err);
 ST_API void st_session_free(st_session *s);
 ST_API size_t st_session_n_outputs(const st_session *s);
 ST_API const char *st_session_output_name(const st_session *s, size_t i);
@@ -307,12 +310,12 @@ ST_API const st_value *st_session_value(const st_session *s, const char *name);
 
 /* ---- per-node observation (profiler hooks; NULL to remove) ------------------------ */
 typedef struct st_node_event {
-    size_t node_index;    /* position in the session's execution order */
+    size_t node_index; /* position in the session's execution order */
     const char *node_name;
     const char *op_type;
-    int thread;           /* worker that ran it (0 = the calling thread) */
-    size_t graph_node;    /* the node's index in the model's main graph (file order) */
-    int n_in, n_out;      /* its input and output values, borrowed for the call (an entry */
+    int thread;        /* worker that ran it (0 = the calling thread) */
+    size_t graph_node; /* the node's index in the model's main graph (file order) */
+    int n_in, n_out;   /* its input and output values, borrowed for the call (an entry */
     const st_value *const *in, *const *out; /* is NULL when omitted; outputs are empty before) */
 } st_node_event;
 typedef void (*st_node_hook)(void *ud, const st_node_event *ev, bool after);
@@ -348,7 +351,8 @@ typedef struct st_profile_opts {
      * other CPUs costs more than 1.5% of a run (then, by default, they are read per run). */
     bool all_threads_per_node;
 } st_profile_opts;
-#define ST_PROFILE_DEFAULT_COUNTERS "task-clock,page-faults,context-switches,cycles,instructions,cache-misses"
+#define ST_PROFILE_DEFAULT_COUNTERS \
+    "task-clock,page-faults,context-switches,cycles,instructions,cache-misses"
 ST_API st_profile_opts st_profile_opts_default(void);
 
 /* Profile session s of model m. The profiler borrows both: free it first. */
@@ -366,15 +370,15 @@ ST_API double st_profiler_run_ms(const st_profiler *p, size_t i);
 typedef enum { ST_PROFILE_BY_NODE = 0, ST_PROFILE_BY_OP, ST_PROFILE_GROUP_COUNT } st_profile_group;
 typedef struct st_profile_report_opts {
     st_profile_group group_by;
-    int top;           /* rows shown, 0 = all */
-    bool json;         /* one JSON object instead of the text table */
-    const char *model; /* shown in the report, may be NULL */
+    int top;             /* rows shown, 0 = all */
+    bool json;           /* one JSON object instead of the text table */
+    const char *model;   /* shown in the report, may be NULL */
     int threads, warmup; /* shown in the report */
 } st_profile_report_opts;
 ST_API st_profile_report_opts st_profile_report_opts_default(void);
 /* The hotspot table (or JSON) with totals, counters and overhead; free with st_string_free. */
-ST_API st_status st_profiler_report(const st_profiler *p, const st_profile_report_opts *o, char **out,
-                                    st_error *err);
+ST_API st_status st_profiler_report(const st_profiler *p, const st_profile_report_opts *o,
+                                    char **out, st_error *err);
 /* Chrome Trace Event JSON (Perfetto UI, chrome://tracing; Kineto fields). */
 ST_API st_status st_profiler_write_trace(const st_profiler *p, const char *path, st_error *err);
 /* A TensorBoard logdir run <logdir>/<run>/: tfevents scalars, graph and run metadata, the
@@ -395,8 +399,8 @@ ST_API st_status st_profile_trace_report(const char *path, const st_profile_repo
  * model input's description: it decides which protobuf message a .pb file holds; without
  * it the kind is guessed. If the file names a value (TensorProto.name) and name_out is not
  * NULL, *name_out gets a copy that the caller frees with st_string_free. */
-ST_API st_status st_value_read(const char *path, const struct st_value_info *expect,
-                               st_value *out, char **name_out, st_error *err);
+ST_API st_status st_value_read(const char *path, const struct st_value_info *expect, st_value *out,
+                               char **name_out, st_error *err);
 ST_API st_status st_tensor_write_npy(const char *path, const st_tensor *t, st_error *err);
 /* Write a value in ONNX protobuf form (SequenceProto / OptionalProto / TensorProto). */
 ST_API st_status st_value_write_pb(const char *path, const st_value *v, const char *name,
@@ -409,24 +413,24 @@ ST_API void st_string_free(char *s);
  * when infinities differ; NaN against NaN counts as equal. Complex elements compare their
  * real and imaginary parts as separate elements; strings compare for equality only. */
 typedef struct st_compare_stats {
-    bool dtype_mismatch;   /* a and b have different element types (values still compared) */
-    bool shape_mismatch;   /* different shapes: no values compared */
-    size_t n;              /* elements compared */
-    size_t n_outside;      /* elements outside tolerance (including NaN/Inf mismatches) */
-    size_t nan_mismatch;   /* NaN on exactly one side */
-    size_t inf_mismatch;   /* an infinity on either side that the other does not match */
-    double max_abs;        /* largest |a - b| over finite pairs */
-    double max_rel;        /* largest |a - b| / |b| over finite pairs with b != 0 */
-    double mean_abs;       /* mean |a - b| over finite pairs */
-    double cosine;         /* cosine similarity over finite pairs (1 when both are zero) */
-    size_t worst;          /* flat index of the worst element: first NaN/Inf mismatch, else
+    bool dtype_mismatch; /* a and b have different element types (values still compared) */
+    bool shape_mismatch; /* different shapes: no values compared */
+    size_t n;            /* elements compared */
+    size_t n_outside;    /* elements outside tolerance (including NaN/Inf mismatches) */
+    size_t nan_mismatch; /* NaN on exactly one side */
+    size_t inf_mismatch; /* an infinity on either side that the other does not match */
+    double max_abs;      /* largest |a - b| over finite pairs */
+    double max_rel;      /* largest |a - b| / |b| over finite pairs with b != 0 */
+    double mean_abs;     /* mean |a - b| over finite pairs */
+    double cosine;       /* cosine similarity over finite pairs (1 when both are zero) */
+    size_t worst;        /* flat index of the worst element: first NaN/Inf mismatch, else
                               the largest |a - b|; meaningless when n == 0 */
     double worst_a, worst_b;
 } st_compare_stats;
 /* Compare a against b. Fails only with ST_ERR_INVALID for a NULL argument; mismatched
  * types and shapes are reported in *out, not as errors. */
-ST_API st_status st_tensor_compare(const st_tensor *a, const st_tensor *b, double atol,
-                                   double rtol, st_compare_stats *out, st_error *err);
+ST_API st_status st_tensor_compare(const st_tensor *a, const st_tensor *b, double atol, double rtol,
+                                   st_compare_stats *out, st_error *err);
 /* true when s shows no difference beyond tolerance and no type or shape mismatch. */
 ST_API bool st_compare_ok(const st_compare_stats *s);
 
@@ -435,15 +439,14 @@ ST_API bool st_compare_ok(const st_compare_stats *s);
  * st_model_free); the array is freed with st_node_infos_free. Omitted optional inputs and
  * outputs are "" entries. */
 typedef struct st_node_info {
-    const char *name;      /* may be "" */
+    const char *name; /* may be "" */
     const char *op_type;
-    const char *domain;    /* "" = ai.onnx */
+    const char *domain; /* "" = ai.onnx */
     size_t n_inputs, n_outputs;
     const char *const *inputs;
     const char *const *outputs;
 } st_node_info;
-ST_API st_status st_model_nodes(const st_model *m, st_node_info **out, size_t *n,
-                                st_error *err);
+ST_API st_status st_model_nodes(const st_model *m, st_node_info **out, size_t *n, st_error *err);
 ST_API void st_node_infos_free(st_node_info *nodes);
 
 /* For random test inputs: when model input i (as st_model_input numbers them) is an
@@ -456,8 +459,8 @@ ST_API bool st_model_input_index_bound(const st_model *m, size_t i, int64_t *bou
 /* Read every array of an .npz archive. On ST_OK, *names (member names without ".npy",
  * freed with st_strings_free) and *values (tensors, freed with st_values_free) have *n
  * entries. */
-ST_API st_status st_npz_read_values(const char *path, size_t *n, char ***names,
-                                    st_value **values, st_error *err);
+ST_API st_status st_npz_read_values(const char *path, size_t *n, char ***names, st_value **values,
+                                    st_error *err);
 ST_API void st_strings_free(char **names, size_t n);
 /* ---- end of compare ------------------------------------------------------------------ */
 

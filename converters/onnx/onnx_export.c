@@ -45,8 +45,8 @@ static st_status tensor_out(exporter *e, const st_tensor *t, const char *name, b
     if (s) return s;
     if ((*out)->has_raw_data) {
         if (!ST_GROW(e->items, e->cap_items, e->n_items + 1)) return st_error_nomem(err);
-        e->items[e->n_items++] = (ext_item){*out, (*out)->raw_data.data, (*out)->raw_data.len,
-                                            init, false, 0};
+        e->items[e->n_items++] =
+            (ext_item){*out, (*out)->raw_data.data, (*out)->raw_data.len, init, false, 0};
     }
     return ST_OK;
 }
@@ -61,7 +61,8 @@ static st_status sparse_out(exporter *e, const st_tensor *t, Onnx__SparseTensorP
         const uint8_t *p = (const uint8_t *)t->data + i * esz;
         bool nonzero = false;
         if (str) nonzero = ((const st_str *)t->data)[i].len > 0;
-        else for (size_t b = 0; b < esz; b++) nonzero |= p[b] != 0;
+        else
+            for (size_t b = 0; b < esz; b++) nonzero |= p[b] != 0;
         nnz += nonzero;
     }
     Onnx__SparseTensorProto *sp = ALLOC(e, Onnx__SparseTensorProto);
@@ -75,7 +76,8 @@ static st_status sparse_out(exporter *e, const st_tensor *t, Onnx__SparseTensorP
         const uint8_t *p = (const uint8_t *)t->data + i * esz;
         bool nonzero = false;
         if (str) nonzero = ((const st_str *)t->data)[i].len > 0;
-        else for (size_t b = 0; b < esz; b++) nonzero |= p[b] != 0;
+        else
+            for (size_t b = 0; b < esz; b++) nonzero |= p[b] != 0;
         if (!nonzero) continue;
         ix[k] = (int64_t)i;
         memcpy(vals + k * esz, p, esz);
@@ -109,8 +111,10 @@ static st_status value_info_out(exporter *e, const st_ir_value *v, Onnx__ValueIn
     if (s) return s;
     if (!p->type && v->has_const) { /* an initializer input without a declared type */
         st_dim dims[ST_MAX_RANK];
-        st_type t = {.kind = ST_VAL_TENSOR, .dtype = v->const_val.dtype,
-                     .rank = v->const_val.ndim, .dims = dims};
+        st_type t = {.kind = ST_VAL_TENSOR,
+                     .dtype = v->const_val.dtype,
+                     .rank = v->const_val.ndim,
+                     .dims = dims};
         for (int i = 0; i < t.rank; i++) dims[i] = (st_dim){v->const_val.dims[i], NULL};
         if ((s = type_out(e, &t, &p->type, err))) return s;
     }
@@ -137,8 +141,14 @@ static st_status attr_out(exporter *e, const st_attr *a, Onnx__AttributeProto **
     st_status s = ST_OK;
     size_t n = a->n;
     switch (a->kind) {
-    case ST_ATTR_FLOAT: p->has_f = 1; p->f = (float)a->f; break;
-    case ST_ATTR_INT: p->has_i = 1; p->i = a->i; break;
+    case ST_ATTR_FLOAT:
+        p->has_f = 1;
+        p->f = (float)a->f;
+        break;
+    case ST_ATTR_INT:
+        p->has_i = 1;
+        p->i = a->i;
+        break;
     case ST_ATTR_STRING:
         p->has_s = 1;
         p->s.len = a->s.data ? a->s.len : 0;
@@ -175,13 +185,15 @@ static st_status attr_out(exporter *e, const st_attr *a, Onnx__AttributeProto **
         break;
     case ST_ATTR_TENSORS:
         if (!(p->tensors = ALLOC_N(e, Onnx__TensorProto *, n))) return st_error_nomem(err);
-        for (size_t i = 0; i < n && !s; i++) s = tensor_out(e, &a->tensors[i], NULL, false, &p->tensors[i], err);
+        for (size_t i = 0; i < n && !s; i++)
+            s = tensor_out(e, &a->tensors[i], NULL, false, &p->tensors[i], err);
         p->n_tensors = n;
         break;
     case ST_ATTR_SPARSE_TENSORS:
         if (!(p->sparse_tensors = ALLOC_N(e, Onnx__SparseTensorProto *, n)))
             return st_error_nomem(err);
-        for (size_t i = 0; i < n && !s; i++) s = sparse_out(e, &a->tensors[i], &p->sparse_tensors[i], err);
+        for (size_t i = 0; i < n && !s; i++)
+            s = sparse_out(e, &a->tensors[i], &p->sparse_tensors[i], err);
         p->n_sparse_tensors = n;
         break;
     case ST_ATTR_GRAPHS:
@@ -205,8 +217,8 @@ static st_status attr_out(exporter *e, const st_attr *a, Onnx__AttributeProto **
     return s;
 }
 
-static st_status node_out(exporter *e, const st_graph *g, const st_node *n,
-                          Onnx__NodeProto **out, st_error *err) {
+static st_status node_out(exporter *e, const st_graph *g, const st_node *n, Onnx__NodeProto **out,
+                          st_error *err) {
     Onnx__NodeProto *p = ALLOC(e, Onnx__NodeProto);
     if (!p) return st_error_nomem(err);
     onnx__node_proto__init(p);
@@ -218,7 +230,8 @@ static st_status node_out(exporter *e, const st_graph *g, const st_node *n,
         !(p->output = ALLOC_N(e, char *, (size_t)n->n_out)) ||
         !(p->attribute = ALLOC_N(e, Onnx__AttributeProto *, (size_t)n->n_attrs)))
         return st_error_nomem(err);
-    for (int i = 0; i < n->n_in; i++) p->input[i] = n->inputs[i] >= 0 ? g->values[n->inputs[i]].name : "";
+    for (int i = 0; i < n->n_in; i++)
+        p->input[i] = n->inputs[i] >= 0 ? g->values[n->inputs[i]].name : "";
     for (int i = 0; i < n->n_out; i++)
         p->output[i] = n->outputs[i] >= 0 ? g->values[n->outputs[i]].name : "";
     p->n_input = (size_t)n->n_in;
@@ -265,7 +278,8 @@ static st_status graph_out(exporter *e, const st_graph *g, Onnx__GraphProto **ou
         bool init = v->has_const && (v->role == ST_VALUE_INITIALIZER ||
                                      (v->role == ST_VALUE_INTERMEDIATE && !produced[i]));
         if (init) {
-            if ((s = tensor_out(e, &v->const_val, v->name, true, &p->initializer[p->n_initializer], err)))
+            if ((s = tensor_out(e, &v->const_val, v->name, true, &p->initializer[p->n_initializer],
+                                err)))
                 goto done;
             p->n_initializer++;
         } else if (v->role == ST_VALUE_INTERMEDIATE && !listed[i] && v->type.kind != ST_VAL_NONE) {
@@ -319,7 +333,8 @@ static st_status function_out(exporter *e, const st_function *f, Onnx__FunctionP
     st_status s = opsets_out(e, f->opsets, f->n_opsets, &p->opset_import, &p->n_opset_import, err);
     if (s) return s;
     if (f->body) {
-        if (!(p->node = ALLOC_N(e, Onnx__NodeProto *, f->body->n_nodes))) return st_error_nomem(err);
+        if (!(p->node = ALLOC_N(e, Onnx__NodeProto *, f->body->n_nodes)))
+            return st_error_nomem(err);
         for (size_t k = 0; k < f->body->n_nodes; k++)
             if ((s = node_out(e, f->body, &f->body->nodes[k], &p->node[k], err))) return s;
         p->n_node = f->body->n_nodes;
@@ -343,9 +358,10 @@ static st_status model_out(exporter *e, const st_model *m, Onnx__ModelProto **ou
         p->model_version = m->model_version;
     }
     static const st_opset default_opset = {"", DEFAULT_OPSET};
-    st_status s = m->n_opsets
-                      ? opsets_out(e, m->opsets, m->n_opsets, &p->opset_import, &p->n_opset_import, err)
-                      : opsets_out(e, &default_opset, 1, &p->opset_import, &p->n_opset_import, err);
+    st_status s =
+        m->n_opsets
+            ? opsets_out(e, m->opsets, m->n_opsets, &p->opset_import, &p->n_opset_import, err)
+            : opsets_out(e, &default_opset, 1, &p->opset_import, &p->n_opset_import, err);
     if (s) return s;
     if (m->n_meta) {
         if (!(p->metadata_props = ALLOC_N(e, Onnx__StringStringEntryProto *, m->n_meta)))
@@ -518,13 +534,14 @@ st_status st_onnx_export(const st_model *m, const char *path, size_t external_th
     for (int pass = 0; pass < 2 && onnx__model_proto__get_packed_size(mp) > PROTO_LIMIT; pass++)
         for (size_t i = 0; i < e.n_items; i++) {
             ext_item *it = &e.items[i];
-            if (it->external || it->nbytes < EXT_AUTO_MIN || it->initializer != (pass == 0)) continue;
+            if (it->external || it->nbytes < EXT_AUTO_MIN || it->initializer != (pass == 0))
+                continue;
             if ((s = externalize(&e, it, location, &next, err))) goto fail;
             n_ext++;
         }
     if (onnx__model_proto__get_packed_size(mp) > PROTO_LIMIT) {
-        s = st_errorf(err, ST_ERR_LIMIT, "%s: the model's graph alone exceeds protobuf's 2 GiB limit",
-                      path);
+        s = st_errorf(err, ST_ERR_LIMIT,
+                      "%s: the model's graph alone exceeds protobuf's 2 GiB limit", path);
         goto fail;
     }
     /* both files are written under temporary names first, then renamed data-first, so a

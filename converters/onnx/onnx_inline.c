@@ -22,7 +22,8 @@ static const st_function *callee(const st_model *m, const st_node *n) {
                 if (kd == ST_ATTR_GRAPH || kd == ST_ATTR_GRAPHS) return NULL;
             }
         for (int a = 0; a < n->n_attrs; a++)
-            if (n->attrs[a].kind == ST_ATTR_GRAPH || n->attrs[a].kind == ST_ATTR_GRAPHS) return NULL;
+            if (n->attrs[a].kind == ST_ATTR_GRAPH || n->attrs[a].kind == ST_ATTR_GRAPHS)
+                return NULL;
         return f;
     }
     return NULL;
@@ -48,8 +49,8 @@ static st_status attr_copy(st_graph *g, st_node *dst, const st_attr *src, const 
 }
 
 /* The value in g standing for body value bv of function f called by `call`. */
-static int bind(st_graph *g, const st_function *f, const st_node *call, int bv,
-                const char *prefix, st_error *err) {
+static int bind(st_graph *g, const st_function *f, const st_node *call, int bv, const char *prefix,
+                st_error *err) {
     if (bv < 0) return -1;
     const char *name = f->body->values[bv].name;
     for (int i = 0; i < f->n_in; i++)
@@ -74,13 +75,14 @@ static int bind(st_graph *g, const st_function *f, const st_node *call, int bv,
 }
 
 /* A prefix no value of g starts with: "<call name or op>/<k>/". */
-static st_status fresh_prefix(const st_graph *g, const st_node *call, unsigned *counter,
-                              char *buf, size_t n) {
+static st_status fresh_prefix(const st_graph *g, const st_node *call, unsigned *counter, char *buf,
+                              size_t n) {
     for (;;) {
         snprintf(buf, n, "%s/%u/", *call->name ? call->name : call->op_type, (*counter)++);
         size_t pl = strlen(buf);
         bool clash = false;
-        for (size_t i = 0; i < g->n_values && !clash; i++) clash = !strncmp(g->values[i].name, buf, pl);
+        for (size_t i = 0; i < g->n_values && !clash; i++)
+            clash = !strncmp(g->values[i].name, buf, pl);
         if (!clash) return ST_OK;
     }
 }

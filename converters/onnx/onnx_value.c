@@ -7,10 +7,10 @@
 #include "onnx_convert.h"
 #include "onnx_internal.h"
 
-static st_status read_sequence(st_onnx_ctx *c, const st_onnx_data *d, st_value *v,
-                               st_error *err) {
+static st_status read_sequence(st_onnx_ctx *c, const st_onnx_data *d, st_value *v, st_error *err) {
     v->kind = ST_VAL_SEQUENCE;
-    if (d->n_tensors && !(v->seq = st_calloc(d->n_tensors, sizeof *v->seq))) return st_error_nomem(err);
+    if (d->n_tensors && !(v->seq = st_calloc(d->n_tensors, sizeof *v->seq)))
+        return st_error_nomem(err);
     for (size_t i = 0; i < d->n_tensors; i++) {
         st_status s = st_onnx_tensor_decode(c, d->tensors[i], &v->seq[i], err);
         if (s) return s;

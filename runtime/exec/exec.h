@@ -17,5 +17,4 @@ st_status st_ops_check(const st_model *m, st_error *err);
 
 typedef struct st_gexec st_gexec;
 
-
 #endif

@@ -18,8 +18,8 @@ typedef struct st_infer_bind {
 } st_infer_bind;
 
 typedef struct st_infer_stats {
-    size_t n_values, n_known;  /* values in the main graph; those with dtype and rank known */
-    size_t n_failed;           /* nodes whose outputs could not be inferred */
+    size_t n_values, n_known; /* values in the main graph; those with dtype and rank known */
+    size_t n_failed;          /* nodes whose outputs could not be inferred */
 } st_infer_stats;
 
 /* Infer every value of m's graphs. Declared types (graph inputs, value_info) are kept where
@@ -47,9 +47,9 @@ struct st_infer_ctx {
     const st_graph *graph;
     int64_t opset;
     int n_in, n_out;
-    const st_itype *in;          /* n_in entries; kind ST_VAL_NONE = omitted or unknown */
+    const st_itype *in;               /* n_in entries; kind ST_VAL_NONE = omitted or unknown */
     const st_tensor *const *in_const; /* n_in entries: constant data, or NULL */
-    st_itype *out;               /* n_out entries, preset to unknown */
+    st_itype *out;                    /* n_out entries, preset to unknown */
     void *engine;
 };
 

@@ -20,11 +20,11 @@ typedef struct st_dtype_traits {
     const char *name;      /* numpy-style: "float32" */
     const char *onnx_name; /* "FLOAT" */
     size_t size;
-    char npy_kind;         /* 'f', 'i', 'u', 'b', 'c', 'U' (string), 0 = none */
+    char npy_kind; /* 'f', 'i', 'u', 'b', 'c', 'U' (string), 0 = none */
 } st_dtype_traits;
 extern const st_dtype_traits st_dtype_table[ST_DTYPE_COUNT];
-bool st_dtype_is_float(st_dtype t);   /* f16, bf16, f32, f64 */
-bool st_dtype_is_int(st_dtype t);     /* signed or unsigned integers */
+bool st_dtype_is_float(st_dtype t); /* f16, bf16, f32, f64 */
+bool st_dtype_is_int(st_dtype t);   /* signed or unsigned integers */
 bool st_dtype_is_signed(st_dtype t);
 /* The ONNX 1.20 narrow types, one byte per element in the IR (see stele.h). */
 bool st_dtype_is_minifloat(st_dtype t);  /* float8 types, float4e2m1 */
@@ -47,17 +47,17 @@ const char *st_tensor_desc(const st_tensor *t, char *buf, size_t n);
 
 /* ---- types with symbolic dims ---------------------------------------------------- */
 typedef struct st_dim {
-    int64_t value;  /* >= 0 known, -1 unknown */
-    char *symbol;   /* dim_param or NULL */
+    int64_t value; /* >= 0 known, -1 unknown */
+    char *symbol;  /* dim_param or NULL */
 } st_dim;
 
 typedef struct st_type st_type;
 struct st_type {
-    st_val_kind kind;  /* ST_VAL_NONE = unknown */
+    st_val_kind kind; /* ST_VAL_NONE = unknown */
     bool optional;
-    st_dtype dtype;    /* tensor element type (for sequences: the element tensor's) */
-    int rank;          /* -1 unknown */
-    st_dim *dims;      /* rank entries */
+    st_dtype dtype; /* tensor element type (for sequences: the element tensor's) */
+    int rank;       /* -1 unknown */
+    st_dim *dims;   /* rank entries */
 };
 
 /* ---- values ---------------------------------------------------------------------- */
@@ -72,10 +72,10 @@ typedef struct st_ir_value {
     char *name;
     st_value_role role;
     st_type type;
-    bool has_const;     /* const_val holds the value (initializers, folded Constants) */
+    bool has_const; /* const_val holds the value (initializers, folded Constants) */
     st_tensor const_val;
-    int producer;       /* node index or -1 */
-    int outer_index;    /* ST_VALUE_OUTER: index in parent graph's values */
+    int producer;    /* node index or -1 */
+    int outer_index; /* ST_VALUE_OUTER: index in parent graph's values */
     char *doc;
 } st_ir_value;
 
@@ -104,13 +104,13 @@ typedef struct st_attr {
     st_attr_kind kind;
     char *ref_attr_name; /* function-body reference, or NULL */
     char *doc;
-    double f;            /* FLOAT */
-    int64_t i;           /* INT */
-    st_str s;            /* STRING */
-    st_tensor t;         /* TENSOR (dense form of SPARSE_TENSOR too) */
-    st_graph *g;         /* GRAPH */
-    st_type tp;          /* TYPE_PROTO */
-    size_t n;            /* list length for the plural kinds */
+    double f;    /* FLOAT */
+    int64_t i;   /* INT */
+    st_str s;    /* STRING */
+    st_tensor t; /* TENSOR (dense form of SPARSE_TENSOR too) */
+    st_graph *g; /* GRAPH */
+    st_type tp;  /* TYPE_PROTO */
+    size_t n;    /* list length for the plural kinds */
     double *floats;
     int64_t *ints;
     st_str *strings;
@@ -123,14 +123,14 @@ typedef struct st_attr {
 struct st_node {
     char *name;
     char *op_type;
-    char *domain;      /* "" for ai.onnx */
+    char *domain; /* "" for ai.onnx */
     char *doc;
     int n_in, n_out;
-    int *inputs;       /* value indices; -1 = omitted optional input */
-    int *outputs;      /* value indices; -1 = omitted optional output */
+    int *inputs;  /* value indices; -1 = omitted optional input */
+    int *outputs; /* value indices; -1 = omitted optional output */
     int n_attrs;
     st_attr *attrs;
-    int since;         /* opset version of the node's domain in this model */
+    int since;            /* opset version of the node's domain in this model */
     const st_op_def *def; /* resolved by st_ops_resolve; NULL when unknown */
 };
 
@@ -155,19 +155,19 @@ typedef struct st_function {
 } st_function;
 
 struct st_graph {
-    st_graph *parent;  /* enclosing graph for subgraphs, NULL at top */
+    st_graph *parent; /* enclosing graph for subgraphs, NULL at top */
     char *name;
     char *doc;
     size_t n_values, cap_values;
     st_ir_value *values;
     size_t n_nodes, cap_nodes;
-    st_node *nodes;    /* in file order; executors sort topologically */
+    st_node *nodes; /* in file order; executors sort topologically */
     size_t n_inputs, n_outputs;
-    int *inputs;       /* value indices, in order (initializers that are also inputs too) */
+    int *inputs; /* value indices, in order (initializers that are also inputs too) */
     int *outputs;
-    st_arena *arena;   /* the model's arena (shared by all graphs of a model) */
+    st_arena *arena; /* the model's arena (shared by all graphs of a model) */
     st_model *model;
-    st_strmap index;   /* value name -> index (borrowed names), when indexed */
+    st_strmap index; /* value name -> index (borrowed names), when indexed */
     bool indexed;
 };
 
@@ -184,7 +184,7 @@ struct st_model {
     st_function *functions;
     st_graph *graph;
     st_arena *arena;
-    st_buf *file;      /* the mapped file (kept alive while tensors borrow it) */
+    st_buf *file; /* the mapped file (kept alive while tensors borrow it) */
     char *path;
     /* caches for the public description API */
     char *producer_str;
@@ -204,8 +204,8 @@ int st_graph_find(const st_graph *g, const char *name);
 /* Find or create a value named `name` in g; returns its index or -1 on OOM. */
 int st_graph_value(st_graph *g, const char *name);
 /* Append a node with n_in inputs and n_out outputs; returns it or NULL on OOM. */
-st_node *st_graph_add_node(st_graph *g, const char *op_type, const char *domain,
-                           const char *name, int n_in, int n_out);
+st_node *st_graph_add_node(st_graph *g, const char *op_type, const char *domain, const char *name,
+                           int n_in, int n_out);
 st_attr *st_node_add_attr(st_graph *g, st_node *n, const char *name, st_attr_kind kind);
 void st_graph_index(st_graph *g); /* (re)build the name index */
 

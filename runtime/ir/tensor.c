@@ -41,7 +41,9 @@ _Static_assert(sizeof(st_dtype_table) / sizeof(st_dtype_table[0]) == ST_DTYPE_CO
 const char *st_dtype_name(st_dtype t) {
     return (unsigned)t < ST_DTYPE_COUNT ? st_dtype_table[t].name : "invalid";
 }
-size_t st_dtype_size(st_dtype t) { return (unsigned)t < ST_DTYPE_COUNT ? st_dtype_table[t].size : 0; }
+size_t st_dtype_size(st_dtype t) {
+    return (unsigned)t < ST_DTYPE_COUNT ? st_dtype_table[t].size : 0;
+}
 bool st_dtype_valid(int t) { return t > 0 && t < ST_DTYPE_COUNT; }
 
 bool st_dtype_is_float(st_dtype t) {
@@ -91,8 +93,8 @@ st_status st_shape_nelem(int ndim, const int64_t *dims, size_t *out, st_error *e
         if (dims[i] < 0)
             return st_errorf(err, ST_ERR_INVALID, "negative dimension %" PRId64, dims[i]);
         if (!st_mul_ok(n, (size_t)dims[i], &n) || n > ((size_t)1 << 48))
-            return st_errorf(err, ST_ERR_LIMIT, "tensor of absurd size (dimension %d is %" PRId64 ")",
-                             i, dims[i]);
+            return st_errorf(err, ST_ERR_LIMIT,
+                             "tensor of absurd size (dimension %d is %" PRId64 ")", i, dims[i]);
     }
     *out = n;
     return ST_OK;
@@ -183,21 +185,25 @@ st_status st_tensor_copy(st_tensor *dst, const st_tensor *src, st_error *err) {
     return ST_OK;
 }
 
-#define ST_GET_CASES(X)                                                                  \
-    X(ST_DTYPE_F32, float) X(ST_DTYPE_F64, double) X(ST_DTYPE_I8, int8_t)               \
-    X(ST_DTYPE_I16, int16_t) X(ST_DTYPE_I32, int32_t) X(ST_DTYPE_I64, int64_t)          \
-    X(ST_DTYPE_U8, uint8_t) X(ST_DTYPE_U16, uint16_t) X(ST_DTYPE_U32, uint32_t)         \
-    X(ST_DTYPE_U64, uint64_t) X(ST_DTYPE_BOOL, uint8_t)
+#define ST_GET_CASES(X)                                                                   \
+    X(ST_DTYPE_F32, float)                                                                \
+    X(ST_DTYPE_F64, double) X(ST_DTYPE_I8, int8_t) X(ST_DTYPE_I16, int16_t)               \
+        X(ST_DTYPE_I32, int32_t) X(ST_DTYPE_I64, int64_t) X(ST_DTYPE_U8, uint8_t)         \
+            X(ST_DTYPE_U16, uint16_t) X(ST_DTYPE_U32, uint32_t) X(ST_DTYPE_U64, uint64_t) \
+                X(ST_DTYPE_BOOL, uint8_t)
 
 double st_tensor_get_f64(const st_tensor *t, size_t i) {
     switch (t->dtype) {
-#define X(e, T) case e: return (double)((const T *)t->data)[i];
+#define X(e, T) \
+    case e: return (double)((const T *)t->data)[i];
         ST_GET_CASES(X)
 #undef X
     case ST_DTYPE_F16: return st_f16_to_f32(((const uint16_t *)t->data)[i]);
     case ST_DTYPE_BF16: return st_bf16_to_f32(((const uint16_t *)t->data)[i]);
-    case ST_DTYPE_I4: case ST_DTYPE_I2: return ((const int8_t *)t->data)[i];
-    case ST_DTYPE_U4: case ST_DTYPE_U2: return ((const uint8_t *)t->data)[i];
+    case ST_DTYPE_I4:
+    case ST_DTYPE_I2: return ((const int8_t *)t->data)[i];
+    case ST_DTYPE_U4:
+    case ST_DTYPE_U2: return ((const uint8_t *)t->data)[i];
     default:
         if (st_dtype_is_minifloat(t->dtype))
             return st_minifloat_to_f32(t->dtype, ((const uint8_t *)t->data)[i]);
@@ -207,24 +213,27 @@ double st_tensor_get_f64(const st_tensor *t, size_t i) {
 
 int64_t st_tensor_get_i64(const st_tensor *t, size_t i) {
     switch (t->dtype) {
-#define X(e, T) case e: return (int64_t)((const T *)t->data)[i];
-        X(ST_DTYPE_I8, int8_t) X(ST_DTYPE_I16, int16_t) X(ST_DTYPE_I32, int32_t)
-        X(ST_DTYPE_I64, int64_t) X(ST_DTYPE_U8, uint8_t) X(ST_DTYPE_U16, uint16_t)
-        X(ST_DTYPE_U32, uint32_t) X(ST_DTYPE_U64, uint64_t) X(ST_DTYPE_BOOL, uint8_t)
+#define X(e, T) \
+    case e: return (int64_t)((const T *)t->data)[i];
+        X(ST_DTYPE_I8, int8_t)
+        X(ST_DTYPE_I16, int16_t) X(ST_DTYPE_I32, int32_t) X(ST_DTYPE_I64, int64_t)
+            X(ST_DTYPE_U8, uint8_t) X(ST_DTYPE_U16, uint16_t) X(ST_DTYPE_U32, uint32_t)
+                X(ST_DTYPE_U64, uint64_t) X(ST_DTYPE_BOOL, uint8_t)
 #undef X
-    default: {
-        double d = st_tensor_get_f64(t, i);
-        if (d != d) return 0;
-        if (d >= 9.2e18) return INT64_MAX;
-        if (d <= -9.2e18) return INT64_MIN;
-        return (int64_t)d;
-    }
+                    default : {
+            double d = st_tensor_get_f64(t, i);
+            if (d != d) return 0;
+            if (d >= 9.2e18) return INT64_MAX;
+            if (d <= -9.2e18) return INT64_MIN;
+            return (int64_t)d;
+        }
     }
 }
 
 void st_tensor_set_f64(st_tensor *t, size_t i, double v) {
     switch (t->dtype) {
-#define X(e, T) case e: ((T *)t->data)[i] = (T)v; break;
+#define X(e, T) \
+    case e: ((T *)t->data)[i] = (T)v; break;
         ST_GET_CASES(X)
 #undef X
     case ST_DTYPE_F16: ((uint16_t *)t->data)[i] = st_f32_to_f16((float)v); break;

@@ -98,8 +98,8 @@ static st_status copy_elems(st_tensor *dst, size_t doff, const st_tensor *src, s
     if (dst->dtype == ST_DTYPE_STRING) {
         const st_str *s = (const st_str *)src->data + soff;
         for (size_t i = 0; i < n; i++) {
-            st_status rc = st_tensor_set_string(dst, doff + i, s[i].data ? s[i].data : "",
-                                                s[i].len, err);
+            st_status rc =
+                st_tensor_set_string(dst, doff + i, s[i].data ? s[i].data : "", s[i].len, err);
             if (rc) return rc;
         }
         return ST_OK;
@@ -169,8 +169,8 @@ static st_status slice_range(st_tensor *dst, const st_tensor *src, int axis, int
 /* Write n same-shaped items into y, stacked along `axis` of y, whose length there is len:
  * item i goes to position len-1-i when reverse, else i; positions n..len-1 are zeroed.
  * base offsets the whole block (for Scan-8's batch). */
-static st_status stack_into(st_tensor *y, size_t base, const st_tensor *items, size_t n,
-                            size_t len, int axis, bool reverse, st_error *err) {
+static st_status stack_into(st_tensor *y, size_t base, const st_tensor *items, size_t n, size_t len,
+                            int axis, bool reverse, st_error *err) {
     const st_tensor *first = n ? &items[0] : NULL;
     size_t outer = first ? prod(first->dims, 0, axis) : prod(y->dims, 0, axis);
     size_t inner = first ? prod(first->dims, axis, first->ndim) : 0;
@@ -190,8 +190,8 @@ static st_status stack_into(st_tensor *y, size_t base, const st_tensor *items, s
 
 /* Shape of a stacked output that received no items: the body's declared element shape
  * (unknown dims as 0, unknown rank as none) with a 0-long axis inserted. */
-static void empty_stack_dims(const st_graph *body, int out, int axis, st_dtype *dtype,
-                             int *ndim, int64_t *dims) {
+static void empty_stack_dims(const st_graph *body, int out, int axis, st_dtype *dtype, int *ndim,
+                             int64_t *dims) {
     const st_type *ty = &body->values[body->outputs[out]].type;
     int r = ty->rank > 0 && ty->rank < ST_MAX_RANK && ty->dims ? ty->rank : 0;
     *dtype = ty->dtype != ST_DTYPE_UNDEFINED ? ty->dtype : ST_DTYPE_F32;
@@ -206,8 +206,7 @@ static void empty_stack_dims(const st_graph *body, int out, int axis, st_dtype *
 
 /* A single-element integer input as int64 (indices, positions, trip counts). */
 static st_status read_scalar(const st_tensor *t, const char *what, int64_t *out, st_error *err) {
-    if (!t || st_tensor_nelem(t) != 1 ||
-        !(st_dtype_is_int(t->dtype) || t->dtype == ST_DTYPE_BOOL))
+    if (!t || st_tensor_nelem(t) != 1 || !(st_dtype_is_int(t->dtype) || t->dtype == ST_DTYPE_BOOL))
         return ST_KERR(err, ST_ERR_INVALID, "%s must be a single integer", what);
     *out = st_tensor_get_i64(t, 0);
     return ST_OK;
@@ -225,16 +224,13 @@ static st_status new_scalar(st_value *v, st_dtype dt, int64_t x, st_error *err) 
     st_status rc = st_tensor_alloc(&v->tensor, dt, 0, NULL, err);
     if (rc) return rc;
     v->kind = ST_VAL_TENSOR;
-    if (dt == ST_DTYPE_BOOL)
-        *(uint8_t *)v->tensor.data = x != 0;
-    else
-        *(int64_t *)v->tensor.data = x;
+    if (dt == ST_DTYPE_BOOL) *(uint8_t *)v->tensor.data = x != 0;
+    else *(int64_t *)v->tensor.data = x;
     return ST_OK;
 }
 
 /* The graph attribute `name` of the node, or an error naming it. */
-static st_status graph_attr(const st_kctx *k, const char *name, const st_graph **g,
-                            st_error *err) {
+static st_status graph_attr(const st_kctx *k, const char *name, const st_graph **g, st_error *err) {
     const st_attr *a = st_node_attr(k->node, name);
     if (!a || a->kind != ST_ATTR_GRAPH || !a->g)
         return ST_KERR(err, ST_ERR_INVALID, "%s needs the graph attribute %s", k->node->op_type,
@@ -426,9 +422,9 @@ typedef struct scan_attrs {
 /* Run `iters` iterations: states (n_state owned values) are updated in place, xs are the
  * scan inputs whose axis in_axis has at least iters entries, items receives n_out tensors
  * per iteration (items[k * stride + i]). */
-static st_status scan_loop(st_kctx *k, const st_graph *body, const scan_attrs *sa,
-                           st_value *states, const st_tensor *const *xs, const int *in_axis,
-                           int64_t iters, st_tensor *items, size_t stride, st_error *err) {
+static st_status scan_loop(st_kctx *k, const st_graph *body, const scan_attrs *sa, st_value *states,
+                           const st_tensor *const *xs, const int *in_axis, int64_t iters,
+                           st_tensor *items, size_t stride, st_error *err) {
     size_t N = sa->n_state, M = sa->n_in, K = sa->n_out;
     st_status rc = ST_OK;
     st_value *ins = st_calloc(N + M, sizeof *ins), *outs = NULL;
@@ -492,10 +488,9 @@ static st_status scan_parse(st_kctx *k, scan_attrs *sa, bool v8, st_error *err) 
     if (sa->n_in > ST_ARRAY_LEN(sa->in_axis) || sa->n_out > ST_ARRAY_LEN(sa->out_rev))
         return ST_KERR(err, ST_ERR_LIMIT, "Scan has too many scan inputs or outputs");
     if (body->n_inputs != sa->n_state + sa->n_in || body->n_outputs != sa->n_state + sa->n_out)
-        return ST_KERR(err, ST_ERR_INVALID,
-                       "Scan body has %zu inputs and %zu outputs, expected %zu and %zu",
-                       body->n_inputs, body->n_outputs, sa->n_state + sa->n_in,
-                       sa->n_state + sa->n_out);
+        return ST_KERR(
+            err, ST_ERR_INVALID, "Scan body has %zu inputs and %zu outputs, expected %zu and %zu",
+            body->n_inputs, body->n_outputs, sa->n_state + sa->n_in, sa->n_state + sa->n_out);
     const int64_t *v;
     size_t c;
     /* directions (Scan-8) and scan_input_directions (9+) */
@@ -517,8 +512,7 @@ static st_status scan_parse(st_kctx *k, scan_attrs *sa, bool v8, st_error *err) 
             if (na) ax = axes[j];
         }
         int rank = v8 ? x->ndim - 1 : x->ndim;
-        if (rank < 1)
-            return ST_KERR(err, ST_ERR_INVALID, "scan input %zu has no axis to scan", j);
+        if (rank < 1) return ST_KERR(err, ST_ERR_INVALID, "scan input %zu has no axis to scan", j);
         if ((rc = st_norm_axis(ax, rank, &sa->in_axis[j], err))) return rc;
     }
     const int64_t *axes = NULL;
@@ -564,8 +558,7 @@ static st_status scan9_run(st_kctx *k, st_error *err) {
         }
         if ((rc = value_keep(&states[n], v, err))) goto fail;
     }
-    if ((rc = scan_loop(k, body, sa, states, xs, sa->in_axis, T, items, (size_t)T, err)))
-        goto fail;
+    if ((rc = scan_loop(k, body, sa, states, xs, sa->in_axis, T, items, (size_t)T, err))) goto fail;
     for (size_t o = 0; o < K; o++) {
         if (!st_has_out(k, (int)(N + o))) continue;
         int64_t dims[ST_MAX_RANK];
@@ -610,13 +603,13 @@ fail:
 /* Scan-8 (batched): what one run works with. Loop states are [B, ...], scan inputs
  * [B, T, ...]; each batch row runs the loop on its own, for sequence_lens[b] steps. */
 typedef struct scan8_run_ctx {
-    size_t N, M, K;                         /* loop states, scan inputs, scan outputs */
-    int64_t B, T;                           /* batch and sequence extents */
+    size_t N, M, K; /* loop states, scan inputs, scan outputs */
+    int64_t B, T;   /* batch and sequence extents */
     size_t nB, nT;
-    const st_tensor *lens;                  /* sequence_lens or NULL (all T) */
-    const st_tensor *xs[ST_MAX_RANK * 4];   /* the scan inputs */
-    st_value *states;                       /* [B][N] final loop states */
-    st_tensor *items;                       /* [B][K][T] per-step scan output items */
+    const st_tensor *lens;                /* sequence_lens or NULL (all T) */
+    const st_tensor *xs[ST_MAX_RANK * 4]; /* the scan inputs */
+    st_value *states;                     /* [B][N] final loop states */
+    st_tensor *items;                     /* [B][K][T] per-step scan output items */
 } scan8_run_ctx;
 
 /* The inputs agree on B and T and sequence_lens is an integer vector within [0, T]. */
@@ -633,8 +626,8 @@ static st_status scan8_check(st_kctx *k, scan8_run_ctx *c, st_error *err) {
     for (size_t n = 0; n < c->N; n++) {
         const st_tensor *s = st_in(k, (int)(1 + n));
         if (!s || s->ndim < 1 || s->dims[0] != c->B)
-            return ST_KERR(err, ST_ERR_INVALID,
-                           "scan state %zu must be a tensor with batch %lld", n, (long long)c->B);
+            return ST_KERR(err, ST_ERR_INVALID, "scan state %zu must be a tensor with batch %lld",
+                           n, (long long)c->B);
     }
     const st_tensor *lens = c->lens = st_in(k, 0);
     if (lens && (lens->ndim != 1 || lens->dims[0] != c->B || !st_dtype_is_int(lens->dtype)))
@@ -676,8 +669,8 @@ static st_status scan8_loop_batches(st_kctx *k, const st_graph *body, const scan
             xbp[j] = &xb[j];
         }
         int64_t L = (int64_t)scan8_len(c, b);
-        if ((rc = scan_loop(k, body, sa, st, xbp, zero_axis, L, c->items + b * c->K * c->nT,
-                            c->nT, err)))
+        if ((rc = scan_loop(k, body, sa, st, xbp, zero_axis, L, c->items + b * c->K * c->nT, c->nT,
+                            err)))
             goto done;
     }
 done:
@@ -721,8 +714,8 @@ static st_status scan8_final_states(st_kctx *k, const scan8_run_ctx *c, st_error
 /* Shape of scan output o: [B, T, item shape] from the first non-empty batch row's item, or
  * from the body's declared output when every row ran zero steps. *first is that item. */
 static st_status scan8_output_shape(const st_graph *body, const scan8_run_ctx *c, size_t o,
-                                    const st_tensor **first, st_dtype *dt, int *nd,
-                                    int64_t *dims, st_error *err) {
+                                    const st_tensor **first, st_dtype *dt, int *nd, int64_t *dims,
+                                    st_error *err) {
     const st_tensor *f = NULL;
     for (size_t b = 0; b < c->nB && !f; b++)
         if (scan8_len(c, b)) f = &c->items[(b * c->K + o) * c->nT];
@@ -890,15 +883,15 @@ static st_status prep_seqmap(st_kctx *k, st_error *err) {
 static st_status in_seq(const st_kctx *k, int i, const st_value **out, st_error *err) {
     const st_value *v = st_in_value(k, i);
     if (!v || v->kind != ST_VAL_SEQUENCE)
-        return ST_KERR(err, ST_ERR_INVALID, "%s input %d is %s, not a sequence",
-                       k->node->op_type, i, kind_name(v));
+        return ST_KERR(err, ST_ERR_INVALID, "%s input %d is %s, not a sequence", k->node->op_type,
+                       i, kind_name(v));
     *out = v;
     return ST_OK;
 }
 
 /* An optional position input: in [-n, n + extra), normalized; def when omitted. */
-static st_status read_pos(const st_kctx *k, int i, size_t n, int extra, int64_t def,
-                          int64_t *out, st_error *err) {
+static st_status read_pos(const st_kctx *k, int i, size_t n, int extra, int64_t def, int64_t *out,
+                          st_error *err) {
     int64_t p = def;
     if (st_in(k, i)) {
         st_status rc = read_scalar(st_in(k, i), "position", &p, err);
@@ -1338,7 +1331,8 @@ static st_status infer_if(st_infer_ctx *c, st_error *err) {
     if (rc) goto done;
     const st_tensor *cond = c->in_const[0];
     int pick = cond && st_tensor_nelem(cond) == 1 && cond->dtype != ST_DTYPE_STRING
-                   ? (st_tensor_get_f64(cond, 0) != 0 ? 0 : 1) : -1;
+                   ? (st_tensor_get_f64(cond, 0) != 0 ? 0 : 1)
+                   : -1;
     for (int i = 0; i < c->n_out; i++) {
         if ((size_t)i >= g[0]->n_outputs || (size_t)i >= g[1]->n_outputs) break;
         if (pick >= 0) {
@@ -1401,7 +1395,8 @@ static st_status infer_loop(st_infer_ctx *c, st_error *err) {
         const st_tensor *m = c->in_const[0];
         int64_t trips = m && c->in[1].kind == ST_VAL_NONE && st_tensor_nelem(m) == 1 &&
                                 st_dtype_is_int(m->dtype)
-                            ? ST_MAX(0, st_tensor_get_i64(m, 0)) : st_infer_fresh_dim(c);
+                            ? ST_MAX(0, st_tensor_get_i64(m, 0))
+                            : st_infer_fresh_dim(c);
         for (int j = 0; j < K; j++) {
             st_itype t = outs[1 + N + j];
             if (t.kind != ST_VAL_TENSOR) continue;
@@ -1637,7 +1632,7 @@ static const st_op_def family_rows[] = {
     ST_OP("", "SequenceInsert", 11, prep_seq_insert, .infer = infer_seq_insert),
     /* remove at position (default last) */
     ST_OP("", "SequenceErase", 11, prep_seq_erase, .infer = infer_seq_erase),
-    ST_OP("", "SequenceLength", 11, prep_seq_length),   /* element count as int64 scalar */
+    ST_OP("", "SequenceLength", 11, prep_seq_length), /* element count as int64 scalar */
     /* split along axis into a sequence */
     ST_OP("", "SplitToSequence", 11, prep_split_seq, .infer = infer_split_seq),
     /* concatenate or stack elements */
@@ -1646,7 +1641,7 @@ static const st_op_def family_rows[] = {
     ST_OP("", "SequenceMap", 17, prep_seqmap, .infer = infer_seqmap),
     /* wrap a value, or an empty optional of type */
     ST_OP("", "Optional", 15, prep_optional, .infer = infer_optional),
-    ST_OP("", "OptionalHasElement", 15, prep_opt_has),  /* is the optional non-empty */
+    ST_OP("", "OptionalHasElement", 15, prep_opt_has), /* is the optional non-empty */
     /* unwrap (a plain value passes through) */
     ST_OP("", "OptionalGetElement", 15, prep_opt_get, .infer = infer_opt_get),
 };

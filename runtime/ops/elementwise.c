@@ -4,11 +4,11 @@
  * kernels are generated per dtype from one body each and never allocate or fail.
  * float16/bfloat16 are computed through float32 in blocks; integer math never hits UB. */
 #include <errno.h>
-#include <tgmath.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <tgmath.h>
 
 #include "op.h"
 
@@ -16,7 +16,8 @@
  * if-convert only without trapping math (kernels never read FP flags or errno). Note that
  * no-math-errno here does not reach libm builtins such as sqrtf: Sqrt stays scalar unless
  * -fno-math-errno is on the command line. */
-#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", "no-math-errno", "no-trapping-math")
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", "no-math-errno", \
+                     "no-trapping-math")
 
 #define EW_MAXIN 3     /* Where has three inputs */
 #define EW_BLK 1024    /* elements converted at a time when a kernel computes in another type */
@@ -44,67 +45,67 @@ typedef void (*ew_kern)(const void *const *in, const uint8_t *inc, void *y, size
 #define EW_KARGS const void *const *in, const uint8_t *inc, void *y_, size_t n, const ew_params *P
 
 /* ---- dtype lists: (suffix, C type, wrap type for modular integer math, dtype) ---------- */
-#define EW_T_F(X, ...)                                                                      \
-    X(__VA_ARGS__, f32, float, float, ST_DTYPE_F32)                                        \
+#define EW_T_F(X, ...)                              \
+    X(__VA_ARGS__, f32, float, float, ST_DTYPE_F32) \
     X(__VA_ARGS__, f64, double, double, ST_DTYPE_F64)
 #define EW_T_F32(X, ...) X(__VA_ARGS__, f32, float, float, ST_DTYPE_F32)
 #define EW_T_F64(X, ...) X(__VA_ARGS__, f64, double, double, ST_DTYPE_F64)
-#define EW_T_S(X, ...)                                                                      \
-    X(__VA_ARGS__, i8, int8_t, uint32_t, ST_DTYPE_I8)                                      \
-    X(__VA_ARGS__, i16, int16_t, uint32_t, ST_DTYPE_I16)                                   \
-    X(__VA_ARGS__, i32, int32_t, uint32_t, ST_DTYPE_I32)                                   \
+#define EW_T_S(X, ...)                                   \
+    X(__VA_ARGS__, i8, int8_t, uint32_t, ST_DTYPE_I8)    \
+    X(__VA_ARGS__, i16, int16_t, uint32_t, ST_DTYPE_I16) \
+    X(__VA_ARGS__, i32, int32_t, uint32_t, ST_DTYPE_I32) \
     X(__VA_ARGS__, i64, int64_t, uint64_t, ST_DTYPE_I64)
-#define EW_T_U(X, ...)                                                                      \
-    X(__VA_ARGS__, u8, uint8_t, uint32_t, ST_DTYPE_U8)                                     \
-    X(__VA_ARGS__, u16, uint16_t, uint32_t, ST_DTYPE_U16)                                  \
-    X(__VA_ARGS__, u32, uint32_t, uint32_t, ST_DTYPE_U32)                                  \
+#define EW_T_U(X, ...)                                    \
+    X(__VA_ARGS__, u8, uint8_t, uint32_t, ST_DTYPE_U8)    \
+    X(__VA_ARGS__, u16, uint16_t, uint32_t, ST_DTYPE_U16) \
+    X(__VA_ARGS__, u32, uint32_t, uint32_t, ST_DTYPE_U32) \
     X(__VA_ARGS__, u64, uint64_t, uint64_t, ST_DTYPE_U64)
 #define EW_T_B(X, ...) X(__VA_ARGS__, b8, uint8_t, uint32_t, ST_DTYPE_BOOL)
 
 /* Generate name_<sfx> from BODY(T, W) for each dtype of a list, and a table row for it. */
-#define EW_FN(name, BODY, sfx, T, W, E)                                                     \
-    static void name##_##sfx(EW_KARGS) {                                                    \
-        (void)P;                                                                            \
-        (void)inc;                                                                          \
-        BODY(T, W)                                                                          \
+#define EW_FN(name, BODY, sfx, T, W, E)  \
+    static void name##_##sfx(EW_KARGS) { \
+        (void)P;                         \
+        (void)inc;                       \
+        BODY(T, W)                       \
     }
 #define EW_ROW(name, BODY, sfx, T, W, E) [E] = name##_##sfx,
 
 /* Loop bodies. A and B are the current input elements, P the parameters. */
-#define EW_UN(TX, TY, EXPR)                                                                 \
-    const TX *x_ = in[0];                                                                   \
-    TY *y = y_;                                                                             \
-    for (size_t i = 0; i < n; i++) {                                                        \
-        TX A = x_[i];                                                                       \
-        y[i] = (TY)(EXPR);                                                                  \
+#define EW_UN(TX, TY, EXPR)          \
+    const TX *x_ = in[0];            \
+    TY *y = y_;                      \
+    for (size_t i = 0; i < n; i++) { \
+        TX A = x_[i];                \
+        y[i] = (TY)(EXPR);           \
     }
-#define EW_BIN(TA, TB, TY, EXPR)                                                            \
-    const TA *a_ = in[0];                                                                   \
-    const TB *b_ = in[1];                                                                   \
-    TY *y = y_;                                                                             \
-    if (inc[0] && inc[1]) {                                                                 \
-        for (size_t i = 0; i < n; i++) {                                                    \
-            TA A = a_[i];                                                                   \
-            TB B = b_[i];                                                                   \
-            y[i] = (TY)(EXPR);                                                              \
-        }                                                                                   \
-    } else if (inc[0]) {                                                                    \
-        TB B = b_[0];                                                                       \
-        for (size_t i = 0; i < n; i++) {                                                    \
-            TA A = a_[i];                                                                   \
-            y[i] = (TY)(EXPR);                                                              \
-        }                                                                                   \
-    } else if (inc[1]) {                                                                    \
-        TA A = a_[0];                                                                       \
-        for (size_t i = 0; i < n; i++) {                                                    \
-            TB B = b_[i];                                                                   \
-            y[i] = (TY)(EXPR);                                                              \
-        }                                                                                   \
-    } else {                                                                                \
-        TA A = a_[0];                                                                       \
-        TB B = b_[0];                                                                       \
-        TY v_ = (TY)(EXPR);                                                                 \
-        for (size_t i = 0; i < n; i++) y[i] = v_;                                           \
+#define EW_BIN(TA, TB, TY, EXPR)                  \
+    const TA *a_ = in[0];                         \
+    const TB *b_ = in[1];                         \
+    TY *y = y_;                                   \
+    if (inc[0] && inc[1]) {                       \
+        for (size_t i = 0; i < n; i++) {          \
+            TA A = a_[i];                         \
+            TB B = b_[i];                         \
+            y[i] = (TY)(EXPR);                    \
+        }                                         \
+    } else if (inc[0]) {                          \
+        TB B = b_[0];                             \
+        for (size_t i = 0; i < n; i++) {          \
+            TA A = a_[i];                         \
+            y[i] = (TY)(EXPR);                    \
+        }                                         \
+    } else if (inc[1]) {                          \
+        TA A = a_[0];                             \
+        for (size_t i = 0; i < n; i++) {          \
+            TB B = b_[i];                         \
+            y[i] = (TY)(EXPR);                    \
+        }                                         \
+    } else {                                      \
+        TA A = a_[0];                             \
+        TB B = b_[0];                             \
+        TY v_ = (TY)(EXPR);                       \
+        for (size_t i = 0; i < n; i++) y[i] = v_; \
     }
 
 /* ---- safe float -> integer conversion (C leaves out-of-range conversions undefined) --- */
@@ -123,7 +124,10 @@ static inline uint64_t ew_f2u64(double d) {
 static uint16_t ew_f64_to_f16(double d) {
     float f = (float)d;
     if (f == f && (double)f != d && !isinf(f)) {
-        union { float f; uint32_t u; } v = {f};
+        union {
+            float f;
+            uint32_t u;
+        } v = {f};
         if (!(v.u & 1)) {
             /* f was rounded to even: step one ulp toward d so the sticky bit survives */
             v.f = nextafterf(f, d > (double)f ? INFINITY : -INFINITY);
@@ -144,60 +148,61 @@ static uint16_t ew_f64_to_f16(double d) {
 #define EW_LD_F16(v) ew_h2f(v)
 #define EW_LD_BF16(v) st_bf16_to_f32(v)
 #define EW_ST_FLT(T, v) ((T)(v))
-#define EW_ST_INT(T, v)                                                                     \
-    _Generic((v), float: (T)ew_f2i64((double)(v)), double: (T)ew_f2i64((double)(v)),       \
-             default: (T)(v))
-#define EW_ST_U64(T, v)                                                                     \
-    _Generic((v), float: ew_f2u64((double)(v)), double: ew_f2u64((double)(v)),             \
-             default: (T)(v))
+#define EW_ST_INT(T, v)                          \
+    _Generic((v), float                          \
+             : (T)ew_f2i64((double)(v)), double  \
+             : (T)ew_f2i64((double)(v)), default \
+             : (T)(v))
+#define EW_ST_U64(T, v) \
+    _Generic((v), float : ew_f2u64((double)(v)), double : ew_f2u64((double)(v)), default : (T)(v))
 #define EW_ST_BOOL(T, v) ((T)((v) != 0))
-#define EW_ST_F16(T, v)                                                                     \
-    _Generic((v), double: ew_f64_to_f16((double)(v)), default: ew_f2h((float)(v)))
+#define EW_ST_F16(T, v) \
+    _Generic((v), double : ew_f64_to_f16((double)(v)), default : ew_f2h((float)(v)))
 #define EW_ST_BF16(T, v) ew_f2bf((float)(v))
 
 /* (suffix, storage type, dtype, load, store): two copies so the lists can nest. */
-#define EW_CV_A(X, ...)                                                                     \
-    X(__VA_ARGS__, f32, float, ST_DTYPE_F32, EW_LD_ID, EW_ST_FLT)                          \
-    X(__VA_ARGS__, f64, double, ST_DTYPE_F64, EW_LD_ID, EW_ST_FLT)                         \
-    X(__VA_ARGS__, f16, uint16_t, ST_DTYPE_F16, EW_LD_F16, EW_ST_F16)                      \
-    X(__VA_ARGS__, bf16, uint16_t, ST_DTYPE_BF16, EW_LD_BF16, EW_ST_BF16)                  \
-    X(__VA_ARGS__, i8, int8_t, ST_DTYPE_I8, EW_LD_ID, EW_ST_INT)                           \
-    X(__VA_ARGS__, i16, int16_t, ST_DTYPE_I16, EW_LD_ID, EW_ST_INT)                        \
-    X(__VA_ARGS__, i32, int32_t, ST_DTYPE_I32, EW_LD_ID, EW_ST_INT)                        \
-    X(__VA_ARGS__, i64, int64_t, ST_DTYPE_I64, EW_LD_ID, EW_ST_INT)                        \
-    X(__VA_ARGS__, u8, uint8_t, ST_DTYPE_U8, EW_LD_ID, EW_ST_INT)                          \
-    X(__VA_ARGS__, u16, uint16_t, ST_DTYPE_U16, EW_LD_ID, EW_ST_INT)                       \
-    X(__VA_ARGS__, u32, uint32_t, ST_DTYPE_U32, EW_LD_ID, EW_ST_INT)                       \
-    X(__VA_ARGS__, u64, uint64_t, ST_DTYPE_U64, EW_LD_ID, EW_ST_U64)                       \
+#define EW_CV_A(X, ...)                                                   \
+    X(__VA_ARGS__, f32, float, ST_DTYPE_F32, EW_LD_ID, EW_ST_FLT)         \
+    X(__VA_ARGS__, f64, double, ST_DTYPE_F64, EW_LD_ID, EW_ST_FLT)        \
+    X(__VA_ARGS__, f16, uint16_t, ST_DTYPE_F16, EW_LD_F16, EW_ST_F16)     \
+    X(__VA_ARGS__, bf16, uint16_t, ST_DTYPE_BF16, EW_LD_BF16, EW_ST_BF16) \
+    X(__VA_ARGS__, i8, int8_t, ST_DTYPE_I8, EW_LD_ID, EW_ST_INT)          \
+    X(__VA_ARGS__, i16, int16_t, ST_DTYPE_I16, EW_LD_ID, EW_ST_INT)       \
+    X(__VA_ARGS__, i32, int32_t, ST_DTYPE_I32, EW_LD_ID, EW_ST_INT)       \
+    X(__VA_ARGS__, i64, int64_t, ST_DTYPE_I64, EW_LD_ID, EW_ST_INT)       \
+    X(__VA_ARGS__, u8, uint8_t, ST_DTYPE_U8, EW_LD_ID, EW_ST_INT)         \
+    X(__VA_ARGS__, u16, uint16_t, ST_DTYPE_U16, EW_LD_ID, EW_ST_INT)      \
+    X(__VA_ARGS__, u32, uint32_t, ST_DTYPE_U32, EW_LD_ID, EW_ST_INT)      \
+    X(__VA_ARGS__, u64, uint64_t, ST_DTYPE_U64, EW_LD_ID, EW_ST_U64)      \
     X(__VA_ARGS__, b8, uint8_t, ST_DTYPE_BOOL, EW_LD_ID, EW_ST_BOOL)
-#define EW_CV_B(X, ...)                                                                     \
-    X(__VA_ARGS__, f32, float, ST_DTYPE_F32, EW_LD_ID, EW_ST_FLT)                          \
-    X(__VA_ARGS__, f64, double, ST_DTYPE_F64, EW_LD_ID, EW_ST_FLT)                         \
-    X(__VA_ARGS__, f16, uint16_t, ST_DTYPE_F16, EW_LD_F16, EW_ST_F16)                      \
-    X(__VA_ARGS__, bf16, uint16_t, ST_DTYPE_BF16, EW_LD_BF16, EW_ST_BF16)                  \
-    X(__VA_ARGS__, i8, int8_t, ST_DTYPE_I8, EW_LD_ID, EW_ST_INT)                           \
-    X(__VA_ARGS__, i16, int16_t, ST_DTYPE_I16, EW_LD_ID, EW_ST_INT)                        \
-    X(__VA_ARGS__, i32, int32_t, ST_DTYPE_I32, EW_LD_ID, EW_ST_INT)                        \
-    X(__VA_ARGS__, i64, int64_t, ST_DTYPE_I64, EW_LD_ID, EW_ST_INT)                        \
-    X(__VA_ARGS__, u8, uint8_t, ST_DTYPE_U8, EW_LD_ID, EW_ST_INT)                          \
-    X(__VA_ARGS__, u16, uint16_t, ST_DTYPE_U16, EW_LD_ID, EW_ST_INT)                       \
-    X(__VA_ARGS__, u32, uint32_t, ST_DTYPE_U32, EW_LD_ID, EW_ST_INT)                       \
-    X(__VA_ARGS__, u64, uint64_t, ST_DTYPE_U64, EW_LD_ID, EW_ST_U64)                       \
+#define EW_CV_B(X, ...)                                                   \
+    X(__VA_ARGS__, f32, float, ST_DTYPE_F32, EW_LD_ID, EW_ST_FLT)         \
+    X(__VA_ARGS__, f64, double, ST_DTYPE_F64, EW_LD_ID, EW_ST_FLT)        \
+    X(__VA_ARGS__, f16, uint16_t, ST_DTYPE_F16, EW_LD_F16, EW_ST_F16)     \
+    X(__VA_ARGS__, bf16, uint16_t, ST_DTYPE_BF16, EW_LD_BF16, EW_ST_BF16) \
+    X(__VA_ARGS__, i8, int8_t, ST_DTYPE_I8, EW_LD_ID, EW_ST_INT)          \
+    X(__VA_ARGS__, i16, int16_t, ST_DTYPE_I16, EW_LD_ID, EW_ST_INT)       \
+    X(__VA_ARGS__, i32, int32_t, ST_DTYPE_I32, EW_LD_ID, EW_ST_INT)       \
+    X(__VA_ARGS__, i64, int64_t, ST_DTYPE_I64, EW_LD_ID, EW_ST_INT)       \
+    X(__VA_ARGS__, u8, uint8_t, ST_DTYPE_U8, EW_LD_ID, EW_ST_INT)         \
+    X(__VA_ARGS__, u16, uint16_t, ST_DTYPE_U16, EW_LD_ID, EW_ST_INT)      \
+    X(__VA_ARGS__, u32, uint32_t, ST_DTYPE_U32, EW_LD_ID, EW_ST_INT)      \
+    X(__VA_ARGS__, u64, uint64_t, ST_DTYPE_U64, EW_LD_ID, EW_ST_U64)      \
     X(__VA_ARGS__, b8, uint8_t, ST_DTYPE_BOOL, EW_LD_ID, EW_ST_BOOL)
 
-#define EW_CV_CASE(ST, LD, dsfx, DT, DE, DLD, DSTO)                                         \
-    case DE: {                                                                              \
-        DT *d = dst;                                                                        \
-        for (size_t i = 0; i < n; i++) d[i] = DSTO(DT, LD(s[i]));                           \
-        return;                                                                             \
+#define EW_CV_CASE(ST, LD, dsfx, DT, DE, DLD, DSTO)               \
+    case DE: {                                                    \
+        DT *d = dst;                                              \
+        for (size_t i = 0; i < n; i++) d[i] = DSTO(DT, LD(s[i])); \
+        return;                                                   \
     }
-#define EW_CV_FROM(unused, sfx, ST, SE, LD, STO)                                            \
-    static void ew_conv_from_##sfx(const void *src, void *dst, st_dtype dd, size_t n) {     \
-        const ST *s = src;                                                                  \
-        switch (dd) {                                                                       \
-            EW_CV_B(EW_CV_CASE, ST, LD)                                                     \
-        default: return;                                                                    \
-        }                                                                                   \
+#define EW_CV_FROM(unused, sfx, ST, SE, LD, STO)                                        \
+    static void ew_conv_from_##sfx(const void *src, void *dst, st_dtype dd, size_t n) { \
+        const ST *s = src;                                                              \
+        switch (dd) {                                                                   \
+            EW_CV_B(EW_CV_CASE, ST, LD)                                                 \
+        default: return;                                                                \
+        }                                                                               \
     }
 EW_CV_A(EW_CV_FROM, 0)
 
@@ -208,14 +213,13 @@ static void ew_convert(const void *src, st_dtype sd, void *dst, st_dtype dd, siz
         return;
     }
     switch (sd) {
-#define EW_CV_DISPATCH(unused, sfx, ST, SE, LD, STO)                                        \
+#define EW_CV_DISPATCH(unused, sfx, ST, SE, LD, STO) \
     case SE: ew_conv_from_##sfx(src, dst, dd, n); return;
         EW_CV_A(EW_CV_DISPATCH, 0)
 #undef EW_CV_DISPATCH
     default: return;
     }
 }
-
 
 /* ---- vectorizable float32 exp, tanh and erf ------------------------------------------ */
 /* libm's expf/tanhf/erff are scalar calls; these branch-free versions let the loops
@@ -368,66 +372,65 @@ static inline float ew_erff(float x) {
 #define K_EXP_FAST(T, W) EW_UN(T, T, ew_expf(A))
 #define K_LOG_FAST(T, W) EW_UN(T, T, ew_logf(A))
 #define K_SOFTPLUS_FAST(T, W) EW_UN(T, T, ew_softplusf(A))
-#define K_MISH_FAST(T, W) EW_UN(T, T, A * ew_tanhf(ew_softplusf(A)))
+#define K_MISH_FAST(T, W) EW_UN(T, T, A *ew_tanhf(ew_softplusf(A)))
 #define K_TANH_FAST(T, W) EW_UN(T, T, ew_tanhf(A))
 #define K_ERF_FAST(T, W) EW_UN(T, T, ew_erff(A))
 #define K_SIGMOID_FAST(T, W) EW_UN(T, T, 1.0f / (1.0f + ew_expf(-A)))
 #define K_RELU_F(T, W) EW_UN(T, T, A < 0 ? (T)0 : A) /* NaN passes through */
 /* Parameters are read into locals first: a load inside a select would block if-conversion. */
-#define EW_PARAMS(T)                                                                        \
-    const T al_ = (T)P->alpha, be_ = (T)P->beta, ga_ = (T)P->gamma, la_ = (T)P->lambd,      \
-            bi_ = (T)P->bias;                                                               \
+#define EW_PARAMS(T)                                                                   \
+    const T al_ = (T)P->alpha, be_ = (T)P->beta, ga_ = (T)P->gamma, la_ = (T)P->lambd, \
+            bi_ = (T)P->bias;                                                          \
     (void)al_, (void)be_, (void)ga_, (void)la_, (void)bi_;
 #define K_LRELU(T, W) EW_PARAMS(T) EW_UN(T, T, A < 0 ? al_ * A : A)
 #define K_ELU(T, W) EW_PARAMS(T) EW_UN(T, T, A < 0 ? al_ * expm1(A) : A)
-#define K_SELU(T, W)                                                                        \
-    EW_PARAMS(T) EW_UN(T, T, A > 0 ? ga_ * A : ga_ * (al_ * exp(A) - al_))
-#define K_CELU(T, W)                                                                        \
-    EW_PARAMS(T) EW_UN(T, T, (A > 0 ? A : (T)0) + fmin((T)0, al_ * expm1(A / al_)))
-#define K_HSIG(T, W)                                                                        \
-    EW_PARAMS(T) EW_UN(T, T, ({                                                             \
-              T v_ = al_ * A + be_;                                          \
-              v_ < 0 ? (T)0 : (v_ > 1 ? (T)1 : v_);                                         \
+#define K_SELU(T, W) EW_PARAMS(T) EW_UN(T, T, A > 0 ? ga_ * A : ga_ * (al_ * exp(A) - al_))
+#define K_CELU(T, W) EW_PARAMS(T) EW_UN(T, T, (A > 0 ? A : (T)0) + fmin((T)0, al_ * expm1(A / al_)))
+#define K_HSIG(T, W)                                \
+    EW_PARAMS(T)                                    \
+    EW_UN(T, T, ({                                  \
+              T v_ = al_ * A + be_;                 \
+              v_ < 0 ? (T)0 : (v_ > 1 ? (T)1 : v_); \
           }))
-#define K_HSWISH(T, W)                                                                      \
-    EW_UN(T, T, ({                                                                          \
-              T v_ = A * (T)(1.0 / 6.0) + (T)0.5;                                           \
-              A * (v_ < 0 ? (T)0 : (v_ > 1 ? (T)1 : v_));                                   \
+#define K_HSWISH(T, W)                                   \
+    EW_UN(T, T, ({                                       \
+              T v_ = A * (T)(1.0 / 6.0) + (T)0.5;        \
+              A *(v_ < 0 ? (T)0 : (v_ > 1 ? (T)1 : v_)); \
           }))
 #define K_SOFTPLUS(T, W) EW_UN(T, T, A > 0 ? A + log1p(exp(-A)) : log1p(exp(A)))
 #define K_SOFTSIGN(T, W) EW_UN(T, T, A / ((T)1 + fabs(A)))
 #define K_TRELU(T, W) EW_PARAMS(T) EW_UN(T, T, A > al_ ? A : (T)0)
-#define K_SHRINK_F(T, W)                                                                    \
-    EW_PARAMS(T) EW_UN(T, T, A < -la_ ? A + bi_ : (A > la_ ? A - bi_ : (T)0))
-#define K_SHRINK_I(T, W)                                                                    \
-    EW_UN(T, T, ({                                                                          \
-              double d_ = (double)A;                                                        \
-              d_ < -P->lambd ? (T)ew_f2i64(d_ + P->bias)                                    \
-                             : (d_ > P->lambd ? (T)ew_f2i64(d_ - P->bias) : (T)0);          \
+#define K_SHRINK_F(T, W) EW_PARAMS(T) EW_UN(T, T, A < -la_ ? A + bi_ : (A > la_ ? A - bi_ : (T)0))
+#define K_SHRINK_I(T, W)                                                           \
+    EW_UN(T, T, ({                                                                 \
+              double d_ = (double)A;                                               \
+              d_ < -P->lambd ? (T)ew_f2i64(d_ + P->bias)                           \
+                             : (d_ > P->lambd ? (T)ew_f2i64(d_ - P->bias) : (T)0); \
           }))
-#define K_MISH(T, W)                                                                        \
-    EW_UN(T, T, A * tanh(A > 0 ? A + log1p(exp(-A)) : log1p(exp(A))))
+#define K_MISH(T, W) EW_UN(T, T, A *tanh(A > 0 ? A + log1p(exp(-A)) : log1p(exp(A))))
 #define K_GELU(T, W) EW_UN(T, T, (T)(0.5 * (double)A * (1 + erf((double)A * M_SQRT1_2))))
-#define K_GELU_TANH(T, W)                                                                   \
-    EW_UN(T, T, ({                                                                          \
-              double a_ = (double)A;                                                        \
+#define K_GELU_TANH(T, W)                                                                      \
+    EW_UN(T, T, ({                                                                             \
+              double a_ = (double)A;                                                           \
               (T)(0.5 * a_ * (1 + tanh(0.7978845608028654 * (a_ + 0.044715 * a_ * a_ * a_)))); \
           }))
 #define K_SWISH(T, W) EW_PARAMS(T) EW_UN(T, T, A / ((T)1 + exp(-al_ * A)))
 #define K_BNOT(T, W) EW_UN(T, T, (T)~A)
 #define K_ISNAN(T, W) EW_UN(T, uint8_t, isnan(A))
-#define K_ISINF(T, W)                                                                       \
+#define K_ISINF(T, W)                                                                              \
     const T pinf_ = P->det_pos ? (T)INFINITY : (T)NAN, ninf_ = P->det_neg ? -(T)INFINITY : (T)NAN; \
     EW_UN(T, uint8_t, (A == pinf_) | (A == ninf_))
 #define K_NOT(T, W) EW_UN(T, T, A == 0)
-#define K_DIVN(T, W) const T dv_ = (T)P->div; EW_UN(T, T, A / dv_)
-#define K_CLIP(T, W)                                                                        \
-    T lo_, hi_;                                                                             \
-    memcpy(&lo_, P->lo.b, sizeof lo_);                                                      \
-    memcpy(&hi_, P->hi.b, sizeof hi_);                                                      \
-    EW_UN(T, T, ({                                                                          \
-              T v_ = A < lo_ ? lo_ : A;                                                     \
-              v_ > hi_ ? hi_ : v_;                                                          \
+#define K_DIVN(T, W)         \
+    const T dv_ = (T)P->div; \
+    EW_UN(T, T, A / dv_)
+#define K_CLIP(T, W)                    \
+    T lo_, hi_;                         \
+    memcpy(&lo_, P->lo.b, sizeof lo_);  \
+    memcpy(&hi_, P->hi.b, sizeof hi_);  \
+    EW_UN(T, T, ({                      \
+              T v_ = A < lo_ ? lo_ : A; \
+              v_ > hi_ ? hi_ : v_;      \
           }))
 
 /* Binary: integer +, -, * wrap in the unsigned wrap type (no signed overflow). */
@@ -439,16 +442,16 @@ static inline float ew_erff(float x) {
 #define K_DIV_S(T, W) EW_BIN(T, T, T, B == 0 ? (T)0 : (B == -1 ? (T)(0 - (W)A) : (T)(A / B)))
 #define K_DIV_U(T, W) EW_BIN(T, T, T, B == 0 ? (T)0 : (T)(A / B))
 /* Mod with fmod=0 takes the divisor's sign (Python, numpy.mod); x mod 0 gives 0. */
-#define K_MOD_F(T, W)                                                                       \
-    EW_BIN(T, T, T, ({                                                                      \
-               T r_ = fmod(A, B);                                                           \
-               (r_ != 0 && ((r_ < 0) != (B < 0))) ? r_ + B : r_;                            \
+#define K_MOD_F(T, W)                                            \
+    EW_BIN(T, T, T, ({                                           \
+               T r_ = fmod(A, B);                                \
+               (r_ != 0 && ((r_ < 0) != (B < 0))) ? r_ + B : r_; \
            }))
 #define K_FMOD_F(T, W) EW_BIN(T, T, T, fmod(A, B))
-#define K_MOD_S(T, W)                                                                       \
-    EW_BIN(T, T, T, ({                                                                      \
-               T r_ = (B == 0 || B == -1) ? (T)0 : (T)(A % B);                              \
-               (r_ != 0 && ((r_ < 0) != (B < 0))) ? (T)(r_ + B) : r_;                       \
+#define K_MOD_S(T, W)                                                 \
+    EW_BIN(T, T, T, ({                                                \
+               T r_ = (B == 0 || B == -1) ? (T)0 : (T)(A % B);        \
+               (r_ != 0 && ((r_ < 0) != (B < 0))) ? (T)(r_ + B) : r_; \
            }))
 #define K_FMOD_S(T, W) EW_BIN(T, T, T, (B == 0 || B == -1) ? (T)0 : (T)(A % B))
 #define K_MOD_U(T, W) EW_BIN(T, T, T, B == 0 ? (T)0 : (T)(A % B))
@@ -491,43 +494,43 @@ static inline int64_t ew_ipow(int64_t b, int64_t e) {
 }
 
 /* Float pow: common scalar exponents avoid pow() altogether. */
-#define K_POWS_F(T, W)                                                                      \
-    if (inc[0] && !inc[1]) {                                                                \
-        const T *a_ = in[0];                                                                \
-        T e_ = *(const T *)in[1], *y = y_;                                                  \
-        if (e_ == 2) {                                                                      \
-            for (size_t i = 0; i < n; i++) y[i] = a_[i] * a_[i];                            \
-            return;                                                                         \
-        }                                                                                   \
-        if (e_ == 3) {                                                                      \
-            for (size_t i = 0; i < n; i++) y[i] = a_[i] * a_[i] * a_[i];                    \
-            return;                                                                         \
-        }                                                                                   \
-        if (e_ == 1) {                                                                      \
-            for (size_t i = 0; i < n; i++) y[i] = a_[i];                                    \
-            return;                                                                         \
-        }                                                                                   \
-        if (e_ == (T)0.5) {                                                                 \
-            for (size_t i = 0; i < n; i++) y[i] = sqrt(a_[i]);                              \
-            return;                                                                         \
-        }                                                                                   \
-    }                                                                                       \
+#define K_POWS_F(T, W)                                                   \
+    if (inc[0] && !inc[1]) {                                             \
+        const T *a_ = in[0];                                             \
+        T e_ = *(const T *)in[1], *y = y_;                               \
+        if (e_ == 2) {                                                   \
+            for (size_t i = 0; i < n; i++) y[i] = a_[i] * a_[i];         \
+            return;                                                      \
+        }                                                                \
+        if (e_ == 3) {                                                   \
+            for (size_t i = 0; i < n; i++) y[i] = a_[i] * a_[i] * a_[i]; \
+            return;                                                      \
+        }                                                                \
+        if (e_ == 1) {                                                   \
+            for (size_t i = 0; i < n; i++) y[i] = a_[i];                 \
+            return;                                                      \
+        }                                                                \
+        if (e_ == (T)0.5) {                                              \
+            for (size_t i = 0; i < n; i++) y[i] = sqrt(a_[i]);           \
+            return;                                                      \
+        }                                                                \
+    }                                                                    \
     K_POW_F(T, W)
 
 /* ---- kernel tables, indexed by compute dtype ------------------------------------------- */
-#define EW_TAB1(name, L1, BODY1)                                                            \
-    L1(EW_FN, name, BODY1)                                                                  \
+#define EW_TAB1(name, L1, BODY1) \
+    L1(EW_FN, name, BODY1)       \
     static const ew_kern name##_k[ST_DTYPE_COUNT] = {L1(EW_ROW, name, BODY1)};
-#define EW_TAB2(name, L1, BODY1, L2, BODY2)                                                 \
-    L1(EW_FN, name##1, BODY1)                                                               \
-    L2(EW_FN, name##2, BODY2)                                                               \
-    static const ew_kern name##_k[ST_DTYPE_COUNT] = {L1(EW_ROW, name##1, BODY1)             \
+#define EW_TAB2(name, L1, BODY1, L2, BODY2)                                     \
+    L1(EW_FN, name##1, BODY1)                                                   \
+    L2(EW_FN, name##2, BODY2)                                                   \
+    static const ew_kern name##_k[ST_DTYPE_COUNT] = {L1(EW_ROW, name##1, BODY1) \
                                                          L2(EW_ROW, name##2, BODY2)};
-#define EW_TAB3(name, L1, BODY1, L2, BODY2, L3, BODY3)                                      \
-    L1(EW_FN, name##1, BODY1)                                                               \
-    L2(EW_FN, name##2, BODY2)                                                               \
-    L3(EW_FN, name##3, BODY3)                                                               \
-    static const ew_kern name##_k[ST_DTYPE_COUNT] = {                                       \
+#define EW_TAB3(name, L1, BODY1, L2, BODY2, L3, BODY3) \
+    L1(EW_FN, name##1, BODY1)                          \
+    L2(EW_FN, name##2, BODY2)                          \
+    L3(EW_FN, name##3, BODY3)                          \
+    static const ew_kern name##_k[ST_DTYPE_COUNT] = {  \
         L1(EW_ROW, name##1, BODY1) L2(EW_ROW, name##2, BODY2) L3(EW_ROW, name##3, BODY3)};
 
 EW_TAB2(neg, EW_T_F, K_NEG_F, EW_T_S, K_NEG_S)
@@ -544,8 +547,8 @@ EW_T_F32(EW_FN, erf0, K_ERF_FAST)
 EW_T_F64(EW_FN, erf1, K_ERF_F)
 EW_T_S(EW_FN, erf2, K_ERF_I)
 EW_T_U(EW_FN, erf3, K_ERF_I)
-static const ew_kern erf_k[ST_DTYPE_COUNT] = {EW_T_F32(EW_ROW, erf0, K_ERF_FAST) EW_T_F64(EW_ROW, erf1, K_ERF_F)
-                                                  EW_T_S(EW_ROW, erf2, K_ERF_I) EW_T_U(EW_ROW, erf3, K_ERF_I)};
+static const ew_kern erf_k[ST_DTYPE_COUNT] = {EW_T_F32(EW_ROW, erf0, K_ERF_FAST) EW_T_F64(
+    EW_ROW, erf1, K_ERF_F) EW_T_S(EW_ROW, erf2, K_ERF_I) EW_T_U(EW_ROW, erf3, K_ERF_I)};
 EW_TAB1(sin, EW_T_F, K_SIN)
 EW_TAB1(cos, EW_T_F, K_COS)
 EW_TAB1(tan, EW_T_F, K_TAN)
@@ -626,19 +629,19 @@ static const ew_kern eq_k[ST_DTYPE_COUNT] = {
 typedef struct ew_b16 {
     uint64_t lo, hi;
 } ew_b16;
-#define EW_WHERE_FN(name, T)                                                                \
-    static void name(EW_KARGS) {                                                            \
-        (void)P;                                                                            \
-        const uint8_t *c = in[0];                                                           \
-        const T *a = in[1], *b = in[2];                                                     \
-        T *y = y_;                                                                          \
-        if (inc[0] && inc[1] && inc[2]) {                                                   \
-            for (size_t i = 0; i < n; i++) y[i] = c[i] ? a[i] : b[i];                       \
-            return;                                                                         \
-        }                                                                                   \
-        for (size_t i = 0, ic = 0, ia = 0, ib = 0; i < n;                                   \
-             i++, ic += inc[0], ia += inc[1], ib += inc[2])                                 \
-            y[i] = c[ic] ? a[ia] : b[ib];                                                   \
+#define EW_WHERE_FN(name, T)                                          \
+    static void name(EW_KARGS) {                                      \
+        (void)P;                                                      \
+        const uint8_t *c = in[0];                                     \
+        const T *a = in[1], *b = in[2];                               \
+        T *y = y_;                                                    \
+        if (inc[0] && inc[1] && inc[2]) {                             \
+            for (size_t i = 0; i < n; i++) y[i] = c[i] ? a[i] : b[i]; \
+            return;                                                   \
+        }                                                             \
+        for (size_t i = 0, ic = 0, ia = 0, ib = 0; i < n;             \
+             i++, ic += inc[0], ia += inc[1], ib += inc[2])           \
+            y[i] = c[ic] ? a[ia] : b[ib];                             \
     }
 EW_WHERE_FN(where1, uint8_t)
 EW_WHERE_FN(where2, uint16_t)
@@ -650,31 +653,31 @@ EW_WHERE_FN(where16, ew_b16)
 typedef struct ew_plan {
     ew_kern fn;
     int nin;
-    int src[EW_MAXIN];          /* input index of each operand; -1 = the output itself */
-    int ndim;                   /* >= 1 after collapsing */
+    int src[EW_MAXIN]; /* input index of each operand; -1 = the output itself */
+    int ndim;          /* >= 1 after collapsing */
     int64_t dims[ST_MAX_RANK];
-    int64_t str[EW_MAXIN][ST_MAX_RANK]; /* element strides, 0 on broadcast axes */
+    int64_t str[EW_MAXIN][ST_MAX_RANK];  /* element strides, 0 on broadcast axes */
     st_dtype dt[EW_MAXIN], ct[EW_MAXIN]; /* stored and computed dtype of each operand */
     size_t esz[EW_MAXIN];
-    st_dtype ot, cot;           /* stored and computed output dtype */
+    st_dtype ot, cot; /* stored and computed output dtype */
     size_t oesz;
-    bool convert;               /* some operand or the output needs conversion */
-    bool tiled;                 /* the last dimension fuses short rows (see ew_range) */
-    int64_t tinner;             /* ... of this length */
-    uint8_t rep[EW_MAXIN];      /* ... that these operands repeat */
+    bool convert;          /* some operand or the output needs conversion */
+    bool tiled;            /* the last dimension fuses short rows (see ew_range) */
+    int64_t tinner;        /* ... of this length */
+    uint8_t rep[EW_MAXIN]; /* ... that these operands repeat */
 } ew_plan;
 
 typedef struct ew_state {
     ew_params p;
-    st_dtype ot;                /* output dtype and shape */
+    st_dtype ot; /* output dtype and shape */
     int ndim;
     int64_t dims[ST_MAX_RANK];
-    size_t n;                   /* output elements */
+    size_t n; /* output elements */
     size_t grain;
-    int mode;                   /* EW_RUN_* below */
-    st_dtype to;                /* Cast: target dtype */
-    bool saturate;              /* Cast to float8: overflow saturates (else NaN/inf) */
-    st_e8m0_round round_mode;   /* Cast to float8e8m0 */
+    int mode;                 /* EW_RUN_* below */
+    st_dtype to;              /* Cast: target dtype */
+    bool saturate;            /* Cast to float8: overflow saturates (else NaN/inf) */
+    st_e8m0_round round_mode; /* Cast to float8e8m0 */
     int nplans;
     ew_plan plans[];
 } ew_state;
@@ -694,8 +697,8 @@ static st_dtype ew_ctype(st_dtype t) {
 
 /* Fill pl for operands ts (broadcast into the output shape ndim/dims). */
 static void ew_plan_build(ew_plan *pl, ew_kern fn, int nin, const st_tensor *const *ts,
-                          const int *src, const st_dtype *ct, st_dtype ot, st_dtype cot,
-                          int ndim, const int64_t *dims) {
+                          const int *src, const st_dtype *ct, st_dtype ot, st_dtype cot, int ndim,
+                          const int64_t *dims) {
     int64_t s[EW_MAXIN][ST_MAX_RANK];
     memset(pl, 0, sizeof *pl);
     pl->fn = fn;
@@ -765,7 +768,6 @@ typedef struct ew_job {
 static void ew_segment_convert(const ew_job *jb, const void *const *ip, const uint8_t *inc,
                                char *yp, size_t cnt);
 
-
 /* Output elements [pos, pos+cnt) from operands at ip (advancing where inc). */
 static void ew_segment(const ew_job *jb, const void *const *ip, const uint8_t *inc, size_t pos,
                        size_t cnt) {
@@ -781,8 +783,7 @@ static void ew_segment(const ew_job *jb, const void *const *ip, const uint8_t *i
 /* A row segment whose operands or output need conversion, in blocks through stack
  * buffers (kept out of ew_segment so the common path has a small frame). */
 static __attribute__((noinline)) void ew_segment_convert(const ew_job *jb, const void *const *ip,
-                                                        const uint8_t *inc, char *yp,
-                                                        size_t cnt) {
+                                                         const uint8_t *inc, char *yp, size_t cnt) {
     const ew_plan *pl = jb->pl;
     _Alignas(64) unsigned char buf[EW_MAXIN + 1][EW_BLK * 8];
     for (size_t b = 0; b < cnt; b += EW_BLK) {
@@ -869,11 +870,9 @@ static void ew_range(void *arg, size_t begin, size_t end) {
     }
 }
 
-static void ew_exec(st_kctx *k, const ew_state *s, const ew_plan *pl, const ew_params *p,
-                    void *y) {
+static void ew_exec(st_kctx *k, const ew_state *s, const ew_plan *pl, const ew_params *p, void *y) {
     ew_job jb = {.pl = pl, .y = y, .p = p};
-    for (int j = 0; j < pl->nin; j++)
-        jb.in[j] = pl->src[j] < 0 ? y : st_in(k, pl->src[j])->data;
+    for (int j = 0; j < pl->nin; j++) jb.in[j] = pl->src[j] < 0 ? y : st_in(k, pl->src[j])->data;
     st_parallel_for(k->pool, s->n, s->grain, ew_range, &jb);
 }
 
@@ -907,13 +906,11 @@ static st_status ew_inputs(const st_kctx *k, int n, const st_tensor **ts, st_err
     return ST_OK;
 }
 
-static st_status ew_same_types(const st_kctx *k, int n, const st_tensor *const *ts,
-                               st_error *err) {
+static st_status ew_same_types(const st_kctx *k, int n, const st_tensor *const *ts, st_error *err) {
     for (int j = 1; j < n; j++)
         if (ts[j]->dtype != ts[0]->dtype)
-            return st_errorf(err, ST_ERR_INVALID, "%s: input %d is %s but input 0 is %s",
-                             ew_op(k), j, st_dtype_name(ts[j]->dtype),
-                             st_dtype_name(ts[0]->dtype));
+            return st_errorf(err, ST_ERR_INVALID, "%s: input %d is %s but input 0 is %s", ew_op(k),
+                             j, st_dtype_name(ts[j]->dtype), st_dtype_name(ts[0]->dtype));
     return ST_OK;
 }
 
@@ -923,8 +920,8 @@ static st_status ew_unsupported(const st_kctx *k, st_dtype t, st_error *err) {
 }
 
 /* Output shape of broadcasting ts, declared as output 0 of dtype ot; fills s. */
-static st_status ew_declare(st_kctx *k, ew_state *s, int n, const st_tensor *const *ts,
-                            st_dtype ot, st_error *err) {
+static st_status ew_declare(st_kctx *k, ew_state *s, int n, const st_tensor *const *ts, st_dtype ot,
+                            st_error *err) {
     st_status st = st_broadcast_shape(n, ts, &s->ndim, s->dims, err);
     if (st) return st;
     st = st_shape_nelem(s->ndim, s->dims, &s->n, err);
@@ -946,8 +943,8 @@ static st_status ew_legacy_bcast(const st_kctx *k, const st_tensor *a, st_tensor
     if (st) return st;
     int nd = axis + bv->ndim;
     if (nd > a->ndim)
-        return st_errorf(err, ST_ERR_INVALID, "%s: B of rank %d does not fit at axis %d",
-                         ew_op(k), bv->ndim, axis);
+        return st_errorf(err, ST_ERR_INVALID, "%s: B of rank %d does not fit at axis %d", ew_op(k),
+                         bv->ndim, axis);
     for (int d = bv->ndim; d < a->ndim - axis; d++) bv->dims[d] = 1;
     bv->ndim = a->ndim - axis;
     return ST_OK;
@@ -971,8 +968,7 @@ static st_status ew_run(st_kctx *k, st_error *err) {
 
 /* One plan over inputs [0, nin) of one dtype, output same dtype or bool. */
 static st_status ew_prep_simple(st_kctx *k, const ew_kern *tab, int nin, const st_tensor **ts,
-                                bool out_bool, size_t grain, const ew_params *p,
-                                st_error *err) {
+                                bool out_bool, size_t grain, const ew_params *p, st_error *err) {
     st_status st = ew_same_types(k, nin, ts, err);
     if (st) return st;
     st_dtype dt = ts[0]->dtype, c = ew_ctype(dt);
@@ -984,8 +980,8 @@ static st_status ew_prep_simple(st_kctx *k, const ew_kern *tab, int nin, const s
     if ((st = ew_declare(k, s, nin, ts, ot, err))) return st;
     int src[EW_MAXIN] = {0, 1, 2};
     st_dtype ct[EW_MAXIN] = {c, c, c};
-    ew_plan_build(&s->plans[0], tab[c], nin, ts, src, ct, ot, out_bool ? ST_DTYPE_BOOL : c,
-                  s->ndim, s->dims);
+    ew_plan_build(&s->plans[0], tab[c], nin, ts, src, ct, ot, out_bool ? ST_DTYPE_BOOL : c, s->ndim,
+                  s->dims);
     k->run = ew_run;
     return ST_OK;
 }
@@ -1009,9 +1005,9 @@ static st_status ew_prep_binary(st_kctx *k, const ew_kern *tab, bool out_bool, s
 }
 
 /* ---- unary ops without attributes ------------------------------------------------------ */
-#define EW_PREP_UNARY(fn, tab, out_bool, grain)                                             \
-    static st_status fn(st_kctx *k, st_error *err) {                                        \
-        return ew_prep_unary(k, tab, out_bool, grain, NULL, err);                           \
+#define EW_PREP_UNARY(fn, tab, out_bool, grain)                   \
+    static st_status fn(st_kctx *k, st_error *err) {              \
+        return ew_prep_unary(k, tab, out_bool, grain, NULL, err); \
     }
 EW_PREP_UNARY(prep_abs, abs_k, false, EW_GRAIN)
 EW_PREP_UNARY(prep_neg, neg_k, false, EW_GRAIN)
@@ -1109,7 +1105,7 @@ static st_status prep_isinf(st_kctx *k, st_error *err) {
 }
 
 /* ---- binary ops ------------------------------------------------------------------------ */
-#define EW_PREP_BINARY(fn, tab, out_bool)                                                   \
+#define EW_PREP_BINARY(fn, tab, out_bool) \
     static st_status fn(st_kctx *k, st_error *err) { return ew_prep_binary(k, tab, out_bool, err); }
 EW_PREP_BINARY(prep_add, add_k, false)
 EW_PREP_BINARY(prep_sub, sub_k, false)
@@ -1261,22 +1257,30 @@ fail:
     return st;
 }
 
-static st_status prep_max(st_kctx *k, st_error *err) { return ew_prep_variadic(k, max_k, false, err); }
-static st_status prep_min(st_kctx *k, st_error *err) { return ew_prep_variadic(k, min_k, false, err); }
-static st_status prep_sum(st_kctx *k, st_error *err) { return ew_prep_variadic(k, add_k, false, err); }
-static st_status prep_mean(st_kctx *k, st_error *err) { return ew_prep_variadic(k, add_k, true, err); }
+static st_status prep_max(st_kctx *k, st_error *err) {
+    return ew_prep_variadic(k, max_k, false, err);
+}
+static st_status prep_min(st_kctx *k, st_error *err) {
+    return ew_prep_variadic(k, min_k, false, err);
+}
+static st_status prep_sum(st_kctx *k, st_error *err) {
+    return ew_prep_variadic(k, add_k, false, err);
+}
+static st_status prep_mean(st_kctx *k, st_error *err) {
+    return ew_prep_variadic(k, add_k, true, err);
+}
 
 /* ---- Clip ------------------------------------------------------------------------------ */
 /* Bounds that clip nothing for compute dtype t. */
 static void ew_limits(st_dtype t, ew_raw *lo, ew_raw *hi) {
     lo->u = hi->u = 0;
     switch (t) {
-#define EW_LIM(e, T, L, H)                                                                  \
-    case e: {                                                                               \
-        T l = L, h = H;                                                                     \
-        memcpy(lo->b, &l, sizeof l);                                                        \
-        memcpy(hi->b, &h, sizeof h);                                                        \
-        break;                                                                              \
+#define EW_LIM(e, T, L, H)           \
+    case e: {                        \
+        T l = L, h = H;              \
+        memcpy(lo->b, &l, sizeof l); \
+        memcpy(hi->b, &h, sizeof h); \
+        break;                       \
     }
         EW_LIM(ST_DTYPE_F32, float, -INFINITY, INFINITY)
         EW_LIM(ST_DTYPE_F64, double, -INFINITY, INFINITY)
@@ -1481,12 +1485,18 @@ static void ew_to_text(const st_tensor *x, size_t i, char *out, size_t n) {
     case ST_DTYPE_F64:
     case ST_DTYPE_F16:
     case ST_DTYPE_BF16: ew_fmt_float(st_tensor_get_f64(x, i), x->dtype, out, n); break;
-    case ST_DTYPE_F8E4M3FN: case ST_DTYPE_F8E4M3FNUZ: case ST_DTYPE_F8E5M2:
-    case ST_DTYPE_F8E5M2FNUZ: case ST_DTYPE_F4E2M1: case ST_DTYPE_F8E8M0:
-        ew_fmt_float(st_tensor_get_f64(x, i), ST_DTYPE_F32, out, n);
+    case ST_DTYPE_F8E4M3FN:
+    case ST_DTYPE_F8E4M3FNUZ:
+    case ST_DTYPE_F8E5M2:
+    case ST_DTYPE_F8E5M2FNUZ:
+    case ST_DTYPE_F4E2M1:
+    case ST_DTYPE_F8E8M0: ew_fmt_float(st_tensor_get_f64(x, i), ST_DTYPE_F32, out, n); break;
+    case ST_DTYPE_BOOL:
+        snprintf(out, n, "%s", ((const uint8_t *)x->data)[i] ? "True" : "False");
         break;
-    case ST_DTYPE_BOOL: snprintf(out, n, "%s", ((const uint8_t *)x->data)[i] ? "True" : "False"); break;
-    case ST_DTYPE_U64: snprintf(out, n, "%llu", (unsigned long long)((const uint64_t *)x->data)[i]); break;
+    case ST_DTYPE_U64:
+        snprintf(out, n, "%llu", (unsigned long long)((const uint64_t *)x->data)[i]);
+        break;
     default: snprintf(out, n, "%lld", (long long)st_tensor_get_i64(x, i)); break;
     }
 }
@@ -1527,14 +1537,11 @@ static void ew_from_text(const st_str *sv, st_dtype t, void *dst) {
     }
     double d = strtod(buf, &end);
     if (end == buf) d = 0;
-    if (t == ST_DTYPE_F8E8M0)
-        *(uint8_t *)dst = st_f32_to_e8m0((float)d, true, ST_E8M0_UP);
-    else if (st_dtype_is_minifloat(t))
-        *(uint8_t *)dst = st_f32_to_minifloat(t, (float)d, true);
+    if (t == ST_DTYPE_F8E8M0) *(uint8_t *)dst = st_f32_to_e8m0((float)d, true, ST_E8M0_UP);
+    else if (st_dtype_is_minifloat(t)) *(uint8_t *)dst = st_f32_to_minifloat(t, (float)d, true);
     else if (st_dtype_is_narrow_int(t))
         *(uint8_t *)dst = st_narrow_int_wrap(t, d != d ? 0 : (int64_t)fmax(fmin(d, 1e18), -1e18));
-    else
-        ew_convert(&d, ST_DTYPE_F64, dst, t, 1);
+    else ew_convert(&d, ST_DTYPE_F64, dst, t, 1);
 }
 
 typedef struct ew_cast_job {
@@ -1631,8 +1638,8 @@ static st_status ew_run_cast(st_kctx *k, st_error *err) {
         size_t esz = st_dtype_size(s->to);
         for (size_t i = 0; i < s->n; i++) ew_from_text(&a[i], s->to, (char *)y->data + i * esz);
     } else {
-        ew_cast_job j = {x->data, y->data, x->dtype, s->to, s->saturate, s->round_mode,
-                         k->opset < 19};
+        ew_cast_job j = {x->data,     y->data,       x->dtype,     s->to,
+                         s->saturate, s->round_mode, k->opset < 19};
         st_parallel_for(k->pool, s->n, EW_GRAIN, ew_cast_range, &j);
     }
     return ST_OK;

@@ -27,31 +27,31 @@
 #define CV_ST_BF16(T, v) st_f32_to_bf16((float)(v))
 
 /*  dtype            C type    load        store     */
-#define MISC_NUM_TYPES(X)                                                                \
-    X(ST_DTYPE_F32,  float,    CV_LD_NUM,  CV_ST_NUM)  /* float32 */                    \
-    X(ST_DTYPE_F64,  double,   CV_LD_NUM,  CV_ST_NUM)  /* float64 */                    \
-    X(ST_DTYPE_F16,  uint16_t, CV_LD_F16,  CV_ST_F16)  /* IEEE half, stored as bits */   \
-    X(ST_DTYPE_BF16, uint16_t, CV_LD_BF16, CV_ST_BF16) /* bfloat16, stored as bits */    \
-    X(ST_DTYPE_I8,   int8_t,   CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_I16,  int16_t,  CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_I32,  int32_t,  CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_I64,  int64_t,  CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_U8,   uint8_t,  CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_U16,  uint16_t, CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_U32,  uint32_t, CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_U64,  uint64_t, CV_LD_NUM,  CV_ST_NUM)                                   \
-    X(ST_DTYPE_BOOL, uint8_t,  CV_LD_NUM,  CV_ST_BOOL) /* 0/1 bytes */
+#define MISC_NUM_TYPES(X)                                                              \
+    X(ST_DTYPE_F32, float, CV_LD_NUM, CV_ST_NUM)       /* float32 */                   \
+    X(ST_DTYPE_F64, double, CV_LD_NUM, CV_ST_NUM)      /* float64 */                   \
+    X(ST_DTYPE_F16, uint16_t, CV_LD_F16, CV_ST_F16)    /* IEEE half, stored as bits */ \
+    X(ST_DTYPE_BF16, uint16_t, CV_LD_BF16, CV_ST_BF16) /* bfloat16, stored as bits */  \
+    X(ST_DTYPE_I8, int8_t, CV_LD_NUM, CV_ST_NUM)                                       \
+    X(ST_DTYPE_I16, int16_t, CV_LD_NUM, CV_ST_NUM)                                     \
+    X(ST_DTYPE_I32, int32_t, CV_LD_NUM, CV_ST_NUM)                                     \
+    X(ST_DTYPE_I64, int64_t, CV_LD_NUM, CV_ST_NUM)                                     \
+    X(ST_DTYPE_U8, uint8_t, CV_LD_NUM, CV_ST_NUM)                                      \
+    X(ST_DTYPE_U16, uint16_t, CV_LD_NUM, CV_ST_NUM)                                    \
+    X(ST_DTYPE_U32, uint32_t, CV_LD_NUM, CV_ST_NUM)                                    \
+    X(ST_DTYPE_U64, uint64_t, CV_LD_NUM, CV_ST_NUM)                                    \
+    X(ST_DTYPE_BOOL, uint8_t, CV_LD_NUM, CV_ST_BOOL) /* 0/1 bytes */
 
 /* Load n elements of a numeric tensor's data (element offset off, stride sstride) into
  * dst (stride dstride) as doubles. Used by misc_signal.c too. */
 void st_misc_load_f64(st_dtype dt, const void *src, size_t off, size_t sstride, size_t n,
                       double *dst, size_t dstride) {
     switch (dt) {
-#define X(e, T, LD, ST)                                                                  \
-    case e: {                                                                            \
-        const T *s = (const T *)src + off;                                               \
-        for (size_t i = 0; i < n; i++) dst[i * dstride] = LD(s[i * sstride]);            \
-        break;                                                                           \
+#define X(e, T, LD, ST)                                                       \
+    case e: {                                                                 \
+        const T *s = (const T *)src + off;                                    \
+        for (size_t i = 0; i < n; i++) dst[i * dstride] = LD(s[i * sstride]); \
+        break;                                                                \
     }
         MISC_NUM_TYPES(X)
 #undef X
@@ -66,11 +66,11 @@ void st_misc_load_f64(st_dtype dt, const void *src, size_t off, size_t sstride, 
 void st_misc_store_f64(st_dtype dt, void *dst, size_t off, size_t dstride, size_t n,
                        const double *src, size_t sstride) {
     switch (dt) {
-#define X(e, T, LD, ST)                                                                  \
-    case e: {                                                                            \
-        T *d = (T *)dst + off;                                                           \
-        for (size_t i = 0; i < n; i++) d[i * dstride] = ST(T, src[i * sstride]);         \
-        break;                                                                           \
+#define X(e, T, LD, ST)                                                          \
+    case e: {                                                                    \
+        T *d = (T *)dst + off;                                                   \
+        for (size_t i = 0; i < n; i++) d[i * dstride] = ST(T, src[i * sstride]); \
+        break;                                                                   \
     }
         MISC_NUM_TYPES(X)
 #undef X
@@ -81,7 +81,8 @@ void st_misc_store_f64(st_dtype dt, void *dst, size_t off, size_t dstride, size_
 /* True for the dtypes the converters handle. */
 bool st_misc_numeric(st_dtype dt) {
     switch (dt) {
-#define X(e, T, LD, ST) case e: return true;
+#define X(e, T, LD, ST) \
+    case e: return true;
         MISC_NUM_TYPES(X)
 #undef X
     default: return false;
@@ -139,13 +140,13 @@ typedef enum {
 typedef struct rand_state {
     rand_kind kind;
     st_dtype out_dtype;
-    int ndim;                 /* output shape */
+    int ndim; /* output shape */
     int64_t dims[ST_MAX_RANK];
-    size_t n;                 /* output elements */
-    double a, b;              /* low/high or mean/scale */
-    uint64_t key;             /* the node's stream key */
-    uint64_t runs;            /* runs since prepare */
-    int64_t sample_size;      /* Multinomial */
+    size_t n;            /* output elements */
+    double a, b;         /* low/high or mean/scale */
+    uint64_t key;        /* the node's stream key */
+    uint64_t runs;       /* runs since prepare */
+    int64_t sample_size; /* Multinomial */
 } rand_state;
 
 static uint64_t rand_key(st_kctx *k) {
@@ -162,11 +163,11 @@ static uint64_t rand_key(st_kctx *k) {
 
 typedef struct rand_job {
     const rand_state *st;
-    uint64_t key;            /* this run's key */
-    const st_tensor *p;      /* Bernoulli probabilities */
+    uint64_t key;       /* this run's key */
+    const st_tensor *p; /* Bernoulli probabilities */
     void *out;
     size_t n;
-    int bad;                 /* Bernoulli: a probability outside [0, 1] was seen */
+    int bad; /* Bernoulli: a probability outside [0, 1] was seen */
 } rand_job;
 
 static void rand_blocks(void *arg, size_t b0, size_t b1) {
@@ -220,8 +221,7 @@ static st_status run_random(st_kctx *k, st_error *err) {
     if (!y) return st_has_out(k, 0) ? err->status : ST_OK;
     rand_job j = {st, mix64(st->key, ++st->runs), x, y->data, n, 0};
     st_parallel_for(k->pool, (n + RAND_BLOCK - 1) / RAND_BLOCK, 1, rand_blocks, &j);
-    if (j.bad)
-        return ST_KERR(err, ST_ERR_INVALID, "Bernoulli: a probability is outside [0, 1]");
+    if (j.bad) return ST_KERR(err, ST_ERR_INVALID, "Bernoulli: a probability is outside [0, 1]");
     return ST_OK;
 }
 
@@ -362,8 +362,7 @@ static st_status prep_multinomial(st_kctx *k, st_error *err) {
                        "Multinomial: input must be a float16, float or double tensor");
     if (x->ndim != 2)
         return ST_KERR(err, ST_ERR_INVALID,
-                       "Multinomial: input must be [batch_size, class_size], got rank %d",
-                       x->ndim);
+                       "Multinomial: input must be [batch_size, class_size], got rank %d", x->ndim);
     int64_t dt = st_attr_int(k->node, "dtype", ST_DTYPE_I32);
     int64_t ss = st_attr_int(k->node, "sample_size", 1);
     if (dt != ST_DTYPE_I32 && dt != ST_DTYPE_I64)
@@ -395,24 +394,24 @@ static st_status prep_multinomial(st_kctx *k, st_error *err) {
 
 static const st_op_def family_rows[] = {
     /* domain    op_type              since  prepare                    meaning */
-    ST_OP("", "DFT", 17, st_misc_prep_dft),             /* FFT along one axis */
-    ST_OP("", "STFT", 17, st_misc_prep_stft),           /* framed, windowed DFT */
-    ST_OP("", "HannWindow", 17, st_misc_prep_window),   /* 0.5 - 0.5 cos */
-    ST_OP("", "HammingWindow", 17, st_misc_prep_window), /* 25/46 - 21/46 cos */
-    ST_OP("", "BlackmanWindow", 17, st_misc_prep_window), /* three-term cosine */
-    ST_OP("", "MelWeightMatrix", 17, st_misc_prep_melweight), /* triangular mel filters */
-    ST_OP("", "StringNormalizer", 10, st_misc_prep_strnorm), /* stopwords and case */
-    ST_OP("", "TfIdfVectorizer", 9, st_misc_prep_tfidf), /* n-gram counts/weights */
+    ST_OP("", "DFT", 17, st_misc_prep_dft),                             /* FFT along one axis */
+    ST_OP("", "STFT", 17, st_misc_prep_stft),                           /* framed, windowed DFT */
+    ST_OP("", "HannWindow", 17, st_misc_prep_window),                   /* 0.5 - 0.5 cos */
+    ST_OP("", "HammingWindow", 17, st_misc_prep_window),                /* 25/46 - 21/46 cos */
+    ST_OP("", "BlackmanWindow", 17, st_misc_prep_window),               /* three-term cosine */
+    ST_OP("", "MelWeightMatrix", 17, st_misc_prep_melweight),           /* triangular mel filters */
+    ST_OP("", "StringNormalizer", 10, st_misc_prep_strnorm),            /* stopwords and case */
+    ST_OP("", "TfIdfVectorizer", 9, st_misc_prep_tfidf),                /* n-gram counts/weights */
     ST_OP("", "RandomUniform", 1, prep_random, .flags = ST_OPF_IMPURE), /* uniform, shape attr */
-    ST_OP("", "RandomNormal", 1, prep_random, .flags = ST_OPF_IMPURE), /* normal, shape attr */
+    ST_OP("", "RandomNormal", 1, prep_random, .flags = ST_OPF_IMPURE),  /* normal, shape attr */
     /* uniform, input's shape */
     ST_OP("", "RandomUniformLike", 1, prep_random, .flags = ST_OPF_IMPURE),
     /* normal, input's shape */
     ST_OP("", "RandomNormalLike", 1, prep_random, .flags = ST_OPF_IMPURE),
     ST_OP("", "Multinomial", 7, prep_multinomial, .flags = ST_OPF_IMPURE), /* categorical samples */
-    ST_OP("", "Bernoulli", 15, prep_bernoulli, .flags = ST_OPF_IMPURE), /* 0/1 draws with p */
-    ST_OP(TRAINING, "Adagrad", 1, st_misc_prep_optimizer), /* Adagrad step */
-    ST_OP(TRAINING, "Adam", 1, st_misc_prep_optimizer), /* Adam step */
+    ST_OP("", "Bernoulli", 15, prep_bernoulli, .flags = ST_OPF_IMPURE),    /* 0/1 draws with p */
+    ST_OP(TRAINING, "Adagrad", 1, st_misc_prep_optimizer),                 /* Adagrad step */
+    ST_OP(TRAINING, "Adam", 1, st_misc_prep_optimizer),                    /* Adam step */
     ST_OP(TRAINING, "Momentum", 1, st_misc_prep_optimizer), /* SGD momentum/Nesterov */
 };
 const st_op_family st_ops_misc = {"misc", family_rows, ST_ARRAY_LEN(family_rows)};

@@ -60,13 +60,13 @@ typedef enum {
 } fft_kind;
 
 typedef struct fft_plan {
-    size_t n;       /* transform length */
+    size_t n; /* transform length */
     fft_kind kind;
-    size_t m;       /* radix-2 length (n for POW2, Bluestein's padded length, else 0) */
-    double *tw;     /* m/2 complex exp(-2 pi i k / m) (POW2, BLUESTEIN); n for DIRECT */
-    double *chirp;  /* BLUESTEIN: n complex exp(-i pi k^2 / n) */
-    double *bhat;   /* BLUESTEIN: FFT of the conjugate chirp, m complex, scaled by 1/m */
-    size_t work;    /* doubles of work buffer a line needs beyond its n complex values */
+    size_t m;      /* radix-2 length (n for POW2, Bluestein's padded length, else 0) */
+    double *tw;    /* m/2 complex exp(-2 pi i k / m) (POW2, BLUESTEIN); n for DIRECT */
+    double *chirp; /* BLUESTEIN: n complex exp(-i pi k^2 / n) */
+    double *bhat;  /* BLUESTEIN: FFT of the conjugate chirp, m complex, scaled by 1/m */
+    size_t work;   /* doubles of work buffer a line needs beyond its n complex values */
 } fft_plan;
 
 static void fft_plan_free(fft_plan *p) {
@@ -156,7 +156,8 @@ static st_status fft_plan_make(fft_plan *p, size_t n, st_error *err) {
         q.kind = FFT_BLUESTEIN;
         size_t m = 1;
         while (m < 2 * n - 1) {
-            if (m > ((size_t)1 << 40)) return st_errorf(err, ST_ERR_LIMIT, "DFT length %zu is too large", n);
+            if (m > ((size_t)1 << 40))
+                return st_errorf(err, ST_ERR_LIMIT, "DFT length %zu is too large", n);
             m <<= 1;
         }
         q.m = m;
@@ -242,7 +243,7 @@ static void fft_exec(const fft_plan *p, double *x, double *work) {
 typedef struct fft_ctx {
     fft_plan plan;
     size_t slots;
-    double *buf;   /* slots * per_slot doubles */
+    double *buf; /* slots * per_slot doubles */
     size_t per_slot;
 } fft_ctx;
 
@@ -278,13 +279,13 @@ static size_t slot_count(const st_kctx *k) {
 
 /* ---- DFT and STFT ----------------------------------------------------------------- */
 typedef struct dft_state {
-    int axis;          /* normalized signal axis */
+    int axis; /* normalized signal axis */
     bool inverse, onesided;
-    int64_t n_fixed;   /* dft length when known at prepare, else -1 */
+    int64_t n_fixed; /* dft length when known at prepare, else -1 */
     /* STFT */
     int64_t step_fixed, flen_fixed;
     fft_ctx fc;
-    double *window;    /* STFT: the window input as doubles, reloaded each run */
+    double *window; /* STFT: the window input as doubles, reloaded each run */
     size_t window_cap;
 } dft_state;
 
@@ -404,9 +405,16 @@ static st_status run_dft(st_kctx *k, st_error *err) {
     if (!lines || n == 0) return ST_OK;
     if ((s = ensure_plan(k, st, (size_t)n, err))) return s;
     size_t len_in = (size_t)x->dims[st->axis];
-    dft_job j = {.st = st, .x = x, .y = y, .lines = lines, .inner = inner, .len_in = len_in,
-                 .cin = (size_t)x->dims[x->ndim - 1], .n = (size_t)n,
-                 .nout = (size_t)dims[st->axis], .ncopy = ST_MIN(len_in, (size_t)n)};
+    dft_job j = {.st = st,
+                 .x = x,
+                 .y = y,
+                 .lines = lines,
+                 .inner = inner,
+                 .len_in = len_in,
+                 .cin = (size_t)x->dims[x->ndim - 1],
+                 .n = (size_t)n,
+                 .nout = (size_t)dims[st->axis],
+                 .ncopy = ST_MIN(len_in, (size_t)n)};
     st_parallel_for(k->pool, st->fc.slots, 1, dft_slots, &j);
     return ST_OK;
 }
@@ -415,8 +423,9 @@ st_status st_misc_prep_dft(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     st_status s;
     if (!x || !is_float_dtype(x->dtype))
-        return ST_KERR(err, ST_ERR_INVALID, "DFT: input must be a float16, float, double or "
-                                            "bfloat16 tensor");
+        return ST_KERR(err, ST_ERR_INVALID,
+                       "DFT: input must be a float16, float, double or "
+                       "bfloat16 tensor");
     int r = x->ndim;
     if (r < 2 || (x->dims[r - 1] != 1 && x->dims[r - 1] != 2))
         return ST_KERR(err, ST_ERR_INVALID,
@@ -425,7 +434,8 @@ st_status st_misc_prep_dft(st_kctx *k, st_error *err) {
     if (axis < -r || axis > r - 2 || axis == -1)
         return ST_KERR(err, ST_ERR_INVALID,
                        "DFT: axis %lld is out of range for rank %d (the last axis holds the "
-                       "real/imaginary parts)", (long long)axis, r);
+                       "real/imaginary parts)",
+                       (long long)axis, r);
     dft_state *st = st_calloc(1, sizeof *st);
     if (!st) return st_error_nomem(err);
     st->axis = (int)(axis < 0 ? axis + r : axis);
@@ -465,8 +475,8 @@ typedef struct stft_geom {
     int64_t step, flen, frames, bins;
 } stft_geom;
 
-static st_status stft_geom_of(st_kctx *k, const dft_state *st, bool at_prepare,
-                              stft_geom *g, st_error *err) {
+static st_status stft_geom_of(st_kctx *k, const dft_state *st, bool at_prepare, stft_geom *g,
+                              st_error *err) {
     const st_tensor *x = st_in(k, 0);
     const st_tensor *ts = at_prepare ? st_in_const(k, 1) : st_in(k, 1);
     const st_tensor *w = st_in(k, 2);
@@ -524,10 +534,19 @@ static st_status run_stft(st_kctx *k, st_error *err) {
         }
         st_misc_load_f64(w->dtype, w->data, 0, 1, (size_t)g.flen, st->window, 1);
     }
-    dft_job j = {.st = st, .x = x, .y = y, .lines = lines, .inner = 1,
-                 .len_in = (size_t)x->dims[1], .cin = x->ndim == 3 ? (size_t)x->dims[2] : 1,
-                 .n = (size_t)g.flen, .nout = (size_t)g.bins, .ncopy = (size_t)g.flen,
-                 .stft = true, .frames = (size_t)g.frames, .hop = (size_t)g.step,
+    dft_job j = {.st = st,
+                 .x = x,
+                 .y = y,
+                 .lines = lines,
+                 .inner = 1,
+                 .len_in = (size_t)x->dims[1],
+                 .cin = x->ndim == 3 ? (size_t)x->dims[2] : 1,
+                 .n = (size_t)g.flen,
+                 .nout = (size_t)g.bins,
+                 .ncopy = (size_t)g.flen,
+                 .stft = true,
+                 .frames = (size_t)g.frames,
+                 .hop = (size_t)g.step,
                  .window = w ? st->window : NULL};
     st_parallel_for(k->pool, st->fc.slots, 1, dft_slots, &j);
     return ST_OK;
@@ -537,14 +556,14 @@ st_status st_misc_prep_stft(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0), *w = st_in(k, 2);
     st_status s;
     if (!x || !is_float_dtype(x->dtype))
-        return ST_KERR(err, ST_ERR_INVALID, "STFT: signal must be a float16, float, double "
-                                            "or bfloat16 tensor");
+        return ST_KERR(err, ST_ERR_INVALID,
+                       "STFT: signal must be a float16, float, double "
+                       "or bfloat16 tensor");
     if (!(x->ndim == 3 && (x->dims[2] == 1 || x->dims[2] == 2)) && x->ndim != 2)
         return ST_KERR(err, ST_ERR_INVALID,
                        "STFT: signal must be [batch, length, 1] (real) or [batch, length, 2] "
                        "(complex)");
-    if (!st_has_in(k, 1))
-        return ST_KERR(err, ST_ERR_INVALID, "STFT: frame_step is required");
+    if (!st_has_in(k, 1)) return ST_KERR(err, ST_ERR_INVALID, "STFT: frame_step is required");
     if (w && (w->ndim != 1 || !is_float_dtype(w->dtype)))
         return ST_KERR(err, ST_ERR_INVALID, "STFT: window must be a 1-D float tensor");
     dft_state *st = st_calloc(1, sizeof *st);
@@ -571,7 +590,7 @@ fail:
 
 /* ---- windows ---------------------------------------------------------------------- */
 typedef struct win_state {
-    int kind;            /* 0 Hann, 1 Hamming, 2 Blackman */
+    int kind; /* 0 Hann, 1 Hamming, 2 Blackman */
     bool periodic;
     st_dtype out_dtype;
 } win_state;
@@ -622,7 +641,8 @@ st_status st_misc_prep_window(st_kctx *k, st_error *err) {
     if (c) {
         int64_t size;
         st_status s = read_scalar_int(c, op, &size, err);
-        if (!s && size < 0) s = ST_KERR(err, ST_ERR_INVALID, "%s: size %lld is negative", op, (long long)size);
+        if (!s && size < 0)
+            s = ST_KERR(err, ST_ERR_INVALID, "%s: size %lld is negative", op, (long long)size);
         if (s) {
             st_free(st);
             return s;

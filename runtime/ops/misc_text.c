@@ -125,8 +125,8 @@ static size_t case_map(const char *s, size_t n, case_action a, bool turkic, char
             memcpy(out + o, s + i, len);
             o += len;
         } else {
-            uint32_t m = a == CASE_LOWER ? cp_lower((uint32_t)cp, turkic)
-                                         : cp_upper((uint32_t)cp, turkic);
+            uint32_t m =
+                a == CASE_LOWER ? cp_lower((uint32_t)cp, turkic) : cp_upper((uint32_t)cp, turkic);
             o += utf8_encode(m, out + o);
         }
         i += len;
@@ -140,7 +140,7 @@ typedef struct strnorm_state {
     case_action action;
     bool case_sensitive, turkic;
     size_t n_stop;
-    st_str *stop;        /* sorted (lowercased when case-insensitive), owned */
+    st_str *stop; /* sorted (lowercased when case-insensitive), owned */
     size_t stop_maxlen;
 } strnorm_state;
 
@@ -273,8 +273,8 @@ st_status st_misc_prep_strnorm(st_kctx *k, st_error *err) {
                 d[w->len] = 0;
                 st->stop[i].len = w->len;
             } else {
-                st->stop[i].len = case_map(w->data ? w->data : "", w->len, CASE_LOWER,
-                                           st->turkic, d);
+                st->stop[i].len =
+                    case_map(w->data ? w->data : "", w->len, CASE_LOWER, st->turkic, d);
             }
         }
         qsort(st->stop, st->n_stop, sizeof *st->stop, stop_cmp);
@@ -297,23 +297,23 @@ typedef enum { TFIDF_TF, TFIDF_IDF, TFIDF_TFIDF } tfidf_mode;
 typedef struct tfidf_state {
     tfidf_mode mode;
     int64_t min_n, max_n, max_skip;
-    bool strings;          /* pool_strings (else pool_int64s) */
-    size_t n_grams;        /* n-grams in the pool */
-    int64_t *tok;          /* pool tokens: the integers, or vocabulary ids for strings */
-    size_t *gstart;        /* n_grams: first token of each n-gram */
-    int64_t *glen;         /* n_grams: its length */
-    const int64_t *out_idx;/* n_grams: output coordinate (model-owned) */
-    const double *weights; /* n_grams or NULL (model-owned) */
+    bool strings;           /* pool_strings (else pool_int64s) */
+    size_t n_grams;         /* n-grams in the pool */
+    int64_t *tok;           /* pool tokens: the integers, or vocabulary ids for strings */
+    size_t *gstart;         /* n_grams: first token of each n-gram */
+    int64_t *glen;          /* n_grams: its length */
+    const int64_t *out_idx; /* n_grams: output coordinate (model-owned) */
+    const double *weights;  /* n_grams or NULL (model-owned) */
     int64_t out_size;
-    int64_t levels;        /* longest n with pool entries */
-    size_t gcap;           /* n-gram hash: power of two, slots hold id + 1 */
+    int64_t levels; /* longest n with pool entries */
+    size_t gcap;    /* n-gram hash: power of two, slots hold id + 1 */
     size_t *gslot;
-    size_t vcap;           /* vocabulary hash (strings): slots hold vocab id + 1 */
+    size_t vcap; /* vocabulary hash (strings): slots hold vocab id + 1 */
     size_t *vslot;
-    const st_str **vocab;  /* vocab id -> pool string (model-owned) */
+    const st_str **vocab; /* vocab id -> pool string (model-owned) */
     size_t n_vocab;
-    size_t slots;          /* rows are split over this many scratch slots */
-    size_t slot_bytes;     /* one slot: a row's token ids, then per-n-gram counts */
+    size_t slots;      /* rows are split over this many scratch slots */
+    size_t slot_bytes; /* one slot: a row's token ids, then per-n-gram counts */
 } tfidf_state;
 
 static void tfidf_free(void *p) {
@@ -458,10 +458,10 @@ st_status st_misc_prep_tfidf(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     st_status s = ST_OK;
     tfidf_state *st = NULL;
-#define TF_FAIL(...)                                                                     \
-    do {                                                                                 \
-        s = ST_KERR(err, ST_ERR_INVALID, "TfIdfVectorizer: " __VA_ARGS__);               \
-        goto fail;                                                                       \
+#define TF_FAIL(...)                                                       \
+    do {                                                                   \
+        s = ST_KERR(err, ST_ERR_INVALID, "TfIdfVectorizer: " __VA_ARGS__); \
+        goto fail;                                                         \
     } while (0)
     if (!x) TF_FAIL("input X is required");
     if (x->ndim != 1 && x->ndim != 2) TF_FAIL("input must be 1-D or 2-D, got rank %d", x->ndim);
@@ -476,8 +476,8 @@ st_status st_misc_prep_tfidf(st_kctx *k, st_error *err) {
     st->max_n = st_attr_int(nd, "max_gram_length", -1);
     st->max_skip = st_attr_int(nd, "max_skip_count", -1);
     if (st->min_n < 1 || st->max_n < st->min_n)
-        TF_FAIL("need 1 <= min_gram_length (%lld) <= max_gram_length (%lld)",
-                (long long)st->min_n, (long long)st->max_n);
+        TF_FAIL("need 1 <= min_gram_length (%lld) <= max_gram_length (%lld)", (long long)st->min_n,
+                (long long)st->max_n);
     if (st->max_skip < 0) TF_FAIL("max_skip_count must be given and non-negative");
     const st_attr *pi = st_node_attr(nd, "pool_int64s"), *ps = st_node_attr(nd, "pool_strings");
     if (!!pi == !!ps) TF_FAIL("exactly one of pool_int64s and pool_strings must be set");

@@ -12,8 +12,8 @@ typedef enum { OPT_ADAGRAD, OPT_ADAM, OPT_MOMENTUM } opt_kind;
 
 typedef struct opt_state {
     opt_kind kind;
-    int groups;          /* tensors in each group: X, G, V/H... */
-    int n;               /* tensors optimized */
+    int groups; /* tensors in each group: X, G, V/H... */
+    int n;      /* tensors optimized */
     double norm, eps, decay, alpha, beta, norm_post;
     bool nesterov;
 } opt_state;
@@ -28,38 +28,38 @@ typedef struct opt_job {
     double beta_adj;           /* Momentum: beta, or 1 at T == 0 */
 } opt_job;
 
-#define OPT_KERNEL(T)                                                                    \
-    static void opt_range_##T(void *arg, size_t b, size_t e) {                           \
-        const opt_job *j = arg;                                                          \
-        const opt_state *st = j->st;                                                     \
-        const T *x = j->x, *g = j->g, *v = j->v, *h = j->h;                              \
-        T *xo = j->xo, *vo = j->vo, *ho = j->ho;                                         \
-        for (size_t i = b; i < e; i++) {                                                 \
-            double xi = x[i], gr = st->norm * xi + (double)g[i], xn;                     \
-            switch (st->kind) {                                                          \
-            case OPT_ADAGRAD: {                                                          \
-                double hn = (double)h[i] + gr * gr;                                      \
-                xn = xi - j->r * gr / (sqrt(hn) + st->eps);                              \
-                if (ho) ho[i] = (T)hn;                                                   \
-                break;                                                                   \
-            }                                                                            \
-            case OPT_ADAM: {                                                             \
-                double vn = st->alpha * (double)v[i] + (1.0 - st->alpha) * gr;           \
-                double hn = st->beta * (double)h[i] + (1.0 - st->beta) * gr * gr;        \
-                xn = (1.0 - st->norm_post) * (xi - j->r * vn / (sqrt(hn) + st->eps));    \
-                if (vo) vo[i] = (T)vn;                                                   \
-                if (ho) ho[i] = (T)hn;                                                   \
-                break;                                                                   \
-            }                                                                            \
-            default: {                                                                   \
-                double vn = st->alpha * (double)v[i] + j->beta_adj * gr;                 \
-                xn = st->nesterov ? xi - j->r * (gr + st->alpha * vn) : xi - j->r * vn;  \
-                if (vo) vo[i] = (T)vn;                                                   \
-                break;                                                                   \
-            }                                                                            \
-            }                                                                            \
-            if (xo) xo[i] = (T)xn;                                                       \
-        }                                                                                \
+#define OPT_KERNEL(T)                                                                   \
+    static void opt_range_##T(void *arg, size_t b, size_t e) {                          \
+        const opt_job *j = arg;                                                         \
+        const opt_state *st = j->st;                                                    \
+        const T *x = j->x, *g = j->g, *v = j->v, *h = j->h;                             \
+        T *xo = j->xo, *vo = j->vo, *ho = j->ho;                                        \
+        for (size_t i = b; i < e; i++) {                                                \
+            double xi = x[i], gr = st->norm * xi + (double)g[i], xn;                    \
+            switch (st->kind) {                                                         \
+            case OPT_ADAGRAD: {                                                         \
+                double hn = (double)h[i] + gr * gr;                                     \
+                xn = xi - j->r * gr / (sqrt(hn) + st->eps);                             \
+                if (ho) ho[i] = (T)hn;                                                  \
+                break;                                                                  \
+            }                                                                           \
+            case OPT_ADAM: {                                                            \
+                double vn = st->alpha * (double)v[i] + (1.0 - st->alpha) * gr;          \
+                double hn = st->beta * (double)h[i] + (1.0 - st->beta) * gr * gr;       \
+                xn = (1.0 - st->norm_post) * (xi - j->r * vn / (sqrt(hn) + st->eps));   \
+                if (vo) vo[i] = (T)vn;                                                  \
+                if (ho) ho[i] = (T)hn;                                                  \
+                break;                                                                  \
+            }                                                                           \
+            default: {                                                                  \
+                double vn = st->alpha * (double)v[i] + j->beta_adj * gr;                \
+                xn = st->nesterov ? xi - j->r * (gr + st->alpha * vn) : xi - j->r * vn; \
+                if (vo) vo[i] = (T)vn;                                                  \
+                break;                                                                  \
+            }                                                                           \
+            }                                                                           \
+            if (xo) xo[i] = (T)xn;                                                      \
+        }                                                                               \
     }
 OPT_KERNEL(float)
 OPT_KERNEL(double)
@@ -105,8 +105,8 @@ static st_status run_optimizer(st_kctx *k, st_error *err) {
             j.ho = o[2] ? o[2]->data : NULL;
         }
         size_t n = st_tensor_nelem(x);
-        st_parallel_for(k->pool, n, 16384, x->dtype == ST_DTYPE_F64 ? opt_range_double
-                                                                     : opt_range_float, &j);
+        st_parallel_for(k->pool, n, 16384,
+                        x->dtype == ST_DTYPE_F64 ? opt_range_double : opt_range_float, &j);
     }
     return ST_OK;
 }
@@ -131,12 +131,12 @@ st_status st_misc_prep_optimizer(st_kctx *k, st_error *err) {
     }
     if (k->n_in < 2 + st.groups || (k->n_in - 2) % st.groups)
         return ST_KERR(err, ST_ERR_INVALID,
-                       "%s: expected R, T and %d tensors per optimized input, got %d inputs",
-                       op, st.groups, k->n_in);
+                       "%s: expected R, T and %d tensors per optimized input, got %d inputs", op,
+                       st.groups, k->n_in);
     st.n = (k->n_in - 2) / st.groups;
     if (k->n_out > (st.groups - 1) * st.n)
-        return ST_KERR(err, ST_ERR_INVALID, "%s: %d outputs for %d optimized tensors", op,
-                       k->n_out, st.n);
+        return ST_KERR(err, ST_ERR_INVALID, "%s: %d outputs for %d optimized tensors", op, k->n_out,
+                       st.n);
     const st_tensor *R = st_in(k, 0), *T = st_in(k, 1);
     if (!R || (R->dtype != ST_DTYPE_F32 && R->dtype != ST_DTYPE_F64) || st_tensor_nelem(R) != 1)
         return ST_KERR(err, ST_ERR_INVALID, "%s: R must be a float or double scalar", op);
@@ -147,16 +147,18 @@ st_status st_misc_prep_optimizer(st_kctx *k, st_error *err) {
         for (int i = 0; i < st.n; i++) {
             const st_tensor *t = st_in(k, 2 + q * st.n + i), *x = st_in(k, 2 + i);
             if (!t || (t->dtype != ST_DTYPE_F32 && t->dtype != ST_DTYPE_F64))
-                return ST_KERR(err, ST_ERR_INVALID, "%s: input %d must be a float or double "
-                               "tensor", op, 2 + q * st.n + i);
+                return ST_KERR(err, ST_ERR_INVALID,
+                               "%s: input %d must be a float or double "
+                               "tensor",
+                               op, 2 + q * st.n + i);
             if (t->dtype != x0->dtype)
                 return ST_KERR(err, ST_ERR_INVALID, "%s: input %d is %s but X is %s", op,
-                               2 + q * st.n + i, st_dtype_name(t->dtype),
-                               st_dtype_name(x0->dtype));
+                               2 + q * st.n + i, st_dtype_name(t->dtype), st_dtype_name(x0->dtype));
             if (!same_shape(t, x))
                 return ST_KERR(err, ST_ERR_INVALID,
                                "%s: input %d does not have the shape of the tensor it goes with "
-                               "(input %d)", op, 2 + q * st.n + i, 2 + i);
+                               "(input %d)",
+                               op, 2 + q * st.n + i, 2 + i);
         }
     }
     st.norm = st_attr_float(nd, "norm_coefficient", 0.0);
@@ -175,8 +177,7 @@ st_status st_misc_prep_optimizer(st_kctx *k, st_error *err) {
         static const char *const req[] = {"alpha", "beta", "mode", "norm_coefficient"};
         for (size_t i = 0; i < ST_ARRAY_LEN(req); i++)
             if (!st_node_attr(nd, req[i]))
-                return ST_KERR(err, ST_ERR_INVALID, "Momentum: attribute %s is required",
-                               req[i]);
+                return ST_KERR(err, ST_ERR_INVALID, "Momentum: attribute %s is required", req[i]);
         st.alpha = st_attr_float(nd, "alpha", 0.0);
         st.beta = st_attr_float(nd, "beta", 0.0);
         const char *mode = st_attr_string(nd, "mode", "");

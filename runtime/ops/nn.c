@@ -121,28 +121,28 @@ static const st_op_def family_rows[] = {
     /* mean over windows; also 7 (count_include_pad), 10 (ceil_mode), 11 */
     ST_OP("", "AveragePool", 1, st_nn_prep_avgpool, .flops = pool_flops),
     /* mean over all spatial; one add per input element */
-    ST_OP("", "GlobalAveragePool", 1, st_nn_prep_global_avgpool,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    ST_OP("", "GlobalAveragePool", 1, st_nn_prep_global_avgpool, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 1),
     /* max over all spatial; one compare per input element */
-    ST_OP("", "GlobalMaxPool", 1, st_nn_prep_global_maxpool,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    ST_OP("", "GlobalMaxPool", 1, st_nn_prep_global_maxpool, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 1),
     /* p-norm over windows; also 2 (p is an int), 11 */
     ST_OP("", "LpPool", 1, st_nn_prep_lppool, .flops = pool_flops),
     ST_OP("", "GlobalLpPool", 1, st_nn_prep_global_lppool), /* p-norm over all spatial; also 2 */
-    ST_OP("", "MaxUnpool", 9, st_nn_prep_maxunpool),    /* scatter by MaxPool index; also 11 */
-    ST_OP("", "MaxRoiPool", 1, st_nn_prep_max_roi_pool), /* max over RoI bins */
+    ST_OP("", "MaxUnpool", 9, st_nn_prep_maxunpool),        /* scatter by MaxPool index; also 11 */
+    ST_OP("", "MaxRoiPool", 1, st_nn_prep_max_roi_pool),    /* max over RoI bins */
     /* bilinear RoI pooling; also 16 (half_pixel default) */
     ST_OP("", "RoiAlign", 10, st_nn_prep_roi_align),
     /* per-channel affine; folded scale and shift; also 6, 7, 9, 14 (training_mode), 15 (typed
      * scale / stats) */
     ST_OP("", "BatchNormalization", 1, st_nn_prep_batchnorm, .flops_per_elem = 2),
     /* per (n, c) stats; mean, variance, normalize, scale, shift per input element; also 6 */
-    ST_OP("", "InstanceNormalization", 1, st_nn_prep_instancenorm,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
+    ST_OP("", "InstanceNormalization", 1, st_nn_prep_instancenorm, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 5),
     /* stats over trailing axes; mean, variance, normalize, scale, shift per input element */
-    ST_OP("", "LayerNormalization", 17, st_nn_prep_layernorm,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
-    ST_OP("", "LRN", 1, st_nn_prep_lrn),                /* cross-channel norm; also 13 */
+    ST_OP("", "LayerNormalization", 17, st_nn_prep_layernorm, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 5),
+    ST_OP("", "LRN", 1, st_nn_prep_lrn),                       /* cross-channel norm; also 13 */
     ST_OP("", "MeanVarianceNormalization", 9, st_nn_prep_mvn), /* zero mean, unit var; also 13 */
     /* x / ||x||_p along axis: power, sum, divide per element; also 22 (bfloat16) */
     ST_OP("", "LpNormalization", 1, st_nn_prep_lpnorm, .flops_per_elem = 3),
@@ -156,7 +156,7 @@ static const st_op_def family_rows[] = {
     ST_OP("", "QuantizeLinear", 10, st_nn_prep_quantize),
     ST_OP("", "DequantizeLinear", 10, st_nn_prep_dequantize), /* int to float; also 13 (per-axis) */
     ST_OP("", "DynamicQuantizeLinear", 11, st_nn_prep_dynamic_quantize), /* uint8 with stats */
-    ST_OP("", "Einsum", 12, st_nn_prep_einsum),         /* Einstein summation */
+    ST_OP("", "Einsum", 12, st_nn_prep_einsum),                          /* Einstein summation */
     ST_OP("", "NonMaxSuppression", 10, st_nn_prep_nms), /* greedy box selection; also 11 */
     /* scaled dot-product attention with KV cache, masks, GQA, softcap; also 24
      * (nonpad_kv_seqlen) */
@@ -180,8 +180,8 @@ st_status st_nn_win_finish(st_nn_win *w, st_error *err) {
     return ST_OK;
 }
 
-st_status st_nn_win_parse(const st_kctx *k, int nsp, const int64_t *in_sp,
-                          const st_nn_win_opts *o, st_nn_win *w, st_error *err) {
+st_status st_nn_win_parse(const st_kctx *k, int nsp, const int64_t *in_sp, const st_nn_win_opts *o,
+                          st_nn_win *w, st_error *err) {
     st_nn_win r;
     memset(&r, 0, sizeof r);
     if (nsp < 1 || nsp > ST_NN_MAX_SP)
@@ -201,11 +201,10 @@ st_status st_nn_win_parse(const st_kctx *k, int nsp, const int64_t *in_sp,
         return st_errorf(err, ST_ERR_INVALID, "strides has %zu values for %d spatial dims", nst,
                          nsp);
     if (ndl && ndl != (size_t)nsp)
-        return st_errorf(err, ST_ERR_INVALID, "dilations has %zu values for %d spatial dims",
-                         ndl, nsp);
-    if (npd && npd != 2 * (size_t)nsp)
-        return st_errorf(err, ST_ERR_INVALID, "pads has %zu values for %d spatial dims", npd,
+        return st_errorf(err, ST_ERR_INVALID, "dilations has %zu values for %d spatial dims", ndl,
                          nsp);
+    if (npd && npd != 2 * (size_t)nsp)
+        return st_errorf(err, ST_ERR_INVALID, "pads has %zu values for %d spatial dims", npd, nsp);
     const char *ap = st_attr_string(k->node, "auto_pad", "NOTSET");
     int mode; /* 0 explicit, 1 valid, 2 same_upper, 3 same_lower */
     if (!strcmp(ap, "NOTSET") || !*ap) mode = 0;
@@ -241,8 +240,8 @@ st_status st_nn_win_parse(const st_kctx *k, int nsp, const int64_t *in_sp,
                                  "window of extent %lld does not fit the padded input (%lld) on "
                                  "axis %d",
                                  (long long)ek, (long long)(in + r.pad0[i] + r.pad1[i]), i);
-            int64_t out = o->ceil_mode ? (span + r.stride[i] - 1) / r.stride[i] + 1
-                                       : span / r.stride[i] + 1;
+            int64_t out =
+                o->ceil_mode ? (span + r.stride[i] - 1) / r.stride[i] + 1 : span / r.stride[i] + 1;
             /* the last window must start inside the input or its leading pad */
             if (o->ceil_mode && (out - 1) * r.stride[i] >= in + r.pad0[i]) out--;
             r.out[i] = out;
@@ -281,11 +280,12 @@ int64_t st_nn_sat_round(double v, int64_t lo, int64_t hi) {
 }
 
 /* Every numeric storage type, with how an element reads as double. */
-#define ST_NN_NUMERIC(X)                                                                   \
-    X(ST_DTYPE_F32, float) X(ST_DTYPE_F64, double) X(ST_DTYPE_I8, int8_t)                   \
-    X(ST_DTYPE_U8, uint8_t) X(ST_DTYPE_I16, int16_t) X(ST_DTYPE_U16, uint16_t)              \
-    X(ST_DTYPE_I32, int32_t) X(ST_DTYPE_U32, uint32_t) X(ST_DTYPE_I64, int64_t)             \
-    X(ST_DTYPE_U64, uint64_t) X(ST_DTYPE_BOOL, uint8_t)
+#define ST_NN_NUMERIC(X)                                                                 \
+    X(ST_DTYPE_F32, float)                                                               \
+    X(ST_DTYPE_F64, double) X(ST_DTYPE_I8, int8_t) X(ST_DTYPE_U8, uint8_t)               \
+        X(ST_DTYPE_I16, int16_t) X(ST_DTYPE_U16, uint16_t) X(ST_DTYPE_I32, int32_t)      \
+            X(ST_DTYPE_U32, uint32_t) X(ST_DTYPE_I64, int64_t) X(ST_DTYPE_U64, uint64_t) \
+                X(ST_DTYPE_BOOL, uint8_t)
 
 /* Integer ranges for saturating stores. */
 static void int_range(st_dtype t, double *lo, double *hi) {
@@ -303,54 +303,54 @@ static void int_range(st_dtype t, double *lo, double *hi) {
     }
 }
 
-#define ST_NN_CONV_FUNCS(W)                                                                \
-    void st_nn_to_##W(st_dtype t, const void *src, W##_t_ *dst, size_t n) {               \
-        switch (t) {                                                                        \
-        case ST_DTYPE_F16:                                                                  \
-            for (size_t i = 0; i < n; i++) dst[i] = st_f16_to_f32(((const uint16_t *)src)[i]); \
-            return;                                                                         \
-        case ST_DTYPE_BF16:                                                                 \
-            for (size_t i = 0; i < n; i++) dst[i] = st_bf16_to_f32(((const uint16_t *)src)[i]); \
-            return;                                                                         \
-        ST_NN_NUMERIC(ST_NN_TO_CASE_)                                                       \
-        default:                                                                            \
-            for (size_t i = 0; i < n; i++) dst[i] = 0;                                      \
-            return;                                                                         \
-        }                                                                                   \
-    }                                                                                       \
-    void st_nn_from_##W(st_dtype t, const W##_t_ *src, void *dst, size_t n) {             \
-        double lo, hi;                                                                      \
-        switch (t) {                                                                        \
-        case ST_DTYPE_F32:                                                                  \
-            for (size_t i = 0; i < n; i++) ((float *)dst)[i] = (float)src[i];               \
-            return;                                                                         \
-        case ST_DTYPE_F64:                                                                  \
-            for (size_t i = 0; i < n; i++) ((double *)dst)[i] = (double)src[i];             \
-            return;                                                                         \
-        case ST_DTYPE_F16:                                                                  \
-            for (size_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = st_f32_to_f16((float)src[i]); \
-            return;                                                                         \
-        case ST_DTYPE_BF16:                                                                 \
+#define ST_NN_CONV_FUNCS(W)                                                                      \
+    void st_nn_to_##W(st_dtype t, const void *src, W##_t_ *dst, size_t n) {                      \
+        switch (t) {                                                                             \
+        case ST_DTYPE_F16:                                                                       \
+            for (size_t i = 0; i < n; i++) dst[i] = st_f16_to_f32(((const uint16_t *)src)[i]);   \
+            return;                                                                              \
+        case ST_DTYPE_BF16:                                                                      \
+            for (size_t i = 0; i < n; i++) dst[i] = st_bf16_to_f32(((const uint16_t *)src)[i]);  \
+            return;                                                                              \
+            ST_NN_NUMERIC(ST_NN_TO_CASE_)                                                        \
+        default:                                                                                 \
+            for (size_t i = 0; i < n; i++) dst[i] = 0;                                           \
+            return;                                                                              \
+        }                                                                                        \
+    }                                                                                            \
+    void st_nn_from_##W(st_dtype t, const W##_t_ *src, void *dst, size_t n) {                    \
+        double lo, hi;                                                                           \
+        switch (t) {                                                                             \
+        case ST_DTYPE_F32:                                                                       \
+            for (size_t i = 0; i < n; i++) ((float *)dst)[i] = (float)src[i];                    \
+            return;                                                                              \
+        case ST_DTYPE_F64:                                                                       \
+            for (size_t i = 0; i < n; i++) ((double *)dst)[i] = (double)src[i];                  \
+            return;                                                                              \
+        case ST_DTYPE_F16:                                                                       \
+            for (size_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = st_f32_to_f16((float)src[i]);  \
+            return;                                                                              \
+        case ST_DTYPE_BF16:                                                                      \
             for (size_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = st_f32_to_bf16((float)src[i]); \
-            return;                                                                         \
-        default: break;                                                                     \
-        }                                                                                   \
-        int_range(t, &lo, &hi);                                                             \
-        for (size_t i = 0; i < n; i++) {                                                    \
-            double v = isnan((double)src[i]) ? 0 : nearbyint((double)src[i]);               \
-            v = v < lo ? lo : v > hi ? hi : v;                                              \
-            switch (t) {                                                                    \
-            ST_NN_NUMERIC(ST_NN_FROM_CASE_)                                                 \
-            default: break;                                                                 \
-            }                                                                               \
-        }                                                                                   \
+            return;                                                                              \
+        default: break;                                                                          \
+        }                                                                                        \
+        int_range(t, &lo, &hi);                                                                  \
+        for (size_t i = 0; i < n; i++) {                                                         \
+            double v = isnan((double)src[i]) ? 0 : nearbyint((double)src[i]);                    \
+            v = v < lo ? lo : v > hi ? hi : v;                                                   \
+            switch (t) {                                                                         \
+                ST_NN_NUMERIC(ST_NN_FROM_CASE_)                                                  \
+            default: break;                                                                      \
+            }                                                                                    \
+        }                                                                                        \
     }
 
-#define ST_NN_TO_CASE_(E, T)                                                               \
-    case E:                                                                                 \
-        for (size_t i = 0; i < n; i++) dst[i] = (__typeof__(*dst))((const T *)src)[i];      \
+#define ST_NN_TO_CASE_(E, T)                                                           \
+    case E:                                                                            \
+        for (size_t i = 0; i < n; i++) dst[i] = (__typeof__(*dst))((const T *)src)[i]; \
         return;
-#define ST_NN_FROM_CASE_(E, T)                                                             \
+#define ST_NN_FROM_CASE_(E, T) \
     case E: ((T *)dst)[i] = (T)v; break;
 
 typedef float f32_t_;
@@ -358,8 +358,7 @@ typedef double f64_t_;
 ST_NN_CONV_FUNCS(f32)
 ST_NN_CONV_FUNCS(f64)
 
-st_status st_nn_check_dtype(const st_kctx *k, int i, const st_dtype *ok, size_t n,
-                            st_error *err) {
+st_status st_nn_check_dtype(const st_kctx *k, int i, const st_dtype *ok, size_t n, st_error *err) {
     const st_tensor *t = st_in(k, i);
     if (!t) return st_errorf(err, ST_ERR_INVALID, "input %d is missing", i);
     for (size_t j = 0; j < n; j++)

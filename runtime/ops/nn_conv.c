@@ -18,39 +18,39 @@ static inline void odo_next(int n, int64_t *c, const int64_t *dims) {
 
 /* Direct convolution: for each output element, sum over input channels of its group and
  * kernel positions whose input coordinate falls inside the (unpadded) input. */
-#define ST_NN_CONV_REF(name, T, ACC)                                                       \
-    void st_nn_conv_ref_##name(const st_nn_conv_shape *s, const T *x, const T *w,          \
-                               const T *b, T *y, size_t r0, size_t r1) {                   \
-        const st_nn_win *g = &s->win;                                                       \
-        int64_t cg = s->c / s->group, mg = s->m / s->group;                                 \
-        for (size_t r = r0; r < r1; r++) {                                                  \
-            int64_t n = (int64_t)r / s->m, oc = (int64_t)r % s->m, grp = oc / mg;           \
-            T *yo = y + r * g->out_vol;                                                     \
-            const T *wo = w + (size_t)oc * cg * g->k_vol;                                   \
-            const T *xn = x + ((size_t)n * s->c + (size_t)grp * cg) * g->in_vol;            \
-            int64_t o[ST_NN_MAX_SP] = {0};                                                  \
-            for (size_t op = 0; op < g->out_vol; op++, odo_next(g->nsp, o, g->out)) {      \
-                ACC acc = b ? (ACC)b[oc] : (ACC)0;                                          \
-                int64_t kc[ST_NN_MAX_SP] = {0};                                             \
-                for (size_t kp = 0; kp < g->k_vol; kp++, odo_next(g->nsp, kc, g->k)) {     \
-                    size_t off = 0;                                                         \
-                    bool inside = true;                                                     \
-                    for (int d = 0; d < g->nsp; d++) {                                      \
-                        int64_t ii = o[d] * g->stride[d] - g->pad0[d] + kc[d] * g->dil[d];  \
-                        if (ii < 0 || ii >= g->in[d]) {                                     \
-                            inside = false;                                                 \
-                            break;                                                          \
-                        }                                                                   \
-                        off = off * (size_t)g->in[d] + (size_t)ii;                          \
-                    }                                                                       \
-                    if (!inside) continue;                                                  \
-                    for (int64_t ic = 0; ic < cg; ic++)                                     \
-                        acc += (ACC)xn[(size_t)ic * g->in_vol + off] *                      \
-                               (ACC)wo[(size_t)ic * g->k_vol + kp];                         \
-                }                                                                           \
-                yo[op] = (T)acc;                                                            \
-            }                                                                               \
-        }                                                                                   \
+#define ST_NN_CONV_REF(name, T, ACC)                                                          \
+    void st_nn_conv_ref_##name(const st_nn_conv_shape *s, const T *x, const T *w, const T *b, \
+                               T *y, size_t r0, size_t r1) {                                  \
+        const st_nn_win *g = &s->win;                                                         \
+        int64_t cg = s->c / s->group, mg = s->m / s->group;                                   \
+        for (size_t r = r0; r < r1; r++) {                                                    \
+            int64_t n = (int64_t)r / s->m, oc = (int64_t)r % s->m, grp = oc / mg;             \
+            T *yo = y + r * g->out_vol;                                                       \
+            const T *wo = w + (size_t)oc * cg * g->k_vol;                                     \
+            const T *xn = x + ((size_t)n * s->c + (size_t)grp * cg) * g->in_vol;              \
+            int64_t o[ST_NN_MAX_SP] = {0};                                                    \
+            for (size_t op = 0; op < g->out_vol; op++, odo_next(g->nsp, o, g->out)) {         \
+                ACC acc = b ? (ACC)b[oc] : (ACC)0;                                            \
+                int64_t kc[ST_NN_MAX_SP] = {0};                                               \
+                for (size_t kp = 0; kp < g->k_vol; kp++, odo_next(g->nsp, kc, g->k)) {        \
+                    size_t off = 0;                                                           \
+                    bool inside = true;                                                       \
+                    for (int d = 0; d < g->nsp; d++) {                                        \
+                        int64_t ii = o[d] * g->stride[d] - g->pad0[d] + kc[d] * g->dil[d];    \
+                        if (ii < 0 || ii >= g->in[d]) {                                       \
+                            inside = false;                                                   \
+                            break;                                                            \
+                        }                                                                     \
+                        off = off * (size_t)g->in[d] + (size_t)ii;                            \
+                    }                                                                         \
+                    if (!inside) continue;                                                    \
+                    for (int64_t ic = 0; ic < cg; ic++)                                       \
+                        acc += (ACC)xn[(size_t)ic * g->in_vol + off] *                        \
+                               (ACC)wo[(size_t)ic * g->k_vol + kp];                           \
+                }                                                                             \
+                yo[op] = (T)acc;                                                              \
+            }                                                                                 \
+        }                                                                                     \
     }
 ST_NN_CONV_REF(f32, float, float)
 ST_NN_CONV_REF(f64, double, double)
@@ -58,40 +58,40 @@ ST_NN_CONV_REF(i32, int32_t, int64_t)
 
 /* Transposed convolution, written as a scatter from each input element; one row (n, oc)
  * owns its output plane, so rows can run in parallel. w: [C, M/group, k...]. */
-#define ST_NN_CONVT_REF(name, T)                                                           \
-    static void convt_ref_##name(const st_nn_conv_shape *s, const T *x, const T *w,        \
-                                 const T *b, T *y, size_t r0, size_t r1) {                 \
-        const st_nn_win *g = &s->win;                                                       \
-        int64_t cg = s->c / s->group, mg = s->m / s->group;                                 \
-        for (size_t r = r0; r < r1; r++) {                                                  \
-            int64_t n = (int64_t)r / s->m, oc = (int64_t)r % s->m, grp = oc / mg;           \
-            int64_t ocg = oc % mg;                                                          \
-            T *yo = y + r * g->out_vol;                                                     \
-            for (size_t i = 0; i < g->out_vol; i++) yo[i] = b ? b[oc] : (T)0;               \
-            for (int64_t icg = 0; icg < cg; icg++) {                                        \
-                int64_t ic = grp * cg + icg;                                                \
-                const T *xc = x + ((size_t)n * s->c + (size_t)ic) * g->in_vol;              \
-                const T *wc = w + ((size_t)ic * mg + (size_t)ocg) * g->k_vol;               \
-                int64_t ip[ST_NN_MAX_SP] = {0};                                             \
-                for (size_t xi = 0; xi < g->in_vol; xi++, odo_next(g->nsp, ip, g->in)) {   \
-                    T xv = xc[xi];                                                          \
-                    int64_t kc[ST_NN_MAX_SP] = {0};                                         \
-                    for (size_t kp = 0; kp < g->k_vol; kp++, odo_next(g->nsp, kc, g->k)) { \
-                        size_t off = 0;                                                     \
-                        bool inside = true;                                                 \
-                        for (int d = 0; d < g->nsp; d++) {                                  \
+#define ST_NN_CONVT_REF(name, T)                                                                \
+    static void convt_ref_##name(const st_nn_conv_shape *s, const T *x, const T *w, const T *b, \
+                                 T *y, size_t r0, size_t r1) {                                  \
+        const st_nn_win *g = &s->win;                                                           \
+        int64_t cg = s->c / s->group, mg = s->m / s->group;                                     \
+        for (size_t r = r0; r < r1; r++) {                                                      \
+            int64_t n = (int64_t)r / s->m, oc = (int64_t)r % s->m, grp = oc / mg;               \
+            int64_t ocg = oc % mg;                                                              \
+            T *yo = y + r * g->out_vol;                                                         \
+            for (size_t i = 0; i < g->out_vol; i++) yo[i] = b ? b[oc] : (T)0;                   \
+            for (int64_t icg = 0; icg < cg; icg++) {                                            \
+                int64_t ic = grp * cg + icg;                                                    \
+                const T *xc = x + ((size_t)n * s->c + (size_t)ic) * g->in_vol;                  \
+                const T *wc = w + ((size_t)ic * mg + (size_t)ocg) * g->k_vol;                   \
+                int64_t ip[ST_NN_MAX_SP] = {0};                                                 \
+                for (size_t xi = 0; xi < g->in_vol; xi++, odo_next(g->nsp, ip, g->in)) {        \
+                    T xv = xc[xi];                                                              \
+                    int64_t kc[ST_NN_MAX_SP] = {0};                                             \
+                    for (size_t kp = 0; kp < g->k_vol; kp++, odo_next(g->nsp, kc, g->k)) {      \
+                        size_t off = 0;                                                         \
+                        bool inside = true;                                                     \
+                        for (int d = 0; d < g->nsp; d++) {                                      \
                             int64_t oo = ip[d] * g->stride[d] - g->pad0[d] + kc[d] * g->dil[d]; \
-                            if (oo < 0 || oo >= g->out[d]) {                                \
-                                inside = false;                                             \
-                                break;                                                      \
-                            }                                                               \
-                            off = off * (size_t)g->out[d] + (size_t)oo;                     \
-                        }                                                                   \
-                        if (inside) yo[off] += xv * wc[kp];                                 \
-                    }                                                                       \
-                }                                                                           \
-            }                                                                               \
-        }                                                                                   \
+                            if (oo < 0 || oo >= g->out[d]) {                                    \
+                                inside = false;                                                 \
+                                break;                                                          \
+                            }                                                                   \
+                            off = off * (size_t)g->out[d] + (size_t)oo;                         \
+                        }                                                                       \
+                        if (inside) yo[off] += xv * wc[kp];                                     \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
     }
 ST_NN_CONVT_REF(f32, float)
 ST_NN_CONVT_REF(f64, double)
@@ -108,10 +108,10 @@ typedef enum {
 typedef struct conv_state {
     conv_kind kind;
     st_nn_conv_shape s;
-    st_dtype dt;         /* X's dtype */
-    st_dtype ydt;        /* output dtype */
-    size_t nx, nw, ny;   /* element counts */
-    st_nn_dconv *dnn;    /* float32 Conv on oneDNN, or NULL */
+    st_dtype dt;       /* X's dtype */
+    st_dtype ydt;      /* output dtype */
+    size_t nx, nw, ny; /* element counts */
+    st_nn_dconv *dnn;  /* float32 Conv on oneDNN, or NULL */
     /* run-time views set by the run functions for the parallel body */
     const void *x, *w, *b;
     void *y;
@@ -156,7 +156,8 @@ static st_status conv_shapes(st_kctx *k, conv_state *st, int xi, int wi, st_erro
     if (w->ndim != x->ndim)
         return st_errorf(err, ST_ERR_INVALID, "W has rank %d, X has rank %d", w->ndim, x->ndim);
     int64_t group = st_attr_int(k->node, "group", 1);
-    if (group < 1) return st_errorf(err, ST_ERR_INVALID, "group %lld must be >= 1", (long long)group);
+    if (group < 1)
+        return st_errorf(err, ST_ERR_INVALID, "group %lld must be >= 1", (long long)group);
     st->s.n = x->dims[0];
     st->s.c = x->dims[1];
     st->s.group = group;
@@ -174,8 +175,9 @@ static st_status conv_shapes(st_kctx *k, conv_state *st, int xi, int wi, st_erro
                              "W has %lld channels per group x group %lld, X has %lld channels",
                              (long long)w->dims[1], (long long)group, (long long)st->s.c);
         if (st->s.m % group)
-            return st_errorf(err, ST_ERR_INVALID, "%lld output channels not divisible by group %lld",
-                             (long long)st->s.m, (long long)group);
+            return st_errorf(err, ST_ERR_INVALID,
+                             "%lld output channels not divisible by group %lld", (long long)st->s.m,
+                             (long long)group);
     }
     if (st->s.c % group)
         return st_errorf(err, ST_ERR_INVALID, "%lld input channels not divisible by group %lld",
@@ -187,8 +189,8 @@ static st_status check_bias(const st_kctx *k, int bi, int64_t m, st_dtype dt, st
     const st_tensor *b = st_in(k, bi);
     if (!b) return ST_OK;
     if (b->dtype != dt)
-        return st_errorf(err, ST_ERR_INVALID, "B has type %s, expected %s",
-                         st_dtype_name(b->dtype), st_dtype_name(dt));
+        return st_errorf(err, ST_ERR_INVALID, "B has type %s, expected %s", st_dtype_name(b->dtype),
+                         st_dtype_name(dt));
     if (b->ndim != 1 || b->dims[0] != m)
         return st_errorf(err, ST_ERR_INVALID, "B must have shape [%lld]", (long long)m);
     return ST_OK;
@@ -224,8 +226,8 @@ static st_status run_float_conv(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0), *w = st_in(k, 1), *b = st_in(k, 2);
     if (st->ny == 0) return ST_OK;
     if (st->dnn) {
-        return st_nn_dconv_run(st->dnn, x->data, w->data, b ? b->data : NULL, y->data,
-                               k->threads, err);
+        return st_nn_dconv_run(st->dnn, x->data, w->data, b ? b->data : NULL, y->data, k->threads,
+                               err);
     }
     size_t rows = (size_t)st->s.n * (size_t)st->s.m;
     size_t per_row = st->s.win.out_vol * st->s.win.k_vol * (size_t)(st->s.c / st->s.group);
@@ -249,8 +251,7 @@ static st_status prep_float_conv(st_kctx *k, conv_kind kind, st_error *err) {
     conv_state *st = st_calloc(1, sizeof *st);
     if (!st) return st_error_nomem(err);
     st->kind = kind;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         goto fail;
     const st_tensor *x = st_in(k, 0), *w = st_in(k, 1);
     st->dt = st->ydt = x->dtype;
@@ -276,13 +277,13 @@ static st_status prep_float_conv(st_kctx *k, conv_kind kind, st_error *err) {
         size_t np = st_attr_ints(k->node, "pads", &pv);
         size_t nop = st_attr_ints(k->node, "output_padding", &opv);
         size_t nos = st_attr_ints(k->node, "output_shape", &osv);
-        if ((nks && nks != (size_t)nsp) || (ns && ns != (size_t)nsp) ||
-            (nd && nd != (size_t)nsp) || (np && np != 2 * (size_t)nsp) ||
-            (nop && nop != (size_t)nsp) ||
+        if ((nks && nks != (size_t)nsp) || (ns && ns != (size_t)nsp) || (nd && nd != (size_t)nsp) ||
+            (np && np != 2 * (size_t)nsp) || (nop && nop != (size_t)nsp) ||
             (nos && nos != (size_t)nsp && nos != (size_t)nsp + 2)) {
             s = st_errorf(err, ST_ERR_INVALID,
                           "kernel_shape/strides/dilations/pads/output_padding/output_shape "
-                          "lengths do not match %d spatial dims", nsp);
+                          "lengths do not match %d spatial dims",
+                          nsp);
             goto fail;
         }
         if (nos == (size_t)nsp + 2) osv += 2;
@@ -305,7 +306,8 @@ static st_status prep_float_conv(st_kctx *k, conv_kind kind, st_error *err) {
             g->dil[d] = nd ? dv[d] : 1;
             int64_t opad = nop ? opv[d] : 0;
             if (g->stride[d] < 1 || g->dil[d] < 1 || g->stride[d] > (1 << 30) ||
-                g->dil[d] > (1 << 30) || opad < 0 || opad > (1 << 30) || g->in[d] > ((int64_t)1 << 40)) {
+                g->dil[d] > (1 << 30) || opad < 0 || opad > (1 << 30) ||
+                g->in[d] > ((int64_t)1 << 40)) {
                 s = st_errorf(err, ST_ERR_INVALID, "bad stride, dilation or output_padding");
                 goto fail;
             }
@@ -350,8 +352,8 @@ static st_status prep_float_conv(st_kctx *k, conv_kind kind, st_error *err) {
         /* oneDNN failing to build a primitive is not an error: the reference runs. Out of
          * memory is: a fallback would hide it and compute in another order. */
         st_error e2;
-        st_status ds = st_nn_dconv_new(&st->s, wc ? wc->data : NULL, has_b,
-                                       bc ? bc->data : NULL, &st->dnn, &e2);
+        st_status ds = st_nn_dconv_new(&st->s, wc ? wc->data : NULL, has_b, bc ? bc->data : NULL,
+                                       &st->dnn, &e2);
         if (ds == ST_ERR_NOMEM) {
             s = st_error_nomem(err);
             goto fail;
@@ -405,10 +407,11 @@ static st_status run_int_conv(st_kctx *k, st_error *err) {
     size_t wper = st->s.m ? st->nw / (size_t)st->s.m : 0;
     size_t nwzp = wzp ? st_tensor_nelem(wzp) : 1;
     if (nwzp != 1 && nwzp != (size_t)st->s.m)
-        return st_errorf(err, ST_ERR_INVALID, "w_zero_point has %zu values for %lld channels",
-                         nwzp, (long long)st->s.m);
+        return st_errorf(err, ST_ERR_INVALID, "w_zero_point has %zu values for %lld channels", nwzp,
+                         (long long)st->s.m);
     for (size_t i = 0; i < st->nx; i++) ix[i] = (int32_t)st_tensor_get_i64(x, i) - xz;
-    for (size_t i = 0; i < st->nw; i++) iw[i] = (int32_t)st_tensor_get_i64(w, i) - zp_at(wzp, i / wper);
+    for (size_t i = 0; i < st->nw; i++)
+        iw[i] = (int32_t)st_tensor_get_i64(w, i) - zp_at(wzp, i / wper);
     const st_tensor *b = io->b >= 0 ? st_in(k, io->b) : NULL;
     st->x = ix, st->w = iw, st->b = b ? b->data : NULL;
     st->y = st->kind == CONV_INTEGER ? y->data : acc;

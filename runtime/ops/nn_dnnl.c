@@ -12,17 +12,17 @@ struct st_nn_dconv {
     dnnl_engine_t eng;
     dnnl_stream_t strm;
     dnnl_primitive_t conv;
-    dnnl_primitive_t r_in, r_out;   /* plain <-> the primitive's activation layouts, or NULL */
-    dnnl_memory_t m_x, m_xi;        /* user X (plain) and the primitive's src (may be m_x) */
-    dnnl_memory_t m_y, m_yi;        /* user Y (plain) and the primitive's dst (may be m_y) */
-    dnnl_memory_t m_w, m_b;         /* weights (owned when baked), bias or NULL */
+    dnnl_primitive_t r_in, r_out; /* plain <-> the primitive's activation layouts, or NULL */
+    dnnl_memory_t m_x, m_xi;      /* user X (plain) and the primitive's src (may be m_x) */
+    dnnl_memory_t m_y, m_yi;      /* user Y (plain) and the primitive's dst (may be m_y) */
+    dnnl_memory_t m_w, m_b;       /* weights (owned when baked), bias or NULL */
     bool w_baked, b_baked;
 };
 
 /* Plain row-major tags by rank. */
 static dnnl_format_tag_t plain_tag(int nd) {
-    static const dnnl_format_tag_t tags[] = {dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc,
-                                             dnnl_abcd, dnnl_abcde, dnnl_abcdef};
+    static const dnnl_format_tag_t tags[] = {
+        dnnl_format_tag_undef, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef};
     return nd >= 1 && nd <= 6 ? tags[nd] : dnnl_format_tag_undef;
 }
 
@@ -42,14 +42,13 @@ void st_nn_dconv_free(st_nn_dconv *d) {
     st_free(d);
 }
 
-#define DN(call)                                                                           \
-    do {                                                                                   \
-        dnnl_status_t ds_ = (call);                                                        \
-        if (ds_ != dnnl_success) {                                                         \
-            s = st_errorf(err, ST_ERR_UNSUPPORTED, "oneDNN: %s failed (%d)", #call,        \
-                          (int)ds_);                                                       \
-            goto fail;                                                                     \
-        }                                                                                  \
+#define DN(call)                                                                               \
+    do {                                                                                       \
+        dnnl_status_t ds_ = (call);                                                            \
+        if (ds_ != dnnl_success) {                                                             \
+            s = st_errorf(err, ST_ERR_UNSUPPORTED, "oneDNN: %s failed (%d)", #call, (int)ds_); \
+            goto fail;                                                                         \
+        }                                                                                      \
     } while (0)
 
 /* true: activations go through the primitive's preferred layout (oneDNN picks NHWC on
@@ -59,8 +58,8 @@ void st_nn_dconv_free(st_nn_dconv *d) {
  * activations stay blocked between layers. */
 static const bool k_blocked_acts = false;
 
-st_status st_nn_dconv_new(const st_nn_conv_shape *cs, const float *w, bool has_b,
-                          const float *b, st_nn_dconv **out, st_error *err) {
+st_status st_nn_dconv_new(const st_nn_conv_shape *cs, const float *w, bool has_b, const float *b,
+                          st_nn_dconv **out, st_error *err) {
     st_status s = ST_OK;
     const st_nn_win *g = &cs->win;
     dnnl_primitive_desc_t pd = NULL, rpd = NULL;
@@ -91,7 +90,8 @@ st_status st_nn_dconv_new(const st_nn_conv_shape *cs, const float *w, bool has_b
         dil[i] = g->dil[i] - 1;
         pl[i] = g->pad0[i];
         /* oneDNN wants the right pad that makes its output formula exact */
-        pr[i] = (g->out[i] - 1) * g->stride[i] + (g->k[i] - 1) * g->dil[i] + 1 - g->in[i] - g->pad0[i];
+        pr[i] =
+            (g->out[i] - 1) * g->stride[i] + (g->k[i] - 1) * g->dil[i] + 1 - g->in[i] - g->pad0[i];
         if (pr[i] < 0) pr[i] = 0;
     }
     bd[0] = cs->m;
@@ -106,10 +106,9 @@ st_status st_nn_dconv_new(const st_nn_conv_shape *cs, const float *w, bool has_b
     DN(dnnl_memory_desc_init_by_tag(&md_wa, wnd, wd, dnnl_f32,
                                     w ? dnnl_format_tag_any : plain_tag(wnd)));
     dnnl_convolution_desc_t cd;
-    DN(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-                                                  dnnl_convolution_direct, &md_xa, &md_wa,
-                                                  has_b ? &md_b : NULL, &md_ya, strides, dil,
-                                                  pl, pr));
+    DN(dnnl_dilated_convolution_forward_desc_init(
+        &cd, dnnl_forward_inference, dnnl_convolution_direct, &md_xa, &md_wa, has_b ? &md_b : NULL,
+        &md_ya, strides, dil, pl, pr));
     DN(dnnl_engine_create(&d->eng, dnnl_cpu, 0));
     DN(dnnl_stream_create(&d->strm, d->eng, dnnl_stream_default_flags));
     DN(dnnl_primitive_desc_create(&pd, &cd, NULL, d->eng, NULL));
@@ -179,8 +178,8 @@ fail:
     return s;
 }
 
-st_status st_nn_dconv_run(st_nn_dconv *d, const float *x, const float *w, const float *b,
-                          float *y, int threads, st_error *err) {
+st_status st_nn_dconv_run(st_nn_dconv *d, const float *x, const float *w, const float *b, float *y,
+                          int threads, st_error *err) {
     st_status s = ST_OK;
     st_nn_omp_threads(threads);
     DN(dnnl_memory_set_data_handle(d->m_x, (void *)x));
@@ -206,8 +205,8 @@ fail:
 }
 
 st_status st_nn_gemm_fast_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t kk, float alpha,
-                              const float *a, int64_t lda, const float *b, int64_t ldb,
-                              float beta, float *c, int64_t ldc, st_error *err) {
+                              const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                              float *c, int64_t ldc, st_error *err) {
     st_status s = ST_OK;
     if (m == 0 || n == 0) return ST_OK;
     if (kk == 0) { /* oneDNN rejects empty K; the product is zero */

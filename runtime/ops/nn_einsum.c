@@ -11,14 +11,14 @@
 
 typedef struct ein_state {
     int nin;
-    int nout, nsum;                  /* output labels, summed labels */
-    int64_t osize[ST_MAX_RANK * 2];  /* sizes of output labels */
-    int64_t ssize[EIN_MAXL];         /* sizes of summed labels */
+    int nout, nsum;                 /* output labels, summed labels */
+    int64_t osize[ST_MAX_RANK * 2]; /* sizes of output labels */
+    int64_t ssize[EIN_MAXL];        /* sizes of summed labels */
     int64_t ostr[EIN_MAXIN][ST_MAX_RANK * 2];
     int64_t sstr[EIN_MAXIN][EIN_MAXL];
     size_t out_vol, sum_vol;
     st_dtype dt;
-    size_t nx[EIN_MAXIN];            /* elements per input (half types convert) */
+    size_t nx[EIN_MAXIN]; /* elements per input (half types convert) */
     const void *in[EIN_MAXIN];
     void *y;
 } ein_state;
@@ -29,41 +29,42 @@ static int label_id(char c) {
     return -1;
 }
 
-#define EIN_TYPES(X)                                                                       \
-    X(f32, ST_DTYPE_F32, float, double) X(f64, ST_DTYPE_F64, double, double)                \
-    X(i8, ST_DTYPE_I8, int8_t, int64_t) X(u8, ST_DTYPE_U8, uint8_t, uint64_t)               \
-    X(i16, ST_DTYPE_I16, int16_t, int64_t) X(u16, ST_DTYPE_U16, uint16_t, uint64_t)         \
-    X(i32, ST_DTYPE_I32, int32_t, int64_t) X(u32, ST_DTYPE_U32, uint32_t, uint64_t)         \
-    X(i64, ST_DTYPE_I64, int64_t, int64_t) X(u64, ST_DTYPE_U64, uint64_t, uint64_t)
+#define EIN_TYPES(X)                                                                            \
+    X(f32, ST_DTYPE_F32, float, double)                                                         \
+    X(f64, ST_DTYPE_F64, double, double) X(i8, ST_DTYPE_I8, int8_t, int64_t)                    \
+        X(u8, ST_DTYPE_U8, uint8_t, uint64_t) X(i16, ST_DTYPE_I16, int16_t, int64_t)            \
+            X(u16, ST_DTYPE_U16, uint16_t, uint64_t) X(i32, ST_DTYPE_I32, int32_t, int64_t)     \
+                X(u32, ST_DTYPE_U32, uint32_t, uint64_t) X(i64, ST_DTYPE_I64, int64_t, int64_t) \
+                    X(u64, ST_DTYPE_U64, uint64_t, uint64_t)
 
 /* Output elements [o0, o1): each is the sum over summed labels of the operands' product. */
-#define EIN_BODY(name, E, T, ACC)                                                          \
-    static void ein_body_##name(void *arg, size_t o0, size_t o1) {                          \
-        const ein_state *st = arg;                                                          \
-        for (size_t o = o0; o < o1; o++) {                                                  \
-            int64_t base[EIN_MAXIN] = {0};                                                  \
-            size_t rem = o;                                                                 \
-            for (int j = st->nout - 1; j >= 0; j--) {                                       \
-                int64_t c = (int64_t)(rem % (size_t)st->osize[j]);                          \
-                rem /= (size_t)st->osize[j];                                                \
-                for (int i = 0; i < st->nin; i++) base[i] += c * st->ostr[i][j];            \
-            }                                                                               \
-            ACC acc = 0;                                                                    \
-            int64_t sc[EIN_MAXL] = {0}, off[EIN_MAXIN];                                     \
-            for (int i = 0; i < st->nin; i++) off[i] = base[i];                             \
-            for (size_t s = 0; s < st->sum_vol; s++) {                                      \
-                ACC p = 1;                                                                  \
-                for (int i = 0; i < st->nin; i++) p *= (ACC)((const T *)st->in[i])[off[i]]; \
-                acc += p;                                                                   \
-                for (int j = st->nsum - 1; j >= 0; j--) { /* odometer with offsets */       \
-                    for (int i = 0; i < st->nin; i++) off[i] += st->sstr[i][j];             \
-                    if (++sc[j] < st->ssize[j]) break;                                      \
+#define EIN_BODY(name, E, T, ACC)                                                              \
+    static void ein_body_##name(void *arg, size_t o0, size_t o1) {                             \
+        const ein_state *st = arg;                                                             \
+        for (size_t o = o0; o < o1; o++) {                                                     \
+            int64_t base[EIN_MAXIN] = {0};                                                     \
+            size_t rem = o;                                                                    \
+            for (int j = st->nout - 1; j >= 0; j--) {                                          \
+                int64_t c = (int64_t)(rem % (size_t)st->osize[j]);                             \
+                rem /= (size_t)st->osize[j];                                                   \
+                for (int i = 0; i < st->nin; i++) base[i] += c * st->ostr[i][j];               \
+            }                                                                                  \
+            ACC acc = 0;                                                                       \
+            int64_t sc[EIN_MAXL] = {0}, off[EIN_MAXIN];                                        \
+            for (int i = 0; i < st->nin; i++) off[i] = base[i];                                \
+            for (size_t s = 0; s < st->sum_vol; s++) {                                         \
+                ACC p = 1;                                                                     \
+                for (int i = 0; i < st->nin; i++) p *= (ACC)((const T *)st->in[i])[off[i]];    \
+                acc += p;                                                                      \
+                for (int j = st->nsum - 1; j >= 0; j--) { /* odometer with offsets */          \
+                    for (int i = 0; i < st->nin; i++) off[i] += st->sstr[i][j];                \
+                    if (++sc[j] < st->ssize[j]) break;                                         \
                     for (int i = 0; i < st->nin; i++) off[i] -= st->sstr[i][j] * st->ssize[j]; \
-                    sc[j] = 0;                                                              \
-                }                                                                           \
-            }                                                                               \
-            ((T *)st->y)[o] = (T)acc;                                                       \
-        }                                                                                   \
+                    sc[j] = 0;                                                                 \
+                }                                                                              \
+            }                                                                                  \
+            ((T *)st->y)[o] = (T)acc;                                                          \
+        }                                                                                      \
     }
 EIN_TYPES(EIN_BODY)
 
@@ -88,7 +89,7 @@ static st_status run_einsum(st_kctx *k, st_error *err) {
     }
     size_t grain = ST_MAX((size_t)1, 16384 / (st->sum_vol + 1));
     switch (cdt) {
-#define EIN_CASE_(name, E, T, ACC)                                                         \
+#define EIN_CASE_(name, E, T, ACC) \
     case E: st_parallel_for(k->pool, st->out_vol, grain, ein_body_##name, st); break;
         EIN_TYPES(EIN_CASE_)
 #undef EIN_CASE_
@@ -104,13 +105,13 @@ typedef struct ein_parse {
     const char *eq;
     const char *terms[EIN_MAXIN];
     size_t tlen[EIN_MAXIN];
-    int ell_of[EIN_MAXIN], ell_rank;  /* ellipsis rank per operand, and the largest */
-    int lab[EIN_MAXIN][ST_MAX_RANK];  /* label of each operand dim */
-    int count[EIN_MAXL];              /* dims carrying the label, over all operands */
-    int64_t size[EIN_MAXL];           /* its extent (-1 unseen; 1 broadcasts) */
-    int out[ST_MAX_RANK * 2], nout;   /* output labels in order */
+    int ell_of[EIN_MAXIN], ell_rank; /* ellipsis rank per operand, and the largest */
+    int lab[EIN_MAXIN][ST_MAX_RANK]; /* label of each operand dim */
+    int count[EIN_MAXL];             /* dims carrying the label, over all operands */
+    int64_t size[EIN_MAXL];          /* its extent (-1 unseen; 1 broadcasts) */
+    int out[ST_MAX_RANK * 2], nout;  /* output labels in order */
     bool in_out[EIN_MAXL];
-    const char *rest;                 /* after the input terms: "->..." or "" */
+    const char *rest; /* after the input terms: "->..." or "" */
 } ein_parse;
 
 /* Pass 1: split the input terms, check their characters and each operand's type, and find
@@ -144,8 +145,8 @@ static st_status ein_split_terms(const st_kctx *k, const ein_state *st, ein_pars
         if (er > ps->ell_rank) ps->ell_rank = er;
         if (i + 1 < st->nin) {
             if (*p != ',')
-                return st_errorf(err, ST_ERR_INVALID,
-                                 "equation has fewer terms than the %d inputs", st->nin);
+                return st_errorf(err, ST_ERR_INVALID, "equation has fewer terms than the %d inputs",
+                                 st->nin);
             p++;
         }
     }
@@ -228,8 +229,7 @@ static st_status ein_output_labels(ein_parse *ps, st_error *err) {
 
 /* Output and summed label sizes, and each operand's stride per label: a label's stride
  * sums over its positions (diagonals); broadcast dims stride 0. */
-static st_status ein_strides(const st_kctx *k, ein_state *st, const ein_parse *ps,
-                             st_error *err) {
+static st_status ein_strides(const st_kctx *k, ein_state *st, const ein_parse *ps, st_error *err) {
     st_status s;
     st->nout = ps->nout;
     for (int j = 0; j < ps->nout; j++)
@@ -277,10 +277,9 @@ st_status st_nn_prep_einsum(st_kctx *k, st_error *err) {
     if (!eq) return st_errorf(err, ST_ERR_INVALID, "equation is required");
     if (k->n_in < 1 || k->n_in > EIN_MAXIN)
         return st_errorf(err, ST_ERR_UNSUPPORTED, "Einsum with %d operands", k->n_in);
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16, ST_DTYPE_I8, ST_DTYPE_U8, ST_DTYPE_I16,
-                               ST_DTYPE_U16, ST_DTYPE_I32, ST_DTYPE_U32, ST_DTYPE_I64,
-                               ST_DTYPE_U64)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16,
+                               ST_DTYPE_I8, ST_DTYPE_U8, ST_DTYPE_I16, ST_DTYPE_U16, ST_DTYPE_I32,
+                               ST_DTYPE_U32, ST_DTYPE_I64, ST_DTYPE_U64)))
         return s;
     ein_state *st = st_calloc(1, sizeof *st);
     ein_parse *ps = st_calloc(1, sizeof *ps);

@@ -7,32 +7,33 @@
 #include "nn_impl.h"
 
 /* Gemm-capable element types: (dtype, C type, accumulator). */
-#define GEMM_TYPES(X)                                                                      \
-    X(f32, ST_DTYPE_F32, float, float) X(f64, ST_DTYPE_F64, double, double)                 \
-    X(i32, ST_DTYPE_I32, int32_t, int64_t) X(i64, ST_DTYPE_I64, int64_t, int64_t)           \
-    X(u32, ST_DTYPE_U32, uint32_t, uint64_t) X(u64, ST_DTYPE_U64, uint64_t, uint64_t)
+#define GEMM_TYPES(X)                                                                   \
+    X(f32, ST_DTYPE_F32, float, float)                                                  \
+    X(f64, ST_DTYPE_F64, double, double) X(i32, ST_DTYPE_I32, int32_t, int64_t)         \
+        X(i64, ST_DTYPE_I64, int64_t, int64_t) X(u32, ST_DTYPE_U32, uint32_t, uint64_t) \
+            X(u64, ST_DTYPE_U64, uint64_t, uint64_t)
 
 /* ---- reference gemm --------------------------------------------------------------------- */
 
 /* C[i,j] = alpha * sum_k op(A)[i,k] op(B)[k,j] + beta * C[i,j]; beta == 0 ignores C. Integer
  * types apply alpha / beta exactly when they are 1 (or beta 0). */
-#define GEMM_REF(name, E, T, ACC)                                                          \
-    static void gemm_ref_##name(bool ta, bool tb, int64_t m, int64_t n, int64_t kk,         \
-                                float alpha, const T *a, int64_t lda, const T *b,           \
-                                int64_t ldb, float beta, T *c, int64_t ldc) {               \
-        for (int64_t i = 0; i < m; i++)                                                     \
-            for (int64_t j = 0; j < n; j++) {                                               \
-                ACC acc = 0;                                                                \
-                for (int64_t p = 0; p < kk; p++)                                            \
-                    acc += (ACC)(ta ? a[p * lda + i] : a[i * lda + p]) *                    \
-                           (ACC)(tb ? b[j * ldb + p] : b[p * ldb + j]);                     \
-                ACC v = alpha == 1.0f ? acc : (ACC)((double)alpha * (double)acc);            \
-                if (beta != 0.0f) {                                                         \
-                    ACC cv = (ACC)c[i * ldc + j];                                           \
-                    v += beta == 1.0f ? cv : (ACC)((double)beta * (double)cv);              \
-                }                                                                           \
-                c[i * ldc + j] = (T)v;                                                      \
-            }                                                                               \
+#define GEMM_REF(name, E, T, ACC)                                                                \
+    static void gemm_ref_##name(bool ta, bool tb, int64_t m, int64_t n, int64_t kk, float alpha, \
+                                const T *a, int64_t lda, const T *b, int64_t ldb, float beta,    \
+                                T *c, int64_t ldc) {                                             \
+        for (int64_t i = 0; i < m; i++)                                                          \
+            for (int64_t j = 0; j < n; j++) {                                                    \
+                ACC acc = 0;                                                                     \
+                for (int64_t p = 0; p < kk; p++)                                                 \
+                    acc += (ACC)(ta ? a[p * lda + i] : a[i * lda + p]) *                         \
+                           (ACC)(tb ? b[j * ldb + p] : b[p * ldb + j]);                          \
+                ACC v = alpha == 1.0f ? acc : (ACC)((double)alpha * (double)acc);                \
+                if (beta != 0.0f) {                                                              \
+                    ACC cv = (ACC)c[i * ldc + j];                                                \
+                    v += beta == 1.0f ? cv : (ACC)((double)beta * (double)cv);                   \
+                }                                                                                \
+                c[i * ldc + j] = (T)v;                                                           \
+            }                                                                                    \
     }
 GEMM_TYPES(GEMM_REF)
 
@@ -65,10 +66,10 @@ static void mm_body(void *arg, size_t r0, size_t r1) {
         const char *b = (const char *)j->b + (size_t)bo * j->esz;
         char *c = (char *)j->c + (r0 * (size_t)j->n) * j->esz;
         switch (j->dt) {
-#define GEMM_CASE_(name, E, T, ACC)                                                        \
-    case E:                                                                                \
-        gemm_ref_##name(j->ta, j->tb, (int64_t)cnt, j->n, j->kk, j->alpha, (const T *)a,   \
-                        j->lda, (const T *)b, j->ldb, j->beta, (T *)c, j->n);              \
+#define GEMM_CASE_(name, E, T, ACC)                                                              \
+    case E:                                                                                      \
+        gemm_ref_##name(j->ta, j->tb, (int64_t)cnt, j->n, j->kk, j->alpha, (const T *)a, j->lda, \
+                        (const T *)b, j->ldb, j->beta, (T *)c, j->n);                            \
         break;
             GEMM_TYPES(GEMM_CASE_)
 #undef GEMM_CASE_
@@ -121,8 +122,8 @@ static st_status run_gemm(st_kctx *k, st_error *err) {
                 }
         }
         st_nn_omp_threads(k->threads);
-        st_status s = st_nn_gemm_fast_f32(st->ta, st->tb, st->m, st->n, st->kk, st->alpha, fa,
-                                          lda, fb, ldb, use_c ? st->beta : 0.0f, fy, st->n, err);
+        st_status s = st_nn_gemm_fast_f32(st->ta, st->tb, st->m, st->n, st->kk, st->alpha, fa, lda,
+                                          fb, ldb, use_c ? st->beta : 0.0f, fy, st->n, err);
         if (s) return s;
         if (half) st_nn_from_f32(st->dt, fy, y->data, ny);
         return ST_OK;
@@ -135,9 +136,19 @@ static st_status run_gemm(st_kctx *k, st_error *err) {
                        (const char *)cin->data + (size_t)(i * st->cstr[0] + j * st->cstr[1]) * esz,
                        esz);
     }
-    mm_job job = {.dt = st->dt, .ta = st->ta, .tb = st->tb, .m = st->m, .n = st->n,
-                  .kk = st->kk, .lda = lda, .ldb = ldb, .alpha = st->alpha,
-                  .beta = use_c ? st->beta : 0.0f, .a = a->data, .b = b->data, .c = y->data,
+    mm_job job = {.dt = st->dt,
+                  .ta = st->ta,
+                  .tb = st->tb,
+                  .m = st->m,
+                  .n = st->n,
+                  .kk = st->kk,
+                  .lda = lda,
+                  .ldb = ldb,
+                  .alpha = st->alpha,
+                  .beta = use_c ? st->beta : 0.0f,
+                  .a = a->data,
+                  .b = b->data,
+                  .c = y->data,
                   .esz = esz};
     size_t per_row = (size_t)st->n * (size_t)(st->kk ? st->kk : 1);
     st_parallel_for(k->pool, (size_t)st->m, ST_MAX((size_t)1, 65536 / per_row), mm_body, &job);
@@ -148,9 +159,8 @@ st_status st_nn_prep_gemm(st_kctx *k, st_error *err) {
     st_status s;
     gemm_state *st = st_calloc(1, sizeof *st);
     if (!st) return st_error_nomem(err);
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16, ST_DTYPE_I32, ST_DTYPE_I64, ST_DTYPE_U32,
-                               ST_DTYPE_U64)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16,
+                               ST_DTYPE_I32, ST_DTYPE_I64, ST_DTYPE_U32, ST_DTYPE_U64)))
         goto fail;
     const st_tensor *a = st_in(k, 0), *b = st_in(k, 1), *c = st_in(k, 2);
     st->dt = a->dtype;
@@ -224,8 +234,8 @@ typedef struct mm_state {
     mm_kind kind;
     st_dtype dt, ydt;
     int64_t m, n, kk;
-    size_t batch;       /* product of broadcast batch dims */
-    bool fold;          /* B shared by all batches and A contiguous: one [batch*M, K] gemm */
+    size_t batch; /* product of broadcast batch dims */
+    bool fold;    /* B shared by all batches and A contiguous: one [batch*M, K] gemm */
     int yndim;
     int64_t ydims[ST_MAX_RANK];
     int64_t *aoff, *boff; /* per-batch offsets (batch entries each) */
@@ -273,8 +283,8 @@ static st_status mm_shapes(mm_state *st, const st_tensor *a, const st_tensor *b,
         int64_t y = d - (br - bbr) >= 0 ? b->dims[d - (br - bbr)] : 1;
         if (x != y && x != 1 && y != 1)
             return st_errorf(err, ST_ERR_INVALID,
-                             "batch dimension %d cannot broadcast: %lld and %lld", d,
-                             (long long)x, (long long)y);
+                             "batch dimension %d cannot broadcast: %lld and %lld", d, (long long)x,
+                             (long long)y);
         bd[d] = x == 1 ? y : x;
     }
     st_status s = st_shape_nelem(br, bd, &st->batch, err);
@@ -315,8 +325,8 @@ static st_status mm_shapes(mm_state *st, const st_tensor *a, const st_tensor *b,
 }
 
 /* Run the batched product of typed buffers a, b into c (all of dtype dt). */
-static st_status mm_product(st_kctx *k, mm_state *st, st_dtype dt, const void *a,
-                            const void *b, void *c, st_error *err) {
+static st_status mm_product(st_kctx *k, mm_state *st, st_dtype dt, const void *a, const void *b,
+                            void *c, st_error *err) {
     int64_t m = st->m, batch = (int64_t)st->batch;
     if (st->fold) m *= batch, batch = 1;
     if (dt == ST_DTYPE_F32) {
@@ -324,16 +334,25 @@ static st_status mm_product(st_kctx *k, mm_state *st, st_dtype dt, const void *a
         for (int64_t bi = 0; bi < batch; bi++) {
             int64_t ao = st->aoff ? st->aoff[bi] : 0, bo = st->boff ? st->boff[bi] : 0;
             st_status s = st_nn_gemm_fast_f32(false, false, m, st->n, st->kk, 1.0f,
-                                              (const float *)a + ao, st->kk,
-                                              (const float *)b + bo, st->n, 0.0f,
-                                              (float *)c + bi * m * st->n, st->n, err);
+                                              (const float *)a + ao, st->kk, (const float *)b + bo,
+                                              st->n, 0.0f, (float *)c + bi * m * st->n, st->n, err);
             if (s) return s;
         }
         return ST_OK;
     }
-    mm_job job = {.dt = dt, .m = m, .n = st->n, .kk = st->kk, .lda = st->kk, .ldb = st->n,
-                  .alpha = 1.0f, .beta = 0.0f, .a = a, .b = b, .c = c,
-                  .aoff = st->fold ? NULL : st->aoff, .boff = st->fold ? NULL : st->boff,
+    mm_job job = {.dt = dt,
+                  .m = m,
+                  .n = st->n,
+                  .kk = st->kk,
+                  .lda = st->kk,
+                  .ldb = st->n,
+                  .alpha = 1.0f,
+                  .beta = 0.0f,
+                  .a = a,
+                  .b = b,
+                  .c = c,
+                  .aoff = st->fold ? NULL : st->aoff,
+                  .boff = st->fold ? NULL : st->boff,
                   .esz = st_dtype_size(dt)};
     size_t per_row = (size_t)st->n * (size_t)(st->kk ? st->kk : 1);
     st_parallel_for(k->pool, (size_t)(m * batch), ST_MAX((size_t)1, 65536 / per_row), mm_body,
@@ -420,9 +439,10 @@ static st_status prep_mm(st_kctx *k, mm_kind kind, st_error *err) {
         st->dt = ST_DTYPE_I32;
         st->ydt = ST_DTYPE_I32;
         if (kind == MM_QLINEAR) {
-            if (!st_in(k, io->as) || !st_in(k, io->bs) || !st_in(k, io->ys) ||
-                !st_in(k, io->azp) || !st_in(k, io->bzp)) {
-                s = st_errorf(err, ST_ERR_INVALID, "QLinearMatMul needs all scales and zero points");
+            if (!st_in(k, io->as) || !st_in(k, io->bs) || !st_in(k, io->ys) || !st_in(k, io->azp) ||
+                !st_in(k, io->bzp)) {
+                s = st_errorf(err, ST_ERR_INVALID,
+                              "QLinearMatMul needs all scales and zero points");
                 goto fail;
             }
             if ((s = ST_NN_CHECK_DTYPE(k, io->yzp, err, ST_DTYPE_U8, ST_DTYPE_I8))) goto fail;

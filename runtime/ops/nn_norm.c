@@ -9,7 +9,7 @@
 
 /* Working views: X converted to float/double when it is a half type. */
 typedef struct norm_io {
-    st_dtype dt;      /* compute type: F32 or F64 */
+    st_dtype dt; /* compute type: F32 or F64 */
     const void *x;
     void *y;
 } norm_io;
@@ -50,34 +50,34 @@ static void param_f64(const st_tensor *t, double *dst, size_t n) {
 }
 
 /* ---- per-channel affine: y = x * a[c] + b[c] over planes of size inner ------------------ */
-#define AFFINE(name, T)                                                                    \
-    static void affine_##name(const T *x, T *y, const double *a, const double *b,          \
-                              size_t outer, size_t ch, size_t inner) {                     \
-        for (size_t o = 0; o < outer; o++)                                                  \
-            for (size_t c = 0; c < ch; c++) {                                               \
-                const T *xp = x + (o * ch + c) * inner;                                     \
-                T *yp = y + (o * ch + c) * inner;                                           \
-                T av = (T)a[c], bv = (T)b[c];                                               \
-                for (size_t i = 0; i < inner; i++) yp[i] = xp[i] * av + bv;                 \
-            }                                                                               \
-    }                                                                                       \
-    /* mean and population variance of each channel over (outer, inner) */                  \
-    static void chan_stats_##name(const T *x, double *mean, double *var, size_t outer,     \
-                                  size_t ch, size_t inner) {                               \
-        for (size_t c = 0; c < ch; c++) {                                                   \
-            double s = 0, q = 0;                                                            \
-            for (size_t o = 0; o < outer; o++) {                                            \
-                const T *xp = x + (o * ch + c) * inner;                                     \
-                for (size_t i = 0; i < inner; i++) s += (double)xp[i];                      \
-            }                                                                               \
-            double cnt = (double)(outer * inner), m = cnt > 0 ? s / cnt : 0;                \
-            for (size_t o = 0; o < outer; o++) {                                            \
-                const T *xp = x + (o * ch + c) * inner;                                     \
+#define AFFINE(name, T)                                                                            \
+    static void affine_##name(const T *x, T *y, const double *a, const double *b, size_t outer,    \
+                              size_t ch, size_t inner) {                                           \
+        for (size_t o = 0; o < outer; o++)                                                         \
+            for (size_t c = 0; c < ch; c++) {                                                      \
+                const T *xp = x + (o * ch + c) * inner;                                            \
+                T *yp = y + (o * ch + c) * inner;                                                  \
+                T av = (T)a[c], bv = (T)b[c];                                                      \
+                for (size_t i = 0; i < inner; i++) yp[i] = xp[i] * av + bv;                        \
+            }                                                                                      \
+    }                                                                                              \
+    /* mean and population variance of each channel over (outer, inner) */                         \
+    static void chan_stats_##name(const T *x, double *mean, double *var, size_t outer, size_t ch,  \
+                                  size_t inner) {                                                  \
+        for (size_t c = 0; c < ch; c++) {                                                          \
+            double s = 0, q = 0;                                                                   \
+            for (size_t o = 0; o < outer; o++) {                                                   \
+                const T *xp = x + (o * ch + c) * inner;                                            \
+                for (size_t i = 0; i < inner; i++) s += (double)xp[i];                             \
+            }                                                                                      \
+            double cnt = (double)(outer * inner), m = cnt > 0 ? s / cnt : 0;                       \
+            for (size_t o = 0; o < outer; o++) {                                                   \
+                const T *xp = x + (o * ch + c) * inner;                                            \
                 for (size_t i = 0; i < inner; i++) q += ((double)xp[i] - m) * ((double)xp[i] - m); \
-            }                                                                               \
-            mean[c] = m;                                                                    \
-            var[c] = cnt > 0 ? q / cnt : 0;                                                 \
-        }                                                                                   \
+            }                                                                                      \
+            mean[c] = m;                                                                           \
+            var[c] = cnt > 0 ? q / cnt : 0;                                                        \
+        }                                                                                          \
     }
 AFFINE(f32, float)
 AFFINE(f64, double)
@@ -146,7 +146,7 @@ static void chan_norm_install(st_kctx *k, const st_tensor *x, chan_norm *h, st_r
 /* ---- BatchNormalization ----------------------------------------------------------------- */
 
 typedef struct bn_state {
-    chan_norm h;  /* buf: 8 * C doubles: scale, bias, mean, var, a, b, cur mean, cur var */
+    chan_norm h; /* buf: 8 * C doubles: scale, bias, mean, var, a, b, cur mean, cur var */
     double momentum;
     bool training;
 } bn_state;
@@ -195,8 +195,7 @@ static st_status run_batchnorm(st_kctx *k, st_error *err) {
 
 st_status st_nn_prep_batchnorm(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0);
     if (x->ndim < 2) return st_errorf(err, ST_ERR_INVALID, "X needs rank >= 2, has %d", x->ndim);
@@ -212,8 +211,9 @@ st_status st_nn_prep_batchnorm(st_kctx *k, st_error *err) {
     bn_state *st = (bn_state *)h;
     st->momentum = st_attr_float(k->node, "momentum", 0.9);
     if (k->opset >= 14) st->training = st_attr_int(k->node, "training_mode", 0) != 0;
-    else st->training = (k->opset >= 7 || st_attr_int(k->node, "is_test", 0) == 0) &&
-                        st_has_out(k, 1);
+    else
+        st->training =
+            (k->opset >= 7 || st_attr_int(k->node, "is_test", 0) == 0) && st_has_out(k, 1);
     chan_norm_install(k, x, h, run_batchnorm);
     /* training outputs: running (or saved) mean and variance, one per channel */
     for (int o = 1; st->training && o < k->n_out && o <= 4; o++)
@@ -253,16 +253,15 @@ static st_status run_instancenorm(st_kctx *k, st_error *err) {
 
 st_status st_nn_prep_instancenorm(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0);
     if (x->ndim < 3) return st_errorf(err, ST_ERR_INVALID, "X needs rank >= 3, has %d", x->ndim);
     for (int i = 1; i <= 2; i++) {
         const st_tensor *p = st_in(k, i);
         if (!p || p->dtype != x->dtype || p->ndim != 1 || p->dims[0] != x->dims[1])
-            return st_errorf(err, ST_ERR_INVALID, "input %d must be a vector of %lld channels",
-                             i, (long long)x->dims[1]);
+            return st_errorf(err, ST_ERR_INVALID, "input %d must be a vector of %lld channels", i,
+                             (long long)x->dims[1]);
     }
     chan_norm *h;
     if ((s = chan_norm_prepare(k, x, sizeof *h, 6, &h, err))) return s;
@@ -276,39 +275,40 @@ typedef struct lnorm_state {
     int axis;
     size_t outer, inner, total;
     double eps;
-    st_dtype udt;               /* Mean / InvStdDev type */
-    int64_t sdims[ST_MAX_RANK]; /* stats shape */
+    st_dtype udt;                                 /* Mean / InvStdDev type */
+    int64_t sdims[ST_MAX_RANK];                   /* stats shape */
     int64_t wstr[ST_MAX_RANK], bstr[ST_MAX_RANK]; /* Scale / B strides over inner dims */
-    int nin;                    /* inner rank */
+    int nin;                                      /* inner rank */
     int64_t idims[ST_MAX_RANK];
 } lnorm_state;
 
-#define LNORM(name, T)                                                                     \
-    static void lnorm_##name(const lnorm_state *st, const T *x, T *y, const T *w,          \
-                             const T *b, double *mo, double *io) {                         \
-        for (size_t o = 0; o < st->outer; o++) {                                            \
-            const T *xr = x + o * st->inner;                                                \
-            T *yr = y + o * st->inner;                                                      \
-            double s = 0, q = 0;                                                            \
-            for (size_t i = 0; i < st->inner; i++) s += (double)xr[i];                      \
-            double m = st->inner ? s / (double)st->inner : 0;                               \
+#define LNORM(name, T)                                                                             \
+    static void lnorm_##name(const lnorm_state *st, const T *x, T *y, const T *w, const T *b,      \
+                             double *mo, double *io) {                                             \
+        for (size_t o = 0; o < st->outer; o++) {                                                   \
+            const T *xr = x + o * st->inner;                                                       \
+            T *yr = y + o * st->inner;                                                             \
+            double s = 0, q = 0;                                                                   \
+            for (size_t i = 0; i < st->inner; i++) s += (double)xr[i];                             \
+            double m = st->inner ? s / (double)st->inner : 0;                                      \
             for (size_t i = 0; i < st->inner; i++) q += ((double)xr[i] - m) * ((double)xr[i] - m); \
-            double inv = 1.0 / sqrt((st->inner ? q / (double)st->inner : 0) + st->eps);     \
-            int64_t ix[ST_MAX_RANK] = {0};                                                  \
-            for (size_t i = 0; i < st->inner; i++) {                                        \
-                int64_t wi = 0, bi = 0;                                                     \
-                for (int d = 0; d < st->nin; d++) wi += ix[d] * st->wstr[d], bi += ix[d] * st->bstr[d]; \
-                double v = ((double)xr[i] - m) * inv * (double)w[wi];                       \
-                if (b) v += (double)b[bi];                                                  \
-                yr[i] = (T)v;                                                               \
-                for (int d = st->nin - 1; d >= 0; d--) {                                    \
-                    if (++ix[d] < st->idims[d]) break;                                      \
-                    ix[d] = 0;                                                              \
-                }                                                                           \
-            }                                                                               \
-            mo[o] = m;                                                                      \
-            io[o] = inv;                                                                    \
-        }                                                                                   \
+            double inv = 1.0 / sqrt((st->inner ? q / (double)st->inner : 0) + st->eps);            \
+            int64_t ix[ST_MAX_RANK] = {0};                                                         \
+            for (size_t i = 0; i < st->inner; i++) {                                               \
+                int64_t wi = 0, bi = 0;                                                            \
+                for (int d = 0; d < st->nin; d++)                                                  \
+                    wi += ix[d] * st->wstr[d], bi += ix[d] * st->bstr[d];                          \
+                double v = ((double)xr[i] - m) * inv * (double)w[wi];                              \
+                if (b) v += (double)b[bi];                                                         \
+                yr[i] = (T)v;                                                                      \
+                for (int d = st->nin - 1; d >= 0; d--) {                                           \
+                    if (++ix[d] < st->idims[d]) break;                                             \
+                    ix[d] = 0;                                                                     \
+                }                                                                                  \
+            }                                                                                      \
+            mo[o] = m;                                                                             \
+            io[o] = inv;                                                                           \
+        }                                                                                          \
     }
 LNORM(f32, float)
 LNORM(f64, double)
@@ -359,8 +359,7 @@ static st_status inner_strides(const st_tensor *p, const lnorm_state *st, int64_
 
 st_status st_nn_prep_layernorm(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0), *w = st_in(k, 1), *b = st_in(k, 2);
     if (!w || w->dtype != x->dtype || (b && b->dtype != x->dtype))
@@ -374,7 +373,9 @@ st_status st_nn_prep_layernorm(st_kctx *k, st_error *err) {
     }
     st->eps = st_attr_float(k->node, "epsilon", 1e-5);
     int64_t stash = st_attr_int(k->node, "stash_type", 1);
-    st->udt = stash == ST_DTYPE_BF16 ? ST_DTYPE_BF16 : stash == ST_DTYPE_F64 ? ST_DTYPE_F64 : ST_DTYPE_F32;
+    st->udt = stash == ST_DTYPE_BF16  ? ST_DTYPE_BF16
+              : stash == ST_DTYPE_F64 ? ST_DTYPE_F64
+                                      : ST_DTYPE_F32;
     st->nin = x->ndim - st->axis;
     memcpy(st->idims, x->dims + st->axis, (size_t)st->nin * sizeof(int64_t));
     for (int d = 0; d < x->ndim; d++) st->sdims[d] = d < st->axis ? x->dims[d] : 1;
@@ -386,7 +387,8 @@ st_status st_nn_prep_layernorm(st_kctx *k, st_error *err) {
         goto fail;
     size_t bytes = 2 * st->outer * sizeof(double) + 8;
     if (st_nn_is_half(x->dtype))
-        bytes += (2 * st->total + st_tensor_nelem(w) + (b ? st_tensor_nelem(b) : 0)) * sizeof(float);
+        bytes +=
+            (2 * st->total + st_tensor_nelem(w) + (b ? st_tensor_nelem(b) : 0)) * sizeof(float);
     k->scratch_bytes = bytes;
     st_out_declare(k, 0, x->dtype, x->ndim, x->dims);
     if (k->n_out > 1) st_out_declare(k, 1, st->udt, x->ndim, st->sdims);
@@ -407,23 +409,23 @@ typedef struct lrn_state {
     size_t n, c, inner, total;
 } lrn_state;
 
-#define LRN(name, T)                                                                       \
-    static void lrn_##name(const lrn_state *st, const T *x, T *y) {                         \
-        int64_t lo = (st->size - 1) / 2, hi = st->size - 1 - lo; /* floor / ceil halves */ \
-        for (size_t n = 0; n < st->n; n++)                                                  \
-            for (size_t c = 0; c < st->c; c++)                                              \
-                for (size_t i = 0; i < st->inner; i++) {                                    \
-                    double sq = 0;                                                          \
-                    int64_t c0 = ST_MAX((int64_t)c - lo, 0);                                \
-                    int64_t c1 = ST_MIN((int64_t)c + hi, (int64_t)st->c - 1);               \
-                    for (int64_t j = c0; j <= c1; j++) {                                    \
-                        double v = (double)x[(n * st->c + (size_t)j) * st->inner + i];      \
-                        sq += v * v;                                                        \
-                    }                                                                       \
-                    size_t o = (n * st->c + c) * st->inner + i;                             \
-                    y[o] = (T)((double)x[o] /                                               \
+#define LRN(name, T)                                                                         \
+    static void lrn_##name(const lrn_state *st, const T *x, T *y) {                          \
+        int64_t lo = (st->size - 1) / 2, hi = st->size - 1 - lo; /* floor / ceil halves */   \
+        for (size_t n = 0; n < st->n; n++)                                                   \
+            for (size_t c = 0; c < st->c; c++)                                               \
+                for (size_t i = 0; i < st->inner; i++) {                                     \
+                    double sq = 0;                                                           \
+                    int64_t c0 = ST_MAX((int64_t)c - lo, 0);                                 \
+                    int64_t c1 = ST_MIN((int64_t)c + hi, (int64_t)st->c - 1);                \
+                    for (int64_t j = c0; j <= c1; j++) {                                     \
+                        double v = (double)x[(n * st->c + (size_t)j) * st->inner + i];       \
+                        sq += v * v;                                                         \
+                    }                                                                        \
+                    size_t o = (n * st->c + c) * st->inner + i;                              \
+                    y[o] = (T)((double)x[o] /                                                \
                                pow(st->bias + st->alpha / (double)st->size * sq, st->beta)); \
-                }                                                                           \
+                }                                                                            \
     }
 LRN(f32, float)
 LRN(f64, double)
@@ -443,8 +445,7 @@ static st_status run_lrn(st_kctx *k, st_error *err) {
 
 st_status st_nn_prep_lrn(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0);
     if (x->ndim < 2) return st_errorf(err, ST_ERR_INVALID, "X needs rank >= 2");
@@ -494,25 +495,25 @@ static size_t mvn_group(const mvn_state *st, size_t i) {
 }
 
 #define MVN(name, T)                                                                       \
-    static void mvn_##name(const mvn_state *st, const T *x, T *y, double *sum, double *sq,  \
+    static void mvn_##name(const mvn_state *st, const T *x, T *y, double *sum, double *sq, \
                            size_t *cnt) {                                                  \
-        for (size_t g = 0; g < st->groups; g++) sum[g] = sq[g] = 0, cnt[g] = 0;             \
-        for (size_t i = 0; i < st->total; i++) {                                            \
-            size_t g = mvn_group(st, i);                                                    \
-            sum[g] += (double)x[i];                                                         \
-            sq[g] += (double)x[i] * (double)x[i];                                           \
-            cnt[g]++;                                                                       \
-        }                                                                                   \
-        for (size_t g = 0; g < st->groups; g++) {                                           \
-            double m = cnt[g] ? sum[g] / (double)cnt[g] : 0;                                \
-            double v = cnt[g] ? sq[g] / (double)cnt[g] - m * m : 0;                         \
-            sum[g] = m;                                                                     \
-            sq[g] = sqrt(v > 0 ? v : 0) + 1e-9;                                             \
-        }                                                                                   \
-        for (size_t i = 0; i < st->total; i++) {                                            \
-            size_t g = mvn_group(st, i);                                                    \
-            y[i] = (T)(((double)x[i] - sum[g]) / sq[g]);                                    \
-        }                                                                                   \
+        for (size_t g = 0; g < st->groups; g++) sum[g] = sq[g] = 0, cnt[g] = 0;            \
+        for (size_t i = 0; i < st->total; i++) {                                           \
+            size_t g = mvn_group(st, i);                                                   \
+            sum[g] += (double)x[i];                                                        \
+            sq[g] += (double)x[i] * (double)x[i];                                          \
+            cnt[g]++;                                                                      \
+        }                                                                                  \
+        for (size_t g = 0; g < st->groups; g++) {                                          \
+            double m = cnt[g] ? sum[g] / (double)cnt[g] : 0;                               \
+            double v = cnt[g] ? sq[g] / (double)cnt[g] - m * m : 0;                        \
+            sum[g] = m;                                                                    \
+            sq[g] = sqrt(v > 0 ? v : 0) + 1e-9;                                            \
+        }                                                                                  \
+        for (size_t i = 0; i < st->total; i++) {                                           \
+            size_t g = mvn_group(st, i);                                                   \
+            y[i] = (T)(((double)x[i] - sum[g]) / sq[g]);                                   \
+        }                                                                                  \
     }
 MVN(f32, float)
 MVN(f64, double)
@@ -534,8 +535,7 @@ static st_status run_mvn(st_kctx *k, st_error *err) {
 
 st_status st_nn_prep_mvn(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0);
     mvn_state *st = st_calloc(1, sizeof *st);
@@ -570,8 +570,8 @@ fail:
 /* ---- Dropout ---------------------------------------------------------------------------- */
 
 typedef struct dropout_state {
-    int mode;          /* 0 identity, 1 training with dropping, -1 decided at run */
-    st_dtype mask_dt;  /* bool from opset 10, X's type before */
+    int mode;         /* 0 identity, 1 training with dropping, -1 decided at run */
+    st_dtype mask_dt; /* bool from opset 10, X's type before */
     uint64_t seed;
 } dropout_state;
 
@@ -611,7 +611,8 @@ static st_status run_dropout(st_kctx *k, st_error *err) {
         }
         return ST_OK;
     }
-    if (ratio < 0 || ratio > 1) return st_errorf(err, ST_ERR_INVALID, "ratio %g outside [0, 1]", ratio);
+    if (ratio < 0 || ratio > 1)
+        return st_errorf(err, ST_ERR_INVALID, "ratio %g outside [0, 1]", ratio);
     st_tensor *y = st_out(k, 0, x->dtype, x->ndim, x->dims, err);
     if (!y) return err->status;
     uint64_t rs = st->seed;
@@ -628,8 +629,7 @@ static st_status run_dropout(st_kctx *k, st_error *err) {
 
 st_status st_nn_prep_dropout(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0);
     dropout_state *st = st_calloc(1, sizeof *st);
@@ -696,16 +696,15 @@ static st_status run_lpnorm(st_kctx *k, st_error *err) {
 
 st_status st_nn_prep_lpnorm(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0);
     if (x->ndim == 0) return st_errorf(err, ST_ERR_INVALID, "input must have rank >= 1");
     int axis;
     if ((s = st_norm_axis(st_attr_int(k->node, "axis", -1), x->ndim, &axis, err))) return s;
     int64_t p = st_attr_int(k->node, "p", 2);
-    if (p != 1 && p != 2) return st_errorf(err, ST_ERR_INVALID, "p must be 1 or 2, got %lld",
-                                           (long long)p);
+    if (p != 1 && p != 2)
+        return st_errorf(err, ST_ERR_INVALID, "p must be 1 or 2, got %lld", (long long)p);
     lpn_state st = {.p = (int)p, .len = (size_t)x->dims[axis]};
     size_t total, bytes;
     if ((s = st_shape_nelem(axis, x->dims, &st.outer, err)) ||
@@ -764,8 +763,7 @@ static st_status run_groupnorm(st_kctx *k, st_error *err) {
 
 st_status st_nn_prep_groupnorm(st_kctx *k, st_error *err) {
     st_status s;
-    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+    if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0), *w = st_in(k, 1), *b = st_in(k, 2);
     if (x->ndim < 2) return st_errorf(err, ST_ERR_INVALID, "X must be [N, C, ...]");
@@ -773,8 +771,11 @@ st_status st_nn_prep_groupnorm(st_kctx *k, st_error *err) {
     if (g <= 0 || c % g)
         return st_errorf(err, ST_ERR_INVALID, "num_groups %lld must divide %lld channels",
                          (long long)g, (long long)c);
-    gn_state st = {.c = (size_t)c, .g = (size_t)g, .n = (size_t)x->dims[0],
-                   .eps = st_attr_float(k->node, "epsilon", 1e-5), .per_channel = k->opset >= 21};
+    gn_state st = {.c = (size_t)c,
+                   .g = (size_t)g,
+                   .n = (size_t)x->dims[0],
+                   .eps = st_attr_float(k->node, "epsilon", 1e-5),
+                   .per_channel = k->opset >= 21};
     int64_t np = st.per_channel ? c : g;
     if (!w || !b || !st_dtype_is_float(w->dtype) || b->dtype != w->dtype || w->ndim != 1 ||
         b->ndim != 1 || w->dims[0] != np || b->dims[0] != np)

@@ -14,9 +14,9 @@ typedef struct pool_state {
     st_dtype dt;
     int64_t n, c;
     st_nn_win win;
-    bool count_pad;      /* AveragePool count_include_pad */
-    bool col_major;      /* MaxPool storage_order 1 */
-    double p;            /* LpPool exponent */
+    bool count_pad; /* AveragePool count_include_pad */
+    bool col_major; /* MaxPool storage_order 1 */
+    double p;       /* LpPool exponent */
     size_t nx, ny;
     /* run-time views for the parallel body */
     const void *x;
@@ -26,104 +26,104 @@ typedef struct pool_state {
 
 /* One output element of a windowed pool over plane xc (one (n, c) slice). Window corners
  * outside the input are skipped; the averaging divisor follows count_include_pad. */
-#define POOL_REF(name, T)                                                                  \
-    static void pool_plane_##name(const pool_state *st, const T *xc, T *yc, int64_t *ic,   \
-                                  size_t plane_base) {                                     \
-        const st_nn_win *g = &st->win;                                                      \
-        int64_t o[ST_NN_MAX_SP] = {0};                                                      \
-        for (size_t op = 0; op < g->out_vol; op++) {                                        \
-            double acc = st->kind == POOL_MAX ? -INFINITY : 0.0;                            \
-            int64_t best = -1;                                                              \
-            size_t cnt = 0, full = 1;                                                       \
-            for (int d = 0; d < g->nsp; d++) { /* window extent inside the padded input */ \
-                int64_t s0 = o[d] * g->stride[d] - g->pad0[d];                              \
-                int64_t lim = g->in[d] + g->pad1[d] - s0; /* taps inside the padded input */ \
+#define POOL_REF(name, T)                                                                          \
+    static void pool_plane_##name(const pool_state *st, const T *xc, T *yc, int64_t *ic,           \
+                                  size_t plane_base) {                                             \
+        const st_nn_win *g = &st->win;                                                             \
+        int64_t o[ST_NN_MAX_SP] = {0};                                                             \
+        for (size_t op = 0; op < g->out_vol; op++) {                                               \
+            double acc = st->kind == POOL_MAX ? -INFINITY : 0.0;                                   \
+            int64_t best = -1;                                                                     \
+            size_t cnt = 0, full = 1;                                                              \
+            for (int d = 0; d < g->nsp; d++) { /* window extent inside the padded input */         \
+                int64_t s0 = o[d] * g->stride[d] - g->pad0[d];                                     \
+                int64_t lim = g->in[d] + g->pad1[d] - s0; /* taps inside the padded input */       \
                 full *= lim <= 0 ? 0 : (size_t)ST_MIN(g->k[d], (lim + g->dil[d] - 1) / g->dil[d]); \
-            }                                                                               \
-            int64_t kc[ST_NN_MAX_SP] = {0};                                                 \
-            for (size_t kp = 0; kp < g->k_vol; kp++) {                                      \
-                size_t off = 0, coff = 0, cmul = 1;                                         \
-                bool inside = true;                                                         \
-                for (int d = 0; d < g->nsp; d++) {                                          \
-                    int64_t ii = o[d] * g->stride[d] - g->pad0[d] + kc[d] * g->dil[d];      \
-                    if (ii < 0 || ii >= g->in[d]) {                                         \
-                        inside = false;                                                     \
-                        break;                                                              \
-                    }                                                                       \
-                    off = off * (size_t)g->in[d] + (size_t)ii;                              \
-                    coff += (size_t)ii * cmul;                                              \
-                    cmul *= (size_t)g->in[d];                                               \
-                }                                                                           \
-                for (int d = g->nsp - 1; d >= 0; d--) {                                     \
-                    if (++kc[d] < g->k[d]) break;                                           \
-                    kc[d] = 0;                                                              \
-                }                                                                           \
-                if (!inside) continue;                                                      \
-                double v = (double)xc[off];                                                 \
-                cnt++;                                                                      \
-                if (st->kind == POOL_MAX) {                                                 \
-                    if (v > acc || best < 0) {                                              \
-                        acc = v;                                                            \
-                        best = (int64_t)(st->col_major ? coff : off);                       \
-                    }                                                                       \
-                } else if (st->kind == POOL_AVG) {                                          \
-                    acc += v;                                                               \
-                } else {                                                                    \
-                    acc += pow(fabs(v), st->p);                                             \
-                }                                                                           \
-            }                                                                               \
-            if (st->kind == POOL_AVG) {                                                     \
-                size_t div = st->count_pad ? full : cnt;                                    \
-                acc = div ? acc / (double)div : 0.0;                                        \
-            } else if (st->kind == POOL_LP) {                                               \
-                acc = pow(acc, 1.0 / st->p);                                                \
-            }                                                                               \
-            yc[op] = (T)acc;                                                                \
-            if (ic) ic[op] = best < 0 ? 0 : (int64_t)plane_base + best;                     \
-            for (int d = g->nsp - 1; d >= 0; d--) {                                         \
-                if (++o[d] < g->out[d]) break;                                              \
-                o[d] = 0;                                                                   \
-            }                                                                               \
-        }                                                                                   \
-    }                                                                                       \
-    static void global_plane_##name(const pool_state *st, const T *xc, T *yc) {            \
-        size_t n = st->win.in_vol;                                                          \
-        double acc = st->kind == POOL_MAX ? -INFINITY : 0.0;                                \
-        for (size_t i = 0; i < n; i++) {                                                    \
-            double v = (double)xc[i];                                                       \
-            if (st->kind == POOL_MAX) acc = v > acc ? v : acc;                              \
-            else if (st->kind == POOL_AVG) acc += v;                                        \
-            else acc += pow(fabs(v), st->p);                                                \
-        }                                                                                   \
-        if (st->kind == POOL_AVG) acc = n ? acc / (double)n : 0.0;                          \
-        else if (st->kind == POOL_LP) acc = pow(acc, 1.0 / st->p);                          \
-        yc[0] = (T)acc;                                                                     \
-    }                                                                                       \
-    static void pool_body_##name(void *arg, size_t r0, size_t r1) {                        \
-        const pool_state *st = arg;                                                         \
-        for (size_t r = r0; r < r1; r++) {                                                  \
-            const T *xc = (const T *)st->x + r * st->win.in_vol;                            \
-            if (st->global) {                                                               \
-                global_plane_##name(st, xc, (T *)st->y + r);                                \
-                continue;                                                                   \
-            }                                                                               \
-            T *yc = (T *)st->y + r * st->win.out_vol;                                       \
-            int64_t *ic = st->idx ? st->idx + r * st->win.out_vol : NULL;                   \
-            pool_plane_##name(st, xc, yc, ic, r * st->win.in_vol);                          \
-        }                                                                                   \
+            }                                                                                      \
+            int64_t kc[ST_NN_MAX_SP] = {0};                                                        \
+            for (size_t kp = 0; kp < g->k_vol; kp++) {                                             \
+                size_t off = 0, coff = 0, cmul = 1;                                                \
+                bool inside = true;                                                                \
+                for (int d = 0; d < g->nsp; d++) {                                                 \
+                    int64_t ii = o[d] * g->stride[d] - g->pad0[d] + kc[d] * g->dil[d];             \
+                    if (ii < 0 || ii >= g->in[d]) {                                                \
+                        inside = false;                                                            \
+                        break;                                                                     \
+                    }                                                                              \
+                    off = off * (size_t)g->in[d] + (size_t)ii;                                     \
+                    coff += (size_t)ii * cmul;                                                     \
+                    cmul *= (size_t)g->in[d];                                                      \
+                }                                                                                  \
+                for (int d = g->nsp - 1; d >= 0; d--) {                                            \
+                    if (++kc[d] < g->k[d]) break;                                                  \
+                    kc[d] = 0;                                                                     \
+                }                                                                                  \
+                if (!inside) continue;                                                             \
+                double v = (double)xc[off];                                                        \
+                cnt++;                                                                             \
+                if (st->kind == POOL_MAX) {                                                        \
+                    if (v > acc || best < 0) {                                                     \
+                        acc = v;                                                                   \
+                        best = (int64_t)(st->col_major ? coff : off);                              \
+                    }                                                                              \
+                } else if (st->kind == POOL_AVG) {                                                 \
+                    acc += v;                                                                      \
+                } else {                                                                           \
+                    acc += pow(fabs(v), st->p);                                                    \
+                }                                                                                  \
+            }                                                                                      \
+            if (st->kind == POOL_AVG) {                                                            \
+                size_t div = st->count_pad ? full : cnt;                                           \
+                acc = div ? acc / (double)div : 0.0;                                               \
+            } else if (st->kind == POOL_LP) {                                                      \
+                acc = pow(acc, 1.0 / st->p);                                                       \
+            }                                                                                      \
+            yc[op] = (T)acc;                                                                       \
+            if (ic) ic[op] = best < 0 ? 0 : (int64_t)plane_base + best;                            \
+            for (int d = g->nsp - 1; d >= 0; d--) {                                                \
+                if (++o[d] < g->out[d]) break;                                                     \
+                o[d] = 0;                                                                          \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    static void global_plane_##name(const pool_state *st, const T *xc, T *yc) {                    \
+        size_t n = st->win.in_vol;                                                                 \
+        double acc = st->kind == POOL_MAX ? -INFINITY : 0.0;                                       \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            double v = (double)xc[i];                                                              \
+            if (st->kind == POOL_MAX) acc = v > acc ? v : acc;                                     \
+            else if (st->kind == POOL_AVG) acc += v;                                               \
+            else acc += pow(fabs(v), st->p);                                                       \
+        }                                                                                          \
+        if (st->kind == POOL_AVG) acc = n ? acc / (double)n : 0.0;                                 \
+        else if (st->kind == POOL_LP) acc = pow(acc, 1.0 / st->p);                                 \
+        yc[0] = (T)acc;                                                                            \
+    }                                                                                              \
+    static void pool_body_##name(void *arg, size_t r0, size_t r1) {                                \
+        const pool_state *st = arg;                                                                \
+        for (size_t r = r0; r < r1; r++) {                                                         \
+            const T *xc = (const T *)st->x + r * st->win.in_vol;                                   \
+            if (st->global) {                                                                      \
+                global_plane_##name(st, xc, (T *)st->y + r);                                       \
+                continue;                                                                          \
+            }                                                                                      \
+            T *yc = (T *)st->y + r * st->win.out_vol;                                              \
+            int64_t *ic = st->idx ? st->idx + r * st->win.out_vol : NULL;                          \
+            pool_plane_##name(st, xc, yc, ic, r * st->win.in_vol);                                 \
+        }                                                                                          \
     }
 POOL_REF(f32, float)
 POOL_REF(f64, double)
 
 void st_nn_pool_ref_f32(const st_nn_win *w, bool avg, bool count_pad, const float *x, float *y,
                         size_t p0, size_t p1) {
-    pool_state st = {.kind = avg ? POOL_AVG : POOL_MAX, .win = *w, .count_pad = count_pad,
-                     .x = x, .y = y};
+    pool_state st = {
+        .kind = avg ? POOL_AVG : POOL_MAX, .win = *w, .count_pad = count_pad, .x = x, .y = y};
     pool_body_f32(&st, p0, p1);
 }
 
-void st_nn_pool2d_fast_f32(const st_nn_win *w, bool avg, bool count_pad, const float *x,
-                           float *y, size_t p0, size_t p1) {
+void st_nn_pool2d_fast_f32(const st_nn_win *w, bool avg, bool count_pad, const float *x, float *y,
+                           size_t p0, size_t p1) {
     int64_t H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
     for (size_t p = p0; p < p1; p++) {
         const float *xc = x + p * (size_t)(H * W);
@@ -211,9 +211,7 @@ static st_status prep_pool(st_kctx *k, pool_kind kind, bool global, st_error *er
     if (kind == POOL_MAX && !global)
         s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16,
                               ST_DTYPE_I8, ST_DTYPE_U8);
-    else
-        s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                              ST_DTYPE_BF16);
+    else s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16);
     if (s) goto fail;
     const st_tensor *x = st_in(k, 0);
     st->dt = x->dtype;
@@ -236,8 +234,8 @@ static st_status prep_pool(st_kctx *k, pool_kind kind, bool global, st_error *er
     if (global) {
         memset(&st->win, 0, sizeof st->win);
         st->win.nsp = nsp;
-        for (int d = 0; d < nsp; d++) st->win.in[d] = x->dims[2 + d], st->win.out[d] = 1,
-                                      st->win.k[d] = x->dims[2 + d];
+        for (int d = 0; d < nsp; d++)
+            st->win.in[d] = x->dims[2 + d], st->win.out[d] = 1, st->win.k[d] = x->dims[2 + d];
         if ((s = st_nn_win_finish(&st->win, err))) goto fail;
     } else {
         st_nn_win_opts o = {.ceil_mode = st_attr_int(k->node, "ceil_mode", 0) != 0,
@@ -263,7 +261,8 @@ static st_status prep_pool(st_kctx *k, pool_kind kind, bool global, st_error *er
         k->scratch_bytes = bytes;
     }
     st_out_declare(k, 0, st->dt, x->ndim, dims);
-    if (kind == POOL_MAX && !global && k->n_out > 1) st_out_declare(k, 1, ST_DTYPE_I64, x->ndim, dims);
+    if (kind == POOL_MAX && !global && k->n_out > 1)
+        st_out_declare(k, 1, ST_DTYPE_I64, x->ndim, dims);
     k->state = st;
     k->run = run_pool;
     return ST_OK;
@@ -272,8 +271,12 @@ fail:
     return s;
 }
 
-st_status st_nn_prep_maxpool(st_kctx *k, st_error *err) { return prep_pool(k, POOL_MAX, false, err); }
-st_status st_nn_prep_avgpool(st_kctx *k, st_error *err) { return prep_pool(k, POOL_AVG, false, err); }
+st_status st_nn_prep_maxpool(st_kctx *k, st_error *err) {
+    return prep_pool(k, POOL_MAX, false, err);
+}
+st_status st_nn_prep_avgpool(st_kctx *k, st_error *err) {
+    return prep_pool(k, POOL_AVG, false, err);
+}
 st_status st_nn_prep_lppool(st_kctx *k, st_error *err) { return prep_pool(k, POOL_LP, false, err); }
 st_status st_nn_prep_global_maxpool(st_kctx *k, st_error *err) {
     return prep_pool(k, POOL_MAX, true, err);
@@ -314,13 +317,14 @@ static st_status unpool_shape(const st_kctx *k, bool use_input, int *ndim, int64
     size_t ns = st_attr_ints(k->node, "strides", &sv);
     size_t np = st_attr_ints(k->node, "pads", &pv);
     if (nks != (size_t)nsp || (ns && ns != (size_t)nsp) || (np && np != 2 * (size_t)nsp))
-        return st_errorf(err, ST_ERR_INVALID, "kernel_shape/strides/pads do not match %d spatial dims",
-                         nsp);
+        return st_errorf(err, ST_ERR_INVALID,
+                         "kernel_shape/strides/pads do not match %d spatial dims", nsp);
     dims[0] = x->dims[0];
     dims[1] = x->dims[1];
     for (int d = 0; d < nsp; d++) {
         int64_t s = ns ? sv[d] : 1, p = np ? pv[d] + pv[d + nsp] : 0;
-        if (s < 1 || s > (1 << 30) || ks[d] < 1 || ks[d] > (1 << 30) || x->dims[2 + d] > ((int64_t)1 << 40))
+        if (s < 1 || s > (1 << 30) || ks[d] < 1 || ks[d] > (1 << 30) ||
+            x->dims[2 + d] > ((int64_t)1 << 40))
             return st_errorf(err, ST_ERR_INVALID, "bad kernel_shape or strides");
         dims[2 + d] = (x->dims[2 + d] - 1) * s + ks[d] - p;
         if (dims[2 + d] < 0) return st_errorf(err, ST_ERR_INVALID, "negative output size");

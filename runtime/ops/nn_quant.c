@@ -8,10 +8,10 @@
 #include "nn_impl.h"
 
 typedef struct quant_state {
-    int axis;      /* -1: per tensor */
-    size_t block;  /* blocked quantization: elements per scale along axis (0: per axis) */
+    int axis;     /* -1: per tensor */
+    size_t block; /* blocked quantization: elements per scale along axis (0: per axis) */
     size_t ch, inner, total;
-    size_t sch;    /* the scale's extent along axis (blocked) */
+    size_t sch; /* the scale's extent along axis (blocked) */
     st_dtype ydt;
     bool saturate; /* QuantizeLinear to float8: saturate (else NaN/inf) */
 } quant_state;
@@ -30,13 +30,14 @@ static st_status quant_layout(st_kctx *k, const st_tensor *x, const st_tensor *s
     st->axis = -1;
     st->ch = 1, st->inner = st->total;
     int64_t block = st_attr_int(k->node, "block_size", 0);
-    if (block < 0) return st_errorf(err, ST_ERR_INVALID, "block_size %lld is negative",
-                                    (long long)block);
+    if (block < 0)
+        return st_errorf(err, ST_ERR_INVALID, "block_size %lld is negative", (long long)block);
     if (!block && (scale->ndim == 0 || (scale->ndim == 1 && ns == 1 && k->opset < 13)))
         return ST_OK;
     if (!block && scale->ndim != 1)
-        return st_errorf(err, ST_ERR_INVALID, "scale must be a scalar or a 1-D tensor "
-                                              "(or blocked, with block_size)");
+        return st_errorf(err, ST_ERR_INVALID,
+                         "scale must be a scalar or a 1-D tensor "
+                         "(or blocked, with block_size)");
     if (k->opset < 13 && ns != 1)
         return st_errorf(err, ST_ERR_INVALID, "per-axis scales need opset 13");
     int axis;
@@ -44,21 +45,22 @@ static st_status quant_layout(st_kctx *k, const st_tensor *x, const st_tensor *s
     if ((s = st_norm_axis(st_attr_int(k->node, "axis", 1), x->ndim, &axis, err))) return s;
     if (block) {
         if (scale->ndim != x->ndim)
-            return st_errorf(err, ST_ERR_INVALID, "blocked scale has rank %d, x %d",
-                             scale->ndim, x->ndim);
+            return st_errorf(err, ST_ERR_INVALID, "blocked scale has rank %d, x %d", scale->ndim,
+                             x->ndim);
         for (int d = 0; d < x->ndim; d++) {
             int64_t want = d == axis ? (x->dims[d] + block - 1) / block : x->dims[d];
             if (scale->dims[d] != want)
-                return st_errorf(err, ST_ERR_INVALID, "blocked scale has %lld values along "
-                                 "axis %d, expected %lld", (long long)scale->dims[d], d,
-                                 (long long)want);
+                return st_errorf(err, ST_ERR_INVALID,
+                                 "blocked scale has %lld values along "
+                                 "axis %d, expected %lld",
+                                 (long long)scale->dims[d], d, (long long)want);
         }
         st->block = (size_t)block;
         st->sch = (size_t)scale->dims[axis];
     } else if ((int64_t)ns != x->dims[axis]) {
         if (ns == 1) return ST_OK;
-        return st_errorf(err, ST_ERR_INVALID, "scale has %zu values for axis %d of size %lld",
-                         ns, axis, (long long)x->dims[axis]);
+        return st_errorf(err, ST_ERR_INVALID, "scale has %zu values for axis %d of size %lld", ns,
+                         axis, (long long)x->dims[axis]);
     }
     st->axis = axis;
     if ((s = st_shape_nelem(x->ndim - axis - 1, x->dims + axis + 1, &st->inner, err))) return s;
@@ -90,9 +92,7 @@ static bool q_range(st_dtype t, int64_t *lo, int64_t *hi) {
     }
 }
 
-static bool q_float(st_dtype t) {
-    return st_dtype_is_minifloat(t) && t != ST_DTYPE_F8E8M0;
-}
+static bool q_float(st_dtype t) { return st_dtype_is_minifloat(t) && t != ST_DTYPE_F8E8M0; }
 
 static st_status run_quantize(st_kctx *k, st_error *err) {
     quant_state *st = k->state;
@@ -115,9 +115,9 @@ static st_status run_quantize(st_kctx *k, st_error *err) {
         switch (st->ydt) {
         case ST_DTYPE_I16: ((int16_t *)y->data)[i] = (int16_t)q; break;
         case ST_DTYPE_U16: ((uint16_t *)y->data)[i] = (uint16_t)q; break;
-        case ST_DTYPE_U8: case ST_DTYPE_U4: case ST_DTYPE_U2:
-            ((uint8_t *)y->data)[i] = (uint8_t)q;
-            break;
+        case ST_DTYPE_U8:
+        case ST_DTYPE_U4:
+        case ST_DTYPE_U2: ((uint8_t *)y->data)[i] = (uint8_t)q; break;
         default: ((int8_t *)y->data)[i] = (int8_t)q; break;
         }
     }

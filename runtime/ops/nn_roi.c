@@ -10,11 +10,11 @@
 /* ---- MaxRoiPool ------------------------------------------------------------------------- */
 
 typedef struct roi_state {
-    int64_t ph, pw;        /* pooled output size */
-    double scale;          /* spatial_scale */
-    int64_t sampling;      /* RoiAlign sampling_ratio */
-    bool avg;              /* RoiAlign mode */
-    bool half_pixel;       /* RoiAlign coordinate_transformation_mode */
+    int64_t ph, pw;   /* pooled output size */
+    double scale;     /* spatial_scale */
+    int64_t sampling; /* RoiAlign sampling_ratio */
+    bool avg;         /* RoiAlign mode */
+    bool half_pixel;  /* RoiAlign coordinate_transformation_mode */
     int64_t nroi, c, h, w;
 } roi_state;
 
@@ -52,8 +52,10 @@ static st_status run_max_roi_pool(st_kctx *k, st_error *err) {
                             double v = st_tensor_get_f64(x, plane + (size_t)(yy * st->w + xx));
                             if (v > m) m = v;
                         }
-                    size_t oi = (((size_t)r * (size_t)st->c + (size_t)c) * (size_t)st->ph +
-                                 (size_t)i) * (size_t)st->pw + (size_t)j;
+                    size_t oi =
+                        (((size_t)r * (size_t)st->c + (size_t)c) * (size_t)st->ph + (size_t)i) *
+                            (size_t)st->pw +
+                        (size_t)j;
                     st_tensor_set_f64(y, oi, m);
                 }
         }
@@ -65,8 +67,7 @@ static st_status roi_common(st_kctx *k, roi_state *st, int coords, st_error *err
     st_status s;
     if ((s = ST_NN_CHECK_DTYPE(k, 0, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
                                ST_DTYPE_BF16)) ||
-        (s = ST_NN_CHECK_DTYPE(k, 1, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16,
-                               ST_DTYPE_BF16)))
+        (s = ST_NN_CHECK_DTYPE(k, 1, err, ST_DTYPE_F32, ST_DTYPE_F64, ST_DTYPE_F16, ST_DTYPE_BF16)))
         return s;
     const st_tensor *x = st_in(k, 0), *rois = st_in(k, 1);
     if (x->ndim != 4) return st_errorf(err, ST_ERR_INVALID, "X must be [N, C, H, W]");
@@ -170,8 +171,10 @@ static st_status run_roi_align(st_kctx *k, st_error *err) {
                         }
                     }
                     if (st->avg) acc /= count;
-                    size_t oi = (((size_t)r * (size_t)st->c + (size_t)c) * (size_t)st->ph +
-                                 (size_t)i) * (size_t)st->pw + (size_t)j;
+                    size_t oi =
+                        (((size_t)r * (size_t)st->c + (size_t)c) * (size_t)st->ph + (size_t)i) *
+                            (size_t)st->pw +
+                        (size_t)j;
                     st_tensor_set_f64(y, oi, acc);
                 }
         }
@@ -189,7 +192,7 @@ st_status st_nn_prep_roi_align(st_kctx *k, st_error *err) {
     st->scale = st_attr_float(k->node, "spatial_scale", 1.0);
     const char *mode = st_attr_string(k->node, "mode", "avg");
     const char *ctm = st_attr_string(k->node, "coordinate_transformation_mode",
-                                      k->opset >= 16 ? "half_pixel" : "output_half_pixel");
+                                     k->opset >= 16 ? "half_pixel" : "output_half_pixel");
     if (strcmp(mode, "avg") && strcmp(mode, "max")) {
         s = st_errorf(err, ST_ERR_INVALID, "unknown mode \"%s\"", mode);
         goto fail;
@@ -273,7 +276,8 @@ static st_status run_nms(st_kctx *k, st_error *err) {
         for (int64_t c = 0; c < nc; c++) {
             size_t nc_ = 0;
             for (int64_t i = 0; i < ns; i++) {
-                double sv = st_tensor_get_f64(scores, ((size_t)b * (size_t)nc + (size_t)c) * (size_t)ns + (size_t)i);
+                double sv = st_tensor_get_f64(
+                    scores, ((size_t)b * (size_t)nc + (size_t)c) * (size_t)ns + (size_t)i);
                 if (has_sc && !(sv > sc_th)) continue;
                 cand[nc_].score = sv;
                 cand[nc_++].idx = i;

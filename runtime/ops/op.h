@@ -46,8 +46,8 @@ typedef struct st_tinfo {
 
 typedef struct st_infer_ctx st_infer_ctx;
 /* Floating-point operations of one call (a multiply-add counts 2); < 0 when unknown. */
-typedef double (*st_flops_fn)(const st_node *nd, const st_tinfo *in, int n_in,
-                              const st_tinfo *out, int n_out);
+typedef double (*st_flops_fn)(const st_node *nd, const st_tinfo *in, int n_in, const st_tinfo *out,
+                              int n_out);
 /* The exclusive upper bound a node imposes on the index values of its input `pos`
  * (Gather's indices < data.shape[axis]), or -1 when it imposes none or it is unknown. */
 typedef int64_t (*st_index_bound_fn)(const st_graph *g, const st_node *nd, int pos);
@@ -56,29 +56,29 @@ typedef int64_t (*st_index_bound_fn)(const st_graph *g, const st_node *nd, int p
 typedef st_status (*st_infer_fn)(st_infer_ctx *c, st_error *err);
 
 enum {
-    ST_OPF_IMPURE = 1u << 0,         /* random or stateful: never folded, runs every time */
-    ST_OPF_PASSTHROUGH = 1u << 1,    /* output 0 holds input 0's values, re-laid out or
+    ST_OPF_IMPURE = 1u << 0,          /* random or stateful: never folded, runs every time */
+    ST_OPF_PASSTHROUGH = 1u << 1,     /* output 0 holds input 0's values, re-laid out or
                                         re-typed (compare follows index values through it) */
-    ST_OPF_FLOPS_OF_INPUT = 1u << 2, /* flops_per_elem counts input 0's elements */
+    ST_OPF_FLOPS_OF_INPUT = 1u << 2,  /* flops_per_elem counts input 0's elements */
     ST_OPF_PASSTHROUGH_ALL = 1u << 3, /* with PASSTHROUGH: every input's values reach
                                          output 0 (Concat), not only input 0's */
-    ST_OPF_POINTWISE = 1u << 5,      /* each output element depends only on the inputs'
+    ST_OPF_POINTWISE = 1u << 5,       /* each output element depends only on the inputs'
                                         elements at the same (broadcast) index: commutes
                                         with any transpose applied to all its inputs */
-    ST_OPF_SHAPE_ONLY = 1u << 4,     /* reads only its inputs' shapes, never their data
+    ST_OPF_SHAPE_ONLY = 1u << 4,      /* reads only its inputs' shapes, never their data
                                         (Shape, Size): foldable once shapes are known */
 };
 
 struct st_op_def {
-    const char *domain;      /* "" for ai.onnx */
+    const char *domain; /* "" for ai.onnx */
     const char *op_type;
-    int since;               /* first opset version this row implements */
-    st_prepare_fn prepare;   /* per session: attributes, shapes, kernel choice */
-    uint32_t flags;          /* ST_OPF_* */
-    float flops_per_elem;    /* cost per element of output 0 (or input 0), 0 = see flops */
-    st_flops_fn flops;       /* cost that needs shapes or attributes (Conv, Gemm...) */
+    int since;                     /* first opset version this row implements */
+    st_prepare_fn prepare;         /* per session: attributes, shapes, kernel choice */
+    uint32_t flags;                /* ST_OPF_* */
+    float flops_per_elem;          /* cost per element of output 0 (or input 0), 0 = see flops */
+    st_flops_fn flops;             /* cost that needs shapes or attributes (Conv, Gemm...) */
     st_index_bound_fn index_bound; /* inputs that hold indices, and their bound */
-    st_infer_fn infer;       /* NULL: inferred by running prepare on types alone */
+    st_infer_fn infer;             /* NULL: inferred by running prepare on types alone */
 };
 
 /* A table row: the four facts every op has, then designated extras, e.g.
@@ -94,32 +94,32 @@ typedef struct st_op_family {
 } st_op_family;
 
 typedef struct st_out_decl {
-    bool declared;         /* dtype and full shape known: the planner may place it */
-    bool typed;            /* only dtype (and rank when ndim >= 0) known: for inference */
+    bool declared; /* dtype and full shape known: the planner may place it */
+    bool typed;    /* only dtype (and rank when ndim >= 0) known: for inference */
     st_dtype dtype;
     int ndim;
     int64_t dims[ST_MAX_RANK];
-    int alias_of;          /* >= 0: output shares input alias_of's storage (Reshape etc) */
+    int alias_of; /* >= 0: output shares input alias_of's storage (Reshape etc) */
 } st_out_decl;
 
 struct st_kctx {
     const st_node *node;
     const st_graph *graph;
-    int64_t opset;          /* the model's opset for the node's domain */
+    int64_t opset; /* the model's opset for the node's domain */
     int n_in, n_out;
-    st_value **in;          /* n_in entries; NULL = omitted optional input */
+    st_value **in; /* n_in entries; NULL = omitted optional input */
     const bool *in_is_const;
-    st_value **out;         /* n_out entries; NULL = omitted optional output */
-    st_out_decl *decl;      /* n_out entries, filled by st_out_declare */
+    st_value **out;    /* n_out entries; NULL = omitted optional output */
+    st_out_decl *decl; /* n_out entries, filled by st_out_declare */
     st_run_fn run;
-    void *state;            /* op-owned, st_malloc'd; freed with state_free (or st_free) */
+    void *state; /* op-owned, st_malloc'd; freed with state_free (or st_free) */
     void (*state_free)(void *state);
-    size_t scratch_bytes;   /* requested by prepare */
-    void *scratch;          /* 64-byte aligned, valid during run */
+    size_t scratch_bytes; /* requested by prepare */
+    void *scratch;        /* 64-byte aligned, valid during run */
     st_pool *pool;
     int threads;
-    st_frame *frame;        /* executor frame (for subgraphs) */
-    void *exec;             /* executor private */
+    st_frame *frame; /* executor frame (for subgraphs) */
+    void *exec;      /* executor private */
 };
 
 /* ---- inputs ---------------------------------------------------------------------- */
@@ -136,12 +136,8 @@ static inline const st_tensor *st_in_const(const st_kctx *k, int i) {
     if (i >= k->n_in || !k->in_is_const[i]) return NULL;
     return st_in(k, i);
 }
-static inline bool st_has_in(const st_kctx *k, int i) {
-    return i < k->n_in && k->in[i] != NULL;
-}
-static inline bool st_has_out(const st_kctx *k, int i) {
-    return i < k->n_out && k->out[i] != NULL;
-}
+static inline bool st_has_in(const st_kctx *k, int i) { return i < k->n_in && k->in[i] != NULL; }
+static inline bool st_has_out(const st_kctx *k, int i) { return i < k->n_out && k->out[i] != NULL; }
 
 /* ---- outputs --------------------------------------------------------------------- */
 /* prepare: declare output i's type and shape (enables arena planning). */
@@ -155,8 +151,7 @@ void st_out_declare_alias(st_kctx *k, int i, int j, int ndim, const int64_t *dim
 /* run: storage for output i (zeroed only when freshly heap-allocated). Returns NULL with
  * err set on a bad shape or out of memory; also NULL without error when output i is
  * omitted (st_has_out false). */
-st_tensor *st_out(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *dims,
-                  st_error *err);
+st_tensor *st_out(st_kctx *k, int i, st_dtype dtype, int ndim, const int64_t *dims, st_error *err);
 /* run: output i becomes a view of input j with the given shape (shares storage). */
 st_status st_out_alias(st_kctx *k, int i, int j, int ndim, const int64_t *dims, st_error *err);
 /* run: the output value slot itself, for sequences and optionals (cleared before run). */

@@ -9,16 +9,16 @@
 
 /* ---- reduction kinds ------------------------------------------------------------- */
 typedef enum {
-    RED_SUM,     /* sum x */
-    RED_MEAN,    /* sum x / n */
-    RED_SUMSQ,   /* sum x^2 */
-    RED_L1,      /* sum |x| */
-    RED_L2,      /* sqrt(sum x^2) */
-    RED_LOGSUM,  /* log(sum x) */
-    RED_LSE,     /* log(sum exp x), shifted by the max for stability */
-    RED_PROD,    /* prod x */
-    RED_MAX,     /* max x (NaN wins; the type's lowest value over an empty set) */
-    RED_MIN,     /* min x (NaN wins; the type's highest value over an empty set) */
+    RED_SUM,    /* sum x */
+    RED_MEAN,   /* sum x / n */
+    RED_SUMSQ,  /* sum x^2 */
+    RED_L1,     /* sum |x| */
+    RED_L2,     /* sqrt(sum x^2) */
+    RED_LOGSUM, /* log(sum x) */
+    RED_LSE,    /* log(sum exp x), shifted by the max for stability */
+    RED_PROD,   /* prod x */
+    RED_MAX,    /* max x (NaN wins; the type's lowest value over an empty set) */
+    RED_MIN,    /* min x (NaN wins; the type's highest value over an empty set) */
     RED_KIND_COUNT
 } red_kind;
 
@@ -45,9 +45,9 @@ typedef struct red_fns {
     red_merge_fn merge;
 } red_fns;
 
-#define RED_LANES 8    /* independent accumulators in a row (lets the compiler vectorize) */
-#define RED_BLOCK 2048 /* elements summed in the narrow type before widening */
-#define RED_CB 256     /* columns reduced together */
+#define RED_LANES 8     /* independent accumulators in a row (lets the compiler vectorize) */
+#define RED_BLOCK 2048  /* elements summed in the narrow type before widening */
+#define RED_CB 256      /* columns reduced together */
 #define RED_GRAIN 32768 /* elements per parallel chunk, at least */
 
 /* ---- element conversions ---------------------------------------------------------- */
@@ -68,8 +68,8 @@ static inline uint64_t red_d2u(double v) {
 #define ST_F16(v) st_f32_to_f16((float)(v))
 #define ST_BF16(v) st_f32_to_bf16((float)(v))
 /* Integers: results of FIN are either the integer accumulator or a double. */
-#define ST_SI(T, v) ((T)_Generic((v), double: red_d2i((double)(v)), default: (v)))
-#define ST_UI(T, v) ((T)_Generic((v), double: red_d2u((double)(v)), default: (v)))
+#define ST_SI(T, v) ((T) _Generic((v), double : red_d2i((double)(v)), default : (v)))
+#define ST_UI(T, v) ((T) _Generic((v), double : red_d2u((double)(v)), default : (v)))
 #define ST_I8(v) ST_SI(int8_t, v)
 #define ST_I16(v) ST_SI(int16_t, v)
 #define ST_I32(v) ST_SI(int32_t, v)
@@ -79,15 +79,15 @@ static inline uint64_t red_d2u(double v) {
 #define ST_U32(v) ST_UI(uint32_t, v)
 #define ST_U64(v) ST_UI(uint64_t, v)
 /* Signed 64-bit accumulators wrap like the narrower types do (two's complement, no UB). */
-#define RED_ADD(a, b)                                                                            \
-    _Generic((a), int64_t: (int64_t)((uint64_t)(a) + (uint64_t)(b)), default: (a) + (b))
-#define RED_MUL(a, b)                                                                            \
-    _Generic((a), int64_t: (int64_t)((uint64_t)(a) * (uint64_t)(b)), default: (a) * (b))
+#define RED_ADD(a, b) \
+    _Generic((a), int64_t : (int64_t)((uint64_t)(a) + (uint64_t)(b)), default : (a) + (b))
+#define RED_MUL(a, b) \
+    _Generic((a), int64_t : (int64_t)((uint64_t)(a) * (uint64_t)(b)), default : (a) * (b))
 #define ABS_S(v) ((v) < 0 ? RED_MUL((v), -1) : (v))
 #define ABS_U(v) (v)
 #define NAN_F(v) isnan(v)
 #define NAN_NO(v) 0
-#define RED_EXP(v) _Generic((v), float: expf, default: exp)(v)
+#define RED_EXP(v) _Generic((v), float : expf, default : exp)(v)
 /* DEF_LSE's sum of exponentials: float32 has a vectorized one, the rest the generic loop. */
 #define LSE_FAST_F32(x, n, sh) return st_reduce_sumexp_f32((const float *)(x), (n), (float)(sh))
 #define LSE_FAST_NO(x, n, sh) (void)0
@@ -109,32 +109,32 @@ static inline uint64_t red_d2u(double v) {
 /* Element types: suffix, dtype, C type, lane accumulator, wide accumulator, LSE compute
  * type, load, store, abs, isnan, lowest, highest. Half types and float32 accumulate in
  * float lanes that are widened to double every RED_BLOCK elements. */
-#define RED_TYPES(X)                                                                             \
-    X(f32, ST_DTYPE_F32, float, float, double, float, LD_SAME, ST_F32, ABS_S, NAN_F, -INFINITY,  \
-      INFINITY)                                                                                  \
-    X(f64, ST_DTYPE_F64, double, double, double, double, LD_SAME, ST_F64, ABS_S, NAN_F,          \
-      -INFINITY, INFINITY)                                                                       \
-    X(f16, ST_DTYPE_F16, uint16_t, float, double, float, st_f16_to_f32, ST_F16, ABS_S, NAN_F,    \
-      -INFINITY, INFINITY)                                                                       \
-    X(bf16, ST_DTYPE_BF16, uint16_t, float, double, float, st_bf16_to_f32, ST_BF16, ABS_S,      \
-      NAN_F, -INFINITY, INFINITY)                                                                \
-    X(i8, ST_DTYPE_I8, int8_t, int64_t, int64_t, double, LD_SAME, ST_I8, ABS_S, NAN_NO,         \
-      INT8_MIN, INT8_MAX)                                                                        \
-    X(i16, ST_DTYPE_I16, int16_t, int64_t, int64_t, double, LD_SAME, ST_I16, ABS_S, NAN_NO,     \
-      INT16_MIN, INT16_MAX)                                                                      \
-    X(i32, ST_DTYPE_I32, int32_t, int64_t, int64_t, double, LD_SAME, ST_I32, ABS_S, NAN_NO,     \
-      INT32_MIN, INT32_MAX)                                                                      \
-    X(i64, ST_DTYPE_I64, int64_t, int64_t, int64_t, double, LD_SAME, ST_I64, ABS_S, NAN_NO,     \
-      INT64_MIN, INT64_MAX)                                                                      \
-    X(u8, ST_DTYPE_U8, uint8_t, uint64_t, uint64_t, double, LD_SAME, ST_U8, ABS_U, NAN_NO, 0,   \
-      UINT8_MAX)                                                                                 \
-    X(u16, ST_DTYPE_U16, uint16_t, uint64_t, uint64_t, double, LD_SAME, ST_U16, ABS_U, NAN_NO,  \
-      0, UINT16_MAX)                                                                             \
-    X(u32, ST_DTYPE_U32, uint32_t, uint64_t, uint64_t, double, LD_SAME, ST_U32, ABS_U, NAN_NO,  \
-      0, UINT32_MAX)                                                                             \
-    X(u64, ST_DTYPE_U64, uint64_t, uint64_t, uint64_t, double, LD_SAME, ST_U64, ABS_U, NAN_NO,  \
-      0, UINT64_MAX)                                                                             \
-    X(b8, ST_DTYPE_BOOL, uint8_t, uint64_t, uint64_t, double, LD_SAME, ST_U8, ABS_U, NAN_NO, 0, \
+#define RED_TYPES(X)                                                                               \
+    X(f32, ST_DTYPE_F32, float, float, double, float, LD_SAME, ST_F32, ABS_S, NAN_F, -INFINITY,    \
+      INFINITY)                                                                                    \
+    X(f64, ST_DTYPE_F64, double, double, double, double, LD_SAME, ST_F64, ABS_S, NAN_F, -INFINITY, \
+      INFINITY)                                                                                    \
+    X(f16, ST_DTYPE_F16, uint16_t, float, double, float, st_f16_to_f32, ST_F16, ABS_S, NAN_F,      \
+      -INFINITY, INFINITY)                                                                         \
+    X(bf16, ST_DTYPE_BF16, uint16_t, float, double, float, st_bf16_to_f32, ST_BF16, ABS_S, NAN_F,  \
+      -INFINITY, INFINITY)                                                                         \
+    X(i8, ST_DTYPE_I8, int8_t, int64_t, int64_t, double, LD_SAME, ST_I8, ABS_S, NAN_NO, INT8_MIN,  \
+      INT8_MAX)                                                                                    \
+    X(i16, ST_DTYPE_I16, int16_t, int64_t, int64_t, double, LD_SAME, ST_I16, ABS_S, NAN_NO,        \
+      INT16_MIN, INT16_MAX)                                                                        \
+    X(i32, ST_DTYPE_I32, int32_t, int64_t, int64_t, double, LD_SAME, ST_I32, ABS_S, NAN_NO,        \
+      INT32_MIN, INT32_MAX)                                                                        \
+    X(i64, ST_DTYPE_I64, int64_t, int64_t, int64_t, double, LD_SAME, ST_I64, ABS_S, NAN_NO,        \
+      INT64_MIN, INT64_MAX)                                                                        \
+    X(u8, ST_DTYPE_U8, uint8_t, uint64_t, uint64_t, double, LD_SAME, ST_U8, ABS_U, NAN_NO, 0,      \
+      UINT8_MAX)                                                                                   \
+    X(u16, ST_DTYPE_U16, uint16_t, uint64_t, uint64_t, double, LD_SAME, ST_U16, ABS_U, NAN_NO, 0,  \
+      UINT16_MAX)                                                                                  \
+    X(u32, ST_DTYPE_U32, uint32_t, uint64_t, uint64_t, double, LD_SAME, ST_U32, ABS_U, NAN_NO, 0,  \
+      UINT32_MAX)                                                                                  \
+    X(u64, ST_DTYPE_U64, uint64_t, uint64_t, uint64_t, double, LD_SAME, ST_U64, ABS_U, NAN_NO, 0,  \
+      UINT64_MAX)                                                                                  \
+    X(b8, ST_DTYPE_BOOL, uint8_t, uint64_t, uint64_t, double, LD_SAME, ST_U8, ABS_U, NAN_NO, 0,    \
       1) /* ReduceMax/Min only (opset 20): prep_reduce_kind turns the other kinds away */
 
 /* Per-kind pieces: PRE maps an element, COMB folds two accumulators, FIN finishes. */
@@ -151,18 +151,18 @@ static inline uint64_t red_d2u(double v) {
 #define FIN_LOG(a, n) ((void)(n), log((double)(a)))
 
 /* Fold row p's first n columns into the lane accumulators a (inside DEF_RED's col). */
-#define RED_COL_STEP_(n, ACC, LD, PRE, COMB, ABSF, NANF)                                         \
-    for (size_t j = 0; j < (n); j++) {                                                           \
-        ACC v = (ACC)LD(p[j]);                                                                   \
-        a[j] = COMB(a[j], PRE(v, ABSF), NANF);                                                   \
+#define RED_COL_STEP_(n, ACC, LD, PRE, COMB, ABSF, NANF) \
+    for (size_t j = 0; j < (n); j++) {                   \
+        ACC v = (ACC)LD(p[j]);                           \
+        a[j] = COMB(a[j], PRE(v, ABSF), NANF);           \
     }
 
 /* One (kind, type) reduction: row, column, partial and final kernels. */
-#define DEF_RED(NAME, T, ACC, W, LD, ST, ABSF, NANF, INIT, PRE, COMB, FIN)                        \
+#define DEF_RED(NAME, T, ACC, W, LD, ST, ABSF, NANF, INIT, PRE, COMB, FIN)                       \
     static W NAME##_acc(const T *x, size_t n) {                                                  \
         W w = (W)(INIT);                                                                         \
         for (size_t b0 = 0; b0 < n; b0 += RED_BLOCK) {                                           \
-            size_t b1 = n - b0 < RED_BLOCK ? n : b0 + RED_BLOCK, i = b0;                          \
+            size_t b1 = n - b0 < RED_BLOCK ? n : b0 + RED_BLOCK, i = b0;                         \
             ACC a[RED_LANES];                                                                    \
             for (int j = 0; j < RED_LANES; j++) a[j] = (ACC)(INIT);                              \
             for (; i + RED_LANES <= b1; i += RED_LANES)                                          \
@@ -193,14 +193,13 @@ static inline uint64_t red_d2u(double v) {
             size_t kn = k1 - kb < RED_CB ? k1 - kb : RED_CB;                                     \
             for (size_t j = 0; j < kn; j++) w[j] = (W)(INIT);                                    \
             for (size_t r0 = 0; r0 < R; r0 += RED_BLOCK) {                                       \
-                size_t r1 = R - r0 < RED_BLOCK ? R : r0 + RED_BLOCK;                              \
+                size_t r1 = R - r0 < RED_BLOCK ? R : r0 + RED_BLOCK;                             \
                 for (size_t j = 0; j < RED_CB; j++) a[j] = (ACC)(INIT);                          \
                 for (size_t r = r0; r < r1; r++) {                                               \
                     const T *p = x + r * K + kb;                                                 \
                     if (kn == RED_CB) /* a constant trip count lets -O2 vectorize */             \
                         RED_COL_STEP_(RED_CB, ACC, LD, PRE, COMB, ABSF, NANF)                    \
-                    else                                                                         \
-                        RED_COL_STEP_(kn, ACC, LD, PRE, COMB, ABSF, NANF)                        \
+                    else RED_COL_STEP_(kn, ACC, LD, PRE, COMB, ABSF, NANF)                       \
                 }                                                                                \
                 for (size_t j = 0; j < kn; j++) w[j] = COMB(w[j], (W)a[j], NANF);                \
             }                                                                                    \
@@ -230,97 +229,93 @@ static inline uint64_t red_d2u(double v) {
     }
 
 /* log(sum(exp x)): a max pass, then exp(x - max) summed in FT lanes widened to double. */
-#define DEF_LSE(NAME, T, FT, LD, ST, NANF, FAST)                                                 \
-    static FT NAME##_max(const T *x, size_t n) {                                                 \
-        FT a[RED_LANES];                                                                         \
-        size_t i = 0;                                                                            \
-        for (int j = 0; j < RED_LANES; j++) a[j] = -INFINITY;                                    \
-        for (; i + RED_LANES <= n; i += RED_LANES)                                               \
-            for (int j = 0; j < RED_LANES; j++) a[j] = COMB_MAX(a[j], (FT)LD(x[i + j]), NANF);   \
-        for (; i < n; i++) a[0] = COMB_MAX(a[0], (FT)LD(x[i]), NANF);                           \
-        for (int j = 1; j < RED_LANES; j++) a[0] = COMB_MAX(a[0], a[j], NAN_F);                  \
-        return a[0];                                                                             \
-    }                                                                                            \
-    static double NAME##_sum(const T *x, size_t n, FT sh) {                                      \
-        FAST(x, n, sh);                                                                          \
-        double w = 0;                                                                            \
-        for (size_t b0 = 0; b0 < n; b0 += RED_BLOCK) {                                           \
-            size_t b1 = n - b0 < RED_BLOCK ? n : b0 + RED_BLOCK;                                  \
-            FT a = 0;                                                                            \
-            for (size_t i = b0; i < b1; i++) a += RED_EXP((FT)LD(x[i]) - sh);                    \
-            w += a;                                                                              \
-        }                                                                                        \
-        return w;                                                                                \
-    }                                                                                            \
-    static void NAME##_row(const void *xv, size_t rows, size_t n, void *yv) {                    \
-        const T *x = xv;                                                                         \
-        T *y = yv;                                                                               \
-        for (size_t o = 0; o < rows; o++) {                                                      \
-            FT sh = RED_SHIFT(NAME##_max(x + o * n, n));                                         \
-            y[o] = ST((double)sh + log(NAME##_sum(x + o * n, n, sh)));                           \
-        }                                                                                        \
-    }                                                                                            \
-    static void NAME##_col(const void *xv, size_t R, size_t K, size_t k0, size_t k1, void *yv) { \
-        const T *x = xv;                                                                         \
-        T *y = yv;                                                                               \
-        FT m[RED_CB];                                                                            \
-        double s[RED_CB];                                                                        \
-        for (size_t kb = k0; kb < k1; kb += RED_CB) {                                            \
-            size_t kn = k1 - kb < RED_CB ? k1 - kb : RED_CB;                                     \
-            for (size_t j = 0; j < kn; j++) m[j] = -INFINITY, s[j] = 0;                          \
-            for (size_t r = 0; r < R; r++)                                                       \
-                for (size_t j = 0; j < kn; j++)                                                  \
-                    m[j] = COMB_MAX(m[j], (FT)LD(x[r * K + kb + j]), NANF);                      \
-            for (size_t j = 0; j < kn; j++) m[j] = RED_SHIFT(m[j]);                              \
-            for (size_t r = 0; r < R; r++)                                                       \
+#define DEF_LSE(NAME, T, FT, LD, ST, NANF, FAST)                                                   \
+    static FT NAME##_max(const T *x, size_t n) {                                                   \
+        FT a[RED_LANES];                                                                           \
+        size_t i = 0;                                                                              \
+        for (int j = 0; j < RED_LANES; j++) a[j] = -INFINITY;                                      \
+        for (; i + RED_LANES <= n; i += RED_LANES)                                                 \
+            for (int j = 0; j < RED_LANES; j++) a[j] = COMB_MAX(a[j], (FT)LD(x[i + j]), NANF);     \
+        for (; i < n; i++) a[0] = COMB_MAX(a[0], (FT)LD(x[i]), NANF);                              \
+        for (int j = 1; j < RED_LANES; j++) a[0] = COMB_MAX(a[0], a[j], NAN_F);                    \
+        return a[0];                                                                               \
+    }                                                                                              \
+    static double NAME##_sum(const T *x, size_t n, FT sh) {                                        \
+        FAST(x, n, sh);                                                                            \
+        double w = 0;                                                                              \
+        for (size_t b0 = 0; b0 < n; b0 += RED_BLOCK) {                                             \
+            size_t b1 = n - b0 < RED_BLOCK ? n : b0 + RED_BLOCK;                                   \
+            FT a = 0;                                                                              \
+            for (size_t i = b0; i < b1; i++) a += RED_EXP((FT)LD(x[i]) - sh);                      \
+            w += a;                                                                                \
+        }                                                                                          \
+        return w;                                                                                  \
+    }                                                                                              \
+    static void NAME##_row(const void *xv, size_t rows, size_t n, void *yv) {                      \
+        const T *x = xv;                                                                           \
+        T *y = yv;                                                                                 \
+        for (size_t o = 0; o < rows; o++) {                                                        \
+            FT sh = RED_SHIFT(NAME##_max(x + o * n, n));                                           \
+            y[o] = ST((double)sh + log(NAME##_sum(x + o * n, n, sh)));                             \
+        }                                                                                          \
+    }                                                                                              \
+    static void NAME##_col(const void *xv, size_t R, size_t K, size_t k0, size_t k1, void *yv) {   \
+        const T *x = xv;                                                                           \
+        T *y = yv;                                                                                 \
+        FT m[RED_CB];                                                                              \
+        double s[RED_CB];                                                                          \
+        for (size_t kb = k0; kb < k1; kb += RED_CB) {                                              \
+            size_t kn = k1 - kb < RED_CB ? k1 - kb : RED_CB;                                       \
+            for (size_t j = 0; j < kn; j++) m[j] = -INFINITY, s[j] = 0;                            \
+            for (size_t r = 0; r < R; r++)                                                         \
+                for (size_t j = 0; j < kn; j++)                                                    \
+                    m[j] = COMB_MAX(m[j], (FT)LD(x[r * K + kb + j]), NANF);                        \
+            for (size_t j = 0; j < kn; j++) m[j] = RED_SHIFT(m[j]);                                \
+            for (size_t r = 0; r < R; r++)                                                         \
                 for (size_t j = 0; j < kn; j++) s[j] += RED_EXP((FT)LD(x[r * K + kb + j]) - m[j]); \
-            for (size_t j = 0; j < kn; j++) y[kb + j] = ST((double)m[j] + log(s[j]));            \
-        }                                                                                        \
-    }                                                                                            \
-    static void NAME##_part(const void *xv, size_t n, red_slot *s) {                             \
-        FT sh = RED_SHIFT(NAME##_max(xv, n));                                                    \
-        s->a = (double)sh;                                                                       \
-        s->b = NAME##_sum(xv, n, sh);                                                            \
-    }                                                                                            \
-    static void NAME##_fin(const red_slot *s, size_t np, size_t n, void *yv) {                   \
-        (void)n;                                                                                 \
-        double m = -INFINITY, sum = 0;                                                           \
-        for (size_t p = 0; p < np; p++) m = COMB_MAX(m, s[p].a, NAN_F);                          \
-        for (size_t p = 0; p < np; p++) sum += s[p].b * exp(s[p].a - m);                         \
-        *(T *)yv = ST(m + log(sum));                                                             \
-    }                                                                                            \
-    static void NAME##_merge(red_slot *a, const red_slot *b) {                                   \
-        double m = COMB_MAX(a->a, b->a, NAN_F);                                                  \
-        a->b = a->b * exp(a->a - m) + b->b * exp(b->a - m);                                      \
-        a->a = m;                                                                                \
+            for (size_t j = 0; j < kn; j++) y[kb + j] = ST((double)m[j] + log(s[j]));              \
+        }                                                                                          \
+    }                                                                                              \
+    static void NAME##_part(const void *xv, size_t n, red_slot *s) {                               \
+        FT sh = RED_SHIFT(NAME##_max(xv, n));                                                      \
+        s->a = (double)sh;                                                                         \
+        s->b = NAME##_sum(xv, n, sh);                                                              \
+    }                                                                                              \
+    static void NAME##_fin(const red_slot *s, size_t np, size_t n, void *yv) {                     \
+        (void)n;                                                                                   \
+        double m = -INFINITY, sum = 0;                                                             \
+        for (size_t p = 0; p < np; p++) m = COMB_MAX(m, s[p].a, NAN_F);                            \
+        for (size_t p = 0; p < np; p++) sum += s[p].b * exp(s[p].a - m);                           \
+        *(T *)yv = ST(m + log(sum));                                                               \
+    }                                                                                              \
+    static void NAME##_merge(red_slot *a, const red_slot *b) {                                     \
+        double m = COMB_MAX(a->a, b->a, NAN_F);                                                    \
+        a->b = a->b * exp(a->a - m) + b->b * exp(b->a - m);                                        \
+        a->a = m;                                                                                  \
     }
 
-#define RED_DEFS_(TN, DT, T, ACC, W, FT, LD, ST, ABSF, NANF, LO, HI)                              \
-    DEF_RED(sum_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ID, COMB_ADD, FIN_ID)                \
-    DEF_RED(mean_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ID, COMB_ADD, FIN_MEAN)             \
-    DEF_RED(sumsq_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_SQ, COMB_ADD, FIN_ID)              \
-    DEF_RED(l1_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ABS, COMB_ADD, FIN_ID)                \
-    DEF_RED(l2_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_SQ, COMB_ADD, FIN_SQRT)               \
-    DEF_RED(logsum_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ID, COMB_ADD, FIN_LOG)            \
-    DEF_RED(prod_##TN, T, ACC, W, LD, ST, ABSF, NANF, 1, PRE_ID, COMB_MUL, FIN_ID)               \
-    DEF_RED(max_##TN, T, ACC, W, LD, ST, ABSF, NANF, LO, PRE_ID, COMB_MAX, FIN_ID)               \
-    DEF_RED(min_##TN, T, ACC, W, LD, ST, ABSF, NANF, HI, PRE_ID, COMB_MIN, FIN_ID)               \
+#define RED_DEFS_(TN, DT, T, ACC, W, FT, LD, ST, ABSF, NANF, LO, HI)                  \
+    DEF_RED(sum_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ID, COMB_ADD, FIN_ID)     \
+    DEF_RED(mean_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ID, COMB_ADD, FIN_MEAN)  \
+    DEF_RED(sumsq_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_SQ, COMB_ADD, FIN_ID)   \
+    DEF_RED(l1_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ABS, COMB_ADD, FIN_ID)     \
+    DEF_RED(l2_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_SQ, COMB_ADD, FIN_SQRT)    \
+    DEF_RED(logsum_##TN, T, ACC, W, LD, ST, ABSF, NANF, 0, PRE_ID, COMB_ADD, FIN_LOG) \
+    DEF_RED(prod_##TN, T, ACC, W, LD, ST, ABSF, NANF, 1, PRE_ID, COMB_MUL, FIN_ID)    \
+    DEF_RED(max_##TN, T, ACC, W, LD, ST, ABSF, NANF, LO, PRE_ID, COMB_MAX, FIN_ID)    \
+    DEF_RED(min_##TN, T, ACC, W, LD, ST, ABSF, NANF, HI, PRE_ID, COMB_MIN, FIN_ID)    \
     DEF_LSE(lse_##TN, T, FT, LD, ST, NANF, LSE_FAST_##TN)
 RED_TYPES(RED_DEFS_)
 
-#define RED_FNS_(NAME) {NAME##_row, NAME##_col, NAME##_part, NAME##_fin, NAME##_merge}
-#define RED_ENTRY_(TN, DT, ...)                                                                  \
-    [DT] = {                                                                                     \
-        [RED_SUM] = RED_FNS_(sum_##TN),                                                          \
-        [RED_MEAN] = RED_FNS_(mean_##TN),                                                        \
-        [RED_SUMSQ] = RED_FNS_(sumsq_##TN),                                                      \
-        [RED_L1] = RED_FNS_(l1_##TN),                                                            \
-        [RED_L2] = RED_FNS_(l2_##TN),                                                            \
-        [RED_LOGSUM] = RED_FNS_(logsum_##TN),                                                    \
-        [RED_LSE] = RED_FNS_(lse_##TN),                                                          \
-        [RED_PROD] = RED_FNS_(prod_##TN),                                                        \
-        [RED_MAX] = RED_FNS_(max_##TN),                                                          \
-        [RED_MIN] = RED_FNS_(min_##TN),                                                          \
+#define RED_FNS_(NAME) \
+    { NAME##_row, NAME##_col, NAME##_part, NAME##_fin, NAME##_merge }
+#define RED_ENTRY_(TN, DT, ...)                                                   \
+    [DT] = {                                                                      \
+        [RED_SUM] = RED_FNS_(sum_##TN),     [RED_MEAN] = RED_FNS_(mean_##TN),     \
+        [RED_SUMSQ] = RED_FNS_(sumsq_##TN), [RED_L1] = RED_FNS_(l1_##TN),         \
+        [RED_L2] = RED_FNS_(l2_##TN),       [RED_LOGSUM] = RED_FNS_(logsum_##TN), \
+        [RED_LSE] = RED_FNS_(lse_##TN),     [RED_PROD] = RED_FNS_(prod_##TN),     \
+        [RED_MAX] = RED_FNS_(max_##TN),     [RED_MIN] = RED_FNS_(min_##TN),       \
     },
 /* Kernels by input dtype and kind; a dtype without a row is not reducible. */
 static const red_fns red_table[ST_DTYPE_COUNT][RED_KIND_COUNT] = {RED_TYPES(RED_ENTRY_)};
@@ -348,18 +343,16 @@ static int red_groups(int ndim, const int64_t *dims, uint32_t mask, int64_t *gsi
 static int red_out_shape(int ndim, const int64_t *dims, uint32_t mask, bool keep, int64_t *out) {
     int n = 0;
     for (int d = 0; d < ndim; d++) {
-        if (!((mask >> d) & 1))
-            out[n++] = dims[d];
-        else if (keep)
-            out[n++] = 1;
+        if (!((mask >> d) & 1)) out[n++] = dims[d];
+        else if (keep) out[n++] = 1;
     }
     return n;
 }
 
 /* The reduced-axes mask from a list of axes; an empty list reduces every axis unless
  * noop_empty, which makes the op an identity (*noop). */
-static st_status red_mask(int rank, const int64_t *axes, size_t n, bool noop_empty,
-                          uint32_t *mask, bool *noop, st_error *err) {
+static st_status red_mask(int rank, const int64_t *axes, size_t n, bool noop_empty, uint32_t *mask,
+                          bool *noop, st_error *err) {
     uint32_t m = 0;
     if (n == 0) {
         *noop = noop_empty;
@@ -468,8 +461,12 @@ static void red_strided_task(void *arg, size_t b, size_t e) {
 
 static void red_strided_exec(st_kctx *k, const red_fns *f, const st_tensor *x, int m,
                              const int64_t *gs, const bool *gr, void *y, size_t ny) {
-    red_strided j = {.f = f, .x = x->data, .y = y, .esz = st_dtype_size(x->dtype),
-                     .run = (size_t)gs[m - 1], .total = 1};
+    red_strided j = {.f = f,
+                     .x = x->data,
+                     .y = y,
+                     .esz = st_dtype_size(x->dtype),
+                     .run = (size_t)gs[m - 1],
+                     .total = 1};
     int64_t s = 1;
     for (int d = m - 1; d >= 0; d--) {
         if (!gr[d]) {
@@ -523,12 +520,13 @@ static void red_permute(const char *x, char *dst, size_t esz, int g, const int64
         int64_t off = 0;
         for (int d = 0; d < n - 1; d++) off += idx[d] * ps[d];
         switch (esz) {
-#define RED_PERM_(TY)                                                                            \
-    {                                                                                            \
-        const TY *sp = (const TY *)x + off;                                                      \
-        TY *dp = (TY *)dst + done;                                                               \
-        for (size_t i = 0; i < inner; i++) dp[i] = sp[(int64_t)i * istr];                        \
-    } break;
+#define RED_PERM_(TY)                                                     \
+    {                                                                     \
+        const TY *sp = (const TY *)x + off;                               \
+        TY *dp = (TY *)dst + done;                                        \
+        for (size_t i = 0; i < inner; i++) dp[i] = sp[(int64_t)i * istr]; \
+    }                                                                     \
+    break;
         case 1: RED_PERM_(uint8_t)
         case 2: RED_PERM_(uint16_t)
         case 4: RED_PERM_(uint32_t)
@@ -668,10 +666,8 @@ static st_status prep_reduce_kind(st_kctx *k, red_kind kind, st_error *err) {
     s->known = true;
     if (axes_in && st_has_in(k, 1)) {
         const st_tensor *a = st_in_const(k, 1);
-        if (a)
-            st = red_mask_tensor(a, x->ndim, s->noop_empty, &s->mask, &s->noop, err);
-        else
-            s->known = false, st = ST_OK;
+        if (a) st = red_mask_tensor(a, x->ndim, s->noop_empty, &s->mask, &s->noop, err);
+        else s->known = false, st = ST_OK;
     } else if (axes_in) {
         st = red_mask(x->ndim, NULL, 0, s->noop_empty, &s->mask, &s->noop, err);
     } else {
@@ -701,7 +697,7 @@ fail:
     return st;
 }
 
-#define RED_PREP_(fn, kind)                                                                      \
+#define RED_PREP_(fn, kind) \
     static st_status fn(st_kctx *k, st_error *err) { return prep_reduce_kind(k, kind, err); }
 RED_PREP_(prep_reduce_sum, RED_SUM)
 RED_PREP_(prep_reduce_mean, RED_MEAN)
@@ -726,49 +722,49 @@ typedef void (*arg_fn)(const void *x, size_t R, size_t K, size_t k0, size_t k1, 
 #define ARG_LT(v, b, NANF) ((v) < (b) || (NANF(v) && !NANF(b)))
 #define ARG_LE(v, b, NANF) ((v) <= (b) || NANF(v))
 
-#define DEF_ARG(NAME, T, CT, LD, NANF, BEATS)                                                    \
-    static void NAME(const void *xv, size_t R, size_t K, size_t k0, size_t k1, int64_t *y) {     \
-        const T *x = xv;                                                                         \
-        CT best[RED_CB];                                                                         \
-        int64_t bi[RED_CB];                                                                      \
-        for (size_t kb = k0; kb < k1; kb += RED_CB) {                                            \
-            size_t kn = k1 - kb < RED_CB ? k1 - kb : RED_CB;                                     \
-            for (size_t j = 0; j < kn; j++) best[j] = (CT)LD(x[kb + j]), bi[j] = 0;              \
-            for (size_t r = 1; r < R; r++) {                                                     \
-                const T *p = x + r * K + kb;                                                     \
-                for (size_t j = 0; j < kn; j++) {                                                \
-                    CT v = (CT)LD(p[j]);                                                         \
-                    if (BEATS(v, best[j], NANF)) best[j] = v, bi[j] = (int64_t)r;                \
-                }                                                                                \
-            }                                                                                    \
-            memcpy(y + kb, bi, kn * sizeof *bi);                                                 \
-        }                                                                                        \
+#define DEF_ARG(NAME, T, CT, LD, NANF, BEATS)                                                \
+    static void NAME(const void *xv, size_t R, size_t K, size_t k0, size_t k1, int64_t *y) { \
+        const T *x = xv;                                                                     \
+        CT best[RED_CB];                                                                     \
+        int64_t bi[RED_CB];                                                                  \
+        for (size_t kb = k0; kb < k1; kb += RED_CB) {                                        \
+            size_t kn = k1 - kb < RED_CB ? k1 - kb : RED_CB;                                 \
+            for (size_t j = 0; j < kn; j++) best[j] = (CT)LD(x[kb + j]), bi[j] = 0;          \
+            for (size_t r = 1; r < R; r++) {                                                 \
+                const T *p = x + r * K + kb;                                                 \
+                for (size_t j = 0; j < kn; j++) {                                            \
+                    CT v = (CT)LD(p[j]);                                                     \
+                    if (BEATS(v, best[j], NANF)) best[j] = v, bi[j] = (int64_t)r;            \
+                }                                                                            \
+            }                                                                                \
+            memcpy(y + kb, bi, kn * sizeof *bi);                                             \
+        }                                                                                    \
     }
 
 /* suffix, dtype, C type, compare type, load, isnan */
-#define ARG_TYPES(X)                                                                             \
-    X(f32, ST_DTYPE_F32, float, float, LD_SAME, NAN_F)                                           \
-    X(f64, ST_DTYPE_F64, double, double, LD_SAME, NAN_F)                                         \
-    X(f16, ST_DTYPE_F16, uint16_t, float, st_f16_to_f32, NAN_F)                                  \
-    X(bf16, ST_DTYPE_BF16, uint16_t, float, st_bf16_to_f32, NAN_F)                               \
-    X(i8, ST_DTYPE_I8, int8_t, int8_t, LD_SAME, NAN_NO)                                          \
-    X(i16, ST_DTYPE_I16, int16_t, int16_t, LD_SAME, NAN_NO)                                      \
-    X(i32, ST_DTYPE_I32, int32_t, int32_t, LD_SAME, NAN_NO)                                      \
-    X(i64, ST_DTYPE_I64, int64_t, int64_t, LD_SAME, NAN_NO)                                      \
-    X(u8, ST_DTYPE_U8, uint8_t, uint8_t, LD_SAME, NAN_NO)                                        \
-    X(u16, ST_DTYPE_U16, uint16_t, uint16_t, LD_SAME, NAN_NO)                                    \
-    X(u32, ST_DTYPE_U32, uint32_t, uint32_t, LD_SAME, NAN_NO)                                    \
+#define ARG_TYPES(X)                                               \
+    X(f32, ST_DTYPE_F32, float, float, LD_SAME, NAN_F)             \
+    X(f64, ST_DTYPE_F64, double, double, LD_SAME, NAN_F)           \
+    X(f16, ST_DTYPE_F16, uint16_t, float, st_f16_to_f32, NAN_F)    \
+    X(bf16, ST_DTYPE_BF16, uint16_t, float, st_bf16_to_f32, NAN_F) \
+    X(i8, ST_DTYPE_I8, int8_t, int8_t, LD_SAME, NAN_NO)            \
+    X(i16, ST_DTYPE_I16, int16_t, int16_t, LD_SAME, NAN_NO)        \
+    X(i32, ST_DTYPE_I32, int32_t, int32_t, LD_SAME, NAN_NO)        \
+    X(i64, ST_DTYPE_I64, int64_t, int64_t, LD_SAME, NAN_NO)        \
+    X(u8, ST_DTYPE_U8, uint8_t, uint8_t, LD_SAME, NAN_NO)          \
+    X(u16, ST_DTYPE_U16, uint16_t, uint16_t, LD_SAME, NAN_NO)      \
+    X(u32, ST_DTYPE_U32, uint32_t, uint32_t, LD_SAME, NAN_NO)      \
     X(u64, ST_DTYPE_U64, uint64_t, uint64_t, LD_SAME, NAN_NO)
 
-#define ARG_DEFS_(TN, DT, T, CT, LD, NANF)                                                       \
-    DEF_ARG(argmax_##TN, T, CT, LD, NANF, ARG_GT)                                                \
-    DEF_ARG(argmax_last_##TN, T, CT, LD, NANF, ARG_GE)                                           \
-    DEF_ARG(argmin_##TN, T, CT, LD, NANF, ARG_LT)                                                \
+#define ARG_DEFS_(TN, DT, T, CT, LD, NANF)             \
+    DEF_ARG(argmax_##TN, T, CT, LD, NANF, ARG_GT)      \
+    DEF_ARG(argmax_last_##TN, T, CT, LD, NANF, ARG_GE) \
+    DEF_ARG(argmin_##TN, T, CT, LD, NANF, ARG_LT)      \
     DEF_ARG(argmin_last_##TN, T, CT, LD, NANF, ARG_LE)
 ARG_TYPES(ARG_DEFS_)
 
 /* By dtype: [max first, max last, min first, min last]. */
-#define ARG_ENTRY_(TN, DT, ...)                                                                  \
+#define ARG_ENTRY_(TN, DT, ...) \
     [DT] = {argmax_##TN, argmax_last_##TN, argmin_##TN, argmin_last_##TN},
 static const arg_fn arg_table[ST_DTYPE_COUNT][4] = {ARG_TYPES(ARG_ENTRY_)};
 
@@ -864,38 +860,38 @@ static const st_op_def family_rows[] = {
     /* axes: attribute; input from 13; one add per input element */
     ST_OP("", "ReduceSum", 1, prep_reduce_sum, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
     /* arithmetic mean; one add per input element */
-    ST_OP("", "ReduceMean", 1, prep_reduce_mean,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    ST_OP("", "ReduceMean", 1, prep_reduce_mean, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 1),
     /* sum of squares; square and add per input element */
-    ST_OP("", "ReduceSumSquare", 1, prep_reduce_sumsq,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 2),
-    ST_OP("", "ReduceL1", 1, prep_reduce_l1),           /* sum of absolute values */
+    ST_OP("", "ReduceSumSquare", 1, prep_reduce_sumsq, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 2),
+    ST_OP("", "ReduceL1", 1, prep_reduce_l1), /* sum of absolute values */
     /* Euclidean norm; square and add per input element */
     ST_OP("", "ReduceL2", 1, prep_reduce_l2, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 2),
-    ST_OP("", "ReduceLogSum", 1, prep_reduce_logsum),   /* log of the sum */
-    ST_OP("", "ReduceLogSumExp", 1, prep_reduce_lse),   /* log of the sum of exponentials */
+    ST_OP("", "ReduceLogSum", 1, prep_reduce_logsum), /* log of the sum */
+    ST_OP("", "ReduceLogSumExp", 1, prep_reduce_lse), /* log of the sum of exponentials */
     /* product; one multiply per input element */
-    ST_OP("", "ReduceProd", 1, prep_reduce_prod,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
+    ST_OP("", "ReduceProd", 1, prep_reduce_prod, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 1),
     /* maximum; int8/uint8 from 12; one compare per input element */
     ST_OP("", "ReduceMax", 1, prep_reduce_max, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
     /* minimum; int8/uint8 from 12; one compare per input element */
     ST_OP("", "ReduceMin", 1, prep_reduce_min, .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 1),
-    ST_OP("", "ArgMax", 1, prep_argmax),                /* select_last_index from 12 */
-    ST_OP("", "ArgMin", 1, prep_argmin),                /* select_last_index from 12 */
+    ST_OP("", "ArgMax", 1, prep_argmax), /* select_last_index from 12 */
+    ST_OP("", "ArgMin", 1, prep_argmin), /* select_last_index from 12 */
     /* 2-D coercion before 13; max, subtract, exp, sum, divide per input element */
-    ST_OP("", "Softmax", 1, st_reduce_prep_softmax,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
+    ST_OP("", "Softmax", 1, st_reduce_prep_softmax, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 5),
     /* 2-D coercion before 13; max, subtract, exp, sum, log-subtract per input element */
-    ST_OP("", "LogSoftmax", 1, st_reduce_prep_logsoftmax,
-          .flags = ST_OPF_FLOPS_OF_INPUT, .flops_per_elem = 5),
-    ST_OP("", "Hardmax", 1, st_reduce_prep_hardmax),    /* 2-D coercion before 13 */
-    ST_OP("", "CumSum", 11, st_reduce_prep_cumsum),     /* exclusive, reverse, axis input */
-    ST_OP("", "TopK", 1, st_reduce_prep_topk),          /* k attribute before 10 */
+    ST_OP("", "LogSoftmax", 1, st_reduce_prep_logsoftmax, .flags = ST_OPF_FLOPS_OF_INPUT,
+          .flops_per_elem = 5),
+    ST_OP("", "Hardmax", 1, st_reduce_prep_hardmax), /* 2-D coercion before 13 */
+    ST_OP("", "CumSum", 11, st_reduce_prep_cumsum),  /* exclusive, reverse, axis input */
+    ST_OP("", "TopK", 1, st_reduce_prep_topk),       /* k attribute before 10 */
     ST_OP("", "NegativeLogLikelihoodLoss", 12, st_reduce_prep_nllloss,
-          .index_bound = bound_class_labels),           /* weight, ignore_index */
+          .index_bound = bound_class_labels), /* weight, ignore_index */
     /* optional log_prob */
     ST_OP("", "SoftmaxCrossEntropyLoss", 12, st_reduce_prep_sce, .index_bound = bound_class_labels),
-    ST_OP("", "Det", 11, st_reduce_prep_det),           /* batched determinant */
+    ST_OP("", "Det", 11, st_reduce_prep_det), /* batched determinant */
 };
 const st_op_family st_ops_reduce = {"reduce", family_rows, ST_ARRAY_LEN(family_rows)};

@@ -41,15 +41,15 @@ static double det_lu(double *a, size_t M) {
 /* Matrices [b0, b1) of x into y, with a (M*M doubles) as the work matrix. */
 typedef void (*det_fn)(const void *x, void *y, size_t b0, size_t b1, size_t M, double *a);
 
-#define DEF_DET(TN, T, LD, ST)                                                                   \
-    static void det_##TN(const void *xv, void *yv, size_t b0, size_t b1, size_t M, double *a) {  \
-        const T *x = xv;                                                                         \
-        T *y = yv;                                                                               \
-        for (size_t b = b0; b < b1; b++) {                                                       \
-            const T *m = x + b * M * M;                                                          \
-            for (size_t i = 0; i < M * M; i++) a[i] = (double)LD(m[i]);                          \
-            y[b] = (T)ST(det_lu(a, M));                                                          \
-        }                                                                                        \
+#define DEF_DET(TN, T, LD, ST)                                                                  \
+    static void det_##TN(const void *xv, void *yv, size_t b0, size_t b1, size_t M, double *a) { \
+        const T *x = xv;                                                                        \
+        T *y = yv;                                                                              \
+        for (size_t b = b0; b < b1; b++) {                                                      \
+            const T *m = x + b * M * M;                                                         \
+            for (size_t i = 0; i < M * M; i++) a[i] = (double)LD(m[i]);                         \
+            y[b] = (T)ST(det_lu(a, M));                                                         \
+        }                                                                                       \
     }
 DEF_DET(f32, float, LD_SAME, ST_SAME)
 DEF_DET(f64, double, LD_SAME, ST_SAME)
@@ -87,8 +87,12 @@ static st_status run_det(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     st_tensor *y = st_out(k, 0, x->dtype, x->ndim - 2, x->dims, err);
     if (!y) return st_has_out(k, 0) ? err->status : ST_OK;
-    det_job j = {.fn = s->fn, .x = x->data, .y = y->data, .scratch = k->scratch,
-                 .M = (size_t)x->dims[x->ndim - 1], .batch = st_tensor_nelem(y)};
+    det_job j = {.fn = s->fn,
+                 .x = x->data,
+                 .y = y->data,
+                 .scratch = k->scratch,
+                 .M = (size_t)x->dims[x->ndim - 1],
+                 .batch = st_tensor_nelem(y)};
     if (!j.batch) return ST_OK;
     size_t parts = s->parts < j.batch ? s->parts : j.batch;
     j.per = (j.batch + parts - 1) / parts;

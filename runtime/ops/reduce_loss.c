@@ -34,45 +34,44 @@ static inline int64_t loss_label(const loss_args *a, size_t i) {
 
 typedef st_status (*loss_fn)(const loss_args *a, st_error *err);
 
-#define DEF_LOSS(TN, T, LD, ST)                                                                  \
-    static st_status loss_##TN(const loss_args *a, st_error *err) {                              \
-        const T *x = a->x, *wt = a->weight;                                                      \
-        T *y = a->y, *lp = a->logp;                                                              \
-        size_t C = a->C, D = a->D;                                                               \
-        double sum = 0, wsum = 0;                                                                \
-        for (size_t n = 0; n < a->N; n++)                                                        \
-            for (size_t d = 0; d < D; d++) {                                                     \
-                const T *xp = x + n * C * D + d;                                                 \
-                double lse = 0, l = 0, w = 0;                                                    \
-                if (a->softmax) {                                                                \
-                    double m = -INFINITY, s = 0;                                                 \
-                    for (size_t c = 0; c < C; c++) {                                             \
-                        double v = (double)LD(xp[c * D]);                                        \
-                        if (v > m || isnan(v)) m = v;                                            \
-                    }                                                                            \
-                    for (size_t c = 0; c < C; c++) s += exp((double)LD(xp[c * D]) - m);          \
-                    lse = m + log(s);                                                            \
-                    if (lp)                                                                      \
-                        for (size_t c = 0; c < C; c++)                                           \
-                            lp[n * C * D + c * D + d] = ST((double)LD(xp[c * D]) - lse);         \
-                }                                                                                \
-                int64_t t = loss_label(a, n * D + d);                                            \
-                if (!(a->has_ii && t == a->ii)) {                                                \
-                    if (t < 0 || (uint64_t)t >= C)                                               \
-                        return st_errorf(err, ST_ERR_INVALID,                                    \
-                                         "label %lld at position %zu is outside [0, %zu)",       \
-                                         (long long)t, n * D + d, C);                            \
-                    w = wt ? (double)LD(wt[t]) : 1.0;                                            \
-                    l = -((double)LD(xp[(size_t)t * D]) - lse) * w;                              \
-                }                                                                                \
-                if (a->red == LOSS_NONE)                                                         \
-                    y[n * D + d] = ST(l);                                                        \
-                sum += l;                                                                        \
-                wsum += w;                                                                       \
-            }                                                                                    \
-        if (a->red == LOSS_SUM) y[0] = ST(sum);                                                  \
-        if (a->red == LOSS_MEAN) y[0] = ST(sum / wsum);                                          \
-        return ST_OK;                                                                            \
+#define DEF_LOSS(TN, T, LD, ST)                                                            \
+    static st_status loss_##TN(const loss_args *a, st_error *err) {                        \
+        const T *x = a->x, *wt = a->weight;                                                \
+        T *y = a->y, *lp = a->logp;                                                        \
+        size_t C = a->C, D = a->D;                                                         \
+        double sum = 0, wsum = 0;                                                          \
+        for (size_t n = 0; n < a->N; n++)                                                  \
+            for (size_t d = 0; d < D; d++) {                                               \
+                const T *xp = x + n * C * D + d;                                           \
+                double lse = 0, l = 0, w = 0;                                              \
+                if (a->softmax) {                                                          \
+                    double m = -INFINITY, s = 0;                                           \
+                    for (size_t c = 0; c < C; c++) {                                       \
+                        double v = (double)LD(xp[c * D]);                                  \
+                        if (v > m || isnan(v)) m = v;                                      \
+                    }                                                                      \
+                    for (size_t c = 0; c < C; c++) s += exp((double)LD(xp[c * D]) - m);    \
+                    lse = m + log(s);                                                      \
+                    if (lp)                                                                \
+                        for (size_t c = 0; c < C; c++)                                     \
+                            lp[n * C * D + c * D + d] = ST((double)LD(xp[c * D]) - lse);   \
+                }                                                                          \
+                int64_t t = loss_label(a, n * D + d);                                      \
+                if (!(a->has_ii && t == a->ii)) {                                          \
+                    if (t < 0 || (uint64_t)t >= C)                                         \
+                        return st_errorf(err, ST_ERR_INVALID,                              \
+                                         "label %lld at position %zu is outside [0, %zu)", \
+                                         (long long)t, n * D + d, C);                      \
+                    w = wt ? (double)LD(wt[t]) : 1.0;                                      \
+                    l = -((double)LD(xp[(size_t)t * D]) - lse) * w;                        \
+                }                                                                          \
+                if (a->red == LOSS_NONE) y[n * D + d] = ST(l);                             \
+                sum += l;                                                                  \
+                wsum += w;                                                                 \
+            }                                                                              \
+        if (a->red == LOSS_SUM) y[0] = ST(sum);                                            \
+        if (a->red == LOSS_MEAN) y[0] = ST(sum / wsum);                                    \
+        return ST_OK;                                                                      \
     }
 
 DEF_LOSS(f32, float, LD_SAME, ST_SAME)
@@ -114,10 +113,18 @@ static st_status run_loss(st_kctx *k, st_error *err) {
     /* an unused loss output still needs somewhere to go: the log_prob pass runs alone */
     double sink[1];
     loss_args a = {
-        .x = x->data, .weight = w ? w->data : NULL, .labels = lab->data,
-        .labels_i64 = lab->dtype == ST_DTYPE_I64, .N = (size_t)x->dims[0],
-        .C = (size_t)x->dims[1], .D = 1, .has_ii = s->has_ii, .softmax = s->softmax,
-        .ii = s->ii, .red = y ? s->red : LOSS_SUM, .y = y ? y->data : (void *)sink,
+        .x = x->data,
+        .weight = w ? w->data : NULL,
+        .labels = lab->data,
+        .labels_i64 = lab->dtype == ST_DTYPE_I64,
+        .N = (size_t)x->dims[0],
+        .C = (size_t)x->dims[1],
+        .D = 1,
+        .has_ii = s->has_ii,
+        .softmax = s->softmax,
+        .ii = s->ii,
+        .red = y ? s->red : LOSS_SUM,
+        .y = y ? y->data : (void *)sink,
         .logp = lp ? lp->data : NULL,
     };
     for (int d = 2; d < x->ndim; d++) a.D *= (size_t)x->dims[d];
@@ -134,8 +141,10 @@ static st_status prep_loss(st_kctx *k, bool softmax, st_error *err) {
         return st_errorf(err, ST_ERR_UNSUPPORTED, "labels must be int32 or int64, got %s",
                          st_dtype_name(lab->dtype));
     if (x->ndim < 2 || lab->ndim != x->ndim - 1)
-        return st_errorf(err, ST_ERR_INVALID, "input has %d dims and labels %d: expected [N, C, "
-                         "d1..dk] and [N, d1..dk]", x->ndim, lab->ndim);
+        return st_errorf(err, ST_ERR_INVALID,
+                         "input has %d dims and labels %d: expected [N, C, "
+                         "d1..dk] and [N, d1..dk]",
+                         x->ndim, lab->ndim);
     for (int d = 0; d < lab->ndim; d++)
         if (lab->dims[d] != x->dims[d ? d + 1 : 0])
             return st_errorf(err, ST_ERR_INVALID, "labels dimension %d is %lld, expected %lld", d,
@@ -145,14 +154,10 @@ static st_status prep_loss(st_kctx *k, bool softmax, st_error *err) {
                          st_dtype_name(x->dtype), (long long)x->dims[1]);
     const char *r = st_attr_string(k->node, "reduction", "mean");
     loss_reduction red;
-    if (!strcmp(r, "none"))
-        red = LOSS_NONE;
-    else if (!strcmp(r, "sum"))
-        red = LOSS_SUM;
-    else if (!strcmp(r, "mean"))
-        red = LOSS_MEAN;
-    else
-        return st_errorf(err, ST_ERR_INVALID, "unknown reduction \"%s\"", r);
+    if (!strcmp(r, "none")) red = LOSS_NONE;
+    else if (!strcmp(r, "sum")) red = LOSS_SUM;
+    else if (!strcmp(r, "mean")) red = LOSS_MEAN;
+    else return st_errorf(err, ST_ERR_INVALID, "unknown reduction \"%s\"", r);
     loss_state *s = st_calloc(1, sizeof *s);
     if (!s) return st_error_nomem(err);
     s->softmax = softmax;

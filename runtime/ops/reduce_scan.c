@@ -6,8 +6,8 @@
 
 #include "reduce_impl.h"
 
-#define SC_CB 256       /* columns scanned together */
-#define SC_GRAIN 16384  /* elements per parallel chunk, at least */
+#define SC_CB 256      /* columns scanned together */
+#define SC_GRAIN 16384 /* elements per parallel chunk, at least */
 
 #define LD_SAME(v) (v)
 #define ST_SAME(v) (v)
@@ -18,18 +18,18 @@
 
 /* suffix, dtype, C type, compare type, CumSum accumulator (unsigned for integers: sums wrap
  * without undefined behaviour), load, store, isnan */
-#define SC_TYPES(X)                                                                              \
-    X(f32, ST_DTYPE_F32, float, float, double, LD_SAME, ST_SAME, NAN_F)                          \
-    X(f64, ST_DTYPE_F64, double, double, double, LD_SAME, ST_SAME, NAN_F)                        \
-    X(f16, ST_DTYPE_F16, uint16_t, float, double, st_f16_to_f32, ST_F16, NAN_F)                  \
-    X(bf16, ST_DTYPE_BF16, uint16_t, float, double, st_bf16_to_f32, ST_BF16, NAN_F)              \
-    X(i8, ST_DTYPE_I8, int8_t, int8_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)                        \
-    X(i16, ST_DTYPE_I16, int16_t, int16_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)                    \
-    X(i32, ST_DTYPE_I32, int32_t, int32_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)                    \
-    X(i64, ST_DTYPE_I64, int64_t, int64_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)                    \
-    X(u8, ST_DTYPE_U8, uint8_t, uint8_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)                     \
-    X(u16, ST_DTYPE_U16, uint16_t, uint16_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)                 \
-    X(u32, ST_DTYPE_U32, uint32_t, uint32_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)                 \
+#define SC_TYPES(X)                                                                 \
+    X(f32, ST_DTYPE_F32, float, float, double, LD_SAME, ST_SAME, NAN_F)             \
+    X(f64, ST_DTYPE_F64, double, double, double, LD_SAME, ST_SAME, NAN_F)           \
+    X(f16, ST_DTYPE_F16, uint16_t, float, double, st_f16_to_f32, ST_F16, NAN_F)     \
+    X(bf16, ST_DTYPE_BF16, uint16_t, float, double, st_bf16_to_f32, ST_BF16, NAN_F) \
+    X(i8, ST_DTYPE_I8, int8_t, int8_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)          \
+    X(i16, ST_DTYPE_I16, int16_t, int16_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)      \
+    X(i32, ST_DTYPE_I32, int32_t, int32_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)      \
+    X(i64, ST_DTYPE_I64, int64_t, int64_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)      \
+    X(u8, ST_DTYPE_U8, uint8_t, uint8_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)        \
+    X(u16, ST_DTYPE_U16, uint16_t, uint16_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)    \
+    X(u32, ST_DTYPE_U32, uint32_t, uint32_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)    \
     X(u64, ST_DTYPE_U64, uint64_t, uint64_t, uint64_t, LD_SAME, ST_SAME, NAN_NO)
 
 /* Split [O][R][K] at axis. */
@@ -44,44 +44,44 @@ static void sc_split(const st_tensor *x, int axis, size_t *O, size_t *R, size_t 
 typedef void (*cs_fn)(const void *x, void *y, size_t R, size_t K, size_t k0, size_t k1,
                       bool exclusive, bool reverse);
 
-#define DEF_CS(TN, T, W, LD, ST)                                                                 \
-    static void cs_##TN(const void *xv, void *yv, size_t R, size_t K, size_t k0, size_t k1,      \
-                        bool exclusive, bool reverse) {                                          \
-        const T *x = xv;                                                                         \
-        T *y = yv;                                                                               \
-        W a[SC_CB];                                                                              \
-        if (K == 1) { /* one contiguous row */                                                   \
-            W acc = 0;                                                                           \
-            ptrdiff_t step = reverse ? -1 : 1;                                                   \
-            const T *xp = reverse ? x + R - 1 : x;                                               \
-            T *yp = reverse ? y + R - 1 : y;                                                     \
-            for (size_t t = 0; t < R; t++, xp += step, yp += step) {                             \
-                W v = (W)LD(*xp);                                                                \
-                if (exclusive) *yp = (T)ST(acc);                                                 \
-                acc += v;                                                                        \
-                if (!exclusive) *yp = (T)ST(acc);                                                \
-            }                                                                                    \
-            return;                                                                              \
-        }                                                                                        \
-        for (size_t kb = k0; kb < k1; kb += SC_CB) {                                             \
-            size_t kn = k1 - kb < SC_CB ? k1 - kb : SC_CB;                                       \
-            for (size_t j = 0; j < kn; j++) a[j] = 0;                                            \
-            for (size_t t = 0; t < R; t++) {                                                     \
-                size_t off = (reverse ? R - 1 - t : t) * K + kb;                                 \
-                if (exclusive) {                                                                 \
-                    for (size_t j = 0; j < kn; j++) {                                            \
-                        W v = (W)LD(x[off + j]);                                                 \
-                        y[off + j] = (T)ST(a[j]);                                                \
-                        a[j] += v;                                                               \
-                    }                                                                            \
-                } else {                                                                         \
-                    for (size_t j = 0; j < kn; j++) {                                            \
-                        a[j] += (W)LD(x[off + j]);                                               \
-                        y[off + j] = (T)ST(a[j]);                                                \
-                    }                                                                            \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
+#define DEF_CS(TN, T, W, LD, ST)                                                            \
+    static void cs_##TN(const void *xv, void *yv, size_t R, size_t K, size_t k0, size_t k1, \
+                        bool exclusive, bool reverse) {                                     \
+        const T *x = xv;                                                                    \
+        T *y = yv;                                                                          \
+        W a[SC_CB];                                                                         \
+        if (K == 1) { /* one contiguous row */                                              \
+            W acc = 0;                                                                      \
+            ptrdiff_t step = reverse ? -1 : 1;                                              \
+            const T *xp = reverse ? x + R - 1 : x;                                          \
+            T *yp = reverse ? y + R - 1 : y;                                                \
+            for (size_t t = 0; t < R; t++, xp += step, yp += step) {                        \
+                W v = (W)LD(*xp);                                                           \
+                if (exclusive) *yp = (T)ST(acc);                                            \
+                acc += v;                                                                   \
+                if (!exclusive) *yp = (T)ST(acc);                                           \
+            }                                                                               \
+            return;                                                                         \
+        }                                                                                   \
+        for (size_t kb = k0; kb < k1; kb += SC_CB) {                                        \
+            size_t kn = k1 - kb < SC_CB ? k1 - kb : SC_CB;                                  \
+            for (size_t j = 0; j < kn; j++) a[j] = 0;                                       \
+            for (size_t t = 0; t < R; t++) {                                                \
+                size_t off = (reverse ? R - 1 - t : t) * K + kb;                            \
+                if (exclusive) {                                                            \
+                    for (size_t j = 0; j < kn; j++) {                                       \
+                        W v = (W)LD(x[off + j]);                                            \
+                        y[off + j] = (T)ST(a[j]);                                           \
+                        a[j] += v;                                                          \
+                    }                                                                       \
+                } else {                                                                    \
+                    for (size_t j = 0; j < kn; j++) {                                       \
+                        a[j] += (W)LD(x[off + j]);                                          \
+                        y[off + j] = (T)ST(a[j]);                                           \
+                    }                                                                       \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
     }
 #define CS_DEFS_(TN, DT, T, CT, W, LD, ST, NANF) DEF_CS(TN, T, W, LD, ST)
 SC_TYPES(CS_DEFS_)
@@ -159,62 +159,62 @@ typedef void (*tk_fn)(const void *x, size_t R, size_t K, size_t kk, bool largest
 #define TK_LT(a, b, NANF) ((a) < (b) || (NANF(b) && !NANF(a)))
 #define TK_EQ(a, b, NANF) ((a) == (b) || (NANF(a) && NANF(b)))
 
-#define DEF_TK(TN, T, CT, LD, NANF)                                                                \
-    typedef struct tk_pair_##TN {                                                                \
-        CT v;                                                                                    \
-        int64_t i;                                                                               \
-    } tk_pair_##TN;                                                                              \
+#define DEF_TK(TN, T, CT, LD, NANF)                                                             \
+    typedef struct tk_pair_##TN {                                                               \
+        CT v;                                                                                   \
+        int64_t i;                                                                              \
+    } tk_pair_##TN;                                                                             \
     static inline bool tk_better_##TN(const tk_pair_##TN *a, const tk_pair_##TN *b, bool big) { \
-        if (TK_EQ(a->v, b->v, NANF)) return a->i < b->i;                                         \
-        return big ? TK_GT(a->v, b->v, NANF) : TK_LT(a->v, b->v, NANF);                          \
-    }                                                                                            \
-    /* restore the heap (worst at the root) below position p, over n entries */                  \
-    static void tk_sift_##TN(tk_pair_##TN *h, size_t p, size_t n, bool big) {                    \
-        for (;;) {                                                                               \
-            size_t c = 2 * p + 1;                                                                \
-            if (c >= n) break;                                                                   \
-            if (c + 1 < n && tk_better_##TN(&h[c], &h[c + 1], big)) c++;                         \
-            if (!tk_better_##TN(&h[p], &h[c], big)) break;                                       \
-            tk_pair_##TN t = h[p];                                                               \
-            h[p] = h[c];                                                                         \
-            h[c] = t;                                                                            \
-            p = c;                                                                               \
-        }                                                                                        \
-    }                                                                                            \
-    static void tk_##TN(const void *xv, size_t R, size_t K, size_t kk, bool big, void *vv,       \
-                        int64_t *idx, void *hv) {                                                \
-        const T *x = xv;                                                                         \
-        T *vals = vv;                                                                            \
-        tk_pair_##TN *h = hv;                                                                    \
-        size_t n = 0;                                                                            \
-        if (!kk) return;                                                                         \
-        for (size_t r = 0; r < R; r++) {                                                         \
-            tk_pair_##TN e = {(CT)LD(x[r * K]), (int64_t)r};                                       \
-            if (n < kk) { /* sift up */                                                          \
-                size_t p = n++;                                                                  \
-                h[p] = e;                                                                        \
-                while (p && tk_better_##TN(&h[(p - 1) / 2], &h[p], big)) {                       \
-                    tk_pair_##TN t = h[p];                                                       \
-                    h[p] = h[(p - 1) / 2];                                                       \
-                    h[(p - 1) / 2] = t;                                                          \
-                    p = (p - 1) / 2;                                                             \
-                }                                                                                \
-            } else if (tk_better_##TN(&e, &h[0], big)) {                                         \
-                h[0] = e;                                                                        \
-                tk_sift_##TN(h, 0, n, big);                                                      \
-            }                                                                                    \
-        }                                                                                        \
-        /* pop the worst to the back until the heap is sorted best first */                      \
-        for (size_t m = n; m > 1; m--) {                                                         \
-            tk_pair_##TN t = h[0];                                                               \
-            h[0] = h[m - 1];                                                                     \
-            h[m - 1] = t;                                                                        \
-            tk_sift_##TN(h, 0, m - 1, big);                                                      \
-        }                                                                                        \
-        for (size_t j = 0; j < n; j++) {                                                         \
-            vals[j * K] = x[(size_t)h[j].i * K];                                                 \
-            idx[j * K] = h[j].i;                                                                 \
-        }                                                                                        \
+        if (TK_EQ(a->v, b->v, NANF)) return a->i < b->i;                                        \
+        return big ? TK_GT(a->v, b->v, NANF) : TK_LT(a->v, b->v, NANF);                         \
+    }                                                                                           \
+    /* restore the heap (worst at the root) below position p, over n entries */                 \
+    static void tk_sift_##TN(tk_pair_##TN *h, size_t p, size_t n, bool big) {                   \
+        for (;;) {                                                                              \
+            size_t c = 2 * p + 1;                                                               \
+            if (c >= n) break;                                                                  \
+            if (c + 1 < n && tk_better_##TN(&h[c], &h[c + 1], big)) c++;                        \
+            if (!tk_better_##TN(&h[p], &h[c], big)) break;                                      \
+            tk_pair_##TN t = h[p];                                                              \
+            h[p] = h[c];                                                                        \
+            h[c] = t;                                                                           \
+            p = c;                                                                              \
+        }                                                                                       \
+    }                                                                                           \
+    static void tk_##TN(const void *xv, size_t R, size_t K, size_t kk, bool big, void *vv,      \
+                        int64_t *idx, void *hv) {                                               \
+        const T *x = xv;                                                                        \
+        T *vals = vv;                                                                           \
+        tk_pair_##TN *h = hv;                                                                   \
+        size_t n = 0;                                                                           \
+        if (!kk) return;                                                                        \
+        for (size_t r = 0; r < R; r++) {                                                        \
+            tk_pair_##TN e = {(CT)LD(x[r * K]), (int64_t)r};                                    \
+            if (n < kk) { /* sift up */                                                         \
+                size_t p = n++;                                                                 \
+                h[p] = e;                                                                       \
+                while (p && tk_better_##TN(&h[(p - 1) / 2], &h[p], big)) {                      \
+                    tk_pair_##TN t = h[p];                                                      \
+                    h[p] = h[(p - 1) / 2];                                                      \
+                    h[(p - 1) / 2] = t;                                                         \
+                    p = (p - 1) / 2;                                                            \
+                }                                                                               \
+            } else if (tk_better_##TN(&e, &h[0], big)) {                                        \
+                h[0] = e;                                                                       \
+                tk_sift_##TN(h, 0, n, big);                                                     \
+            }                                                                                   \
+        }                                                                                       \
+        /* pop the worst to the back until the heap is sorted best first */                     \
+        for (size_t m = n; m > 1; m--) {                                                        \
+            tk_pair_##TN t = h[0];                                                              \
+            h[0] = h[m - 1];                                                                    \
+            h[m - 1] = t;                                                                       \
+            tk_sift_##TN(h, 0, m - 1, big);                                                     \
+        }                                                                                       \
+        for (size_t j = 0; j < n; j++) {                                                        \
+            vals[j * K] = x[(size_t)h[j].i * K];                                                \
+            idx[j * K] = h[j].i;                                                                \
+        }                                                                                       \
     }
 /* halves are compared as float but copied as stored */
 #define TK_DEFS_(TN, DT, T, CT, W, LD, ST, NANF) DEF_TK(TN, T, CT, LD, NANF)
@@ -228,7 +228,7 @@ static const struct {
 typedef struct tk_state {
     int axis;
     bool largest;
-    int64_t k;       /* the opset-1 attribute or a constant input; -1 = read at run */
+    int64_t k; /* the opset-1 attribute or a constant input; -1 = read at run */
     tk_fn fn;
     size_t pair;
     size_t parts;    /* heaps in scratch */
@@ -252,8 +252,8 @@ static void tk_task(void *arg, size_t b, size_t e) {
         for (size_t sl = p * j->per; sl < s1; sl++) {
             size_t o = sl / j->K, c = sl % j->K;
             size_t in = o * j->R * j->K + c, out = o * j->kk * j->K + c;
-            j->s->fn(j->x + in * j->esz, j->R, j->K, j->kk, j->s->largest,
-                     j->vals + out * j->esz, j->idx + out, heap);
+            j->s->fn(j->x + in * j->esz, j->R, j->K, j->kk, j->s->largest, j->vals + out * j->esz,
+                     j->idx + out, heap);
         }
     }
 }
@@ -291,7 +291,10 @@ static st_status run_topk(st_kctx *k, st_error *err) {
     st_tensor *ix = st_out(k, 1, ST_DTYPE_I64, x->ndim, dims, err);
     if (!ix && st_has_out(k, 1)) return err->status;
     size_t O;
-    tk_job j = {.s = s, .x = x->data, .esz = st_dtype_size(x->dtype), .kk = (size_t)kk,
+    tk_job j = {.s = s,
+                .x = x->data,
+                .esz = st_dtype_size(x->dtype),
+                .kk = (size_t)kk,
                 .scratch = k->scratch};
     sc_split(x, s->axis, &O, &j.R, &j.K);
     j.slices = O * j.K;

@@ -12,8 +12,8 @@ typedef enum {
     SM_HARD, /* 1 at the first maximum, 0 elsewhere */
 } sm_kind;
 
-#define SM_CB 256       /* columns handled together when the axis is not the last */
-#define SM_GRAIN 16384  /* elements per parallel chunk, at least */
+#define SM_CB 256      /* columns handled together when the axis is not the last */
+#define SM_GRAIN 16384 /* elements per parallel chunk, at least */
 
 /* rows of n contiguous elements */
 typedef void (*sm_row_fn)(const void *x, void *y, size_t rows, size_t n, sm_kind kind);
@@ -25,90 +25,90 @@ typedef void (*sm_col_fn)(const void *x, void *y, size_t R, size_t K, size_t k0,
 #define ST_SAME(v) (v)
 #define ST_F16(v) st_f32_to_f16((float)(v))
 #define ST_BF16(v) st_f32_to_bf16((float)(v))
-#define SM_EXP(v) _Generic((v), float: expf, default: exp)(v)
-#define SM_LOGF(v) _Generic((v), float: logf, default: log)(v)
+#define SM_EXP(v) _Generic((v), float : expf, default : exp)(v)
+#define SM_LOGF(v) _Generic((v), float : logf, default : log)(v)
 /* a maximum that lets NaN through (numpy's max propagates it) */
 #define SM_MAX(a, b) (((b) > (a) || isnan(b)) ? (b) : (a))
 /* "v is a new first maximum": numpy's argmax takes the first NaN */
 #define SM_BEATS(v, b) ((v) > (b) || (isnan(v) && !isnan(b)))
 
 /* Generic kernels: FT is the compute type (float for halves, the type itself otherwise). */
-#define DEF_SM(TN, T, FT, LD, ST)                                                                \
-    static void sm_row_##TN(const void *xv, void *yv, size_t rows, size_t n, sm_kind kind) {     \
-        for (size_t o = 0; o < rows; o++) {                                                      \
-            const T *x = (const T *)xv + o * n;                                                  \
-            T *y = (T *)yv + o * n;                                                              \
-            if (kind == SM_HARD) {                                                               \
-                size_t bi = 0;                                                                   \
-                FT b = (FT)LD(x[0]);                                                             \
-                for (size_t i = 1; i < n; i++) {                                                 \
-                    FT v = (FT)LD(x[i]);                                                         \
-                    if (SM_BEATS(v, b)) b = v, bi = i;                                           \
-                }                                                                                \
-                for (size_t i = 0; i < n; i++) y[i] = ST((FT)(i == bi));                         \
-                continue;                                                                        \
-            }                                                                                    \
-            FT m = -INFINITY;                                                                    \
-            for (size_t i = 0; i < n; i++) m = SM_MAX(m, (FT)LD(x[i]));                          \
-            double s = 0;                                                                        \
-            for (size_t i = 0; i < n; i++) s += SM_EXP((FT)LD(x[i]) - m);                        \
-            if (kind == SM_SOFT) {                                                               \
-                FT inv = (FT)(1.0 / s);                                                          \
-                for (size_t i = 0; i < n; i++) y[i] = ST(SM_EXP((FT)LD(x[i]) - m) * inv);        \
-            } else {                                                                             \
-                FT ls = (FT)log(s);                                                              \
-                for (size_t i = 0; i < n; i++) y[i] = ST(((FT)LD(x[i]) - m) - ls);               \
-            }                                                                                    \
-        }                                                                                        \
-    }                                                                                            \
-    static void sm_col_##TN(const void *xv, void *yv, size_t R, size_t K, size_t k0, size_t k1,  \
-                            sm_kind kind) {                                                      \
-        const T *x = xv;                                                                         \
-        T *y = yv;                                                                               \
-        FT m[SM_CB];                                                                             \
-        double s[SM_CB];                                                                         \
-        size_t bi[SM_CB];                                                                        \
-        for (size_t kb = k0; kb < k1; kb += SM_CB) {                                             \
-            size_t kn = k1 - kb < SM_CB ? k1 - kb : SM_CB;                                       \
-            if (kind == SM_HARD) {                                                               \
-                for (size_t j = 0; j < kn; j++) m[j] = (FT)LD(x[kb + j]), bi[j] = 0;             \
-                for (size_t r = 1; r < R; r++)                                                   \
-                    for (size_t j = 0; j < kn; j++) {                                            \
-                        FT v = (FT)LD(x[r * K + kb + j]);                                        \
-                        if (SM_BEATS(v, m[j])) m[j] = v, bi[j] = r;                              \
-                    }                                                                            \
-                for (size_t r = 0; r < R; r++)                                                   \
-                    for (size_t j = 0; j < kn; j++) y[r * K + kb + j] = ST((FT)(bi[j] == r));   \
-                continue;                                                                        \
-            }                                                                                    \
-            for (size_t j = 0; j < kn; j++) m[j] = -INFINITY, s[j] = 0;                          \
-            for (size_t r = 0; r < R; r++)                                                       \
-                for (size_t j = 0; j < kn; j++) m[j] = SM_MAX(m[j], (FT)LD(x[r * K + kb + j]));  \
-            for (size_t r = 0; r < R; r++)                                                       \
+#define DEF_SM(TN, T, FT, LD, ST)                                                                 \
+    static void sm_row_##TN(const void *xv, void *yv, size_t rows, size_t n, sm_kind kind) {      \
+        for (size_t o = 0; o < rows; o++) {                                                       \
+            const T *x = (const T *)xv + o * n;                                                   \
+            T *y = (T *)yv + o * n;                                                               \
+            if (kind == SM_HARD) {                                                                \
+                size_t bi = 0;                                                                    \
+                FT b = (FT)LD(x[0]);                                                              \
+                for (size_t i = 1; i < n; i++) {                                                  \
+                    FT v = (FT)LD(x[i]);                                                          \
+                    if (SM_BEATS(v, b)) b = v, bi = i;                                            \
+                }                                                                                 \
+                for (size_t i = 0; i < n; i++) y[i] = ST((FT)(i == bi));                          \
+                continue;                                                                         \
+            }                                                                                     \
+            FT m = -INFINITY;                                                                     \
+            for (size_t i = 0; i < n; i++) m = SM_MAX(m, (FT)LD(x[i]));                           \
+            double s = 0;                                                                         \
+            for (size_t i = 0; i < n; i++) s += SM_EXP((FT)LD(x[i]) - m);                         \
+            if (kind == SM_SOFT) {                                                                \
+                FT inv = (FT)(1.0 / s);                                                           \
+                for (size_t i = 0; i < n; i++) y[i] = ST(SM_EXP((FT)LD(x[i]) - m) * inv);         \
+            } else {                                                                              \
+                FT ls = (FT)log(s);                                                               \
+                for (size_t i = 0; i < n; i++) y[i] = ST(((FT)LD(x[i]) - m) - ls);                \
+            }                                                                                     \
+        }                                                                                         \
+    }                                                                                             \
+    static void sm_col_##TN(const void *xv, void *yv, size_t R, size_t K, size_t k0, size_t k1,   \
+                            sm_kind kind) {                                                       \
+        const T *x = xv;                                                                          \
+        T *y = yv;                                                                                \
+        FT m[SM_CB];                                                                              \
+        double s[SM_CB];                                                                          \
+        size_t bi[SM_CB];                                                                         \
+        for (size_t kb = k0; kb < k1; kb += SM_CB) {                                              \
+            size_t kn = k1 - kb < SM_CB ? k1 - kb : SM_CB;                                        \
+            if (kind == SM_HARD) {                                                                \
+                for (size_t j = 0; j < kn; j++) m[j] = (FT)LD(x[kb + j]), bi[j] = 0;              \
+                for (size_t r = 1; r < R; r++)                                                    \
+                    for (size_t j = 0; j < kn; j++) {                                             \
+                        FT v = (FT)LD(x[r * K + kb + j]);                                         \
+                        if (SM_BEATS(v, m[j])) m[j] = v, bi[j] = r;                               \
+                    }                                                                             \
+                for (size_t r = 0; r < R; r++)                                                    \
+                    for (size_t j = 0; j < kn; j++) y[r * K + kb + j] = ST((FT)(bi[j] == r));     \
+                continue;                                                                         \
+            }                                                                                     \
+            for (size_t j = 0; j < kn; j++) m[j] = -INFINITY, s[j] = 0;                           \
+            for (size_t r = 0; r < R; r++)                                                        \
+                for (size_t j = 0; j < kn; j++) m[j] = SM_MAX(m[j], (FT)LD(x[r * K + kb + j]));   \
+            for (size_t r = 0; r < R; r++)                                                        \
                 for (size_t j = 0; j < kn; j++) s[j] += SM_EXP((FT)LD(x[r * K + kb + j]) - m[j]); \
-            if (kind == SM_SOFT) {                                                               \
-                for (size_t j = 0; j < kn; j++) s[j] = 1.0 / s[j];                               \
-                for (size_t r = 0; r < R; r++)                                                   \
-                    for (size_t j = 0; j < kn; j++) {                                            \
-                        size_t i = r * K + kb + j;                                               \
-                        y[i] = ST(SM_EXP((FT)LD(x[i]) - m[j]) * (FT)s[j]);                       \
-                    }                                                                            \
-            } else {                                                                             \
-                for (size_t j = 0; j < kn; j++) s[j] = log(s[j]);                                \
-                for (size_t r = 0; r < R; r++)                                                   \
-                    for (size_t j = 0; j < kn; j++) {                                            \
-                        size_t i = r * K + kb + j;                                               \
-                        y[i] = ST(((FT)LD(x[i]) - m[j]) - (FT)s[j]);                             \
-                    }                                                                            \
-            }                                                                                    \
-        }                                                                                        \
+            if (kind == SM_SOFT) {                                                                \
+                for (size_t j = 0; j < kn; j++) s[j] = 1.0 / s[j];                                \
+                for (size_t r = 0; r < R; r++)                                                    \
+                    for (size_t j = 0; j < kn; j++) {                                             \
+                        size_t i = r * K + kb + j;                                                \
+                        y[i] = ST(SM_EXP((FT)LD(x[i]) - m[j]) * (FT)s[j]);                        \
+                    }                                                                             \
+            } else {                                                                              \
+                for (size_t j = 0; j < kn; j++) s[j] = log(s[j]);                                 \
+                for (size_t r = 0; r < R; r++)                                                    \
+                    for (size_t j = 0; j < kn; j++) {                                             \
+                        size_t i = r * K + kb + j;                                                \
+                        y[i] = ST(((FT)LD(x[i]) - m[j]) - (FT)s[j]);                              \
+                    }                                                                             \
+            }                                                                                     \
+        }                                                                                         \
     }
 
 /* suffix, dtype, C type, compute type, load, store */
-#define SM_TYPES(X)                                                                              \
-    X(f32, ST_DTYPE_F32, float, float, LD_SAME, ST_SAME)                                         \
-    X(f64, ST_DTYPE_F64, double, double, LD_SAME, ST_SAME)                                       \
-    X(f16, ST_DTYPE_F16, uint16_t, float, st_f16_to_f32, ST_F16)                                 \
+#define SM_TYPES(X)                                              \
+    X(f32, ST_DTYPE_F32, float, float, LD_SAME, ST_SAME)         \
+    X(f64, ST_DTYPE_F64, double, double, LD_SAME, ST_SAME)       \
+    X(f16, ST_DTYPE_F16, uint16_t, float, st_f16_to_f32, ST_F16) \
     X(bf16, ST_DTYPE_BF16, uint16_t, float, st_bf16_to_f32, ST_BF16)
 
 #define SM_DEFS_(TN, DT, T, FT, LD, ST) DEF_SM(TN, T, FT, LD, ST)
@@ -140,7 +140,7 @@ SM_INLINE sm_v8f sm_vmax(sm_v8f a, sm_v8f b) { return sm_select(b > a, b, a); }
  * ln2/2); 0 below -87.3 and +inf above 88.37, which callers never reach: they pass x <= 0. */
 SM_INLINE sm_v8f sm_exp8(sm_v8f x) {
     const sm_v8f lo = sm_splat(-87.33654f), hi = sm_splat(88.37626f);
-    sm_v8i under = x < lo, over = x > hi;
+    sm_v8i under = x<lo, over = x> hi;
     sm_v8f c = sm_select(under, lo, sm_select(over, hi, x));
     const sm_v8f magic = sm_splat(12582912.0f); /* 1.5 * 2^23: adding it rounds to integer */
     sm_v8f n = (c * sm_splat(1.44269504088896341f) + magic) - magic;
@@ -229,8 +229,7 @@ double st_reduce_sumexp_f32(const float *x, size_t n, float shift) {
 }
 
 /* nv vectors of columns [k, k + 8 nv) along R (stride K). */
-SM_INLINE void sm_strip(const float *x, float *y, size_t R,
-                                                           size_t K, sm_kind kind, int nv) {
+SM_INLINE void sm_strip(const float *x, float *y, size_t R, size_t K, sm_kind kind, int nv) {
     sm_v8f m[4], s[4];
     for (int v = 0; v < nv; v++) m[v] = sm_splat(-INFINITY), s[v] = sm_splat(0.0f);
     for (size_t r = 0; r < R; r++)
@@ -387,7 +386,12 @@ static st_status run_sm(st_kctx *k, st_error *err) {
     size_t O;
     sm_split(s, x, &O, &j.R, &j.K);
     if (s->parts && j.K == 1) {
-        sm_half_job h = {.s = s, .x = x->data, .y = y->data, .buf = k->scratch, .O = O, .R = j.R,
+        sm_half_job h = {.s = s,
+                         .x = x->data,
+                         .y = y->data,
+                         .buf = k->scratch,
+                         .O = O,
+                         .R = j.R,
                          .bf16 = x->dtype == ST_DTYPE_BF16};
         size_t parts = s->parts < O ? s->parts : O;
         h.per = (O + parts - 1) / parts;

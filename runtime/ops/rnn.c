@@ -35,17 +35,17 @@ static const struct {
     int n_params;
     double alpha, beta;
 } act_table[] = {
-    [ACT_RELU] = {"Relu", 0, 0, 0},                        /* max(0, x) */
-    [ACT_TANH] = {"Tanh", 0, 0, 0},                        /* tanh(x) */
-    [ACT_SIGMOID] = {"Sigmoid", 0, 0, 0},                  /* 1 / (1 + e^-x) */
-    [ACT_AFFINE] = {"Affine", 2, 1.0, 0.0},                /* alpha x + beta */
-    [ACT_LEAKY_RELU] = {"LeakyRelu", 1, 0.01, 0},          /* x < 0 ? alpha x : x */
+    [ACT_RELU] = {"Relu", 0, 0, 0},                          /* max(0, x) */
+    [ACT_TANH] = {"Tanh", 0, 0, 0},                          /* tanh(x) */
+    [ACT_SIGMOID] = {"Sigmoid", 0, 0, 0},                    /* 1 / (1 + e^-x) */
+    [ACT_AFFINE] = {"Affine", 2, 1.0, 0.0},                  /* alpha x + beta */
+    [ACT_LEAKY_RELU] = {"LeakyRelu", 1, 0.01, 0},            /* x < 0 ? alpha x : x */
     [ACT_THRESHOLDED_RELU] = {"ThresholdedRelu", 1, 1.0, 0}, /* x > alpha ? x : 0 */
-    [ACT_SCALED_TANH] = {"ScaledTanh", 2, 1.0, 1.0},       /* alpha tanh(beta x) */
-    [ACT_HARD_SIGMOID] = {"HardSigmoid", 2, 0.2, 0.5},     /* clamp(alpha x + beta, 0, 1) */
-    [ACT_ELU] = {"Elu", 1, 1.0, 0},                        /* x < 0 ? alpha (e^x - 1) : x */
-    [ACT_SOFTSIGN] = {"Softsign", 0, 0, 0},                /* x / (1 + |x|) */
-    [ACT_SOFTPLUS] = {"Softplus", 0, 0, 0},                /* log(1 + e^x) */
+    [ACT_SCALED_TANH] = {"ScaledTanh", 2, 1.0, 1.0},         /* alpha tanh(beta x) */
+    [ACT_HARD_SIGMOID] = {"HardSigmoid", 2, 0.2, 0.5},       /* clamp(alpha x + beta, 0, 1) */
+    [ACT_ELU] = {"Elu", 1, 1.0, 0},                          /* x < 0 ? alpha (e^x - 1) : x */
+    [ACT_SOFTSIGN] = {"Softsign", 0, 0, 0},                  /* x / (1 + |x|) */
+    [ACT_SOFTPLUS] = {"Softplus", 0, 0, 0},                  /* log(1 + e^x) */
 };
 _Static_assert(ST_ARRAY_LEN(act_table) == ACT_COUNT, "act_table must cover every activation");
 
@@ -65,9 +65,9 @@ static const struct {
     int n_acts;
     rnn_act_fn defaults[3];
 } kind_table[] = {
-    [RNN_PLAIN] = {"RNN", 1, 1, {ACT_TANH}},                          /* f */
-    [RNN_GRU] = {"GRU", 3, 2, {ACT_SIGMOID, ACT_TANH}},               /* f, g; gates z r h */
-    [RNN_LSTM] = {"LSTM", 4, 3, {ACT_SIGMOID, ACT_TANH, ACT_TANH}},   /* f, g, h; gates i o f c */
+    [RNN_PLAIN] = {"RNN", 1, 1, {ACT_TANH}},                        /* f */
+    [RNN_GRU] = {"GRU", 3, 2, {ACT_SIGMOID, ACT_TANH}},             /* f, g; gates z r h */
+    [RNN_LSTM] = {"LSTM", 4, 3, {ACT_SIGMOID, ACT_TANH, ACT_TANH}}, /* f, g, h; gates i o f c */
 };
 
 /* Scratch regions, in elements of the compute type. */
@@ -80,7 +80,16 @@ enum {
     SC_BIAS, /* G*H: Wb + Rb folded into the projection */
     SC_RBH,  /* H: GRU's Rbh when applied before the reset gate */
     /* float16 only: float32 copies of inputs and outputs */
-    SC_X, SC_W, SC_R, SC_B, SC_H0, SC_C0, SC_P, SC_Y, SC_YH, SC_YC,
+    SC_X,
+    SC_W,
+    SC_R,
+    SC_B,
+    SC_H0,
+    SC_C0,
+    SC_P,
+    SC_Y,
+    SC_YH,
+    SC_YC,
     SC_COUNT
 };
 
@@ -97,8 +106,8 @@ typedef struct rnn_state {
     bool lbr; /* GRU linear_before_reset */
     rnn_act act[2][3];
     st_dtype dtype;
-    size_t csize;          /* bytes per compute element */
-    size_t off[SC_COUNT];  /* byte offsets into scratch */
+    size_t csize;         /* bytes per compute element */
+    size_t off[SC_COUNT]; /* byte offsets into scratch */
 } rnn_state;
 
 /* Pointers of one run, in the compute type. */
@@ -113,9 +122,9 @@ typedef struct rnn_bufs {
 typedef struct rnn_step {
     const rnn_state *s;
     const rnn_bufs *io;
-    int d;        /* direction */
-    int64_t step; /* 0-based step of this direction */
-    int phase;    /* GRU without linear_before_reset: 0 = z and r, 1 = candidate */
+    int d;          /* direction */
+    int64_t step;   /* 0-based step of this direction */
+    int phase;      /* GRU without linear_before_reset: 0 = z and r, 1 = candidate */
     const void *rw; /* this direction's R */
 } rnn_step;
 
@@ -135,49 +144,48 @@ static inline int64_t seq_len(const rnn_state *s, const rnn_bufs *io, int64_t b)
 }
 
 /* ---- GEMM: C (M x N) = A (M x K) * B^T (B is N x K) + beta C ----------------------- */
-#define RNN_GEMM_REF(FT, SFX)                                                                  \
-    static void gemm_ref_##SFX(int64_t M, int64_t N, int64_t K, const FT *A, int64_t lda,      \
-                               const FT *B, int64_t ldb, FT beta, FT *C, int64_t ldc) {          \
-        for (int64_t m = 0; m < M; m++) {                                                     \
-            const FT *a = A + m * lda;                                                         \
-            FT *c = C + m * ldc;                                                               \
-            int64_t n = 0;                                                                    \
-            for (; n + 4 <= N; n += 4) {                                                      \
-                const FT *b0 = B + n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;    \
-                FT s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                             \
-                for (int64_t k = 0; k < K; k++) {                                             \
-                    FT av = a[k];                                                              \
-                    s0 += av * b0[k];                                                         \
-                    s1 += av * b1[k];                                                         \
-                    s2 += av * b2[k];                                                         \
-                    s3 += av * b3[k];                                                         \
-                }                                                                             \
-                c[n] = s0 + (beta != 0 ? beta * c[n] : 0);                                    \
-                c[n + 1] = s1 + (beta != 0 ? beta * c[n + 1] : 0);                            \
-                c[n + 2] = s2 + (beta != 0 ? beta * c[n + 2] : 0);                            \
-                c[n + 3] = s3 + (beta != 0 ? beta * c[n + 3] : 0);                            \
-            }                                                                                 \
-            for (; n < N; n++) {                                                              \
-                const FT *bn = B + n * ldb;                                                    \
-                FT acc = 0;                                                                    \
-                for (int64_t k = 0; k < K; k++) acc += a[k] * bn[k];                          \
-                c[n] = acc + (beta != 0 ? beta * c[n] : 0);                                   \
-            }                                                                                 \
-        }                                                                                     \
+#define RNN_GEMM_REF(FT, SFX)                                                               \
+    static void gemm_ref_##SFX(int64_t M, int64_t N, int64_t K, const FT *A, int64_t lda,   \
+                               const FT *B, int64_t ldb, FT beta, FT *C, int64_t ldc) {     \
+        for (int64_t m = 0; m < M; m++) {                                                   \
+            const FT *a = A + m * lda;                                                      \
+            FT *c = C + m * ldc;                                                            \
+            int64_t n = 0;                                                                  \
+            for (; n + 4 <= N; n += 4) {                                                    \
+                const FT *b0 = B + n * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb; \
+                FT s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                          \
+                for (int64_t k = 0; k < K; k++) {                                           \
+                    FT av = a[k];                                                           \
+                    s0 += av * b0[k];                                                       \
+                    s1 += av * b1[k];                                                       \
+                    s2 += av * b2[k];                                                       \
+                    s3 += av * b3[k];                                                       \
+                }                                                                           \
+                c[n] = s0 + (beta != 0 ? beta * c[n] : 0);                                  \
+                c[n + 1] = s1 + (beta != 0 ? beta * c[n + 1] : 0);                          \
+                c[n + 2] = s2 + (beta != 0 ? beta * c[n + 2] : 0);                          \
+                c[n + 3] = s3 + (beta != 0 ? beta * c[n + 3] : 0);                          \
+            }                                                                               \
+            for (; n < N; n++) {                                                            \
+                const FT *bn = B + n * ldb;                                                 \
+                FT acc = 0;                                                                 \
+                for (int64_t k = 0; k < K; k++) acc += a[k] * bn[k];                        \
+                c[n] = acc + (beta != 0 ? beta * c[n] : 0);                                 \
+            }                                                                               \
+        }                                                                                   \
     }
 RNN_GEMM_REF(float, f32)
 RNN_GEMM_REF(double, f64)
 
-static void gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+static void gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                     int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
-    if (K > 0 && dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc) ==
-                     dnnl_success)
+    if (K > 0 && dnnl_sgemm('N', 'T', M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc) == dnnl_success)
         return;
     gemm_ref_f32(M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
-static void gemm_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda,
-                     const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
+static void gemm_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda, const double *B,
+                     int64_t ldb, double beta, double *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
     gemm_ref_f64(M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
@@ -247,8 +255,10 @@ ST_VEC_MATH static inline float exp_approx_f32(float x) {
     float n = (x * 1.44269504f + magic) - magic;
     float r = x - n * 0.693145752f; /* ln 2 in two parts so n * hi is exact */
     r = r - n * 1.42860677e-06f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
-                                                         r * (1.0f / 120 + r * (1.0f / 720))))));
+    float p =
+        1.0f +
+        r * (1.0f +
+             r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
@@ -281,222 +291,215 @@ static void vtanh_f64(double *x, int64_t n) {
 
 /* ---- the generic kernel ----------------------------------------------------------- */
 /* Instantiated for FT = float (f32) and double (f64); EXP/LOG1P are FT's libm. */
-#define RNN_KERNEL(FT, SFX, ISF64, EXP, LOG1P)                                                  \
-    /* Clip to [-c, c] (c > 0) then apply activation a to x[0..n). */                         \
-    static void act_##SFX(const rnn_act *a, FT c, FT *x, int64_t n) {                           \
-        if (c > 0) {                                                                          \
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] < -c ? -c : (x[i] > c ? c : x[i]);    \
-        }                                                                                     \
+#define RNN_KERNEL(FT, SFX, ISF64, EXP, LOG1P)                                                   \
+    /* Clip to [-c, c] (c > 0) then apply activation a to x[0..n). */                            \
+    static void act_##SFX(const rnn_act *a, FT c, FT *x, int64_t n) {                            \
+        if (c > 0) {                                                                             \
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] < -c ? -c : (x[i] > c ? c : x[i]);       \
+        }                                                                                        \
         FT al = (FT)a->alpha, be = (FT)a->beta;                                                  \
-        switch (a->fn) {                                                                      \
-        case ACT_RELU:                                                                        \
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;                       \
-            break;                                                                            \
-        case ACT_TANH:                                                                        \
-            vtanh_##SFX(x, n);                                                                \
-            break;                                                                            \
-        case ACT_SIGMOID:                                                                     \
-            vsigmoid_##SFX(x, n);                                                             \
-            break;                                                                            \
-        case ACT_AFFINE:                                                                      \
-            for (int64_t i = 0; i < n; i++) x[i] = al * x[i] + be;                            \
-            break;                                                                            \
-        case ACT_LEAKY_RELU:                                                                  \
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] < 0 ? al * x[i] : x[i];               \
-            break;                                                                            \
-        case ACT_THRESHOLDED_RELU:                                                            \
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] > al ? x[i] : 0;                      \
-            break;                                                                            \
-        case ACT_SCALED_TANH:                                                                 \
-            for (int64_t i = 0; i < n; i++) x[i] *= be;                                       \
-            vtanh_##SFX(x, n);                                                                \
-            for (int64_t i = 0; i < n; i++) x[i] *= al;                                       \
-            break;                                                                            \
-        case ACT_HARD_SIGMOID:                                                                \
-            for (int64_t i = 0; i < n; i++) {                                                 \
-                FT v = al * x[i] + be;                                                         \
-                x[i] = v < 0 ? 0 : (v > 1 ? 1 : v);                                           \
-            }                                                                                 \
-            break;                                                                            \
-        case ACT_ELU:                                                                         \
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] < 0 ? al * (EXP(x[i]) - 1) : x[i];    \
-            break;                                                                            \
-        case ACT_SOFTSIGN:                                                                    \
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1 + (x[i] < 0 ? -x[i] : x[i]));    \
-            break;                                                                            \
-        case ACT_SOFTPLUS:                                                                    \
-            for (int64_t i = 0; i < n; i++) x[i] = x[i] > 30 ? x[i] : LOG1P(EXP(x[i]));       \
-            break;                                                                            \
-        default: break;                                                                       \
-        }                                                                                     \
-    }                                                                                         \
-                                                                                              \
-    /* Gate math for batch rows [b0, b1) of one step. */                                      \
-    static void rows_##SFX(void *arg, size_t b0, size_t b1) {                                 \
-        const rnn_step *st = arg;                                                             \
-        const rnn_state *s = st->s;                                                           \
-        const rnn_bufs *io = st->io;                                                          \
-        const int d = st->d;                                                                  \
-        const int64_t H = s->H, G = s->gates, GH = G * H;                                     \
-        const rnn_act *acts = s->act[d];                                                      \
-        const FT clip = s->has_clip ? (FT)s->clip : 0;                                          \
-        FT *xw = io->xw, *hr = io->hr, *hs = io->hs, *cs = io->cs, *rh = io->rh;               \
-        const FT *p = io->p ? (const FT *)io->p + (int64_t)d * 3 * H : NULL;                    \
-        const FT *rbh = io->rbh;                                                               \
-        FT *y = io->y;                                                                         \
-        for (size_t bu = b0; bu < b1; bu++) {                                                 \
-            int64_t b = (int64_t)bu, len = seq_len(s, io, b);                                 \
-            if (st->step >= len) continue;                                                    \
-            int64_t t = s->reverse || d == 1 ? len - 1 - st->step : st->step;                 \
-            FT *g = xw + x_row(s, t, b) * GH, *r = hr + b * GH, *h = hs + b * H;               \
-            if (s->kind == RNN_LSTM) {                                                        \
-                FT *c = cs + b * H, *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;    \
-                for (int64_t j = 0; j < GH; j++) g[j] += r[j];                                \
-                if (p)                                                                        \
-                    for (int64_t j = 0; j < H; j++) {                                         \
-                        gi[j] += p[j] * c[j];                                                 \
-                        gf[j] += p[2 * H + j] * c[j];                                         \
-                    }                                                                         \
+        switch (a->fn) {                                                                         \
+        case ACT_RELU:                                                                           \
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;                          \
+            break;                                                                               \
+        case ACT_TANH: vtanh_##SFX(x, n); break;                                                 \
+        case ACT_SIGMOID: vsigmoid_##SFX(x, n); break;                                           \
+        case ACT_AFFINE:                                                                         \
+            for (int64_t i = 0; i < n; i++) x[i] = al * x[i] + be;                               \
+            break;                                                                               \
+        case ACT_LEAKY_RELU:                                                                     \
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] < 0 ? al * x[i] : x[i];                  \
+            break;                                                                               \
+        case ACT_THRESHOLDED_RELU:                                                               \
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] > al ? x[i] : 0;                         \
+            break;                                                                               \
+        case ACT_SCALED_TANH:                                                                    \
+            for (int64_t i = 0; i < n; i++) x[i] *= be;                                          \
+            vtanh_##SFX(x, n);                                                                   \
+            for (int64_t i = 0; i < n; i++) x[i] *= al;                                          \
+            break;                                                                               \
+        case ACT_HARD_SIGMOID:                                                                   \
+            for (int64_t i = 0; i < n; i++) {                                                    \
+                FT v = al * x[i] + be;                                                           \
+                x[i] = v < 0 ? 0 : (v > 1 ? 1 : v);                                              \
+            }                                                                                    \
+            break;                                                                               \
+        case ACT_ELU:                                                                            \
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] < 0 ? al * (EXP(x[i]) - 1) : x[i];       \
+            break;                                                                               \
+        case ACT_SOFTSIGN:                                                                       \
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1 + (x[i] < 0 ? -x[i] : x[i]));       \
+            break;                                                                               \
+        case ACT_SOFTPLUS:                                                                       \
+            for (int64_t i = 0; i < n; i++) x[i] = x[i] > 30 ? x[i] : LOG1P(EXP(x[i]));          \
+            break;                                                                               \
+        default: break;                                                                          \
+        }                                                                                        \
+    }                                                                                            \
+                                                                                                 \
+    /* Gate math for batch rows [b0, b1) of one step. */                                         \
+    static void rows_##SFX(void *arg, size_t b0, size_t b1) {                                    \
+        const rnn_step *st = arg;                                                                \
+        const rnn_state *s = st->s;                                                              \
+        const rnn_bufs *io = st->io;                                                             \
+        const int d = st->d;                                                                     \
+        const int64_t H = s->H, G = s->gates, GH = G * H;                                        \
+        const rnn_act *acts = s->act[d];                                                         \
+        const FT clip = s->has_clip ? (FT)s->clip : 0;                                           \
+        FT *xw = io->xw, *hr = io->hr, *hs = io->hs, *cs = io->cs, *rh = io->rh;                 \
+        const FT *p = io->p ? (const FT *)io->p + (int64_t)d * 3 * H : NULL;                     \
+        const FT *rbh = io->rbh;                                                                 \
+        FT *y = io->y;                                                                           \
+        for (size_t bu = b0; bu < b1; bu++) {                                                    \
+            int64_t b = (int64_t)bu, len = seq_len(s, io, b);                                    \
+            if (st->step >= len) continue;                                                       \
+            int64_t t = s->reverse || d == 1 ? len - 1 - st->step : st->step;                    \
+            FT *g = xw + x_row(s, t, b) * GH, *r = hr + b * GH, *h = hs + b * H;                 \
+            if (s->kind == RNN_LSTM) {                                                           \
+                FT *c = cs + b * H, *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;      \
+                for (int64_t j = 0; j < GH; j++) g[j] += r[j];                                   \
+                if (p)                                                                           \
+                    for (int64_t j = 0; j < H; j++) {                                            \
+                        gi[j] += p[j] * c[j];                                                    \
+                        gf[j] += p[2 * H + j] * c[j];                                            \
+                    }                                                                            \
                 act_##SFX(&acts[0], clip, gi, H);                                                \
-                if (s->input_forget)                                                          \
-                    for (int64_t j = 0; j < H; j++) gf[j] = 1 - gi[j];                        \
-                else                                                                          \
-                    act_##SFX(&acts[0], clip, gf, H);                                            \
+                if (s->input_forget)                                                             \
+                    for (int64_t j = 0; j < H; j++) gf[j] = 1 - gi[j];                           \
+                else act_##SFX(&acts[0], clip, gf, H);                                           \
                 act_##SFX(&acts[1], clip, gc, H);                                                \
-                for (int64_t j = 0; j < H; j++) c[j] = gf[j] * c[j] + gi[j] * gc[j];          \
-                if (p)                                                                        \
-                    for (int64_t j = 0; j < H; j++) go[j] += p[H + j] * c[j];                 \
+                for (int64_t j = 0; j < H; j++) c[j] = gf[j] * c[j] + gi[j] * gc[j];             \
+                if (p)                                                                           \
+                    for (int64_t j = 0; j < H; j++) go[j] += p[H + j] * c[j];                    \
                 act_##SFX(&acts[0], clip, go, H);                                                \
-                FT *hc = r; /* this row's recurrent part is consumed: reuse it for h(C) */    \
-                memcpy(hc, c, (size_t)H * sizeof(FT));                                         \
-                act_##SFX(&acts[2], 0, hc, H); /* clip bounds gate inputs only */            \
-                for (int64_t j = 0; j < H; j++) h[j] = go[j] * hc[j];                         \
-            } else if (s->kind == RNN_GRU) {                                                  \
-                FT *gz = g, *gr = g + H, *gh = g + 2 * H;                                      \
-                if (st->phase == 0) {                                                         \
-                    for (int64_t j = 0; j < 2 * H; j++) g[j] += r[j];                         \
+                FT *hc = r; /* this row's recurrent part is consumed: reuse it for h(C) */       \
+                memcpy(hc, c, (size_t)H * sizeof(FT));                                           \
+                act_##SFX(&acts[2], 0, hc, H); /* clip bounds gate inputs only */                \
+                for (int64_t j = 0; j < H; j++) h[j] = go[j] * hc[j];                            \
+            } else if (s->kind == RNN_GRU) {                                                     \
+                FT *gz = g, *gr = g + H, *gh = g + 2 * H;                                        \
+                if (st->phase == 0) {                                                            \
+                    for (int64_t j = 0; j < 2 * H; j++) g[j] += r[j];                            \
                     act_##SFX(&acts[0], clip, gz, 2 * H);                                        \
-                    if (!s->lbr) { /* candidate waits for (r (.) H) R_h^FT */                  \
-                        for (int64_t j = 0; j < H; j++) rh[b * H + j] = gr[j] * h[j];         \
-                        continue;                                                             \
-                    }                                                                         \
-                    for (int64_t j = 0; j < H; j++) gh[j] += gr[j] * (r[2 * H + j] + rbh[j]); \
-                } else {                                                                      \
-                    for (int64_t j = 0; j < H; j++) gh[j] += r[2 * H + j];                    \
-                }                                                                             \
+                    if (!s->lbr) { /* candidate waits for (r (.) H) R_h^FT */                    \
+                        for (int64_t j = 0; j < H; j++) rh[b * H + j] = gr[j] * h[j];            \
+                        continue;                                                                \
+                    }                                                                            \
+                    for (int64_t j = 0; j < H; j++) gh[j] += gr[j] * (r[2 * H + j] + rbh[j]);    \
+                } else {                                                                         \
+                    for (int64_t j = 0; j < H; j++) gh[j] += r[2 * H + j];                       \
+                }                                                                                \
                 act_##SFX(&acts[1], clip, gh, H);                                                \
-                for (int64_t j = 0; j < H; j++) h[j] = (1 - gz[j]) * gh[j] + gz[j] * h[j];    \
-            } else {                                                                          \
-                for (int64_t j = 0; j < H; j++) g[j] += r[j];                                 \
+                for (int64_t j = 0; j < H; j++) h[j] = (1 - gz[j]) * gh[j] + gz[j] * h[j];       \
+            } else {                                                                             \
+                for (int64_t j = 0; j < H; j++) g[j] += r[j];                                    \
                 act_##SFX(&acts[0], clip, g, H);                                                 \
-                memcpy(h, g, (size_t)H * sizeof(FT));                                          \
-            }                                                                                 \
-            if (y) memcpy(y + y_off(s, t, d, b), h, (size_t)H * sizeof(FT));                   \
-        }                                                                                     \
-    }                                                                                         \
-                                                                                              \
-    /* Recurrent GEMM and gate math of batch rows [b0, b1) for one step. */                   \
-    static void step_##SFX(void *arg, size_t b0, size_t b1) {                                 \
-        rnn_step st = *(const rnn_step *)arg;                                                 \
-        const rnn_state *s = st.s;                                                            \
-        const int64_t H = s->H, GH = s->gates * H, nb = (int64_t)(b1 - b0), o = (int64_t)b0;  \
-        const bool split = s->kind == RNN_GRU && !s->lbr;                                     \
-        const FT *rw = st.rw;                                                                 \
-        FT *hs = st.io->hs, *hr = st.io->hr, *rh = st.io->rh;                                 \
-        omp_set_num_threads(1);                                                               \
-        gemm_##SFX(nb, split ? 2 * H : GH, H, hs + o * H, H, rw, H, 0, hr + o * GH, GH);      \
-        st.phase = 0;                                                                         \
-        rows_##SFX(&st, b0, b1);                                                              \
-        if (!split) return;                                                                   \
-        gemm_##SFX(nb, H, H, rh + o * H, H, rw + 2 * H * H, H, 0, hr + o * GH + 2 * H, GH);   \
-        st.phase = 1;                                                                         \
-        rows_##SFX(&st, b0, b1);                                                              \
-    }                                                                                         \
-                                                                                              \
-    /* One direction over the whole sequence. */                                              \
-    static void dir_##SFX(const rnn_state *s, const rnn_bufs *io, int d, st_pool *pool) {     \
-        const int64_t T_ = s->T, B = s->B, I = s->I, H = s->H, G = s->gates, GH = G * H;      \
-        const FT *w = (const FT *)io->w + (int64_t)d * GH * I;                                  \
-        const FT *rw = (const FT *)io->r + (int64_t)d * GH * H;                                 \
-        FT *xw = io->xw, *hr = io->hr, *hs = io->hs, *cs = io->cs, *bias = io->bias;           \
-        FT *rbh = io->rbh, *y = io->y;                                                         \
-        /* biases: Wb + Rb, except GRU's Rbh that linear_before_reset applies inside r */     \
-        for (int64_t j = 0; j < GH; j++) bias[j] = 0;                                         \
-        for (int64_t j = 0; j < H; j++) rbh[j] = 0;                                           \
-        if (io->b) {                                                                          \
-            const FT *wb = (const FT *)io->b + (int64_t)d * 2 * GH, *rb = wb + GH;              \
-            for (int64_t j = 0; j < GH; j++) bias[j] = wb[j] + rb[j];                         \
-            if (s->kind == RNN_GRU && s->lbr)                                                 \
-                for (int64_t j = 0; j < H; j++) {                                             \
-                    bias[2 * H + j] = wb[2 * H + j];                                          \
-                    rbh[j] = rb[2 * H + j];                                                   \
-                }                                                                             \
-        }                                                                                     \
-        int64_t rows = T_ * B;                                                                \
-        for (int64_t i = 0; i < rows; i++) memcpy(xw + i * GH, bias, (size_t)GH * sizeof(FT)); \
-        gemm_par(pool, ISF64, rows, GH, I, io->x, I, w, I, 1, xw, GH);                        \
-        for (int64_t b = 0; b < B; b++) {                                                     \
-            if (io->h0)                                                                       \
-                memcpy(hs + b * H, (const FT *)io->h0 + state_off(s, d, b),                    \
-                       (size_t)H * sizeof(FT));                                                \
-            else                                                                              \
-                for (int64_t j = 0; j < H; j++) hs[b * H + j] = 0;                            \
-            if (s->kind != RNN_LSTM) continue;                                                \
-            if (io->c0)                                                                       \
-                memcpy(cs + b * H, (const FT *)io->c0 + state_off(s, d, b),                    \
-                       (size_t)H * sizeof(FT));                                                \
-            else                                                                              \
-                for (int64_t j = 0; j < H; j++) cs[b * H + j] = 0;                            \
-        }                                                                                     \
-        /* steps past a sequence's end produce zeros in Y */                                  \
-        if (y && io->lens)                                                                    \
-            for (int64_t b = 0; b < B; b++)                                                   \
-                for (int64_t t = seq_len(s, io, b); t < T_; t++)                              \
-                    memset(y + y_off(s, t, d, b), 0, (size_t)H * sizeof(FT));                  \
-        if (s->kind == RNN_GRU && !s->lbr) /* rows past their end still enter the GEMM */     \
-            memset(io->rh, 0, (size_t)(B * H) * sizeof(FT));                                  \
-        int64_t max_len = 0;                                                                  \
-        for (int64_t b = 0; b < B; b++) max_len = ST_MAX(max_len, seq_len(s, io, b));         \
-        size_t threads = (size_t)ST_MAX(1, st_pool_threads(pool));                            \
-        bool split = s->kind == RNN_GRU && !s->lbr;                                           \
+                memcpy(h, g, (size_t)H * sizeof(FT));                                            \
+            }                                                                                    \
+            if (y) memcpy(y + y_off(s, t, d, b), h, (size_t)H * sizeof(FT));                     \
+        }                                                                                        \
+    }                                                                                            \
+                                                                                                 \
+    /* Recurrent GEMM and gate math of batch rows [b0, b1) for one step. */                      \
+    static void step_##SFX(void *arg, size_t b0, size_t b1) {                                    \
+        rnn_step st = *(const rnn_step *)arg;                                                    \
+        const rnn_state *s = st.s;                                                               \
+        const int64_t H = s->H, GH = s->gates * H, nb = (int64_t)(b1 - b0), o = (int64_t)b0;     \
+        const bool split = s->kind == RNN_GRU && !s->lbr;                                        \
+        const FT *rw = st.rw;                                                                    \
+        FT *hs = st.io->hs, *hr = st.io->hr, *rh = st.io->rh;                                    \
+        omp_set_num_threads(1);                                                                  \
+        gemm_##SFX(nb, split ? 2 * H : GH, H, hs + o * H, H, rw, H, 0, hr + o * GH, GH);         \
+        st.phase = 0;                                                                            \
+        rows_##SFX(&st, b0, b1);                                                                 \
+        if (!split) return;                                                                      \
+        gemm_##SFX(nb, H, H, rh + o * H, H, rw + 2 * H * H, H, 0, hr + o * GH + 2 * H, GH);      \
+        st.phase = 1;                                                                            \
+        rows_##SFX(&st, b0, b1);                                                                 \
+    }                                                                                            \
+                                                                                                 \
+    /* One direction over the whole sequence. */                                                 \
+    static void dir_##SFX(const rnn_state *s, const rnn_bufs *io, int d, st_pool *pool) {        \
+        const int64_t T_ = s->T, B = s->B, I = s->I, H = s->H, G = s->gates, GH = G * H;         \
+        const FT *w = (const FT *)io->w + (int64_t)d * GH * I;                                   \
+        const FT *rw = (const FT *)io->r + (int64_t)d * GH * H;                                  \
+        FT *xw = io->xw, *hr = io->hr, *hs = io->hs, *cs = io->cs, *bias = io->bias;             \
+        FT *rbh = io->rbh, *y = io->y;                                                           \
+        /* biases: Wb + Rb, except GRU's Rbh that linear_before_reset applies inside r */        \
+        for (int64_t j = 0; j < GH; j++) bias[j] = 0;                                            \
+        for (int64_t j = 0; j < H; j++) rbh[j] = 0;                                              \
+        if (io->b) {                                                                             \
+            const FT *wb = (const FT *)io->b + (int64_t)d * 2 * GH, *rb = wb + GH;               \
+            for (int64_t j = 0; j < GH; j++) bias[j] = wb[j] + rb[j];                            \
+            if (s->kind == RNN_GRU && s->lbr)                                                    \
+                for (int64_t j = 0; j < H; j++) {                                                \
+                    bias[2 * H + j] = wb[2 * H + j];                                             \
+                    rbh[j] = rb[2 * H + j];                                                      \
+                }                                                                                \
+        }                                                                                        \
+        int64_t rows = T_ * B;                                                                   \
+        for (int64_t i = 0; i < rows; i++) memcpy(xw + i * GH, bias, (size_t)GH * sizeof(FT));   \
+        gemm_par(pool, ISF64, rows, GH, I, io->x, I, w, I, 1, xw, GH);                           \
+        for (int64_t b = 0; b < B; b++) {                                                        \
+            if (io->h0)                                                                          \
+                memcpy(hs + b * H, (const FT *)io->h0 + state_off(s, d, b),                      \
+                       (size_t)H * sizeof(FT));                                                  \
+            else                                                                                 \
+                for (int64_t j = 0; j < H; j++) hs[b * H + j] = 0;                               \
+            if (s->kind != RNN_LSTM) continue;                                                   \
+            if (io->c0)                                                                          \
+                memcpy(cs + b * H, (const FT *)io->c0 + state_off(s, d, b),                      \
+                       (size_t)H * sizeof(FT));                                                  \
+            else                                                                                 \
+                for (int64_t j = 0; j < H; j++) cs[b * H + j] = 0;                               \
+        }                                                                                        \
+        /* steps past a sequence's end produce zeros in Y */                                     \
+        if (y && io->lens)                                                                       \
+            for (int64_t b = 0; b < B; b++)                                                      \
+                for (int64_t t = seq_len(s, io, b); t < T_; t++)                                 \
+                    memset(y + y_off(s, t, d, b), 0, (size_t)H * sizeof(FT));                    \
+        if (s->kind == RNN_GRU && !s->lbr) /* rows past their end still enter the GEMM */        \
+            memset(io->rh, 0, (size_t)(B * H) * sizeof(FT));                                     \
+        int64_t max_len = 0;                                                                     \
+        for (int64_t b = 0; b < B; b++) max_len = ST_MAX(max_len, seq_len(s, io, b));            \
+        size_t threads = (size_t)ST_MAX(1, st_pool_threads(pool));                               \
+        bool split = s->kind == RNN_GRU && !s->lbr;                                              \
         /* many batch rows: each piece runs the recurrent GEMM and the gate math of its own   \
-         * rows, one pool round per step; few rows: the GEMMs split by columns */             \
-        bool by_batch = B >= (int64_t)(2 * threads);                                          \
-        size_t grain = (size_t)((B + (int64_t)threads - 1) / (int64_t)threads);               \
-        rnn_step st = {s, io, d, 0, 0, rw};                                                   \
-        for (int64_t step = 0; step < max_len; step++) {                                      \
-            st.step = step;                                                                   \
-            if (by_batch) {                                                                   \
-                st_parallel_for(pool, (size_t)B, grain, step_##SFX, &st);                     \
-                continue;                                                                     \
-            }                                                                                 \
-            st.phase = 0;                                                                     \
-            gemm_par(pool, ISF64, B, split ? 2 * H : GH, H, hs, H, rw, H, 0, hr, GH);         \
-            rows_##SFX(&st, 0, (size_t)B);                                                    \
-            if (split) {                                                                      \
-                gemm_par(pool, ISF64, B, H, H, io->rh, H, rw + 2 * H * H, H, 0, hr + 2 * H, GH);\
-                st.phase = 1;                                                                 \
-                rows_##SFX(&st, 0, (size_t)B);                                                \
-            }                                                                                 \
-        }                                                                                     \
-        /* final states; a sequence of length 0 has none and reports zeros */                \
-        for (int64_t b = 0; b < B; b++) {                                                     \
-            bool empty = seq_len(s, io, b) == 0;                                              \
-            if (io->yh) {                                                                     \
-                FT *o = (FT *)io->yh + state_off(s, d, b);                                      \
-                if (empty)                                                                    \
-                    for (int64_t j = 0; j < H; j++) o[j] = 0;                                 \
-                else                                                                          \
-                    memcpy(o, hs + b * H, (size_t)H * sizeof(FT));                             \
-            }                                                                                 \
-            if (io->yc) {                                                                     \
-                FT *o = (FT *)io->yc + state_off(s, d, b);                                      \
-                if (empty)                                                                    \
-                    for (int64_t j = 0; j < H; j++) o[j] = 0;                                 \
-                else                                                                          \
-                    memcpy(o, cs + b * H, (size_t)H * sizeof(FT));                             \
-            }                                                                                 \
-        }                                                                                     \
+         * rows, one pool round per step; few rows: the GEMMs split by columns */  \
+        bool by_batch = B >= (int64_t)(2 * threads);                                             \
+        size_t grain = (size_t)((B + (int64_t)threads - 1) / (int64_t)threads);                  \
+        rnn_step st = {s, io, d, 0, 0, rw};                                                      \
+        for (int64_t step = 0; step < max_len; step++) {                                         \
+            st.step = step;                                                                      \
+            if (by_batch) {                                                                      \
+                st_parallel_for(pool, (size_t)B, grain, step_##SFX, &st);                        \
+                continue;                                                                        \
+            }                                                                                    \
+            st.phase = 0;                                                                        \
+            gemm_par(pool, ISF64, B, split ? 2 * H : GH, H, hs, H, rw, H, 0, hr, GH);            \
+            rows_##SFX(&st, 0, (size_t)B);                                                       \
+            if (split) {                                                                         \
+                gemm_par(pool, ISF64, B, H, H, io->rh, H, rw + 2 * H * H, H, 0, hr + 2 * H, GH); \
+                st.phase = 1;                                                                    \
+                rows_##SFX(&st, 0, (size_t)B);                                                   \
+            }                                                                                    \
+        }                                                                                        \
+        /* final states; a sequence of length 0 has none and reports zeros */                    \
+        for (int64_t b = 0; b < B; b++) {                                                        \
+            bool empty = seq_len(s, io, b) == 0;                                                 \
+            if (io->yh) {                                                                        \
+                FT *o = (FT *)io->yh + state_off(s, d, b);                                       \
+                if (empty)                                                                       \
+                    for (int64_t j = 0; j < H; j++) o[j] = 0;                                    \
+                else memcpy(o, hs + b * H, (size_t)H * sizeof(FT));                              \
+            }                                                                                    \
+            if (io->yc) {                                                                        \
+                FT *o = (FT *)io->yc + state_off(s, d, b);                                       \
+                if (empty)                                                                       \
+                    for (int64_t j = 0; j < H; j++) o[j] = 0;                                    \
+                else memcpy(o, cs + b * H, (size_t)H * sizeof(FT));                              \
+            }                                                                                    \
+        }                                                                                        \
     }
 RNN_KERNEL(float, f32, false, expf, log1pf)
 RNN_KERNEL(double, f64, true, exp, log1p)
@@ -694,10 +697,8 @@ static st_status rnn_prepare(st_kctx *k, rnn_kind kind, st_error *err) {
     int n_out = kind == RNN_LSTM ? 3 : 2;
     for (int i = 0; i < n_out && i < k->n_out; i++) {
         if (k->node->outputs[i] < 0) continue;
-        if (i == 0)
-            st_out_declare(k, 0, dt, 4, ydims);
-        else
-            st_out_declare(k, i, dt, 3, hdims);
+        if (i == 0) st_out_declare(k, 0, dt, 4, ydims);
+        else st_out_declare(k, i, dt, 3, hdims);
     }
     k->state = s;
     k->run = rnn_run;
@@ -739,9 +740,8 @@ static st_status rnn_run(st_kctx *k, st_error *err) {
         const int32_t *l = lens->data;
         for (int64_t i = 0; i < s->B; i++)
             if (l[i] < 0 || l[i] > s->T)
-                return ST_KERR(err, ST_ERR_INVALID,
-                               "sequence_lens[%lld] = %d is outside [0, %lld]", (long long)i,
-                               (int)l[i], (long long)s->T);
+                return ST_KERR(err, ST_ERR_INVALID, "sequence_lens[%lld] = %d is outside [0, %lld]",
+                               (long long)i, (int)l[i], (long long)s->T);
     }
     int64_t sd0 = s->layout ? s->B : s->dirs, sd1 = s->layout ? s->dirs : s->B;
     int64_t ydims[4] = {s->T, s->dirs, s->B, s->H};
@@ -759,8 +759,12 @@ static st_status rnn_run(st_kctx *k, st_error *err) {
 
     rnn_bufs io = {
         .lens = lens ? lens->data : NULL,
-        .xw = sc + s->off[SC_XW], .hr = sc + s->off[SC_HR], .hs = sc + s->off[SC_HS],
-        .cs = sc + s->off[SC_CS], .rh = sc + s->off[SC_RH], .bias = sc + s->off[SC_BIAS],
+        .xw = sc + s->off[SC_XW],
+        .hr = sc + s->off[SC_HR],
+        .hs = sc + s->off[SC_HS],
+        .cs = sc + s->off[SC_CS],
+        .rh = sc + s->off[SC_RH],
+        .bias = sc + s->off[SC_BIAS],
         .rbh = sc + s->off[SC_RBH],
     };
     if (s->dtype == ST_DTYPE_F16) {
@@ -787,10 +791,8 @@ static st_status rnn_run(st_kctx *k, st_error *err) {
         io.yc = yc ? yc->data : NULL;
     }
     for (int d = 0; d < s->dirs; d++) {
-        if (s->dtype == ST_DTYPE_F64)
-            dir_f64(s, &io, d, k->pool);
-        else
-            dir_f32(s, &io, d, k->pool);
+        if (s->dtype == ST_DTYPE_F64) dir_f64(s, &io, d, k->pool);
+        else dir_f32(s, &io, d, k->pool);
     }
     if (s->dtype == ST_DTYPE_F16) {
         f16_out(y, io.y);

@@ -96,17 +96,18 @@ static void copy_row(char *dst, int64_t ds, const char *src, int64_t ss, int64_t
         return;
     }
     switch (es) {
-#define ST_ROW_(size, T)                                                            \
-    case size: {                                                                    \
-        T *d = (T *)dst;                                                            \
-        const T *s = (const T *)src;                                                \
-        for (int64_t i = 0; i < n; i++) d[i * ds] = s[i * ss];                     \
-        return;                                                                     \
+#define ST_ROW_(size, T)                                       \
+    case size: {                                               \
+        T *d = (T *)dst;                                       \
+        const T *s = (const T *)src;                           \
+        for (int64_t i = 0; i < n; i++) d[i * ds] = s[i * ss]; \
+        return;                                                \
     }
         ST_TSR_ESIZES(ST_ROW_)
 #undef ST_ROW_
     default:
-        for (int64_t i = 0; i < n; i++) memcpy(dst + i * ds * (int64_t)es, src + i * ss * (int64_t)es, es);
+        for (int64_t i = 0; i < n; i++)
+            memcpy(dst + i * ds * (int64_t)es, src + i * ss * (int64_t)es, es);
     }
 }
 
@@ -119,13 +120,13 @@ void st_tsr_fill(void *dst, size_t n, const void *elem, size_t es) {
         return;
     }
     switch (es) {
-#define ST_FILL_(size, T)                                                           \
-    case size: {                                                                    \
-        T v;                                                                        \
-        memcpy(&v, elem, sizeof v);                                                 \
-        T *d = dst;                                                                 \
-        for (size_t i = 0; i < n; i++) d[i] = v;                                    \
-        return;                                                                     \
+#define ST_FILL_(size, T)                        \
+    case size: {                                 \
+        T v;                                     \
+        memcpy(&v, elem, sizeof v);              \
+        T *d = dst;                              \
+        for (size_t i = 0; i < n; i++) d[i] = v; \
+        return;                                  \
     }
         ST_TSR_ESIZES(ST_FILL_)
 #undef ST_FILL_
@@ -138,14 +139,14 @@ void st_tsr_fill(void *dst, size_t n, const void *elem, size_t es) {
 /* After merging, the last two dims (A, B) form a block the kernel walks itself; the dims
  * before them, times chunks of A, are the rows handed to threads. */
 typedef struct strided_job {
-    int nd;                            /* >= 2 after merging */
+    int nd; /* >= 2 after merging */
     int64_t dims[ST_TSR_MAXD];
     int64_t ds[ST_TSR_MAXD], ss[ST_TSR_MAXD];
     char *dst;
     const char *src;
     size_t es;
-    int64_t chunk, nchunk;             /* A is split into nchunk pieces of chunk rows */
-    bool tiled;                        /* the block is a transpose: go tile by tile */
+    int64_t chunk, nchunk; /* A is split into nchunk pieces of chunk rows */
+    bool tiled;            /* the block is a transpose: go tile by tile */
 } strided_job;
 
 static void strided_block(const strided_job *j, char *dst, const char *src, int64_t a0,
@@ -243,8 +244,8 @@ void st_tsr_copy_strided(st_pool *pool, int ndim, const int64_t *dims, void *dst
             break;
         }
     }
-    j.tiled = j.ss[l] != 1 && j.ss[l - 1] == 1 && j.ds[l] == 1 && j.dims[l] >= 8 &&
-              j.dims[l - 1] >= 8;
+    j.tiled =
+        j.ss[l] != 1 && j.ss[l - 1] == 1 && j.ds[l] == 1 && j.dims[l] >= 8 && j.dims[l - 1] >= 8;
     size_t outer = 1;
     for (int d = 0; d < l - 1; d++) outer *= (size_t)j.dims[d];
     int64_t A = j.dims[l - 1], B = j.dims[l];
@@ -260,14 +261,14 @@ void st_tsr_copy_strided(st_pool *pool, int ndim, const int64_t *dims, void *dst
 /* ---- index-mapped copy ---- */
 typedef struct mapped_job {
     int nd;
-    const int64_t *dims;           /* output dims */
-    const int64_t *const *maps;    /* per dim: source index, or -1 for the fill value */
-    const int64_t *ss;             /* source strides (elements) */
+    const int64_t *dims;        /* output dims */
+    const int64_t *const *maps; /* per dim: source index, or -1 for the fill value */
+    const int64_t *ss;          /* source strides (elements) */
     char *dst;
     const char *src;
     const void *fill;
     size_t es;
-    int64_t run_lo, run_hi;        /* last-dim range where map[o] == o + run_off */
+    int64_t run_lo, run_hi; /* last-dim range where map[o] == o + run_off */
     int64_t run_off;
 } mapped_job;
 
@@ -308,14 +309,14 @@ static void mapped_rows(void *arg, size_t begin, size_t end) {
             }
             /* the rest element by element: [0, lo) and [hi, n) */
             switch (j->es) {
-#define ST_MAPPED_(size, T)                                                          \
-    case size: {                                                                 \
-        T *d = (T *)dst, f;                                                      \
-        const T *sp = (const T *)src;                                            \
-        memcpy(&f, j->fill, sizeof f);                                           \
-        for (int64_t o = 0; o < lo; o++) d[o] = m[o] < 0 ? f : sp[m[o] * sl];    \
-        for (int64_t o = hi; o < n; o++) d[o] = m[o] < 0 ? f : sp[m[o] * sl];    \
-        break;                                                                   \
+#define ST_MAPPED_(size, T)                                                   \
+    case size: {                                                              \
+        T *d = (T *)dst, f;                                                   \
+        const T *sp = (const T *)src;                                         \
+        memcpy(&f, j->fill, sizeof f);                                        \
+        for (int64_t o = 0; o < lo; o++) d[o] = m[o] < 0 ? f : sp[m[o] * sl]; \
+        for (int64_t o = hi; o < n; o++) d[o] = m[o] < 0 ? f : sp[m[o] * sl]; \
+        break;                                                                \
     }
                 ST_TSR_ESIZES(ST_MAPPED_)
 #undef ST_MAPPED_
@@ -336,17 +337,25 @@ static void mapped_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
-void st_tsr_copy_mapped(st_pool *pool, int ndim, const int64_t *dims,
-                        const int64_t *const *maps, void *dst, const void *src,
-                        const int64_t *src_strides, const void *fill, size_t es) {
+void st_tsr_copy_mapped(st_pool *pool, int ndim, const int64_t *dims, const int64_t *const *maps,
+                        void *dst, const void *src, const int64_t *src_strides, const void *fill,
+                        size_t es) {
     for (int d = 0; d < ndim; d++)
         if (dims[d] == 0) return;
     if (ndim == 0) {
         memcpy(dst, src, es);
         return;
     }
-    mapped_job j = {.nd = ndim, .dims = dims, .maps = maps, .ss = src_strides, .dst = dst,
-                    .src = src, .fill = fill, .es = es, .run_lo = 0, .run_hi = 0};
+    mapped_job j = {.nd = ndim,
+                    .dims = dims,
+                    .maps = maps,
+                    .ss = src_strides,
+                    .dst = dst,
+                    .src = src,
+                    .fill = fill,
+                    .es = es,
+                    .run_lo = 0,
+                    .run_hi = 0};
     /* Find the longest stretch of the last dim that maps to consecutive sources. */
     const int64_t *m = maps[ndim - 1];
     int64_t n = dims[ndim - 1], best = 0;
@@ -383,8 +392,7 @@ static st_status constant_source(st_kctx *k, st_tensor *t, st_error *err) {
             *t = a->t;
             return ST_OK;
         }
-        if (!strcmp(nm, "value_float") || !strcmp(nm, "value_int") ||
-            !strcmp(nm, "value_string")) {
+        if (!strcmp(nm, "value_float") || !strcmp(nm, "value_int") || !strcmp(nm, "value_string")) {
             t->dtype = nm[6] == 'f' ? ST_DTYPE_F32 : nm[6] == 'i' ? ST_DTYPE_I64 : ST_DTYPE_STRING;
             t->ndim = 0;
             return ST_OK;
@@ -423,11 +431,16 @@ static st_status run_constant(st_kctx *k, st_error *err) {
     }
     for (size_t i = 0; i < n || (y->ndim == 0 && i == 0); i++) {
         switch (y->dtype) {
-        case ST_DTYPE_F32: ((float *)y->data)[i] = (float)(a->kind == ST_ATTR_FLOATS ? a->floats[i] : a->f); break;
-        case ST_DTYPE_I64: ((int64_t *)y->data)[i] = a->kind == ST_ATTR_INTS ? a->ints[i] : a->i; break;
+        case ST_DTYPE_F32:
+            ((float *)y->data)[i] = (float)(a->kind == ST_ATTR_FLOATS ? a->floats[i] : a->f);
+            break;
+        case ST_DTYPE_I64:
+            ((int64_t *)y->data)[i] = a->kind == ST_ATTR_INTS ? a->ints[i] : a->i;
+            break;
         default: {
             const st_str *str = a->kind == ST_ATTR_STRINGS ? &a->strings[i] : &a->s;
-            if ((s = st_tensor_set_string(y, i, str->data ? str->data : "", str->len, err))) return s;
+            if ((s = st_tensor_set_string(y, i, str->data ? str->data : "", str->len, err)))
+                return s;
         }
         }
         if (y->ndim == 0) break;
@@ -513,7 +526,8 @@ static st_status reshape_dims(const st_tensor *x, const int64_t *shape, size_t n
             dims[i] = -1;
             continue;
         }
-        if (v < 0) return st_errorf(err, ST_ERR_INVALID, "shape entry %lld is negative", (long long)v);
+        if (v < 0)
+            return st_errorf(err, ST_ERR_INVALID, "shape entry %lld is negative", (long long)v);
         dims[i] = v;
         if (!st_mul_ok(known, (size_t)v, &known))
             return st_errorf(err, ST_ERR_LIMIT, "shape overflows");
@@ -583,7 +597,8 @@ static st_status view_dims(st_kctx *k, const st_tensor *x, const st_tensor *aux,
     if (unsq) {
         if (!have_axes) return st_errorf(err, ST_ERR_INVALID, "Unsqueeze needs axes");
         int orank = r + (int)n;
-        if (orank > ST_MAX_RANK) return st_errorf(err, ST_ERR_LIMIT, "rank exceeds %d", ST_MAX_RANK);
+        if (orank > ST_MAX_RANK)
+            return st_errorf(err, ST_ERR_LIMIT, "rank exceeds %d", ST_MAX_RANK);
         if ((s = st_tsr_axes(buf, n, orank, ax, err))) return s;
         bool ins[ST_MAX_RANK] = {0};
         for (size_t i = 0; i < n; i++) ins[ax[i]] = true;
@@ -596,8 +611,8 @@ static st_status view_dims(st_kctx *k, const st_tensor *x, const st_tensor *aux,
         if ((s = st_tsr_axes(buf, n, r, ax, err))) return s;
         for (size_t i = 0; i < n; i++) {
             if (x->dims[ax[i]] != 1)
-                return st_errorf(err, ST_ERR_INVALID, "cannot squeeze axis %d of size %lld",
-                                 ax[i], (long long)x->dims[ax[i]]);
+                return st_errorf(err, ST_ERR_INVALID, "cannot squeeze axis %d of size %lld", ax[i],
+                                 (long long)x->dims[ax[i]]);
             drop[ax[i]] = true;
         }
     } else {
@@ -808,11 +823,11 @@ static st_status run_range(st_kctx *k, st_error *err) {
     st_tensor *y = st_out(k, 0, in[0]->dtype, 1, &n, err);
     if (!y) return st_tsr_out_status(k, 0, err);
     switch (y->dtype) {
-#define ST_RANGE_(e, T, G)                                                            \
-    case e: {                                                                         \
-        T a = (T)G(in[0], 0), d = (T)G(in[2], 0);                                     \
-        for (int64_t i = 0; i < n; i++) ((T *)y->data)[i] = (T)(a + (T)i * d);        \
-        break;                                                                        \
+#define ST_RANGE_(e, T, G)                                                     \
+    case e: {                                                                  \
+        T a = (T)G(in[0], 0), d = (T)G(in[2], 0);                              \
+        for (int64_t i = 0; i < n; i++) ((T *)y->data)[i] = (T)(a + (T)i * d); \
+        break;                                                                 \
     }
         ST_RANGE_(ST_DTYPE_F32, float, st_tensor_get_f64)
         ST_RANGE_(ST_DTYPE_F64, double, st_tensor_get_f64)
@@ -846,8 +861,7 @@ static st_status eyelike_dtype(st_kctx *k, st_dtype *dt, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     if (!x || x->ndim != 2) return st_errorf(err, ST_ERR_INVALID, "EyeLike input must be 2-D");
     int64_t d = st_attr_int(k->node, "dtype", x->dtype);
-    if (!st_dtype_valid((int)d) || d == ST_DTYPE_STRING || d == ST_DTYPE_C64 ||
-        d == ST_DTYPE_C128)
+    if (!st_dtype_valid((int)d) || d == ST_DTYPE_STRING || d == ST_DTYPE_C64 || d == ST_DTYPE_C128)
         return st_errorf(err, ST_ERR_UNSUPPORTED, "EyeLike cannot produce dtype %lld",
                          (long long)d);
     *dt = (st_dtype)d;
@@ -906,7 +920,8 @@ static st_status run_trilu(st_kctx *k, st_error *err) {
             int64_t lo = upper ? ST_MAX(0, ST_MIN(C, i + kk)) : 0;
             int64_t hi = upper ? C : ST_MAX(0, ST_MIN(C, i + kk + 1));
             if (lo > 0) memset(d, 0, (size_t)lo * es);
-            if (hi > lo) memcpy(d + lo * (int64_t)es, sp + lo * (int64_t)es, (size_t)(hi - lo) * es);
+            if (hi > lo)
+                memcpy(d + lo * (int64_t)es, sp + lo * (int64_t)es, (size_t)(hi - lo) * es);
             if (hi < C && hi >= lo) memset(d + hi * (int64_t)es, 0, (size_t)(C - hi) * es);
             else if (hi < lo) memset(d + lo * (int64_t)es, 0, (size_t)(C - lo) * es);
         }
@@ -955,9 +970,10 @@ static int64_t bound_onehot(const st_graph *g, const st_node *nd, int pos) {
 
 static const st_op_def family_rows[] = {
     /* domain  op_type            since  prepare                 meaning */
-    ST_OP("", "Constant", 1, prep_constant),            /* attribute tensor or scalar/list */
+    ST_OP("", "Constant", 1, prep_constant), /* attribute tensor or scalar/list */
     /* tensor view; sequences shared */
-    ST_OP("", "Identity", 1, prep_identity, .flags = ST_OPF_PASSTHROUGH | ST_OPF_POINTWISE, .infer = infer_identity),
+    ST_OP("", "Identity", 1, prep_identity, .flags = ST_OPF_PASSTHROUGH | ST_OPF_POINTWISE,
+          .infer = infer_identity),
     /* shape attr (<5) or input; 0, -1 */
     ST_OP("", "Reshape", 1, prep_view, .flags = ST_OPF_PASSTHROUGH),
     ST_OP("", "Flatten", 1, prep_view, .flags = ST_OPF_PASSTHROUGH), /* 2-D view split at axis */
@@ -967,24 +983,24 @@ static const st_op_def family_rows[] = {
     /* dims as int64; start/end from 15 */
     ST_OP("", "Shape", 1, prep_shape, .flags = ST_OPF_SHAPE_ONLY),
     ST_OP("", "Size", 1, prep_shape, .flags = ST_OPF_SHAPE_ONLY), /* element count, int64 scalar */
-    ST_OP("", "ConstantOfShape", 9, prep_cos),          /* fill a shape with one value */
-    ST_OP("", "Range", 11, prep_range),                 /* start, limit, delta */
-    ST_OP("", "EyeLike", 9, prep_eyelike),              /* ones on diagonal k */
-    ST_OP("", "Trilu", 14, prep_trilu),                 /* keep upper/lower triangle */
+    ST_OP("", "ConstantOfShape", 9, prep_cos),                    /* fill a shape with one value */
+    ST_OP("", "Range", 11, prep_range),                           /* start, limit, delta */
+    ST_OP("", "EyeLike", 9, prep_eyelike),                        /* ones on diagonal k */
+    ST_OP("", "Trilu", 14, prep_trilu),                           /* keep upper/lower triangle */
     /* perm, default reversed */
     ST_OP("", "Transpose", 1, st_tsr_prep_transpose, .flags = ST_OPF_PASSTHROUGH),
     ST_OP("", "Concat", 1, st_tsr_prep_concat,
           .flags = ST_OPF_PASSTHROUGH | ST_OPF_PASSTHROUGH_ALL), /* join along axis */
-    ST_OP("", "Split", 1, st_tsr_prep_split),           /* split attr (<13) or input; equal */
+    ST_OP("", "Split", 1, st_tsr_prep_split), /* split attr (<13) or input; equal */
     /* attrs (<10) or inputs; steps */
     ST_OP("", "Slice", 1, st_tsr_prep_slice, .flags = ST_OPF_PASSTHROUGH),
     /* bidirectional broadcast */
     ST_OP("", "Expand", 8, st_tsr_prep_expand, .flags = ST_OPF_PASSTHROUGH),
     /* repeats (opset 1: tiles + axis) */
     ST_OP("", "Tile", 1, st_tsr_prep_tile, .flags = ST_OPF_PASSTHROUGH),
-    ST_OP("", "Pad", 1, st_tsr_prep_pad),               /* constant/reflect/edge */
-    ST_OP("", "DepthToSpace", 1, st_tsr_prep_d2s),      /* DCR or CRD */
-    ST_OP("", "SpaceToDepth", 1, st_tsr_prep_s2d),      /* blocks into channels */
+    ST_OP("", "Pad", 1, st_tsr_prep_pad),                 /* constant/reflect/edge */
+    ST_OP("", "DepthToSpace", 1, st_tsr_prep_d2s),        /* DCR or CRD */
+    ST_OP("", "SpaceToDepth", 1, st_tsr_prep_s2d),        /* blocks into channels */
     ST_OP("", "ReverseSequence", 10, st_tsr_prep_revseq), /* reverse each batch's prefix */
     /* take slices along axis */
     ST_OP("", "Gather", 1, st_tsr_prep_gather, .index_bound = bound_axis),
@@ -996,14 +1012,14 @@ static const st_op_def family_rows[] = {
     ST_OP("", "Scatter", 9, st_tsr_prep_scatter_el, .index_bound = bound_axis),
     /* reduction from 16 */
     ST_OP("", "ScatterElements", 11, st_tsr_prep_scatter_el, .index_bound = bound_axis),
-    ST_OP("", "ScatterND", 11, st_tsr_prep_scatternd),  /* reduction from 16 */
+    ST_OP("", "ScatterND", 11, st_tsr_prep_scatternd), /* reduction from 16 */
     /* depth, [off, on] */
     ST_OP("", "OneHot", 9, st_tsr_prep_onehot, .index_bound = bound_onehot),
-    ST_OP("", "NonZero", 9, st_tsr_prep_nonzero),       /* coordinates of non-zeros */
-    ST_OP("", "Compress", 9, st_tsr_prep_compress),     /* keep slices where condition */
-    ST_OP("", "Unique", 11, st_tsr_prep_unique),        /* 4 outputs, sorted or not, axis */
-    ST_OP("", "Resize", 10, st_tsr_prep_resize),        /* nearest/linear/cubic */
-    ST_OP("", "Upsample", 1, st_tsr_prep_upsample),     /* deprecated nearest/linear */
+    ST_OP("", "NonZero", 9, st_tsr_prep_nonzero),   /* coordinates of non-zeros */
+    ST_OP("", "Compress", 9, st_tsr_prep_compress), /* keep slices where condition */
+    ST_OP("", "Unique", 11, st_tsr_prep_unique),    /* 4 outputs, sorted or not, axis */
+    ST_OP("", "Resize", 10, st_tsr_prep_resize),    /* nearest/linear/cubic */
+    ST_OP("", "Upsample", 1, st_tsr_prep_upsample), /* deprecated nearest/linear */
     /* bilinear/nearest/bicubic; also 20 (linear/cubic names, volumetric 5-D), 22 */
     ST_OP("", "GridSample", 16, st_tsr_prep_gridsample),
     /* crop or zero-pad each listed axis around its centre */

@@ -25,8 +25,7 @@ static st_status ccp_dims(const st_kctx *k, const st_tensor *sh, int64_t *out, s
         return s;
     }
     if ((s = st_tsr_ints(sh, ST_MAX_RANK, v, &n, "shape", err))) return s;
-    if (n != na)
-        return st_errorf(err, ST_ERR_INVALID, "shape has %zu entries for %zu axes", n, na);
+    if (n != na) return st_errorf(err, ST_ERR_INVALID, "shape has %zu entries for %zu axes", n, na);
     memcpy(out, x->dims, (size_t)x->ndim * sizeof *out);
     for (size_t i = 0; i < na; i++) {
         if (v[i] < 0) return st_errorf(err, ST_ERR_INVALID, "shape has a negative entry");
@@ -94,8 +93,8 @@ typedef struct c2i_geo {
     int64_t n, c, kvol, l;
 } c2i_geo;
 
-static st_status c2i_geo_get(const st_kctx *k, const st_tensor *im, const st_tensor *bl,
-                             c2i_geo *g, st_error *err) {
+static st_status c2i_geo_get(const st_kctx *k, const st_tensor *im, const st_tensor *bl, c2i_geo *g,
+                             st_error *err) {
     const st_tensor *x = st_in(k, 0);
     size_t n1, n2, nd, np, ns;
     st_status s;
@@ -263,8 +262,8 @@ static st_status run_affine_grid(st_kctx *k, st_error *err) {
 
 st_status st_tsr_prep_affine_grid(st_kctx *k, st_error *err) {
     const st_tensor *th = st_in(k, 0), *sz = st_in(k, 1);
-    if (!th || !st_dtype_is_float(th->dtype) || !sz || sz->dtype != ST_DTYPE_I64 ||
-        sz->ndim != 1 || (sz->dims[0] != 4 && sz->dims[0] != 5))
+    if (!th || !st_dtype_is_float(th->dtype) || !sz || sz->dtype != ST_DTYPE_I64 || sz->ndim != 1 ||
+        (sz->dims[0] != 4 && sz->dims[0] != 5))
         return st_errorf(err, ST_ERR_INVALID,
                          "AffineGrid needs float theta and an int64 size of 4 or 5 entries");
     const st_tensor *c = st_in_const(k, 1);

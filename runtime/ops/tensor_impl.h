@@ -29,9 +29,9 @@ void st_tsr_copy_strided(st_pool *pool, int ndim, const int64_t *dims, void *dst
                          size_t es);
 /* Contiguous dst over dims (ndim <= ST_MAX_RANK) from src at per-dim source indices
  * maps[d][o] (-1: the element *fill). */
-void st_tsr_copy_mapped(st_pool *pool, int ndim, const int64_t *dims,
-                        const int64_t *const *maps, void *dst, const void *src,
-                        const int64_t *src_strides, const void *fill, size_t es);
+void st_tsr_copy_mapped(st_pool *pool, int ndim, const int64_t *dims, const int64_t *const *maps,
+                        void *dst, const void *src, const int64_t *src_strides, const void *fill,
+                        size_t es);
 
 /* What run returns when st_out gave NULL for output i: its error, or OK if omitted. */
 static inline st_status st_tsr_out_status(const st_kctx *k, int i, const st_error *err) {

@@ -32,8 +32,8 @@ static st_status check_index_type(const st_tensor *t, const char *what, st_error
 /* Index element i wrapped into [0, n), or an error naming the bad value. */
 static inline st_status wrap_index(const st_tensor *t, size_t i, int64_t n, int64_t *out,
                                    st_error *err) {
-    int64_t v = t->dtype == ST_DTYPE_I32 ? ((const int32_t *)t->data)[i]
-                                         : ((const int64_t *)t->data)[i];
+    int64_t v =
+        t->dtype == ST_DTYPE_I32 ? ((const int32_t *)t->data)[i] : ((const int64_t *)t->data)[i];
     int64_t w = v < 0 ? v + n : v;
     if (w < 0 || w >= n)
         return st_errorf(err, ST_ERR_INVALID, "index %lld is out of range for a dim of %lld",
@@ -100,8 +100,12 @@ static st_status run_gather(st_kctx *k, st_error *err) {
         s = st_tsr_out_status(k, 0, err);
         goto fail;
     }
-    gather_job j = {.src = x->data, .dst = y->data, .idx = idx, .m = m,
-                    .inner = prod(x->dims, a + 1, x->ndim), .n = (size_t)x->dims[a],
+    gather_job j = {.src = x->data,
+                    .dst = y->data,
+                    .idx = idx,
+                    .m = m,
+                    .inner = prod(x->dims, a + 1, x->ndim),
+                    .n = (size_t)x->dims[a],
                     .es = st_dtype_size(x->dtype)};
     size_t rows = prod(x->dims, 0, a) * m;
     if (rows && j.inner)
@@ -134,31 +138,31 @@ static st_status gel_check(st_kctx *k, const st_tensor *x, const st_tensor *ix, 
     if ((s = st_norm_axis(st_attr_int(k->node, "axis", 0), x->ndim, axis, err))) return s;
     for (int d = 0; d < x->ndim; d++)
         if (d != *axis && ix->dims[d] > x->dims[d])
-            return st_errorf(err, ST_ERR_INVALID, "indices dim %d (%lld) exceeds data's (%lld)",
-                             d, (long long)ix->dims[d], (long long)x->dims[d]);
+            return st_errorf(err, ST_ERR_INVALID, "indices dim %d (%lld) exceeds data's (%lld)", d,
+                             (long long)ix->dims[d], (long long)x->dims[d]);
     return ST_OK;
 }
 
 /* Walk every position of ix; call back with the data offset it addresses. Returns an
  * error at the first index out of range. */
-#define ST_FOR_ELEMENTS(x, ix, a, OFF, POS, BODY)                                          \
-    do {                                                                                   \
-        int64_t xs_[ST_MAX_RANK], c_[ST_MAX_RANK] = {0};                                   \
-        st_contig_strides((x)->ndim, (x)->dims, xs_);                                      \
-        size_t n_ = st_tensor_nelem(ix);                                                   \
-        int64_t base_ = 0;                                                                 \
-        for (size_t POS = 0; POS < n_; POS++) {                                            \
-            int64_t w_ = 0;                                                                \
-            if ((s = wrap_index((ix), POS, (x)->dims[a], &w_, err))) goto fail;           \
-            int64_t OFF = base_ + w_ * xs_[a];                                             \
-            BODY;                                                                          \
-            for (int d_ = (ix)->ndim - 1; d_ >= 0; d_--) {                                 \
-                if (d_ != (a)) base_ += xs_[d_];                                           \
-                if (++c_[d_] < (ix)->dims[d_]) break;                                      \
-                if (d_ != (a)) base_ -= c_[d_] * xs_[d_];                                  \
-                c_[d_] = 0;                                                                \
-            }                                                                              \
-        }                                                                                  \
+#define ST_FOR_ELEMENTS(x, ix, a, OFF, POS, BODY)                               \
+    do {                                                                        \
+        int64_t xs_[ST_MAX_RANK], c_[ST_MAX_RANK] = {0};                        \
+        st_contig_strides((x)->ndim, (x)->dims, xs_);                           \
+        size_t n_ = st_tensor_nelem(ix);                                        \
+        int64_t base_ = 0;                                                      \
+        for (size_t POS = 0; POS < n_; POS++) {                                 \
+            int64_t w_ = 0;                                                     \
+            if ((s = wrap_index((ix), POS, (x)->dims[a], &w_, err))) goto fail; \
+            int64_t OFF = base_ + w_ * xs_[a];                                  \
+            BODY;                                                               \
+            for (int d_ = (ix)->ndim - 1; d_ >= 0; d_--) {                      \
+                if (d_ != (a)) base_ += xs_[d_];                                \
+                if (++c_[d_] < (ix)->dims[d_]) break;                           \
+                if (d_ != (a)) base_ -= c_[d_] * xs_[d_];                       \
+                c_[d_] = 0;                                                     \
+            }                                                                   \
+        }                                                                       \
     } while (0)
 
 static st_status run_gather_el(st_kctx *k, st_error *err) {
@@ -169,8 +173,9 @@ static st_status run_gather_el(st_kctx *k, st_error *err) {
     st_tensor *y = st_out(k, 0, x->dtype, ix->ndim, ix->dims, err);
     if (!y) return st_tsr_out_status(k, 0, err);
     size_t es = st_dtype_size(x->dtype);
-    ST_FOR_ELEMENTS(x, ix, a, off, pos,
-                    copy_elems((char *)y->data + pos * es, (const char *)x->data + off * (int64_t)es, 1, es));
+    ST_FOR_ELEMENTS(
+        x, ix, a, off, pos,
+        copy_elems((char *)y->data + pos * es, (const char *)x->data + off * (int64_t)es, 1, es));
     return st_tsr_own_strings(y, 0, st_tensor_nelem(y), err);
 fail:
     /* leave no borrowed strings behind in a partly written string output */
@@ -193,8 +198,8 @@ st_status st_tsr_prep_gather_el(st_kctx *k, st_error *err) {
 typedef struct gnd_shape {
     int nd;
     int64_t dims[ST_MAX_RANK];
-    int b;          /* batch_dims */
-    int64_t kk;     /* index tuple length */
+    int b;      /* batch_dims */
+    int64_t kk; /* index tuple length */
 } gnd_shape;
 
 static st_status gnd_check(st_kctx *k, const st_tensor *x, const st_tensor *ix, gnd_shape *g,
@@ -213,9 +218,11 @@ static st_status gnd_check(st_kctx *k, const st_tensor *x, const st_tensor *ix, 
                          (long long)kk, r);
     for (int d = 0; d < b; d++)
         if (x->dims[d] != ix->dims[d])
-            return st_errorf(err, ST_ERR_INVALID, "batch dim %d differs between data and indices", d);
+            return st_errorf(err, ST_ERR_INVALID, "batch dim %d differs between data and indices",
+                             d);
     int nd = q - 1 + r - (int)b - (int)kk;
-    if (nd > ST_MAX_RANK) return st_errorf(err, ST_ERR_LIMIT, "output rank exceeds %d", ST_MAX_RANK);
+    if (nd > ST_MAX_RANK)
+        return st_errorf(err, ST_ERR_LIMIT, "output rank exceeds %d", ST_MAX_RANK);
     int o = 0;
     for (int d = 0; d < q - 1; d++) g->dims[o++] = ix->dims[d];
     for (int d = (int)(b + kk); d < r; d++) g->dims[o++] = x->dims[d];
@@ -276,37 +283,37 @@ typedef void (*red_fn)(void *dst, const void *src, size_t n);
 
 /* Numeric element types: name, dtype, storage type T, compute type C, load (T -> C) and
  * store (C -> T) expressions of `v`. */
-#define ST_RED_TYPES(X)                                                                  \
-    X(f32, ST_DTYPE_F32, float, float, v, v)                                            \
-    X(f64, ST_DTYPE_F64, double, double, v, v)                                          \
-    X(i8, ST_DTYPE_I8, int8_t, int64_t, v, (int8_t)v)                                   \
-    X(i16, ST_DTYPE_I16, int16_t, int64_t, v, (int16_t)v)                               \
-    X(i32, ST_DTYPE_I32, int32_t, int64_t, v, (int32_t)v)                               \
-    X(i64, ST_DTYPE_I64, int64_t, int64_t, v, v)                                        \
-    X(u8, ST_DTYPE_U8, uint8_t, uint64_t, v, (uint8_t)v)                                \
-    X(u16, ST_DTYPE_U16, uint16_t, uint64_t, v, (uint16_t)v)                            \
-    X(u32, ST_DTYPE_U32, uint32_t, uint64_t, v, (uint32_t)v)                            \
-    X(u64, ST_DTYPE_U64, uint64_t, uint64_t, v, v)                                      \
-    X(b8, ST_DTYPE_BOOL, uint8_t, uint64_t, v, (uint8_t)(v != 0))                       \
-    X(f16, ST_DTYPE_F16, uint16_t, float, st_f16_to_f32(v), st_f32_to_f16(v))           \
+#define ST_RED_TYPES(X)                                                       \
+    X(f32, ST_DTYPE_F32, float, float, v, v)                                  \
+    X(f64, ST_DTYPE_F64, double, double, v, v)                                \
+    X(i8, ST_DTYPE_I8, int8_t, int64_t, v, (int8_t)v)                         \
+    X(i16, ST_DTYPE_I16, int16_t, int64_t, v, (int16_t)v)                     \
+    X(i32, ST_DTYPE_I32, int32_t, int64_t, v, (int32_t)v)                     \
+    X(i64, ST_DTYPE_I64, int64_t, int64_t, v, v)                              \
+    X(u8, ST_DTYPE_U8, uint8_t, uint64_t, v, (uint8_t)v)                      \
+    X(u16, ST_DTYPE_U16, uint16_t, uint64_t, v, (uint16_t)v)                  \
+    X(u32, ST_DTYPE_U32, uint32_t, uint64_t, v, (uint32_t)v)                  \
+    X(u64, ST_DTYPE_U64, uint64_t, uint64_t, v, v)                            \
+    X(b8, ST_DTYPE_BOOL, uint8_t, uint64_t, v, (uint8_t)(v != 0))             \
+    X(f16, ST_DTYPE_F16, uint16_t, float, st_f16_to_f32(v), st_f32_to_f16(v)) \
     X(bf16, ST_DTYPE_BF16, uint16_t, float, st_bf16_to_f32(v), st_f32_to_bf16(v))
 
 /* One function per (type, reduction): d[i] = EXPR(d[i], s[i]) in the compute type. */
-#define ST_RED_ONE_(tn, on, T, C, LOAD, STORE, EXPR)                                     \
-    static inline C ld_##tn##_##on(T v) { return (C)(LOAD); }                            \
-    static inline T sto_##tn##_##on(C v) { return STORE; }                               \
-    static void red_##tn##_##on(void *dst, const void *src, size_t n) {                  \
-        T *d = dst;                                                                      \
-        const T *s = src;                                                                \
-        for (size_t i = 0; i < n; i++) {                                                 \
-            C a = ld_##tn##_##on(d[i]), b = ld_##tn##_##on(s[i]);                        \
-            d[i] = sto_##tn##_##on((C)(EXPR));                                           \
-        }                                                                                \
+#define ST_RED_ONE_(tn, on, T, C, LOAD, STORE, EXPR)                    \
+    static inline C ld_##tn##_##on(T v) { return (C)(LOAD); }           \
+    static inline T sto_##tn##_##on(C v) { return STORE; }              \
+    static void red_##tn##_##on(void *dst, const void *src, size_t n) { \
+        T *d = dst;                                                     \
+        const T *s = src;                                               \
+        for (size_t i = 0; i < n; i++) {                                \
+            C a = ld_##tn##_##on(d[i]), b = ld_##tn##_##on(s[i]);       \
+            d[i] = sto_##tn##_##on((C)(EXPR));                          \
+        }                                                               \
     }
-#define ST_RED_FN_(tn, dt, T, C, LOAD, STORE)                                            \
-    ST_RED_ONE_(tn, add, T, C, LOAD, STORE, a + b)                                       \
-    ST_RED_ONE_(tn, mul, T, C, LOAD, STORE, a * b)                                       \
-    ST_RED_ONE_(tn, max, T, C, LOAD, STORE, a > b ? a : b)                               \
+#define ST_RED_FN_(tn, dt, T, C, LOAD, STORE)              \
+    ST_RED_ONE_(tn, add, T, C, LOAD, STORE, a + b)         \
+    ST_RED_ONE_(tn, mul, T, C, LOAD, STORE, a *b)          \
+    ST_RED_ONE_(tn, max, T, C, LOAD, STORE, a > b ? a : b) \
     ST_RED_ONE_(tn, min, T, C, LOAD, STORE, a < b ? a : b)
 ST_RED_TYPES(ST_RED_FN_)
 #undef ST_RED_FN_
@@ -329,8 +336,8 @@ static st_status red_parse(st_kctx *k, red_op *op, st_error *err) {
         if (!strcmp(r, names[i])) {
             *op = (red_op)i;
             if (*op != RED_NONE && !red_pick(st_in(k, 0)->dtype, *op))
-                return st_errorf(err, ST_ERR_UNSUPPORTED, "reduction %s is not defined for %s",
-                                 r, st_dtype_name(st_in(k, 0)->dtype));
+                return st_errorf(err, ST_ERR_UNSUPPORTED, "reduction %s is not defined for %s", r,
+                                 st_dtype_name(st_in(k, 0)->dtype));
             return ST_OK;
         }
     return st_errorf(err, ST_ERR_INVALID, "unknown reduction \"%s\"", r);
@@ -413,7 +420,8 @@ st_status st_tsr_prep_scatter_el(st_kctx *k, st_error *err) {
 static st_status snd_check(st_kctx *k, red_op *op, st_error *err) {
     const st_tensor *x = st_in(k, 0), *ix = st_in(k, 1), *u = st_in(k, 2);
     if (!x || !ix || !u || ix->dtype != ST_DTYPE_I64 || u->dtype != x->dtype)
-        return st_errorf(err, ST_ERR_INVALID, "needs data, int64 indices and updates of data's type");
+        return st_errorf(err, ST_ERR_INVALID,
+                         "needs data, int64 indices and updates of data's type");
     int r = x->ndim, q = ix->ndim;
     if (q < 1 || r < 1) return st_errorf(err, ST_ERR_INVALID, "data and indices need rank >= 1");
     int64_t kk = ix->dims[q - 1];
@@ -423,7 +431,8 @@ static st_status snd_check(st_kctx *k, red_op *op, st_error *err) {
         return st_errorf(err, ST_ERR_INVALID, "updates rank %d, expected %d", u->ndim,
                          q - 1 + r - (int)kk);
     for (int d = 0; d < q - 1; d++)
-        if (u->dims[d] != ix->dims[d]) return st_errorf(err, ST_ERR_INVALID, "updates shape mismatch");
+        if (u->dims[d] != ix->dims[d])
+            return st_errorf(err, ST_ERR_INVALID, "updates shape mismatch");
     for (int d = (int)kk; d < r; d++)
         if (u->dims[q - 1 + d - kk] != x->dims[d])
             return st_errorf(err, ST_ERR_INVALID, "updates shape mismatch");
@@ -448,8 +457,9 @@ static st_status run_scatternd(st_kctx *k, st_error *err) {
             int64_t n = x->dims[j], v = iv[t * (size_t)kk + j];
             int64_t w = v < 0 ? v + n : v;
             if (w < 0 || w >= n)
-                return st_errorf(err, ST_ERR_INVALID, "index %lld is out of range for a dim of %lld",
-                                 (long long)v, (long long)n);
+                return st_errorf(err, ST_ERR_INVALID,
+                                 "index %lld is out of range for a dim of %lld", (long long)v,
+                                 (long long)n);
             off += w * xs[j];
         }
         if ((s = red_apply(y, (size_t)off, (const char *)u->data + t * chunk * es, chunk, op, err)))
@@ -544,8 +554,10 @@ static bool is_nonzero(const st_tensor *t, size_t i) {
     case ST_DTYPE_F64: return ((const double *)t->data)[i] != 0;
     case ST_DTYPE_F16:
     case ST_DTYPE_BF16: return (((const uint16_t *)t->data)[i] & 0x7fff) != 0;
-    case ST_DTYPE_C64: return ((const float *)t->data)[2 * i] != 0 || ((const float *)t->data)[2 * i + 1] != 0;
-    case ST_DTYPE_C128: return ((const double *)t->data)[2 * i] != 0 || ((const double *)t->data)[2 * i + 1] != 0;
+    case ST_DTYPE_C64:
+        return ((const float *)t->data)[2 * i] != 0 || ((const float *)t->data)[2 * i + 1] != 0;
+    case ST_DTYPE_C128:
+        return ((const double *)t->data)[2 * i] != 0 || ((const double *)t->data)[2 * i + 1] != 0;
     default: {
         size_t es = st_dtype_size(t->dtype);
         const uint8_t *p = (const uint8_t *)t->data + i * es;
@@ -628,7 +640,8 @@ static st_status run_compress(st_kctx *k, st_error *err) {
     for (size_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < ST_MIN(cn, n); i++)
             if (cv[i]) {
-                copy_elems(dst, (const char *)x->data + (o * (size_t)n + (size_t)i) * row, inner, es);
+                copy_elems(dst, (const char *)x->data + (o * (size_t)n + (size_t)i) * row, inner,
+                           es);
                 dst += row;
             }
     return st_tsr_own_strings(y, 0, st_tensor_nelem(y), err);
@@ -656,12 +669,12 @@ st_status st_tsr_prep_compress(st_kctx *k, st_error *err) {
 
 typedef int (*elem_cmp)(const void *a, const void *b);
 
-#define ST_CMP_NUM_(name, T)                                                  \
-    static int cmp_##name(const void *pa, const void *pb) {                   \
-        T a, b;                                                               \
-        memcpy(&a, pa, sizeof a);                                             \
-        memcpy(&b, pb, sizeof b);                                             \
-        return (a > b) - (a < b);                                             \
+#define ST_CMP_NUM_(name, T)                                \
+    static int cmp_##name(const void *pa, const void *pb) { \
+        T a, b;                                             \
+        memcpy(&a, pa, sizeof a);                           \
+        memcpy(&b, pb, sizeof b);                           \
+        return (a > b) - (a < b);                           \
     }
 ST_CMP_NUM_(i8, int8_t)
 ST_CMP_NUM_(i16, int16_t)
@@ -679,8 +692,12 @@ static int cmp_dbl(double a, double b) {
     if (na || nb) return na - nb;
     return (a > b) - (a < b);
 }
-static int cmp_f32(const void *a, const void *b) { return cmp_dbl(*(const float *)a, *(const float *)b); }
-static int cmp_f64(const void *a, const void *b) { return cmp_dbl(*(const double *)a, *(const double *)b); }
+static int cmp_f32(const void *a, const void *b) {
+    return cmp_dbl(*(const float *)a, *(const float *)b);
+}
+static int cmp_f64(const void *a, const void *b) {
+    return cmp_dbl(*(const double *)a, *(const double *)b);
+}
 static int cmp_f16(const void *a, const void *b) {
     return cmp_dbl(st_f16_to_f32(*(const uint16_t *)a), st_f16_to_f32(*(const uint16_t *)b));
 }
@@ -707,11 +724,11 @@ static int cmp_str(const void *a, const void *b) {
 
 static elem_cmp cmp_pick(st_dtype dt) {
     static const elem_cmp table[ST_DTYPE_COUNT] = {
-        [ST_DTYPE_F32] = cmp_f32,   [ST_DTYPE_U8] = cmp_u8,     [ST_DTYPE_I8] = cmp_i8,
-        [ST_DTYPE_U16] = cmp_u16,   [ST_DTYPE_I16] = cmp_i16,   [ST_DTYPE_I32] = cmp_i32,
+        [ST_DTYPE_F32] = cmp_f32,   [ST_DTYPE_U8] = cmp_u8,      [ST_DTYPE_I8] = cmp_i8,
+        [ST_DTYPE_U16] = cmp_u16,   [ST_DTYPE_I16] = cmp_i16,    [ST_DTYPE_I32] = cmp_i32,
         [ST_DTYPE_I64] = cmp_i64,   [ST_DTYPE_STRING] = cmp_str, [ST_DTYPE_BOOL] = cmp_u8,
-        [ST_DTYPE_F16] = cmp_f16,   [ST_DTYPE_F64] = cmp_f64,   [ST_DTYPE_U32] = cmp_u32,
-        [ST_DTYPE_U64] = cmp_u64,   [ST_DTYPE_C64] = cmp_c64,   [ST_DTYPE_C128] = cmp_c128,
+        [ST_DTYPE_F16] = cmp_f16,   [ST_DTYPE_F64] = cmp_f64,    [ST_DTYPE_U32] = cmp_u32,
+        [ST_DTYPE_U64] = cmp_u64,   [ST_DTYPE_C64] = cmp_c64,    [ST_DTYPE_C128] = cmp_c128,
         [ST_DTYPE_BF16] = cmp_bf16,
     };
     return (unsigned)dt < ST_DTYPE_COUNT ? table[dt] : NULL;
@@ -752,11 +769,16 @@ static st_status run_unique(st_kctx *k, st_error *err) {
     const st_tensor *x = st_in(k, 0);
     const st_attr *aa = st_node_attr(k->node, "axis");
     bool sorted = st_attr_int(k->node, "sorted", 1) != 0;
-    uniq_ctx c = {.base = x->data, .es = st_dtype_size(x->dtype), .outer = 1, .inner = 1,
+    uniq_ctx c = {.base = x->data,
+                  .es = st_dtype_size(x->dtype),
+                  .outer = 1,
+                  .inner = 1,
                   .cmp = cmp_pick(x->dtype)};
     int a = -1;
     st_status s = ST_OK;
-    if (!c.cmp) return st_errorf(err, ST_ERR_UNSUPPORTED, "Unique does not take %s", st_dtype_name(x->dtype));
+    if (!c.cmp)
+        return st_errorf(err, ST_ERR_UNSUPPORTED, "Unique does not take %s",
+                         st_dtype_name(x->dtype));
     if (aa) {
         if (x->ndim == 0) return st_errorf(err, ST_ERR_INVALID, "axis given for a scalar");
         if ((s = st_norm_axis(aa->i, x->ndim, &a, err))) return s;
@@ -768,11 +790,11 @@ static st_status run_unique(st_kctx *k, st_error *err) {
     }
     size_t n = c.n, U = 0;
     size_t *ord = st_malloc((n ? n : 1) * sizeof *ord);
-    size_t *grp = st_malloc((n ? n : 1) * sizeof *grp);   /* slice -> group */
+    size_t *grp = st_malloc((n ? n : 1) * sizeof *grp); /* slice -> group */
     size_t *first = st_malloc((n ? n : 1) * sizeof *first);
     size_t *cnt = st_calloc(n ? n : 1, sizeof *cnt);
-    size_t *pos = st_malloc((n ? n : 1) * sizeof *pos);   /* group -> output position */
-    size_t *gat = st_malloc((n ? n : 1) * sizeof *gat);   /* output position -> group */
+    size_t *pos = st_malloc((n ? n : 1) * sizeof *pos); /* group -> output position */
+    size_t *gat = st_malloc((n ? n : 1) * sizeof *gat); /* output position -> group */
     if (!ord || !grp || !first || !cnt || !pos || !gat) {
         s = st_error_nomem(err);
         goto fail;
@@ -805,8 +827,8 @@ static st_status run_unique(st_kctx *k, st_error *err) {
         size_t row = c.inner * c.es;
         for (size_t o = 0; o < c.outer; o++)
             for (size_t p = 0; p < U; p++)
-                memcpy((char *)y->data + (o * U + p) * row,
-                       c.base + (o * n + first[gat[p]]) * row, row);
+                memcpy((char *)y->data + (o * U + p) * row, c.base + (o * n + first[gat[p]]) * row,
+                       row);
         if ((s = st_tsr_own_strings(y, 0, st_tensor_nelem(y), err))) goto fail;
     }
     for (int oi = 1; oi < 4; oi++) {

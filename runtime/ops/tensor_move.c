@@ -18,15 +18,15 @@ static void declare_rank(st_kctx *k, st_dtype dtype, int ndim) {
 
 /* Copy x into a fresh output 0 through strides ss over dims (ndim), then own strings. */
 static st_status out_strided(st_kctx *k, int oi, const st_tensor *x, int ondim,
-                             const int64_t *odims, int vnd, const int64_t *vdims,
-                             const int64_t *ss, int64_t base, st_error *err) {
+                             const int64_t *odims, int vnd, const int64_t *vdims, const int64_t *ss,
+                             int64_t base, st_error *err) {
     st_tensor *y = st_out(k, oi, x->dtype, ondim, odims, err);
     if (!y) return st_tsr_out_status(k, oi, err);
     size_t es = st_dtype_size(x->dtype);
     int64_t ds[ST_TSR_MAXD];
     contig(vnd, vdims, ds);
-    st_tsr_copy_strided(k->pool, vnd, vdims, y->data, ds, (const char *)x->data + base * (int64_t)es,
-                        ss, es);
+    st_tsr_copy_strided(k->pool, vnd, vdims, y->data, ds,
+                        (const char *)x->data + base * (int64_t)es, ss, es);
     return st_tsr_own_strings(y, 0, st_tensor_nelem(y), err);
 }
 
@@ -150,8 +150,8 @@ st_status st_tsr_prep_concat(st_kctx *k, st_error *err) {
 
 /* Sizes of the n_out parts along the axis; `have` is false when they depend on a
  * non-constant input (prepare only). */
-static st_status split_sizes(st_kctx *k, const st_tensor *x, bool at_run, int *axis,
-                             int64_t *sizes, bool *have, st_error *err) {
+static st_status split_sizes(st_kctx *k, const st_tensor *x, bool at_run, int *axis, int64_t *sizes,
+                             bool *have, st_error *err) {
     int n = k->n_out;
     if (x->ndim == 0) return st_errorf(err, ST_ERR_INVALID, "Split input must have rank >= 1");
     st_status s = st_norm_axis(st_attr_int(k->node, "axis", 0), x->ndim, axis, err);
@@ -171,7 +171,8 @@ static st_status split_sizes(st_kctx *k, const st_tensor *x, bool at_run, int *a
     } else if (!from_input) {
         const int64_t *v;
         m = st_attr_ints(k->node, "split", &v);
-        if (m > (size_t)n) return st_errorf(err, ST_ERR_INVALID, "split has %zu entries for %d outputs", m, n);
+        if (m > (size_t)n)
+            return st_errorf(err, ST_ERR_INVALID, "split has %zu entries for %d outputs", m, n);
         if (m) memcpy(sizes, v, m * sizeof *v);
     }
     if (m) {
@@ -268,8 +269,8 @@ typedef struct slice_plan {
 } slice_plan;
 
 /* ready = false when a needed input is not constant (prepare only). */
-static st_status slice_make(st_kctx *k, const st_tensor *x, bool at_run, slice_plan *p,
-                            bool *ready, st_error *err) {
+static st_status slice_make(st_kctx *k, const st_tensor *x, bool at_run, slice_plan *p, bool *ready,
+                            st_error *err) {
     int r = x->ndim;
     int64_t st[ST_MAX_RANK], en[ST_MAX_RANK], ax[ST_MAX_RANK], sp[ST_MAX_RANK];
     size_t ns, ne, na = 0, nsp = 0;
@@ -445,8 +446,8 @@ st_status st_tsr_prep_expand(st_kctx *k, st_error *err) {
 
 /* ==== Tile ============================================================================ */
 
-static st_status tile_reps(st_kctx *k, const st_tensor *x, bool at_run, int64_t *reps,
-                           bool *ready, st_error *err) {
+static st_status tile_reps(st_kctx *k, const st_tensor *x, bool at_run, int64_t *reps, bool *ready,
+                           st_error *err) {
     int r = x->ndim;
     *ready = true;
     const st_tensor *t = at_run ? st_in(k, 1) : st_in_const(k, 1);

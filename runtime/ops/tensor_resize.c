@@ -28,12 +28,12 @@ typedef struct rs_params {
     rs_mode mode;
     ct_mode ct;
     nn_mode nm;
-    double a;          /* cubic_coeff_a */
-    bool exclude;      /* exclude_outside */
-    double extrap;     /* extrapolation_value */
-    bool antialias;    /* linear / cubic: widen the filter by 1/scale when shrinking */
-    int aspect;        /* keep_aspect_ratio_policy: 0 stretch, 1 not_larger, 2 not_smaller */
-    int naxes;         /* axes the scales / sizes / roi inputs name (opset 18) */
+    double a;       /* cubic_coeff_a */
+    bool exclude;   /* exclude_outside */
+    double extrap;  /* extrapolation_value */
+    bool antialias; /* linear / cubic: widen the filter by 1/scale when shrinking */
+    int aspect;     /* keep_aspect_ratio_policy: 0 stretch, 1 not_larger, 2 not_smaller */
+    int naxes;      /* axes the scales / sizes / roi inputs name (opset 18) */
     int axes[ST_MAX_RANK];
     int r;
     int64_t out[ST_MAX_RANK];
@@ -53,9 +53,9 @@ static st_status parse_enum(const char *v, const char *const *names, int n, int 
 
 static st_status rs_attrs(st_kctx *k, bool upsample, rs_params *p, st_error *err) {
     static const char *const modes[] = {"nearest", "linear", "cubic"};
-    static const char *const cts[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
-                                      "asymmetric", "tf_half_pixel_for_nn",
-                                      "tf_crop_and_resize", "half_pixel_symmetric"};
+    static const char *const cts[] = {
+        "half_pixel",           "pytorch_half_pixel", "align_corners",       "asymmetric",
+        "tf_half_pixel_for_nn", "tf_crop_and_resize", "half_pixel_symmetric"};
     static const char *const aspects[] = {"stretch", "not_larger", "not_smaller"};
     static const char *const nms[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     int v = 0;
@@ -76,8 +76,7 @@ static st_status rs_attrs(st_kctx *k, bool upsample, rs_params *p, st_error *err
         return ST_OK;
     }
     if ((s = parse_enum(st_attr_string(k->node, "coordinate_transformation_mode", "half_pixel"),
-                        cts, k->opset >= 19 ? 7 : 6, &v, "coordinate_transformation_mode",
-                        err)))
+                        cts, k->opset >= 19 ? 7 : 6, &v, "coordinate_transformation_mode", err)))
         return s;
     p->ct = (ct_mode)v;
     if ((s = parse_enum(st_attr_string(k->node, "nearest_mode", "round_prefer_floor"), nms, 4, &v,
@@ -89,8 +88,8 @@ static st_status rs_attrs(st_kctx *k, bool upsample, rs_params *p, st_error *err
     p->extrap = st_attr_float(k->node, "extrapolation_value", 0.0);
     if (k->opset < 18) return ST_OK;
     p->antialias = st_attr_int(k->node, "antialias", 0) != 0;
-    if ((s = parse_enum(st_attr_string(k->node, "keep_aspect_ratio_policy", "stretch"), aspects,
-                        3, &p->aspect, "keep_aspect_ratio_policy", err)))
+    if ((s = parse_enum(st_attr_string(k->node, "keep_aspect_ratio_policy", "stretch"), aspects, 3,
+                        &p->aspect, "keep_aspect_ratio_policy", err)))
         return s;
     const int64_t *ax;
     size_t n = st_attr_ints(k->node, "axes", &ax);
@@ -188,11 +187,11 @@ static st_status rs_params_get(st_kctx *k, bool upsample, bool at_run, rs_params
         p->roi_s[d] = 0;
         p->roi_e[d] = 1;
     }
-#define ST_RS_IN_(i, t)                                             \
-    const st_tensor *t = at_run ? st_in(k, i) : st_in_const(k, i);   \
-    if (st_has_in(k, i) && !t) {                                    \
-        *ready = false;                                             \
-        return ST_OK;                                               \
+#define ST_RS_IN_(i, t)                                            \
+    const st_tensor *t = at_run ? st_in(k, i) : st_in_const(k, i); \
+    if (st_has_in(k, i) && !t) {                                   \
+        *ready = false;                                            \
+        return ST_OK;                                              \
     }
     if (upsample && k->opset < 9) {
         if (k->opset < 7) {
@@ -336,9 +335,9 @@ static st_status rs_run_nearest(st_kctx *k, const rs_params *p, st_tensor *y, st
 
 typedef struct rs_axis {
     int taps;
-    int64_t *idx;   /* out * taps source indices */
-    double *w;      /* out * taps weights */
-    bool *outside;  /* out flags (tf_crop_and_resize) */
+    int64_t *idx;  /* out * taps source indices */
+    double *w;     /* out * taps weights */
+    bool *outside; /* out flags (tf_crop_and_resize) */
     bool identity;
 } rs_axis;
 
@@ -431,7 +430,8 @@ static void rs_axis_fill(const rs_params *p, int d, int64_t in, rs_axis *ax) {
         }
         for (int t = 0; t < T && ax->identity; t++) {
             double want = ix[t] == o ? 1.0 : 0.0;
-            if (fabs(w[t] - want) > 1e-12 && !(ix[t] == o && fabs(w[t]) < 1e-12)) ax->identity = false;
+            if (fabs(w[t] - want) > 1e-12 && !(ix[t] == o && fabs(w[t]) < 1e-12))
+                ax->identity = false;
         }
         if (ax->identity) {
             double s = 0;
@@ -496,7 +496,9 @@ static void store_double(st_tensor *y, const double *v, size_t n) {
     }
     size_t bits = st_dtype_size(y->dtype) * 8;
     bool sgn = st_dtype_is_signed(y->dtype);
-    double hi = y->dtype == ST_DTYPE_BOOL ? 1 : sgn ? ldexp(1, (int)bits - 1) - 1 : ldexp(1, (int)bits) - 1;
+    double hi = y->dtype == ST_DTYPE_BOOL ? 1
+                : sgn                     ? ldexp(1, (int)bits - 1) - 1
+                                          : ldexp(1, (int)bits) - 1;
     double lo = sgn ? -hi - 1 : 0;
     for (size_t i = 0; i < n; i++) {
         double r = nearbyint(v[i]);
@@ -505,8 +507,7 @@ static void store_double(st_tensor *y, const double *v, size_t n) {
             /* the clamp bounds round up to 2^63 / 2^64 in double */
             if (y->dtype == ST_DTYPE_I64)
                 ((int64_t *)y->data)[i] = r >= 9.2233720368547758e18 ? INT64_MAX : (int64_t)r;
-            else
-                ((uint64_t *)y->data)[i] = r >= 1.8446744073709552e19 ? UINT64_MAX : (uint64_t)r;
+            else ((uint64_t *)y->data)[i] = r >= 1.8446744073709552e19 ? UINT64_MAX : (uint64_t)r;
         } else {
             st_tensor_set_f64(y, i, r);
         }
@@ -633,8 +634,12 @@ static st_status rs_run_interp(st_kctx *k, const rs_params *p, st_tensor *y, st_
     memcpy(cur, x->dims, (size_t)r * sizeof *cur);
     for (int i = 0; i < no; i++) {
         int d = order[i];
-        rs_pass j = {.src = bufa, .dst = bufb, .n_in = (size_t)cur[d], .n_out = (size_t)p->out[d],
-                     .inner = 1, .ax = &ax[d]};
+        rs_pass j = {.src = bufa,
+                     .dst = bufb,
+                     .n_in = (size_t)cur[d],
+                     .n_out = (size_t)p->out[d],
+                     .inner = 1,
+                     .ax = &ax[d]};
         size_t outer = 1;
         for (int e = 0; e < d; e++) outer *= (size_t)cur[e];
         for (int e = d + 1; e < r; e++) j.inner *= (size_t)cur[e];
@@ -777,12 +782,11 @@ static double gs_pad_coord(const gs_params *p, double x, int64_t size) {
 typedef struct gs_job {
     const gs_params *p;
     const st_tensor *x, *g;
-    double *out;  /* N*C*Ho*Wo */
+    double *out; /* N*C*Ho*Wo */
     const double *in;
 } gs_job;
 
-static double gs_pixel(const double *plane, int64_t H, int64_t W, int64_t yi,
-                       int64_t xi) {
+static double gs_pixel(const double *plane, int64_t H, int64_t W, int64_t yi, int64_t xi) {
     if (yi < 0 || yi >= H || xi < 0 || xi >= W) return 0;
     return plane[yi * W + xi];
 }
@@ -817,8 +821,7 @@ static void gs_rows(void *arg, size_t b, size_t e) {
                         double yy = gs_pad_coord(p, fy - 1 + a, H);
                         for (int bb = 0; bb < 4; bb++) {
                             double xx = gs_pad_coord(p, fx - 1 + bb, W);
-                            v += wy[a] * wx[bb] *
-                                 gs_pixel(plane, H, W, (int64_t)yy, (int64_t)xx);
+                            v += wy[a] * wx[bb] * gs_pixel(plane, H, W, (int64_t)yy, (int64_t)xx);
                         }
                     }
                 } else {
@@ -886,8 +889,8 @@ static void gs_rows3(void *arg, size_t b, size_t e) {
                             double wq = (bx ? t[0] : 1 - t[0]) * (by ? t[1] : 1 - t[1]) *
                                         (bz ? t[2] : 1 - t[2]);
                             if (wq != 0)
-                                v += wq * gs_voxel(vol, D, H, W, (int64_t)z0 + bz,
-                                                   (int64_t)y0 + by, (int64_t)x0 + bx);
+                                v += wq * gs_voxel(vol, D, H, W, (int64_t)z0 + bz, (int64_t)y0 + by,
+                                                   (int64_t)x0 + bx);
                         }
                     }
                     j->out[(((n * C + c) * Do + d) * Ho + h) * Wo + w] = v;
@@ -916,8 +919,7 @@ static st_status run_gridsample(st_kctx *k, st_error *err) {
         memset(out, 0, nout * sizeof *out);
     } else {
         gs_job j = {.p = &p, .x = x, .g = g, .out = out, .in = in};
-        st_parallel_for(k->pool, (size_t)(od[0] * od[2]), 1, x->ndim == 5 ? gs_rows3 : gs_rows,
-                        &j);
+        st_parallel_for(k->pool, (size_t)(od[0] * od[2]), 1, x->ndim == 5 ? gs_rows3 : gs_rows, &j);
     }
     store_double(y, out, nout);
 done:
