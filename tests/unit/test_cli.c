@@ -81,8 +81,9 @@ Test(cli, info_text_and_json) {
     cr_assert(strstr(r->out, "pytorch"), "%s", r->out);
     cr_assert(strstr(r->out, "float32[batch,1,32,32]"), "%s", r->out);
     cr_assert(strstr(r->out, "Conv"), "%s", r->out);
-    r = run("info --json " MODEL " | /usr/bin/python3 -c \"import json,sys; d=json.load(sys.stdin); "
-            "print(d['format'], d['inputs'][0]['shape'], d['op_histogram']['Conv'], d['parameters'] > 30000)\"");
+    r = run(
+        "info --json " MODEL " | /usr/bin/python3 -c \"import json,sys; d=json.load(sys.stdin); "
+        "print(d['format'], d['inputs'][0]['shape'], d['op_histogram']['Conv'], d['parameters'] > 30000)\"");
     cr_assert_eq(r->status, 0, "%s", r->err);
     cr_assert_str_eq(r->out, "onnx ['batch', 1, 32, 32] 3 True\n");
 }
@@ -91,22 +92,26 @@ Test(cli, run_writes_outputs_and_latency) {
     char dir[64];
     ut_tmpdir(dir, sizeof dir, "stele-cli");
     char args[512];
-    snprintf(args, sizeof args,
-             "run " MODEL " --seed 7 --runs 3 --warmup 1 --threads 1 --output-dir %s --json | /usr/bin/python3 -c "
-             "\"import json,sys; d=json.load(sys.stdin); o=d['outputs'][0]; "
-             "print(o['name'], o['dtype'], o['shape'], o['path'].endswith('probabilities.npy'), "
-             "sorted(d['latency_ms']), d['latency_ms']['min'] <= d['latency_ms']['median'])\"",
-             dir);
+    snprintf(
+        args, sizeof args,
+        "run " MODEL
+        " --seed 7 --runs 3 --warmup 1 --threads 1 --output-dir %s --json | /usr/bin/python3 -c "
+        "\"import json,sys; d=json.load(sys.stdin); o=d['outputs'][0]; "
+        "print(o['name'], o['dtype'], o['shape'], o['path'].endswith('probabilities.npy'), "
+        "sorted(d['latency_ms']), d['latency_ms']['min'] <= d['latency_ms']['median'])\"",
+        dir);
     result *r = run(args);
     cr_assert_eq(r->status, 0, "%s", r->err);
-    cr_assert_str_eq(r->out, "probabilities float32 [1, 4] True ['mean', 'median', 'min', 'p90'] True\n");
+    cr_assert_str_eq(r->out,
+                     "probabilities float32 [1, 4] True ['mean', 'median', 'min', 'p90'] True\n");
     /* the output file is a real .npy of probabilities; the same seed gives the same bytes */
     char check[1024];
-    snprintf(check, sizeof check,
-             "run " MODEL " --seed 7 --output-dir %s/again >/dev/null && /usr/bin/python3 -c "
-             "\"import numpy as np; a=np.load('%s/probabilities.npy'); b=np.load('%s/again/probabilities.npy'); "
-             "print(a.shape, abs(a.sum()-1) < 1e-5, (a == b).all())\"",
-             dir, dir, dir);
+    snprintf(
+        check, sizeof check,
+        "run " MODEL " --seed 7 --output-dir %s/again >/dev/null && /usr/bin/python3 -c "
+        "\"import numpy as np; a=np.load('%s/probabilities.npy'); b=np.load('%s/again/probabilities.npy'); "
+        "print(a.shape, abs(a.sum()-1) < 1e-5, (a == b).all())\"",
+        dir, dir, dir);
     r = run(check);
     cr_assert_eq(r->status, 0, "%s", r->err);
     cr_assert_str_eq(r->out, "(1, 4) True True\n");
@@ -133,7 +138,8 @@ Test(cli, run_with_shape_and_input_errors) {
 
 Test(cli, bad_files_are_refused_in_one_line) {
     const char *cases[] = {"info /nonexistent/model.onnx", "run /nonexistent/model.onnx",
-                           "info /etc/hostname", "run /dev/null", "convert /etc/hostname /tmp/x.onnx"};
+                           "info /etc/hostname", "run /dev/null",
+                           "convert /etc/hostname /tmp/x.onnx"};
     for (int i = 0; i < 5; i++) {
         result *r = run(cases[i]);
         cr_assert_eq(r->status, 2, "%s", cases[i]);
@@ -158,7 +164,8 @@ Test(cli, convert_round_trip) {
     result *r = run(args);
     cr_assert_eq(r->status, 0, "%s", r->err);
     snprintf(args, sizeof args,
-             "run " MODEL " --seed 3 -o %s/a >/dev/null && %s run %s/copy.onnx --seed 3 -o %s/b >/dev/null && "
+             "run " MODEL
+             " --seed 3 -o %s/a >/dev/null && %s run %s/copy.onnx --seed 3 -o %s/b >/dev/null && "
              "cmp %s/a/probabilities.npy %s/b/probabilities.npy && echo same",
              dir, getenv("STELE"), dir, dir, dir, dir);
     r = run(args);

@@ -82,7 +82,8 @@ static st_value f32_value(int ndim, const int64_t *dims, float start) {
     cr_assert_eq(st_tensor_alloc(&v.tensor, ST_DTYPE_F32, ndim, dims, &err), ST_OK);
     v.kind = ST_VAL_TENSOR;
     float *p = v.tensor.data;
-    for (size_t i = 0; i < st_tensor_nelem(&v.tensor); i++) p[i] = start + (float)i * ((i % 2) ? -1.f : 1.f);
+    for (size_t i = 0; i < st_tensor_nelem(&v.tensor); i++)
+        p[i] = start + (float)i * ((i % 2) ? -1.f : 1.f);
     return v;
 }
 

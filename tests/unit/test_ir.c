@@ -40,7 +40,7 @@ Test(core, half_precision_round_trips) {
         float f = st_f16_to_f32((uint16_t)h);
         cr_assert_eq(st_f32_to_f16(f), (uint16_t)h, "half 0x%04x -> %g", h, f);
     }
-    cr_assert_eq(st_f32_to_f16(65520.f), 0x7c00);           /* rounds to infinity */
+    cr_assert_eq(st_f32_to_f16(65520.f), 0x7c00);            /* rounds to infinity */
     cr_assert_eq(st_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00); /* tie to even */
     cr_assert(isnan(st_f16_to_f32(st_f32_to_f16(NAN))));
     cr_assert_eq(st_f32_to_bf16(1.0f), 0x3f80);
@@ -91,8 +91,9 @@ Test(core, fast_half_conversions_match_reference) {
     }
     for (uint32_t h = 0; h < 0x10000; h++) {
         uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-        double want = exp == 0 ? ldexp(man, -24) : exp == 31 ? (man ? NAN : INFINITY)
-                                                             : ldexp(man | 0x400, (int)exp - 25);
+        double want = exp == 0    ? ldexp(man, -24)
+                      : exp == 31 ? (man ? NAN : INFINITY)
+                                  : ldexp(man | 0x400, (int)exp - 25);
         float got = st_f16_to_f32((uint16_t)h);
         if (sign) want = -want;
         if (want != want) cr_assert(got != got);

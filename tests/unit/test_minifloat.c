@@ -219,8 +219,7 @@ Test(minifloat, npy_in_and_out) {
     cr_assert_eq(st_value_read(npy, NULL, &plain, NULL, &err), ST_OK, "%s", err.msg);
     cr_assert_eq(plain.tensor.dtype, ST_DTYPE_F32);
     const float *f = plain.tensor.data;
-    cr_assert(f[0] == 448.0f && f[1] == 0 && signbit(f[1]) && f[2] == ldexpf(1, -9) &&
-              isnan(f[3]));
+    cr_assert(f[0] == 448.0f && f[1] == 0 && signbit(f[1]) && f[2] == ldexpf(1, -9) && isnan(f[3]));
     st_value_clear(&plain);
     st_value_info want;
     memset(&want, 0, sizeof want);

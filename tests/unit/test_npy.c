@@ -54,7 +54,9 @@ static const char *PY_PRELUDE =
     "    if k == 'b': return i % 3 == 0\n"
     "    return ((i - 3) * 0.5 + 1j * (i * 0.25)).astype(dt)\n";
 
-static int run_py(const char *body) { return ut_python_run(dir, "script.py", PY_PRELUDE, body, dir); }
+static int run_py(const char *body) {
+    return ut_python_run(dir, "script.py", PY_PRELUDE, body, dir);
+}
 
 /* ---- the values the Python side uses, computed in C --------------------------------- */
 
@@ -65,45 +67,50 @@ typedef struct code_row {
 
 /* Every numeric type numpy and stele share, in PY_PRELUDE's CODES order. */
 static const code_row codes[] = {
-    {"f2", ST_DTYPE_F16}, {"f4", ST_DTYPE_F32}, {"f8", ST_DTYPE_F64},  {"i1", ST_DTYPE_I8},
-    {"i2", ST_DTYPE_I16}, {"i4", ST_DTYPE_I32}, {"i8", ST_DTYPE_I64},  {"u1", ST_DTYPE_U8},
-    {"u2", ST_DTYPE_U16}, {"u4", ST_DTYPE_U32}, {"u8", ST_DTYPE_U64},  {"b1", ST_DTYPE_BOOL},
+    {"f2", ST_DTYPE_F16}, {"f4", ST_DTYPE_F32},   {"f8", ST_DTYPE_F64}, {"i1", ST_DTYPE_I8},
+    {"i2", ST_DTYPE_I16}, {"i4", ST_DTYPE_I32},   {"i8", ST_DTYPE_I64}, {"u1", ST_DTYPE_U8},
+    {"u2", ST_DTYPE_U16}, {"u4", ST_DTYPE_U32},   {"u8", ST_DTYPE_U64}, {"b1", ST_DTYPE_BOOL},
     {"c8", ST_DTYPE_C64}, {"c16", ST_DTYPE_C128},
 };
 
-static const char *const strs[] = {"a", "h\xc3\xa9llo", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
-                                   "\xf0\x9f\x98\x80x", "", "tab\tz"};
+static const char *const strs[] = {
+    "a", "h\xc3\xa9llo", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "\xf0\x9f\x98\x80x", "", "tab\tz"};
 
 /* Expected real and imaginary parts of element i. */
 static void expect(st_dtype t, size_t i, double *re, double *im) {
     double x = (double)i;
     *im = 0;
     switch (t) {
-    case ST_DTYPE_F16: case ST_DTYPE_F32: case ST_DTYPE_F64: case ST_DTYPE_BF16:
-        *re = (x - 3) * 0.5;
-        break;
-    case ST_DTYPE_I8: case ST_DTYPE_I16: case ST_DTYPE_I32: case ST_DTYPE_I64:
-        *re = x - 3;
-        break;
+    case ST_DTYPE_F16:
+    case ST_DTYPE_F32:
+    case ST_DTYPE_F64:
+    case ST_DTYPE_BF16: *re = (x - 3) * 0.5; break;
+    case ST_DTYPE_I8:
+    case ST_DTYPE_I16:
+    case ST_DTYPE_I32:
+    case ST_DTYPE_I64: *re = x - 3; break;
     case ST_DTYPE_U8: *re = (double)(uint8_t)(i * 7); break;
-    case ST_DTYPE_U16: case ST_DTYPE_U32: case ST_DTYPE_U64: *re = x * 7; break;
+    case ST_DTYPE_U16:
+    case ST_DTYPE_U32:
+    case ST_DTYPE_U64: *re = x * 7; break;
     case ST_DTYPE_BOOL: *re = i % 3 == 0; break;
-    default:
-        *re = (x - 3) * 0.5;
-        *im = x * 0.25;
+    default: *re = (x - 3) * 0.5; *im = x * 0.25;
     }
 }
 
 static void get(const st_tensor *t, size_t i, double *re, double *im) {
     *im = 0;
     switch (t->dtype) {
-#define G(e, T) case e: *re = (double)((const T *)t->data)[i]; break;
-        G(ST_DTYPE_F32, float) G(ST_DTYPE_F64, double) G(ST_DTYPE_I8, int8_t)
-        G(ST_DTYPE_I16, int16_t) G(ST_DTYPE_I32, int32_t) G(ST_DTYPE_I64, int64_t)
-        G(ST_DTYPE_U8, uint8_t) G(ST_DTYPE_U16, uint16_t) G(ST_DTYPE_U32, uint32_t)
-        G(ST_DTYPE_U64, uint64_t) G(ST_DTYPE_BOOL, uint8_t)
+#define G(e, T) \
+    case e: *re = (double)((const T *)t->data)[i]; break;
+        G(ST_DTYPE_F32, float)
+        G(ST_DTYPE_F64, double) G(ST_DTYPE_I8, int8_t) G(ST_DTYPE_I16, int16_t)
+            G(ST_DTYPE_I32, int32_t) G(ST_DTYPE_I64, int64_t) G(ST_DTYPE_U8, uint8_t)
+                G(ST_DTYPE_U16, uint16_t) G(ST_DTYPE_U32, uint32_t) G(ST_DTYPE_U64, uint64_t)
+                    G(ST_DTYPE_BOOL, uint8_t)
 #undef G
-    case ST_DTYPE_F16: *re = st_f16_to_f32(((const uint16_t *)t->data)[i]); break;
+                        case ST_DTYPE_F16 : *re = st_f16_to_f32(((const uint16_t *)t->data)[i]);
+        break;
     case ST_DTYPE_BF16: *re = st_bf16_to_f32(((const uint16_t *)t->data)[i]); break;
     case ST_DTYPE_C64:
         *re = ((const float *)t->data)[2 * i];
@@ -121,13 +128,16 @@ static void set(st_tensor *t, size_t i) {
     double re, im;
     expect(t->dtype, i, &re, &im);
     switch (t->dtype) {
-#define S(e, T) case e: ((T *)t->data)[i] = (T)re; break;
-        S(ST_DTYPE_F32, float) S(ST_DTYPE_F64, double) S(ST_DTYPE_I8, int8_t)
-        S(ST_DTYPE_I16, int16_t) S(ST_DTYPE_I32, int32_t) S(ST_DTYPE_I64, int64_t)
-        S(ST_DTYPE_U8, uint8_t) S(ST_DTYPE_U16, uint16_t) S(ST_DTYPE_U32, uint32_t)
-        S(ST_DTYPE_U64, uint64_t) S(ST_DTYPE_BOOL, uint8_t)
+#define S(e, T) \
+    case e: ((T *)t->data)[i] = (T)re; break;
+        S(ST_DTYPE_F32, float)
+        S(ST_DTYPE_F64, double) S(ST_DTYPE_I8, int8_t) S(ST_DTYPE_I16, int16_t)
+            S(ST_DTYPE_I32, int32_t) S(ST_DTYPE_I64, int64_t) S(ST_DTYPE_U8, uint8_t)
+                S(ST_DTYPE_U16, uint16_t) S(ST_DTYPE_U32, uint32_t) S(ST_DTYPE_U64, uint64_t)
+                    S(ST_DTYPE_BOOL, uint8_t)
 #undef S
-    case ST_DTYPE_F16: ((uint16_t *)t->data)[i] = st_f32_to_f16((float)re); break;
+                        case ST_DTYPE_F16 : ((uint16_t *)t->data)[i] = st_f32_to_f16((float)re);
+        break;
     case ST_DTYPE_BF16: ((uint16_t *)t->data)[i] = st_f32_to_bf16((float)re); break;
     case ST_DTYPE_C64:
         ((float *)t->data)[2 * i] = (float)re;
@@ -154,8 +164,8 @@ static void check_values(const st_tensor *t, st_dtype dt, int ndim, const int64_
         double re, im, ere, eim;
         get(t, i, &re, &im);
         expect(dt, i, &ere, &eim);
-        cr_assert(re == ere && im == eim, "%s: element %zu is %g%+gi, expected %g%+gi", what, i,
-                  re, im, ere, eim);
+        cr_assert(re == ere && im == eim, "%s: element %zu is %g%+gi, expected %g%+gi", what, i, re,
+                  im, ere, eim);
     }
 }
 
@@ -164,7 +174,8 @@ static void check_strings(const st_tensor *t, const char *const *want, size_t n,
     cr_assert_eq(st_tensor_nelem(t), n, "%s: %zu elements", what, st_tensor_nelem(t));
     const st_str *s = t->data;
     for (size_t i = 0; i < n; i++) {
-        cr_assert_eq(s[i].len, strlen(want[i]), "%s: element %zu has length %zu", what, i, s[i].len);
+        cr_assert_eq(s[i].len, strlen(want[i]), "%s: element %zu has length %zu", what, i,
+                     s[i].len);
         cr_assert(memcmp(s[i].data, want[i], s[i].len) == 0 && s[i].data[s[i].len] == 0,
                   "%s: element %zu is '%s', expected '%s'", what, i, s[i].data, want[i]);
     }
@@ -180,18 +191,17 @@ static void read_ok(const char *name, st_tensor *t) {
 
 Test(npy, reads_every_numeric_dtype_numpy_writes) {
     need_numpy();
-    int rc = run_py(
-        "for code in CODES:\n"
-        "    a = vals(code, 24).reshape(2, 3, 4)\n"
-        "    tag = code[1:]\n"
-        "    be = a.astype(np.dtype(code).newbyteorder('>'))\n"
-        "    np.save(f'{d}/{tag}.npy', a)\n"
-        "    np.save(f'{d}/{tag}_be.npy', be)\n"
-        "    np.save(f'{d}/{tag}_f.npy', np.asfortranarray(a))\n"
-        "    np.save(f'{d}/{tag}_bef.npy', np.asfortranarray(be))\n"
-        "    for v in (2, 3):\n"
-        "        with open(f'{d}/{tag}_v{v}.npy', 'wb') as f:\n"
-        "            np.lib.format.write_array(f, a, version=(v, 0))\n");
+    int rc = run_py("for code in CODES:\n"
+                    "    a = vals(code, 24).reshape(2, 3, 4)\n"
+                    "    tag = code[1:]\n"
+                    "    be = a.astype(np.dtype(code).newbyteorder('>'))\n"
+                    "    np.save(f'{d}/{tag}.npy', a)\n"
+                    "    np.save(f'{d}/{tag}_be.npy', be)\n"
+                    "    np.save(f'{d}/{tag}_f.npy', np.asfortranarray(a))\n"
+                    "    np.save(f'{d}/{tag}_bef.npy', np.asfortranarray(be))\n"
+                    "    for v in (2, 3):\n"
+                    "        with open(f'{d}/{tag}_v{v}.npy', 'wb') as f:\n"
+                    "            np.lib.format.write_array(f, a, version=(v, 0))\n");
     cr_assert_eq(rc, 0, "python generator failed");
     static const char *const variants[] = {"", "_be", "_f", "_bef", "_v2", "_v3"};
     int64_t dims[] = {2, 3, 4};
@@ -208,17 +218,17 @@ Test(npy, reads_every_numeric_dtype_numpy_writes) {
 
 Test(npy, reads_strings_scalars_and_empty_arrays) {
     need_numpy();
-    int rc = run_py(
-        "u = np.array(STRS).reshape(2, 3)\n"
-        "np.save(d + '/U.npy', u)\n"
-        "np.save(d + '/U_be.npy', u.astype('>U9'))\n"
-        "np.save(d + '/U_f.npy', np.asfortranarray(u))\n"
-        "np.save(d + '/S.npy', np.array([b'ab', b'', b'xyz\\x01']))\n"
-        "np.save(d + '/scalar.npy', np.float64(2.5))\n"
-        "np.save(d + '/empty.npy', np.zeros((0, 3), np.int32))\n"
-        "np.save(d + '/extremes.npy', np.array([-2**63, 2**63 - 1, 0], np.int64))\n"
-        "np.save(d + '/u64max.npy', np.array([2**64 - 1], np.uint64))\n"
-        "np.save(d + '/nan.npy', np.array([np.nan, np.inf, -np.inf, -0.0], np.float32))\n");
+    int rc =
+        run_py("u = np.array(STRS).reshape(2, 3)\n"
+               "np.save(d + '/U.npy', u)\n"
+               "np.save(d + '/U_be.npy', u.astype('>U9'))\n"
+               "np.save(d + '/U_f.npy', np.asfortranarray(u))\n"
+               "np.save(d + '/S.npy', np.array([b'ab', b'', b'xyz\\x01']))\n"
+               "np.save(d + '/scalar.npy', np.float64(2.5))\n"
+               "np.save(d + '/empty.npy', np.zeros((0, 3), np.int32))\n"
+               "np.save(d + '/extremes.npy', np.array([-2**63, 2**63 - 1, 0], np.int64))\n"
+               "np.save(d + '/u64max.npy', np.array([2**64 - 1], np.uint64))\n"
+               "np.save(d + '/nan.npy', np.array([np.nan, np.inf, -np.inf, -0.0], np.float32))\n");
     cr_assert_eq(rc, 0, "python generator failed");
     static const char *const names[] = {"U.npy", "U_be.npy", "U_f.npy"};
     for (size_t i = 0; i < ST_ARRAY_LEN(names); i++) {
@@ -259,11 +269,11 @@ Test(npy, reads_strings_scalars_and_empty_arrays) {
 
 Test(npy, reads_stored_and_deflated_npz) {
     need_numpy();
-    int rc = run_py(
-        "np.savez(d + '/stored.npz', a=vals('<i8', 24).reshape(2, 3, 4), b=np.array(STRS))\n"
-        "np.savez_compressed(d + '/deflated.npz', x=vals('<f4', 24).reshape(2, 3, 4),"
-        " y=vals('<c16', 24).reshape(2, 3, 4))\n"
-        "np.savez(d + '/none.npz')\n");
+    int rc =
+        run_py("np.savez(d + '/stored.npz', a=vals('<i8', 24).reshape(2, 3, 4), b=np.array(STRS))\n"
+               "np.savez_compressed(d + '/deflated.npz', x=vals('<f4', 24).reshape(2, 3, 4),"
+               " y=vals('<c16', 24).reshape(2, 3, 4))\n"
+               "np.savez(d + '/none.npz')\n");
     cr_assert_eq(rc, 0, "python generator failed");
     int64_t dims[] = {2, 3, 4};
     size_t n;
@@ -549,22 +559,21 @@ Test(npy, missing_file_and_bad_npz) {
 
 Test(npy, npz_member_errors_name_the_member) {
     need_numpy();
-    int rc = run_py(
-        "import zipfile\n"
-        "with zipfile.ZipFile(d + '/bad.npz', 'w') as z:\n"
-        "    z.writestr('good.npy', b'')\n"
-        "    z.writestr('evil.npy', b'\\x93NUMPY\\x01\\x00\\xff\\xff{}')\n"
-        "import io\n"
-        "buf = io.BytesIO(); np.save(buf, np.arange(1000.0))\n"
-        "with zipfile.ZipFile(d + '/trunc.npz', 'w', zipfile.ZIP_DEFLATED) as z:\n"
-        "    z.writestr('a.npy', buf.getvalue())\n"
-        "data = open(d + '/trunc.npz', 'rb').read()\n"
-        "open(d + '/trunc.npz', 'wb').write(data[:len(data) // 2])\n"
-        "with zipfile.ZipFile(d + '/crc.npz', 'w') as z:\n"
-        "    z.writestr('a.npy', buf.getvalue())\n"
-        "data = bytearray(open(d + '/crc.npz', 'rb').read())\n"
-        "data[200] ^= 0xFF\n"
-        "open(d + '/crc.npz', 'wb').write(data)\n");
+    int rc = run_py("import zipfile\n"
+                    "with zipfile.ZipFile(d + '/bad.npz', 'w') as z:\n"
+                    "    z.writestr('good.npy', b'')\n"
+                    "    z.writestr('evil.npy', b'\\x93NUMPY\\x01\\x00\\xff\\xff{}')\n"
+                    "import io\n"
+                    "buf = io.BytesIO(); np.save(buf, np.arange(1000.0))\n"
+                    "with zipfile.ZipFile(d + '/trunc.npz', 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                    "    z.writestr('a.npy', buf.getvalue())\n"
+                    "data = open(d + '/trunc.npz', 'rb').read()\n"
+                    "open(d + '/trunc.npz', 'wb').write(data[:len(data) // 2])\n"
+                    "with zipfile.ZipFile(d + '/crc.npz', 'w') as z:\n"
+                    "    z.writestr('a.npy', buf.getvalue())\n"
+                    "data = bytearray(open(d + '/crc.npz', 'rb').read())\n"
+                    "data[200] ^= 0xFF\n"
+                    "open(d + '/crc.npz', 'wb').write(data)\n");
     cr_assert_eq(rc, 0);
     size_t n;
     char **names;
@@ -599,8 +608,8 @@ static size_t seed(int which, uint8_t *b, size_t cap) {
     if (which == 0) {
         uint8_t data[6 * 8] = {0};
         for (int i = 0; i < 6; i++) data[i * 8 + 3] = (uint8_t)('a' + i);
-        return build(b, cap, 1, "{'descr': '>U2', 'fortran_order': True, 'shape': (2, 3), }",
-                     data, sizeof data);
+        return build(b, cap, 1, "{'descr': '>U2', 'fortran_order': True, 'shape': (2, 3), }", data,
+                     sizeof data);
     }
     float f[6] = {1, 2, 3, 4, 5, 6};
     return build(b, cap, 2, "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }", f,

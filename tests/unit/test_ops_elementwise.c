@@ -79,7 +79,9 @@ Test(elementwise, int_wrap_and_div_zero) {
     clear_all(in, 2);
 }
 
-static void attr_fmod1(st_graph *g, st_node *n) { st_node_add_attr(g, n, "fmod", ST_ATTR_INT)->i = 1; }
+static void attr_fmod1(st_graph *g, st_node *n) {
+    st_node_add_attr(g, n, "fmod", ST_ATTR_INT)->i = 1;
+}
 
 Test(elementwise, mod_signs) {
     int64_t a[] = {-4, 7, 5, 4, -7, 8}, b[] = {2, -3, 8, -2, 3, 5};
@@ -135,8 +137,8 @@ Test(elementwise, variadic_max_mean) {
 
 Test(elementwise, clip_inputs_and_attrs) {
     int8_t x[] = {-100, -5, 0, 5, 100}, lo = -10;
-    st_tensor in[3] = {ut_tensor(ST_DTYPE_I8, 1, (int64_t[]){5}, x),
-                       ut_tensor(ST_DTYPE_I8, 0, NULL, &lo), {0}};
+    st_tensor in[3] = {
+        ut_tensor(ST_DTYPE_I8, 1, (int64_t[]){5}, x), ut_tensor(ST_DTYPE_I8, 0, NULL, &lo), {0}};
     st_value o = run_ok("Clip", 13, 3, in, NULL);
     int8_t want[] = {-10, -5, 0, 5, 100};
     for (int i = 0; i < 5; i++) cr_assert_eq(((int8_t *)o.tensor.data)[i], want[i]);
@@ -194,7 +196,8 @@ Test(elementwise, cast_strings) {
 
     const char *txt[] = {"INF", "-inf", "NaN", "+INF", "0.5", "1e3"};
     st_tensor sin[1] = {ut_tensor(ST_DTYPE_STRING, 1, (int64_t[]){6}, NULL)};
-    for (int i = 0; i < 6; i++) st_tensor_set_string(&sin[0], (size_t)i, txt[i], strlen(txt[i]), NULL);
+    for (int i = 0; i < 6; i++)
+        st_tensor_set_string(&sin[0], (size_t)i, txt[i], strlen(txt[i]), NULL);
     o = run_ok("Cast", 13, 1, sin, attr_to_float);
     const float *y = o.tensor.data;
     cr_assert(isinf(y[0]) && y[0] > 0);
@@ -390,7 +393,8 @@ Test(elementwise, cast_same_type_is_a_view_with_equal_values) {
  * use libm. Both run on the same values and must agree within a few float32 ulp. */
 static void compare_f32_with_f64(const char *op, float lo, float hi) {
     enum { N = 20001 };
-    st_tensor xf = ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){N}, NULL), xd = ut_tensor(ST_DTYPE_F64, 1, (int64_t[]){N}, NULL);
+    st_tensor xf = ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){N}, NULL),
+              xd = ut_tensor(ST_DTYPE_F64, 1, (int64_t[]){N}, NULL);
     for (int i = 0; i < N; i++) {
         float v = lo + (hi - lo) * (float)i / (N - 1);
         ((float *)xf.data)[i] = v;
@@ -402,12 +406,12 @@ static void compare_f32_with_f64(const char *op, float lo, float hi) {
         double want = ((double *)od.tensor.data)[i];
         double tol = 4 * fabs(want) * 5.96e-8 + 1e-37;
         if (isinf((float)want) || isnan(want)) { /* beyond float32's range: inf too */
-            cr_assert(!!isinf(got) == !!isinf((float)want) && !!isnan(got) == !!isnan(want), "%s(%g)", op,
-                      ((float *)xf.data)[i]);
+            cr_assert(!!isinf(got) == !!isinf((float)want) && !!isnan(got) == !!isnan(want),
+                      "%s(%g)", op, ((float *)xf.data)[i]);
             continue;
         }
-        cr_assert(fabs(got - want) <= tol, "%s(%.9g) = %.9g, want %.17g", op,
-                  ((float *)xf.data)[i], got, want);
+        cr_assert(fabs(got - want) <= tol, "%s(%.9g) = %.9g, want %.17g", op, ((float *)xf.data)[i],
+                  got, want);
     }
     st_value_clear(&of);
     st_value_clear(&od);

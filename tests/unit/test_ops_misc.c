@@ -28,8 +28,8 @@ static double urand(unsigned *s) {
 
 /* ---- DFT -------------------------------------------------------------------------- */
 /* y[o, k, i] = sum_j x[o, j, i] e^{-+2 pi i jk/nfft} (/nfft when inverse). */
-static void ref_dft(const double *x, int64_t outer, int64_t len, int64_t inner, int C,
-                    int64_t nfft, bool inverse, int64_t nout, double *y) {
+static void ref_dft(const double *x, int64_t outer, int64_t len, int64_t inner, int C, int64_t nfft,
+                    bool inverse, int64_t nout, double *y) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++)
             for (int64_t k = 0; k < nout; k++) {
@@ -52,8 +52,8 @@ static void ref_dft(const double *x, int64_t outer, int64_t len, int64_t inner, 
             }
 }
 
-static void check_dft(int64_t len, int C, int64_t dft_len, bool inverse, bool onesided,
-                      bool axis2, bool len_const) {
+static void check_dft(int64_t len, int C, int64_t dft_len, bool inverse, bool onesided, bool axis2,
+                      bool len_const) {
     int64_t outer = 2, inner = 3;
     int64_t dims[4] = {outer, len, inner, C};
     if (axis2) { /* signal on axis 2 (given as -2): shape [2, 3, len, C], inner = 1 */
@@ -158,8 +158,8 @@ Test(misc, stft_window) {
     for (int onesided = 0; onesided < 2; onesided++) {
         ut_one o = mk("STFT", "", 4, 1);
         ut_attr_int(&o, "onesided", onesided);
-        st_value ins[4] = {ut_value(ST_DTYPE_F64, 3, sd, sig), ti64(STEP), ut_value(ST_DTYPE_F64, 1, wd, win),
-                           ti64(FL)};
+        st_value ins[4] = {ut_value(ST_DTYPE_F64, 3, sd, sig), ti64(STEP),
+                           ut_value(ST_DTYPE_F64, 1, wd, win), ti64(FL)};
         bool cst[4] = {false, true, false, onesided};
         st_value *outs;
         st_error err = {0};
@@ -202,7 +202,8 @@ Test(misc, windows) {
             cr_assert_eq(y->dims[0], 10);
             double N = periodic ? 10 : 9;
             for (int i = 0; i < 10; i++) {
-                double e = c[w][0] - c[w][1] * cos(2 * M_PI * i / N) + c[w][2] * cos(4 * M_PI * i / N);
+                double e =
+                    c[w][0] - c[w][1] * cos(2 * M_PI * i / N) + c[w][2] * cos(4 * M_PI * i / N);
                 cr_assert(fabs(((double *)y->data)[i] - e) < 1e-12);
             }
             ut_one_done(&o, outs);
@@ -240,8 +241,7 @@ Test(misc, melweightmatrix) {
 /* ---- strings ---------------------------------------------------------------------- */
 static void check_strings(const st_tensor *y, size_t n, const char *const *e) {
     cr_assert_eq(st_tensor_nelem(y), n);
-    for (size_t i = 0; i < n; i++)
-        cr_assert_str_eq(((const st_str *)y->data)[i].data, e[i]);
+    for (size_t i = 0; i < n; i++) cr_assert_str_eq(((const st_str *)y->data)[i].data, e[i]);
 }
 
 Test(misc, strnorm) {
@@ -297,7 +297,8 @@ static void tfidf_case(const char *mode, int64_t mn, int64_t mx, int64_t skip, i
     ut_attr_ints(&o, "pool_int64s", 10, pool);
     if (weights) ut_attr_floats(&o, "weights", 7, weights);
     int64_t dims[2] = {rows, C};
-    st_value ins[1] = {rows > 1 ? ut_value(ST_DTYPE_I32, 2, dims, x) : ut_value(ST_DTYPE_I32, 1, dims + 1, x)};
+    st_value ins[1] = {rows > 1 ? ut_value(ST_DTYPE_I32, 2, dims, x)
+                                : ut_value(ST_DTYPE_I32, 1, dims + 1, x)};
     st_value *outs;
     st_error err = {0};
     cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
@@ -439,10 +440,10 @@ Test(misc, adam_two_tensors) {
     ut_attr_float(&o, "beta", 0.85);
     ut_attr_float(&o, "epsilon", 1e-2);
     st_value ins[10] = {ut_value(ST_DTYPE_F32, 0, NULL, &r), ti64(3),
-                        ut_value(ST_DTYPE_F32, 1, d1, &x1), ut_value(ST_DTYPE_F32, 1, d2, x2),
-                        ut_value(ST_DTYPE_F32, 1, d1, &g1), ut_value(ST_DTYPE_F32, 1, d2, g2),
-                        ut_value(ST_DTYPE_F32, 1, d1, &v1), ut_value(ST_DTYPE_F32, 1, d2, v2),
-                        ut_value(ST_DTYPE_F32, 1, d1, &h1), ut_value(ST_DTYPE_F32, 1, d2, h2)};
+                        ut_value(ST_DTYPE_F32, 1, d1, &x1),  ut_value(ST_DTYPE_F32, 1, d2, x2),
+                        ut_value(ST_DTYPE_F32, 1, d1, &g1),  ut_value(ST_DTYPE_F32, 1, d2, g2),
+                        ut_value(ST_DTYPE_F32, 1, d1, &v1),  ut_value(ST_DTYPE_F32, 1, d2, v2),
+                        ut_value(ST_DTYPE_F32, 1, d1, &h1),  ut_value(ST_DTYPE_F32, 1, d2, h2)};
     st_value *outs;
     st_error err = {0};
     cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
@@ -468,8 +469,9 @@ Test(misc, momentum_nesterov_adagrad) {
     ut_attr_float(&o, "alpha", 0.95);
     ut_attr_float(&o, "beta", 0.5);
     ut_attr_str(&o, "mode", "nesterov");
-    st_value ins[5] = {ut_value(ST_DTYPE_F64, 0, NULL, &r), ti64(2), ut_value(ST_DTYPE_F64, 1, d, x),
-                       ut_value(ST_DTYPE_F64, 1, d, g), ut_value(ST_DTYPE_F64, 1, d, v)};
+    st_value ins[5] = {ut_value(ST_DTYPE_F64, 0, NULL, &r), ti64(2),
+                       ut_value(ST_DTYPE_F64, 1, d, x), ut_value(ST_DTYPE_F64, 1, d, g),
+                       ut_value(ST_DTYPE_F64, 1, d, v)};
     st_value *outs;
     st_error err = {0};
     cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
@@ -485,8 +487,9 @@ Test(misc, momentum_nesterov_adagrad) {
     ut_attr_float(&o, "epsilon", 1e-5);
     ut_attr_float(&o, "decay_factor", 0.1);
     double h[2] = {0.1, 0.1};
-    st_value ins2[5] = {ut_value(ST_DTYPE_F64, 0, NULL, &r), ti64(1), ut_value(ST_DTYPE_F64, 1, d, x),
-                        ut_value(ST_DTYPE_F64, 1, d, g), ut_value(ST_DTYPE_F64, 1, d, h)};
+    st_value ins2[5] = {ut_value(ST_DTYPE_F64, 0, NULL, &r), ti64(1),
+                        ut_value(ST_DTYPE_F64, 1, d, x), ut_value(ST_DTYPE_F64, 1, d, g),
+                        ut_value(ST_DTYPE_F64, 1, d, h)};
     cr_assert_eq(ut_one_run(&o, ins2, NULL, &outs, &err), ST_OK, "%s", err.msg);
     for (int i = 0; i < 2; i++) {
         double gr = 0.001 * x[i] + g[i], hn = h[i] + gr * gr;

@@ -14,7 +14,9 @@ static uint32_t rnd(void) {
     rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(rng_state >> 33);
 }
-static int64_t rint_in(int64_t lo, int64_t hi) { return lo + (int64_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+static int64_t rint_in(int64_t lo, int64_t hi) {
+    return lo + (int64_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
 static void fill(float *p, size_t n) {
     for (size_t i = 0; i < n; i++) p[i] = (float)((double)rnd() / 2147483648.0 - 1.0);
 }
@@ -74,8 +76,8 @@ static void check_conv(int nsp, int trials, bool const_w) {
                      ST_OK, "dconv_new: %s", err.msg);
         cr_assert_eq(st_nn_dconv_run(d, x, w, b, yf, 2, &err), ST_OK, "dconv_run: %s", err.msg);
         double e = nmse(yr, yf, ny);
-        cr_expect(e < 1e-9, "conv %dD group %lld c %lld m %lld: nmse %g", nsp,
-                  (long long)s.group, (long long)s.c, (long long)s.m, e);
+        cr_expect(e < 1e-9, "conv %dD group %lld c %lld m %lld: nmse %g", nsp, (long long)s.group,
+                  (long long)s.c, (long long)s.m, e);
         st_nn_dconv_free(d);
         free(x), free(w), free(b), free(yr), free(yf);
     }
@@ -100,11 +102,12 @@ Test(ops_nn, sgemm_matches_reference) {
         int64_t lda = ta ? m : kk, ldb = tb ? kk : n;
         st_nn_gemm_ref_f32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, cr, n);
         st_error err;
-        cr_assert_eq(st_nn_gemm_fast_f32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, cf, n, &err),
-                     ST_OK, "%s", err.msg);
+        cr_assert_eq(
+            st_nn_gemm_fast_f32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, cf, n, &err), ST_OK,
+            "%s", err.msg);
         double e = nmse(cr, cf, nc);
-        cr_expect(e < 1e-9, "gemm %lldx%lldx%lld ta %d tb %d: nmse %g", (long long)m,
-                  (long long)n, (long long)kk, ta, tb, e);
+        cr_expect(e < 1e-9, "gemm %lldx%lldx%lld ta %d tb %d: nmse %g", (long long)m, (long long)n,
+                  (long long)kk, ta, tb, e);
         free(a), free(b), free(cr), free(cf);
     }
 }
@@ -123,7 +126,8 @@ Test(ops_nn, pool2d_fast_matches_reference) {
             w.pad1[d] = rint_in(0, w.k[d] - 1);
             w.in[d] = rint_in(w.k[d], 12);
             int64_t span = w.in[d] + w.pad0[d] + w.pad1[d] - w.k[d];
-            int64_t out = ceil_mode ? (span + w.stride[d] - 1) / w.stride[d] + 1 : span / w.stride[d] + 1;
+            int64_t out =
+                ceil_mode ? (span + w.stride[d] - 1) / w.stride[d] + 1 : span / w.stride[d] + 1;
             if (ceil_mode && (out - 1) * w.stride[d] >= w.in[d] + w.pad0[d]) out--;
             w.out[d] = out;
         }

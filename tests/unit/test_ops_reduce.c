@@ -21,17 +21,20 @@ typedef struct tattr {
     size_t n;
     const char *s;
 } tattr;
-#define A_INT(nm, v) {.name = (nm), .kind = ST_ATTR_INT, .i = (v)}
-#define A_INTS(nm, p, c) {.name = (nm), .kind = ST_ATTR_INTS, .ints = (p), .n = (c)}
-#define A_STR(nm, v) {.name = (nm), .kind = ST_ATTR_STRING, .s = (v)}
+#define A_INT(nm, v) \
+    { .name = (nm), .kind = ST_ATTR_INT, .i = (v) }
+#define A_INTS(nm, p, c) \
+    { .name = (nm), .kind = ST_ATTR_INTS, .ints = (p), .n = (c) }
+#define A_STR(nm, v) \
+    { .name = (nm), .kind = ST_ATTR_STRING, .s = (v) }
 
 typedef struct tnode {
     const char *op;
     int64_t opset;
     int nin, nout;
-    const st_tensor *ins;  /* dtype UNDEFINED: omitted */
-    const bool *is_const;  /* may be NULL */
-    const tattr *attrs;    /* may be NULL */
+    const st_tensor *ins; /* dtype UNDEFINED: omitted */
+    const bool *is_const; /* may be NULL */
+    const tattr *attrs;   /* may be NULL */
     int threads;
 } tnode;
 
@@ -89,8 +92,8 @@ static void expect_close(const st_tensor *y, const double *want, size_t n, doubl
             cr_assert_eq(g, w, "%s[%zu]: got %g, want %g", what, i, g, w);
             continue;
         }
-        cr_assert(fabs(g - w) <= rtol * fabs(w) + 1e-6, "%s[%zu]: got %.9g, want %.9g", what, i,
-                  g, w);
+        cr_assert(fabs(g - w) <= rtol * fabs(w) + 1e-6, "%s[%zu]: got %.9g, want %.9g", what, i, g,
+                  w);
     }
 }
 
@@ -98,8 +101,8 @@ static void expect_close(const st_tensor *y, const double *want, size_t n, doubl
 
 enum { K_SUM, K_MEAN, K_SUMSQ, K_L1, K_L2, K_LOGSUM, K_LSE, K_PROD, K_MAX, K_MIN, K_COUNT };
 static const char *const kind_op[K_COUNT] = {
-    "ReduceSum", "ReduceMean", "ReduceSumSquare", "ReduceL1", "ReduceL2",
-    "ReduceLogSum", "ReduceLogSumExp", "ReduceProd", "ReduceMax", "ReduceMin",
+    "ReduceSum",    "ReduceMean",      "ReduceSumSquare", "ReduceL1",  "ReduceL2",
+    "ReduceLogSum", "ReduceLogSumExp", "ReduceProd",      "ReduceMax", "ReduceMin",
 };
 
 /* Reference: want[ny] for x reduced over mask; returns ny. */
@@ -131,8 +134,11 @@ static size_t ref_reduce(int kind, const st_tensor *x, uint32_t mask, double *wa
                 continue;
             }
             switch (kind) {
-            case K_SUM: case K_MEAN: case K_LOGSUM: acc[o] += v; break;
-            case K_SUMSQ: case K_L2: acc[o] += v * v; break;
+            case K_SUM:
+            case K_MEAN:
+            case K_LOGSUM: acc[o] += v; break;
+            case K_SUMSQ:
+            case K_L2: acc[o] += v * v; break;
             case K_L1: acc[o] += fabs(v); break;
             case K_LSE: acc[o] += exp(v - mx[o]); break;
             case K_PROD: acc[o] *= v; break;
@@ -198,15 +204,15 @@ Test(reduce, every_kind_every_layout) {
         int nax;
         int64_t axes[4];
     } cases[] = {
-        {2, {37, 300}, 1, {1}},          /* rows */
-        {2, {300, 37}, 1, {0}},          /* columns */
-        {3, {5, 70, 300}, 1, {-2}},      /* middle run: columns per slice */
-        {3, {6, 5, 40}, 2, {0, 2}},      /* scattered, ending in a long run: partials */
-        {4, {3, 4, 5, 6}, 2, {0, 2}},    /* scattered, ending kept: permuted copy */
+        {2, {37, 300}, 1, {1}},              /* rows */
+        {2, {300, 37}, 1, {0}},              /* columns */
+        {3, {5, 70, 300}, 1, {-2}},          /* middle run: columns per slice */
+        {3, {6, 5, 40}, 2, {0, 2}},          /* scattered, ending in a long run: partials */
+        {4, {3, 4, 5, 6}, 2, {0, 2}},        /* scattered, ending kept: permuted copy */
         {5, {2, 3, 4, 5, 32}, 3, {0, 2, 4}}, /* partials over two outer groups */
-        {1, {200000}, 0, {0}},           /* one long output: threaded partials */
-        {4, {1, 7, 1, 9}, 2, {0, 2}},    /* only size-1 axes reduced */
-        {0, {0}, 0, {0}},                /* scalar */
+        {1, {200000}, 0, {0}},               /* one long output: threaded partials */
+        {4, {1, 7, 1, 9}, 2, {0, 2}},        /* only size-1 axes reduced */
+        {0, {0}, 0, {0}},                    /* scalar */
     };
     for (size_t c = 0; c < ST_ARRAY_LEN(cases); c++) {
         for (int kind = 0; kind < K_COUNT; kind++) {
@@ -342,12 +348,16 @@ Test(reduce, arg_ties_last_index_and_nan) {
         int last;
         int64_t want[3];
     } cases[] = {
-        {"ArgMax", 0, {0, 3, 0}}, {"ArgMax", 1, {2, 3, 2}},
-        {"ArgMin", 0, {3, 0, 0}}, {"ArgMin", 1, {3, 2, 2}},
+        {"ArgMax", 0, {0, 3, 0}},
+        {"ArgMax", 1, {2, 3, 2}},
+        {"ArgMin", 0, {3, 0, 0}},
+        {"ArgMin", 1, {3, 2, 2}},
     };
     for (size_t c = 0; c < ST_ARRAY_LEN(cases); c++) {
-        tattr attrs[] = {A_INT("axis", -1), A_INT("keepdims", 0),
-                         A_INT("select_last_index", cases[c].last), {0}};
+        tattr attrs[] = {A_INT("axis", -1),
+                         A_INT("keepdims", 0),
+                         A_INT("select_last_index", cases[c].last),
+                         {0}};
         tnode t = {cases[c].op, 13, 1, 1, ins, NULL, attrs, 1};
         st_value y;
         st_error err = {0};
@@ -405,10 +415,10 @@ Test(reduce, softmax_paths_match_reference) {
         int64_t opset;
         size_t O, R, K;
     } cases[] = {
-        {2, {5, 1}, -1, 13, 5, 1, 1},      {2, {3, 7}, -1, 13, 3, 7, 1},
-        {2, {3, 9}, 1, 13, 3, 9, 1},       {2, {64, 1000}, -1, 13, 64, 1000, 1},
+        {2, {5, 1}, -1, 13, 5, 1, 1},       {2, {3, 7}, -1, 13, 3, 7, 1},
+        {2, {3, 9}, 1, 13, 3, 9, 1},        {2, {64, 1000}, -1, 13, 64, 1000, 1},
         {3, {4, 50, 77}, 1, 13, 4, 50, 77}, {3, {2, 3, 40}, 0, 13, 1, 2, 120},
-        {3, {4, 5, 6}, 1, 11, 4, 30, 1},   /* opset 11: flattened at the axis */
+        {3, {4, 5, 6}, 1, 11, 4, 30, 1}, /* opset 11: flattened at the axis */
     };
     for (size_t c = 0; c < ST_ARRAY_LEN(cases); c++) {
         st_tensor x = rand_f32(cases[c].ndim, cases[c].dims, -30, 30);
@@ -463,8 +473,8 @@ Test(reduce, softmax_half_types) {
 }
 
 Test(reduce, softmax_masked_rows) {
-    float v[10] = {-INFINITY, -INFINITY, 0, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY,
-                   -INFINITY, 1000};
+    float v[10] = {-INFINITY, -INFINITY, 0,         -INFINITY, -INFINITY,
+                   -INFINITY, -INFINITY, -INFINITY, -INFINITY, 1000};
     st_tensor x = ut_tensor(ST_DTYPE_F32, 2, (int64_t[]){1, 10}, v);
     st_tensor ins[1] = {x};
     tnode t = {"Softmax", 13, 1, 1, ins, NULL, NULL, 1};
@@ -509,12 +519,13 @@ Test(reduce, cumsum_modes) {
         int ex, rv;
         double want[6];
     } cases[] = {
-        {0, 0, {1, 3, 6, 4, 9, 15}}, {1, 0, {0, 1, 3, 0, 4, 9}},
-        {0, 1, {6, 5, 3, 15, 11, 6}}, {1, 1, {5, 3, 0, 11, 6, 0}},
+        {0, 0, {1, 3, 6, 4, 9, 15}},
+        {1, 0, {0, 1, 3, 0, 4, 9}},
+        {0, 1, {6, 5, 3, 15, 11, 6}},
+        {1, 1, {5, 3, 0, 11, 6, 0}},
     };
     for (size_t c = 0; c < ST_ARRAY_LEN(cases); c++) {
-        tattr attrs[] = {A_INT("exclusive", cases[c].ex),
-                         A_INT("reverse", cases[c].rv), {0}};
+        tattr attrs[] = {A_INT("exclusive", cases[c].ex), A_INT("reverse", cases[c].rv), {0}};
         tnode t = {"CumSum", 14, 2, 1, ins, NULL, attrs, 1};
         st_value y;
         st_error err = {0};
@@ -561,7 +572,7 @@ Test(reduce, topk_ties_lower_index_first) {
 /* ---- losses, Det -------------------------------------------------------------------- */
 
 Test(reduce, nll_weights_ignore_index_and_bad_label) {
-    float v[] = {-1, -2, -3, -4, -5, -6};     /* N=2, C=3 */
+    float v[] = {-1, -2, -3, -4, -5, -6}; /* N=2, C=3 */
     float w[] = {1, 2, 3};
     int64_t lab[] = {2, 1};
     st_tensor x = ut_tensor(ST_DTYPE_F32, 2, (int64_t[]){2, 3}, v);
@@ -611,9 +622,9 @@ Test(reduce, sce_log_prob_output) {
 }
 
 Test(reduce, det_batched_and_pivoting) {
-    double v[] = {0, 1, 1, 0,        /* swap: -1 */
-                  2, 0, 0, 3,        /* 6 */
-                  1, 2, 2, 4};       /* singular */
+    double v[] = {0, 1, 1, 0,  /* swap: -1 */
+                  2, 0, 0, 3,  /* 6 */
+                  1, 2, 2, 4}; /* singular */
     st_tensor x = ut_tensor(ST_DTYPE_F64, 3, (int64_t[]){3, 2, 2}, v);
     st_tensor ins[1] = {x};
     tnode t = {"Det", 11, 1, 1, ins, NULL, NULL, 3};
@@ -634,7 +645,12 @@ Test(reduce, bool_max_min_opset20) {
     static const char *const ops[2] = {"ReduceMax", "ReduceMin"};
     static const uint8_t want[2][2] = {{1, 0}, {0, 0}};
     for (int m = 0; m < 2; m++) {
-        tnode t = {.op = ops[m], .opset = 20, .nin = 2, .nout = 1, .ins = in, .threads = 1,
+        tnode t = {.op = ops[m],
+                   .opset = 20,
+                   .nin = 2,
+                   .nout = 1,
+                   .ins = in,
+                   .threads = 1,
                    .attrs = (const tattr[]){A_INT("keepdims", 0), {0}}};
         st_value out;
         st_error err = {0};

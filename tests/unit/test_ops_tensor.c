@@ -10,15 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unit_util.h"
 #include "tensor_impl.h"
+#include "unit_util.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
     rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(rng_state >> 33);
 }
-static int64_t rin(int64_t lo, int64_t hi) { return lo + (int64_t)(rnd() % (uint32_t)(hi - lo + 1)); }
+static int64_t rin(int64_t lo, int64_t hi) {
+    return lo + (int64_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
 
 /* ---- the element movers ---------------------------------------------------------- */
 
@@ -92,7 +94,9 @@ Test(tensor_movers, mapped_matches_naive) {
             int64_t shift = rin(-2, 2);
             for (int64_t o = 0; o < od[d]; o++) {
                 int64_t i = o + shift; /* runs of consecutive sources, with holes */
-                maps[d][o] = (rnd() % 5 == 0 || i < 0 || i >= xd[d]) ? (rnd() % 2 ? -1 : rin(0, xd[d] - 1)) : i;
+                maps[d][o] = (rnd() % 5 == 0 || i < 0 || i >= xd[d])
+                                 ? (rnd() % 2 ? -1 : rin(0, xd[d] - 1))
+                                 : i;
             }
         }
         st_contig_strides(nd, xd, xs);
@@ -169,7 +173,8 @@ Test(tensor_ops, slice_random) {
         bool used[4] = {0};
         for (int i = 0; i < na; i++) {
             int a;
-            do a = (int)rin(0, r - 1); while (used[a]);
+            do a = (int)rin(0, r - 1);
+            while (used[a]);
             used[a] = true;
             ax[i] = rnd() % 2 ? a : a - r;
             st[i] = rnd() % 8 == 0 ? INT64_MIN : rin(-9, 9);
@@ -263,7 +268,8 @@ Test(tensor_ops, resize_fast_path_matches_double_path) {
     for (int trial = 0; trial < 24; trial++) {
         int64_t xd[4] = {rin(1, 2), rin(1, 3), rin(1, 7), rin(1, 7)};
         size_t nx = (size_t)(xd[0] * xd[1] * xd[2] * xd[3]);
-        double *x = malloc(nx * sizeof *x), *a = malloc(4096 * sizeof *a), *b = malloc(4096 * sizeof *b);
+        double *x = malloc(nx * sizeof *x), *a = malloc(4096 * sizeof *a),
+               *b = malloc(4096 * sizeof *b);
         for (size_t i = 0; i < nx; i++) x[i] = (double)(rnd() % 1000) / 100.0;
         float sc[4] = {1, 1, (float)rin(3, 25) / 10.0f, (float)rin(3, 25) / 10.0f};
         const char *mode = modes[trial % 2], *ct = cts[(trial / 2) % 4];
@@ -272,8 +278,8 @@ Test(tensor_ops, resize_fast_path_matches_double_path) {
         resize_once(ST_DTYPE_F64, x, xd, sc, mode, ct, trial % 3 == 0, b, &nb);
         cr_assert_eq(na, nb);
         for (size_t i = 0; i < na; i++)
-            cr_assert(fabs(a[i] - b[i]) <= 1e-4 * (1 + fabs(b[i])), "trial %d (%s %s) element %zu: %g vs %g",
-                      trial, mode, ct, i, a[i], b[i]);
+            cr_assert(fabs(a[i] - b[i]) <= 1e-4 * (1 + fabs(b[i])),
+                      "trial %d (%s %s) element %zu: %g vs %g", trial, mode, ct, i, a[i], b[i]);
         free(x), free(a), free(b);
     }
 }
@@ -307,9 +313,15 @@ Test(tensor_ops, unique_matches_quadratic_reference) {
             for (int64_t i = 0; i < U; i++)
                 for (int64_t j = i + 1; j < U; j++)
                     if (u[j] < u[i]) {
-                        int32_t t = u[i]; u[i] = u[j]; u[j] = t;
-                        int64_t f = first[i]; first[i] = first[j]; first[j] = f;
-                        int64_t c = cnt[i]; cnt[i] = cnt[j]; cnt[j] = c;
+                        int32_t t = u[i];
+                        u[i] = u[j];
+                        u[j] = t;
+                        int64_t f = first[i];
+                        first[i] = first[j];
+                        first[j] = f;
+                        int64_t c = cnt[i];
+                        cnt[i] = cnt[j];
+                        cnt[j] = c;
                     }
         cr_assert_eq(outs[0].tensor.dims[0], U);
         for (int64_t g = 0; g < U; g++) {
@@ -328,8 +340,8 @@ Test(tensor_ops, unique_matches_quadratic_reference) {
 /* Resize-18/19 on X = (1, 2, 3, 4) (or 1..8 as [1, 1, 2, 4]); expected values worked by
  * hand from the ONNX reference's formulas. in: the scales (n > 0) or sizes (n < 0). */
 static void resize18(int64_t opset, int xr, const char *mode, const char *ct, int aa,
-                     const char *aspect, size_t naxes, const int64_t *axes, const double *in,
-                     int n, const int64_t *want_dims, const double *want, size_t nwant) {
+                     const char *aspect, size_t naxes, const int64_t *axes, const double *in, int n,
+                     const int64_t *want_dims, const double *want, size_t nwant) {
     static const float x8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     int64_t xd[4] = {1, 1, 2, 4}, x1[1] = {4}, cnt[1] = {n > 0 ? n : -n};
     ut_one o = ut_one_new("Resize", "", opset, 4, 1);
@@ -363,8 +375,7 @@ Test(tensor_ops, resize18_axes_aspect_antialias_symmetric) {
     /* sizes (2, 2) on axes (2, 3), not_larger: one scale min(2/2, 2/4) = 0.5 -> [1, 2];
      * nearest half_pixel takes x = (0, 0) and (0, 2) */
     resize18(18, 4, "nearest", "half_pixel", 0, "not_larger", 2, (const int64_t[]){2, 3},
-             (const double[]){2, 2}, -2, (const int64_t[]){1, 1, 1, 2}, (const double[]){1, 3},
-             2);
+             (const double[]){2, 2}, -2, (const int64_t[]){1, 1, 1, 2}, (const double[]){1, 3}, 2);
     /* the same axes reversed, not_smaller: scale max(0.5, 1) = 1 -> X unchanged */
     resize18(18, 4, "nearest", "half_pixel", 0, "not_smaller", 2, (const int64_t[]){3, -2},
              (const double[]){2, 2}, -2, (const int64_t[]){1, 1, 2, 4},
@@ -377,8 +388,8 @@ Test(tensor_ops, resize18_axes_aspect_antialias_symmetric) {
     resize18(18, 1, "linear", "half_pixel", 0, NULL, 0, NULL, (const double[]){0.5}, 1,
              (const int64_t[]){2}, (const double[]){1.5, 3.5}, 2);
     /* half_pixel_symmetric at scale 0.6: out 2 of 2.4, offset 2 (1 - 2/2.4) = 1/3 */
-    resize18(19, 1, "linear", "half_pixel_symmetric", 0, NULL, 0, NULL, (const double[]){0.6},
-             1, (const int64_t[]){2}, (const double[]){1 + 2.0 / 3, 3 + 1.0 / 3}, 2);
+    resize18(19, 1, "linear", "half_pixel_symmetric", 0, NULL, 0, NULL, (const double[]){0.6}, 1,
+             (const int64_t[]){2}, (const double[]){1 + 2.0 / 3, 3 + 1.0 / 3}, 2);
 }
 
 /* ---- the opset 18-24 geometry ops (tensor_geom.c), on hand-worked values -------------- */
@@ -506,8 +517,7 @@ Test(tensor_ops, gridsample_volumetric) {
         st_value y = run1(&o, ins, NULL);
         cr_assert_eq(y.tensor.ndim, 5);
         cr_assert_eq(y.tensor.dims[4], 4);
-        want_f64(&y, nearest ? (const double[]){0, 5, 5, 0} : (const double[]){3.5, 5, 4.6, 0},
-                 4);
+        want_f64(&y, nearest ? (const double[]){0, 5, 5, 0} : (const double[]){3.5, 5, 4.6, 0}, 4);
         st_value_clear(&y);
     }
     ut_one o = ut_one_new("GridSample", "", 22, 2, 1); /* cubic is 2-D only */

@@ -51,10 +51,10 @@ static void spin_ms(double ms) {
 
 Test(profiler, scale_for_multiplexing) {
     cr_assert_float_eq(st_prof_scale(100, 10, 10), 100.0, 1e-12);
-    cr_assert_float_eq(st_prof_scale(100, 10, 5), 200.0, 1e-12);   /* ran half the time */
+    cr_assert_float_eq(st_prof_scale(100, 10, 5), 200.0, 1e-12); /* ran half the time */
     cr_assert_float_eq(st_prof_scale(30, 40, 10), 120.0, 1e-12);
-    cr_assert_float_eq(st_prof_scale(0, 0, 0), 0.0, 1e-12);        /* idle thread */
-    cr_assert_float_eq(st_prof_scale(7, 10, 0), 0.0, 1e-12);       /* never scheduled */
+    cr_assert_float_eq(st_prof_scale(0, 0, 0), 0.0, 1e-12);  /* idle thread */
+    cr_assert_float_eq(st_prof_scale(7, 10, 0), 0.0, 1e-12); /* never scheduled */
     cr_assert_float_eq(st_prof_scale(5, 0, 0), 5.0, 1e-12);
 }
 
@@ -80,8 +80,11 @@ Test(profiler, names_resolve) {
 Test(profiler, groups_and_states) {
     st_prof *p;
     st_error err;
-    cr_assert_eq(st_prof_new(NULL, " task-clock, cycles,page-faults,,context-switches,instructions,bogus-event ",
-                             &p, &err), ST_OK);
+    cr_assert_eq(
+        st_prof_new(NULL,
+                    " task-clock, cycles,page-faults,,context-switches,instructions,bogus-event ",
+                    &p, &err),
+        ST_OK);
     cr_assert_eq(p->n_ctr, 6);
     int tc = find(p, "task-clock"), pf = find(p, "page-faults"), cs = find(p, "context-switches");
     int cy = find(p, "cycles"), in = find(p, "instructions"), bo = find(p, "bogus-event");
@@ -100,7 +103,8 @@ Test(profiler, groups_and_states) {
         cr_assert_eq(p->ctr[cy].group, p->ctr[in].group);
         cr_assert_neq(p->ctr[cy].group, p->ctr[tc].group);
     } else {
-        cr_assert_eq(p->ctr[cy].state, ST_PROF_CNT_UNSUPPORTED, "cycles without a PMU: %d", p->ctr[cy].state);
+        cr_assert_eq(p->ctr[cy].state, ST_PROF_CNT_UNSUPPORTED, "cycles without a PMU: %d",
+                     p->ctr[cy].state);
         cr_assert_eq(p->ctr[in].state, ST_PROF_CNT_UNSUPPORTED);
         cr_assert_eq(p->n_groups, 1);
     }
@@ -207,7 +211,8 @@ Test(profiler, other_threads_per_run) {
     st_prof_run_end(p);
     atomic_store(&go, 3);
     pthread_join(th, NULL);
-    cr_assert_lt(p->nodes[0].ctr[0], 10e6, "node task-clock %g (the caller slept)", p->nodes[0].ctr[0]);
+    cr_assert_lt(p->nodes[0].ctr[0], 10e6, "node task-clock %g (the caller slept)",
+                 p->nodes[0].ctr[0]);
     cr_assert_gt(p->run_ctr[0], 10e6, "run task-clock of the worker %g", p->run_ctr[0]);
     st_prof_free(p);
 }
@@ -245,7 +250,8 @@ Test(profiler, flops_from_shapes) {
     nd.domain = "";
     bool known;
     /* Conv 1x3x8x8 * 16x3x3x3 (+bias) -> 1x16x8x8 */
-    st_prof_tinfo cin[3] = {ti(4, (int64_t[]){1, 3, 8, 8}), ti(4, (int64_t[]){16, 3, 3, 3}), ti(1, (int64_t[]){16})};
+    st_prof_tinfo cin[3] = {ti(4, (int64_t[]){1, 3, 8, 8}), ti(4, (int64_t[]){16, 3, 3, 3}),
+                            ti(1, (int64_t[]){16})};
     st_prof_tinfo cout[1] = {ti(4, (int64_t[]){1, 16, 8, 8})};
     nd.op_type = "Conv";
     cr_assert_float_eq(st_prof_flops(&nd, cin, 3, cout, 1, &known), 2.0 * 1024 * 27 + 1024, 1e-6);
@@ -255,7 +261,8 @@ Test(profiler, flops_from_shapes) {
     cin[1] = gw;
     cr_assert_float_eq(st_prof_flops(&nd, cin, 2, cout, 1, &known), 2.0 * 1024 * 9, 1e-6);
     /* Gemm [4,32]x[32,10] + C */
-    st_prof_tinfo gin[3] = {ti(2, (int64_t[]){4, 32}), ti(2, (int64_t[]){32, 10}), ti(1, (int64_t[]){10})};
+    st_prof_tinfo gin[3] = {ti(2, (int64_t[]){4, 32}), ti(2, (int64_t[]){32, 10}),
+                            ti(1, (int64_t[]){10})};
     st_prof_tinfo gout[1] = {ti(2, (int64_t[]){4, 10})};
     nd.op_type = "Gemm";
     cr_assert_float_eq(st_prof_flops(&nd, gin, 3, gout, 1, &known), 2.0 * 40 * 32 + 80, 1e-6);

@@ -13,9 +13,9 @@ static const char *dom(const st_op_def *d) {
 }
 
 /* Walks every row of every family as d. */
-#define FOR_ROWS(d)                                                                   \
-    for (size_t f_ = 0; f_ < st_n_op_families; f_++)                                  \
-        for (const st_op_def *d = st_op_families[f_]->ops;                            \
+#define FOR_ROWS(d)                                        \
+    for (size_t f_ = 0; f_ < st_n_op_families; f_++)       \
+        for (const st_op_def *d = st_op_families[f_]->ops; \
              d < st_op_families[f_]->ops + st_op_families[f_]->n; d++)
 
 static size_t count_rows(void) {
@@ -49,8 +49,8 @@ Test(registry, keys_are_unique) {
     FOR_ROWS(a) {
         FOR_ROWS(b) {
             if (a == b) continue;
-            bool same = !strcmp(a->op_type, b->op_type) && !strcmp(dom(a), dom(b)) &&
-                        a->since == b->since;
+            bool same =
+                !strcmp(a->op_type, b->op_type) && !strcmp(dom(a), dom(b)) && a->since == b->since;
             cr_assert_not(same, "%s '%s' since %d twice", dom(a), a->op_type, a->since);
         }
     }
@@ -67,15 +67,16 @@ Test(registry, no_redundant_rows) {
     FOR_ROWS(a) {
         /* the row of the same op with the next lower since must differ from this one */
         const st_op_def *prev = st_ops_find(dom(a), a->op_type, a->since - 1);
-        if (prev) cr_assert_not(same_facts(a, prev), "%s since %d repeats since %d", a->op_type,
-                                a->since, prev->since);
+        if (prev)
+            cr_assert_not(same_facts(a, prev), "%s since %d repeats since %d", a->op_type, a->since,
+                          prev->since);
     }
 }
 
 Test(registry, find_picks_highest_since_not_above_opset) {
     /* every row resolves at its own since */
-    FOR_ROWS(d) cr_assert_eq(st_ops_find(d->domain, d->op_type, d->since), d, "%s %d",
-                             d->op_type, d->since);
+    FOR_ROWS(d)
+    cr_assert_eq(st_ops_find(d->domain, d->op_type, d->since), d, "%s %d", d->op_type, d->since);
     /* one row covers all later versions */
     const st_op_def *add = st_ops_find("", "Add", 1);
     cr_assert_not_null(add);
@@ -193,11 +194,19 @@ Test(registry, per_element_flops) {
         const char *op;
         float per;
         bool of_input;
-    } want[] = {{"Add", 1, false},      {"Mean", 2, false},        {"Sigmoid", 4, false},
-                {"Tanh", 5, false},     {"Mish", 6, false},        {"BatchNormalization", 2, false},
-                {"Softmax", 5, true},   {"ReduceSum", 1, true},    {"ReduceL2", 2, true},
-                {"LayerNormalization", 5, true}, {"GlobalAveragePool", 1, true},
-                {"RMSNormalization", 4, true}, {"RotaryEmbedding", 3, false}};
+    } want[] = {{"Add", 1, false},
+                {"Mean", 2, false},
+                {"Sigmoid", 4, false},
+                {"Tanh", 5, false},
+                {"Mish", 6, false},
+                {"BatchNormalization", 2, false},
+                {"Softmax", 5, true},
+                {"ReduceSum", 1, true},
+                {"ReduceL2", 2, true},
+                {"LayerNormalization", 5, true},
+                {"GlobalAveragePool", 1, true},
+                {"RMSNormalization", 4, true},
+                {"RotaryEmbedding", 3, false}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         const st_op_def *d = st_ops_find("", want[i].op, 25);
         cr_assert_not_null(d, "%s", want[i].op);
@@ -210,11 +219,12 @@ Test(registry, per_element_flops) {
 }
 
 Test(registry, impure_and_passthrough_flags) {
-    static const char *const impure[] = {"RandomUniform", "RandomNormal", "RandomUniformLike",
-                                         "RandomNormalLike", "Multinomial", "Bernoulli", "Dropout"};
-    static const char *const through[] = {"Cast", "Reshape", "Unsqueeze", "Squeeze", "Flatten",
-                                          "Identity", "Expand", "Transpose", "Slice", "Tile",
-                                          "Concat"};
+    static const char *const impure[] = {"RandomUniform",    "RandomNormal", "RandomUniformLike",
+                                         "RandomNormalLike", "Multinomial",  "Bernoulli",
+                                         "Dropout"};
+    static const char *const through[] = {"Cast",    "Reshape",  "Unsqueeze", "Squeeze",
+                                          "Flatten", "Identity", "Expand",    "Transpose",
+                                          "Slice",   "Tile",     "Concat"};
     size_t n_impure = 0, n_through = 0;
     FOR_ROWS(d) {
         n_impure += (d->flags & ST_OPF_IMPURE) != 0;
@@ -233,12 +243,12 @@ Test(registry, impure_and_passthrough_flags) {
     cr_assert(st_ops_find("", "Shape", 15)->flags & ST_OPF_SHAPE_ONLY);
     cr_assert(st_ops_find("", "Size", 13)->flags & ST_OPF_SHAPE_ONLY);
     /* element-by-element ops (the SavedModel importer moves them across layouts) */
-    static const char *const pointwise[] = {"Relu", "Add", "Mul", "Clip", "Where", "Cast",
+    static const char *const pointwise[] = {"Relu",     "Add",     "Mul", "Clip",  "Where", "Cast",
                                             "Identity", "Sigmoid", "Max", "Equal", "Not"};
     for (size_t i = 0; i < ST_ARRAY_LEN(pointwise); i++)
         cr_assert(st_ops_find("", pointwise[i], 18)->flags & ST_OPF_POINTWISE, "%s", pointwise[i]);
-    static const char *const not_pointwise[] = {"Conv", "MatMul", "Softmax", "Transpose",
-                                                "Reshape", "ReduceSum", "Gather", "Concat"};
+    static const char *const not_pointwise[] = {"Conv",    "MatMul",    "Softmax", "Transpose",
+                                                "Reshape", "ReduceSum", "Gather",  "Concat"};
     for (size_t i = 0; i < ST_ARRAY_LEN(not_pointwise); i++)
         cr_assert_not(st_ops_find("", not_pointwise[i], 18)->flags & ST_OPF_POINTWISE, "%s",
                       not_pointwise[i]);

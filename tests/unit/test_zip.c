@@ -64,7 +64,8 @@ Test(zip, write_then_read_aligned_and_borrowed) {
     cr_assert_str_eq(st_zip_prefix(z), "top/");
     const st_zip_entry *e = st_zip_find(z, "data/0");
     cr_assert_not_null(e);
-    cr_assert_eq(e->data_off % 64, 0, "data at %llu is not 64-byte aligned", (unsigned long long)e->data_off);
+    cr_assert_eq(e->data_off % 64, 0, "data at %llu is not 64-byte aligned",
+                 (unsigned long long)e->data_off);
     st_buf *owner;
     const uint8_t *d;
     cr_assert_eq(st_zip_read(z, e, &owner, &d, &err), ST_OK, "%s", err.msg);
@@ -76,15 +77,19 @@ Test(zip, write_then_read_aligned_and_borrowed) {
     st_zip_close(z);
     /* Python's zipfile agrees and sees intact CRCs */
     char code[512];
-    snprintf(code, sizeof code, "import zipfile; z=zipfile.ZipFile(\"%s\"); assert z.testzip() is None; assert len(z.read(\"top/data/0\"))==400", p);
+    snprintf(
+        code, sizeof code,
+        "import zipfile; z=zipfile.ZipFile(\"%s\"); assert z.testzip() is None; assert len(z.read(\"top/data/0\"))==400",
+        p);
     py(code);
 }
 
 Test(zip, reads_python_deflated_and_any_folder) {
     char code[512];
-    snprintf(code, sizeof code,
-             "import zipfile; z=zipfile.ZipFile(\"%s\",\"w\",zipfile.ZIP_DEFLATED); z.writestr(\"weird name/x.txt\", b\"hello \"*1000); z.writestr(\"weird name/s\", b\"abc\", compress_type=zipfile.ZIP_STORED); z.close()",
-             at("py.zip"));
+    snprintf(
+        code, sizeof code,
+        "import zipfile; z=zipfile.ZipFile(\"%s\",\"w\",zipfile.ZIP_DEFLATED); z.writestr(\"weird name/x.txt\", b\"hello \"*1000); z.writestr(\"weird name/s\", b\"abc\", compress_type=zipfile.ZIP_STORED); z.close()",
+        at("py.zip"));
     py(code);
     st_zip *z;
     st_error err;
@@ -114,10 +119,16 @@ static void expect_refused(const char *path, const char *needle) {
 
 Test(zip, refuses_climbing_and_absolute_names) {
     char code[512];
-    snprintf(code, sizeof code, "import zipfile; z=zipfile.ZipFile(\"%s\",\"w\"); z.writestr(\"a/ok\", b\"1\"); z.writestr(\"a/../../etc/x\", b\"2\"); z.close()", at("dd.zip"));
+    snprintf(
+        code, sizeof code,
+        "import zipfile; z=zipfile.ZipFile(\"%s\",\"w\"); z.writestr(\"a/ok\", b\"1\"); z.writestr(\"a/../../etc/x\", b\"2\"); z.close()",
+        at("dd.zip"));
     py(code);
     expect_refused(at("dd.zip"), "unsafe member name");
-    snprintf(code, sizeof code, "import zipfile; z=zipfile.ZipFile(\"%s\",\"w\"); z.writestr(zipfile.ZipInfo(\"/abs\"), b\"2\"); z.close()", at("abs.zip"));
+    snprintf(
+        code, sizeof code,
+        "import zipfile; z=zipfile.ZipFile(\"%s\",\"w\"); z.writestr(zipfile.ZipInfo(\"/abs\"), b\"2\"); z.close()",
+        at("abs.zip"));
     py(code);
     expect_refused(at("abs.zip"), "unsafe member name");
 }
@@ -133,7 +144,10 @@ Test(zip, refuses_absurd_sizes_and_truncation) {
     /* the first central directory entry: claim 2 GiB stored */
     size_t cd = 0;
     for (size_t i = 0; i + 4 <= n; i++)
-        if (!memcmp(d + i, "PK\x01\x02", 4)) { cd = i; break; }
+        if (!memcmp(d + i, "PK\x01\x02", 4)) {
+            cd = i;
+            break;
+        }
     cr_assert_gt(cd, 0);
     uint8_t save[8];
     memcpy(save, d + cd + 20, 8);

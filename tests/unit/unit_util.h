@@ -50,9 +50,8 @@ static inline void ut_model_import(st_model *m, const char *domain, int64_t vers
 
 /* Resolve the kernels of m, open a session with `threads` threads and run it once on
  * n bound values (names NULL: positional); *outs as st_session_run leaves it. */
-static inline st_status ut_session_run(st_model *m, int threads, size_t n,
-                                       const char *const *names, const st_value *vals,
-                                       st_value **outs, st_error *err) {
+static inline st_status ut_session_run(st_model *m, int threads, size_t n, const char *const *names,
+                                       const st_value *vals, st_value **outs, st_error *err) {
     st_ops_resolve(m);
     st_session_opts so = st_session_opts_default();
     so.threads = threads;
@@ -161,8 +160,8 @@ static inline void ut_attr_strs(ut_one *o, const char *name, size_t n, const cha
  * omits input i; is_const (may be NULL) makes an input an initializer instead of a graph
  * input. Inputs are named in0.., outputs out0... *outs (n_out values) belongs to the
  * caller: free it with ut_one_done. Call once per ut_one. */
-static inline st_status ut_one_run(ut_one *o, st_value *ins, const bool *is_const,
-                                   st_value **outs, st_error *err) {
+static inline st_status ut_one_run(ut_one *o, st_value *ins, const bool *is_const, st_value **outs,
+                                   st_error *err) {
     enum { MAX_IN = 32 };
     st_graph *g = o->g;
     st_node *n = o->n;
