@@ -46,6 +46,7 @@ struct st_gexec {
     int64_t **nsig;      /* per position: input types and shapes at its last prepare */
     size_t *nsig_n;
     bool prepared;
+    uint64_t gen;        /* prepare passes so far: folded values change only with it */
     int64_t *sig;
     size_t sig_n, sig_cap;
     size_t *offset;      /* per value: arena offset or SIZE_MAX */
@@ -326,7 +327,13 @@ static st_status signature_matches(st_gexec *e, bool *same, st_error *err) {
         const st_ir_value *iv = &e->g->values[v];
         if (iv->role == ST_VALUE_INPUT || iv->role == ST_VALUE_OUTER ||
             (iv->role == ST_VALUE_INITIALIZER && !(e->vflags[v] & VF_CONST)))
-            ok = sig_push(e, (int64_t)v) && sig_value(e, &e->vals[v]);
+            ok = sig_push(e, (int64_t)v) && sig_value(e, &e->vals[v]) &&
+                 sig_push(e, e->vflags[v] & VF_CONST);
+        /* nodes here may have folded a constant outer value that the parent computed (not
+         * an initializer): when the parent prepares again, its contents may differ */
+        if (ok && iv->role == ST_VALUE_OUTER && (e->vflags[v] & VF_CONST) &&
+            e->parent->g->values[iv->outer_index].role != ST_VALUE_INITIALIZER)
+            ok = sig_push(e, (int64_t)e->parent->gen);
     }
     if (!ok) {
         st_free(e->sig);
@@ -651,6 +658,7 @@ static st_status refresh_node(st_gexec *e, size_t p, st_error *err) {
 static st_status prepare_pass(st_gexec *e, st_error *err) {
     st_status st = ST_OK;
     e->prepared = false;
+    e->gen++;
     reset_states(e);
     /* forget folded values from an earlier signature */
     for (size_t v = 0; v < e->g->n_values; v++) {

@@ -1,7 +1,8 @@
 /* tests/unit/test_ops_control.c: control flow, sequences and recurrent networks run through
  * a session on small models built in memory: a Loop whose body accumulates and emits scan
- * outputs (for, while and zero-iteration forms), sequence ops chained together, and LSTM /
- * GRU checked against plain reference loops written here. */
+ * outputs (for, while and zero-iteration forms), subgraphs reading outer-scope values several
+ * graphs up (and folds of them following the parent across runs), sequence ops chained
+ * together, and LSTM / GRU checked against plain reference loops written here. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -111,6 +112,211 @@ static void check_loop(int64_t trips, int given, int64_t want_iters) {
 Test(control, loop_for) { check_loop(3, 1, 3); }
 Test(control, loop_for_and_while) { check_loop(4, 3, 4); }
 Test(control, loop_zero_trips) { check_loop(0, 3, 0); }
+
+/* ---- outer-scope values at any depth ------------------------------------------------- */
+
+static int find_value(const st_graph *g, const char *name) {
+    for (size_t v = 0; v < g->n_values; v++)
+        if (!strcmp(g->values[v].name, name)) return (int)v;
+    return -1;
+}
+
+/* name as seen from g: its own value, or an outer reference in g and in every graph between
+ * g and the one defining it (as the ONNX importer links them). */
+static int link_outer(st_graph *g, const char *name) {
+    int i = find_value(g, name);
+    if (i >= 0) return i;
+    cr_assert(g->parent, "\"%s\" is defined nowhere", name);
+    int j = link_outer(g->parent, name);
+    i = st_graph_value(g, name);
+    g->values[i].role = ST_VALUE_OUTER;
+    g->values[i].outer_index = j;
+    return i;
+}
+
+/* A new subgraph of parent reading the outer values named. */
+static st_graph *branch_graph(st_model *m, st_graph *parent, const char *const *outer,
+                              int n_outer) {
+    st_graph *b = st_graph_new(m, parent);
+    cr_assert(b);
+    for (int i = 0; i < n_outer; i++) link_outer(b, outer[i]);
+    return b;
+}
+
+static void if_attrs(st_graph *g, st_node *n, st_graph *then_g, st_graph *else_g) {
+    st_node_add_attr(g, n, "then_branch", ST_ATTR_GRAPH)->g = then_g;
+    st_node_add_attr(g, n, "else_branch", ST_ATTR_GRAPH)->g = else_g;
+}
+
+/* main: m = x * x; Loop(M, cond, c0 = x) { t = c + x; If(flag) { b = t * m; If(flag) {
+ * x + m + b + c + t } else { b } } else { t - m } }: the innermost branch reads a graph input,
+ * a main-graph node's output, the enclosing branch's value, the carried value and the body's
+ * own value, three graphs down. */
+static void check_nested(uint8_t flag) {
+    st_model *m = ut_model_new(17);
+    st_graph *g = m->graph;
+    add(g, "Mul", 2, (const char *[]){"x", "x"}, 1, (const char *[]){"m"});
+    set_io(g, 4, (const char *[]){"M", "cond", "x", "flag"}, 1, (const char *[]){"c_final"});
+    st_graph *body = st_graph_new(m, g);
+    cr_assert(body);
+    set_io(body, 3, (const char *[]){"i", "cb", "c"}, 2, (const char *[]){"cb_out", "c_out"});
+    link_outer(body, "x");
+    link_outer(body, "flag");
+    add(body, "Add", 2, (const char *[]){"c", "x"}, 1, (const char *[]){"t"});
+    add(body, "Identity", 1, (const char *[]){"cb"}, 1, (const char *[]){"cb_out"});
+    st_graph *then1 = branch_graph(m, body, (const char *[]){"t", "m"}, 2);
+    add(then1, "Mul", 2, (const char *[]){"t", "m"}, 1, (const char *[]){"b"});
+    st_graph *then2 = branch_graph(m, then1, (const char *[]){"x", "m", "b", "c", "t"}, 5);
+    add(then2, "Sum", 5, (const char *[]){"x", "m", "b", "c", "t"}, 1, (const char *[]){"r2"});
+    set_io(then2, 0, NULL, 1, (const char *[]){"r2"});
+    st_graph *else2 = branch_graph(m, then1, (const char *[]){"b"}, 1);
+    add(else2, "Identity", 1, (const char *[]){"b"}, 1, (const char *[]){"r3"});
+    set_io(else2, 0, NULL, 1, (const char *[]){"r3"});
+    link_outer(then1, "flag");
+    st_node *n = add(then1, "If", 1, (const char *[]){"flag"}, 1, (const char *[]){"r"});
+    if_attrs(then1, n, then2, else2);
+    set_io(then1, 0, NULL, 1, (const char *[]){"r"});
+    st_graph *else1 = branch_graph(m, body, (const char *[]){"t", "m"}, 2);
+    add(else1, "Sub", 2, (const char *[]){"t", "m"}, 1, (const char *[]){"e"});
+    set_io(else1, 0, NULL, 1, (const char *[]){"e"});
+    n = add(body, "If", 1, (const char *[]){"flag"}, 1, (const char *[]){"c_out"});
+    if_attrs(body, n, then1, else1);
+    st_graph *all[] = {body, then1, then2, else2, else1};
+    for (int i = 0; i < 5; i++) st_graph_index(all[i]);
+    n = add(g, "Loop", 3, (const char *[]){"M", "cond", "x"}, 1, (const char *[]){"c_final"});
+    st_node_add_attr(g, n, "body", ST_ATTR_GRAPH)->g = body;
+    /* the main graph's node reads m only through the body's outer reference */
+    cr_assert_eq(body->values[find_value(body, "m")].role, ST_VALUE_OUTER);
+    int64_t trips = 3;
+    uint8_t cval = 1;
+    float x[] = {0.5f, -1.25f};
+    st_tensor ins[4] = {ut_tensor(ST_DTYPE_I64, 0, NULL, &trips),
+                        ut_tensor(ST_DTYPE_BOOL, 0, NULL, &cval),
+                        ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){2}, x),
+                        ut_tensor(ST_DTYPE_BOOL, 0, NULL, &flag)};
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_eq(run_model(m, 4, ins, &outs, &err), ST_OK, "%s", err.msg);
+    for (int j = 0; j < 2; j++) {
+        double c = x[j], mm = (double)x[j] * x[j];
+        for (int it = 0; it < 3; it++) {
+            double t = c + x[j];
+            c = flag ? x[j] + mm + t * mm + c + t : t - mm;
+        }
+        cr_assert_float_eq(((float *)outs[0].tensor.data)[j], c, 1e-4 * (1 + fabs(c)),
+                           "flag %d element %d", flag, j);
+    }
+    st_values_free(outs, 1);
+    for (int i = 0; i < 4; i++) st_tensor_clear(&ins[i]);
+    st_model_release(m);
+}
+
+Test(control, outer_values_three_levels_down) {
+    check_nested(1);
+    check_nested(0);
+}
+
+/* Run an open session on named tensor inputs; the first output's float values into y. */
+static void session_run_f32(st_session *s, size_t n, const char *const *names,
+                            const st_tensor *ts, float *y, size_t ny) {
+    st_value vin[4];
+    for (size_t i = 0; i < n; i++) {
+        memset(&vin[i], 0, sizeof vin[i]);
+        vin[i].kind = ST_VAL_TENSOR;
+        vin[i].tensor = ts[i];
+    }
+    st_value *outs = NULL;
+    st_error err = {0};
+    cr_assert_eq(st_session_run(s, n, names, vin, &outs, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(st_tensor_nelem(&outs[0].tensor), ny);
+    for (size_t i = 0; i < ny; i++) y[i] = (float)st_tensor_get_f64(&outs[0].tensor, i);
+    st_values_free(outs, st_session_n_outputs(s));
+}
+
+/* sh = Shape(x) is folded in the main graph for each input shape; Ifs two deep fold
+ * Cast(sh): a later run with another shape of x (same rank, so the subgraphs' own input
+ * signature is unchanged) must not reuse the first run's fold. */
+Test(control, outer_folded_value_follows_parent) {
+    st_model *m = ut_model_new(17);
+    st_graph *g = m->graph;
+    add(g, "Shape", 1, (const char *[]){"x"}, 1, (const char *[]){"sh"});
+    set_io(g, 2, (const char *[]){"x", "flag"}, 1, (const char *[]){"y"});
+    st_graph *t1 = branch_graph(m, g, (const char *[]){"sh", "flag"}, 2);
+    st_graph *t2 = branch_graph(m, t1, (const char *[]){"sh"}, 1);
+    st_node *n = add(t2, "Cast", 1, (const char *[]){"sh"}, 1, (const char *[]){"y2"});
+    st_node_add_attr(t2, n, "to", ST_ATTR_INT)->i = ST_DTYPE_F32;
+    set_io(t2, 0, NULL, 1, (const char *[]){"y2"});
+    st_graph *e2 = branch_graph(m, t1, (const char *[]){"sh"}, 1);
+    n = add(e2, "Cast", 1, (const char *[]){"sh"}, 1, (const char *[]){"y3"});
+    st_node_add_attr(e2, n, "to", ST_ATTR_INT)->i = ST_DTYPE_F32;
+    set_io(e2, 0, NULL, 1, (const char *[]){"y3"});
+    n = add(t1, "If", 1, (const char *[]){"flag"}, 1, (const char *[]){"y1"});
+    if_attrs(t1, n, t2, e2);
+    set_io(t1, 0, NULL, 1, (const char *[]){"y1"});
+    n = add(g, "If", 1, (const char *[]){"flag"}, 1, (const char *[]){"y"});
+    if_attrs(g, n, t1, t1);
+    st_graph *all[] = {g, t1, t2, e2};
+    for (int i = 0; i < 4; i++) st_graph_index(all[i]);
+    st_ops_resolve(m);
+    st_session *s = NULL;
+    st_error err = {0};
+    cr_assert_eq(st_session_new(m, NULL, &s, &err), ST_OK, "%s", err.msg);
+    uint8_t flag = 1;
+    for (int64_t len = 2; len <= 6; len += 2) {
+        float xs[6] = {0}, y;
+        st_tensor ts[2] = {ut_tensor(ST_DTYPE_F32, 1, &len, xs),
+                           ut_tensor(ST_DTYPE_BOOL, 0, NULL, &flag)};
+        session_run_f32(s, 2, (const char *[]){"x", "flag"}, ts, &y, 1);
+        cr_assert_float_eq(y, (float)len, 1e-6, "run with x of length %ld", (long)len);
+        for (int i = 0; i < 2; i++) st_tensor_clear(&ts[i]);
+    }
+    st_session_free(s);
+    st_model_release(m);
+}
+
+/* w is an initializer that callers may override: its folds (main graph and a branch) hold
+ * while it is not given and give way as soon as it is, although its shape stays the same. */
+Test(control, overridable_initializer_in_branch) {
+    st_model *m = ut_model_new(17);
+    st_graph *g = m->graph;
+    st_graph *t = branch_graph(m, g, NULL, 0);
+    set_io(g, 2, (const char *[]){"w", "flag"}, 2, (const char *[]){"y", "z"});
+    st_ir_value *w = &g->values[g->inputs[0]];
+    float w0 = 3;
+    w->has_const = true;
+    w->const_val = ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){1}, &w0);
+    link_outer(t, "w");
+    add(t, "Add", 2, (const char *[]){"w", "w"}, 1, (const char *[]){"yb"});
+    set_io(t, 0, NULL, 1, (const char *[]){"yb"});
+    st_node *n = add(g, "If", 1, (const char *[]){"flag"}, 1, (const char *[]){"y"});
+    if_attrs(g, n, t, t);
+    add(g, "Mul", 2, (const char *[]){"w", "w"}, 1, (const char *[]){"z"});
+    st_graph_index(t);
+    st_graph_index(g);
+    st_ops_resolve(m);
+    st_session *s = NULL;
+    st_error err = {0};
+    cr_assert_eq(st_session_new(m, NULL, &s, &err), ST_OK, "%s", err.msg);
+    uint8_t flag = 1;
+    float given[] = {0, 5, 0, 7}, y; /* 0: not given */
+    for (int r = 0; r < 4; r++) {
+        float wv = given[r] ? given[r] : w0;
+        st_tensor ts[2] = {ut_tensor(ST_DTYPE_BOOL, 0, NULL, &flag),
+                           ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){1}, &given[r])};
+        const char *names[] = {"flag", "w"};
+        session_run_f32(s, given[r] ? 2 : 1, names, ts, &y, 1);
+        cr_assert_float_eq(y, 2 * wv, 1e-6, "run %d", r);
+        st_value *outs = NULL;
+        st_value vin[2] = {{.kind = ST_VAL_TENSOR, .tensor = ts[0]},
+                           {.kind = ST_VAL_TENSOR, .tensor = ts[1]}};
+        cr_assert_eq(st_session_run(s, given[r] ? 2 : 1, names, vin, &outs, &err), ST_OK);
+        cr_assert_float_eq(((float *)outs[1].tensor.data)[0], wv * wv, 1e-6, "run %d", r);
+        st_values_free(outs, 2);
+        for (int i = 0; i < 2; i++) st_tensor_clear(&ts[i]);
+    }
+    st_session_free(s);
+    st_model_release(m);
+}
 
 /* ---- sequences -------------------------------------------------------------------- */
 
