@@ -32,8 +32,8 @@ static int64_t opset_of(const opsets *o, const char *domain) {
     return 0;
 }
 
-static st_status copy_opsets(importer *im, Onnx__OperatorSetIdProto **src, size_t n,
-                             st_opset **out, size_t *nout, st_error *err) {
+static st_status copy_opsets(importer *im, Onnx__OperatorSetIdProto **src, size_t n, st_opset **out,
+                             size_t *nout, st_error *err) {
     st_opset *v = st_ir_alloc(im->m->graph, sizeof *v * (n ? n : 1));
     if (!v) return st_error_nomem(err);
     for (size_t i = 0; i < n; i++) {
@@ -76,8 +76,7 @@ static int resolve(st_graph *g, const char *name) {
 static st_status build_graph(importer *im, const Onnx__GraphProto *gp, st_graph *g,
                              const opsets *ops, st_error *err);
 
-static st_status string_of(st_graph *g, const ProtobufCBinaryData *b, st_str *out,
-                           st_error *err) {
+static st_status string_of(st_graph *g, const ProtobufCBinaryData *b, st_str *out, st_error *err) {
     char *d = st_ir_alloc(g, b->len + 1);
     if (!d) return st_error_nomem(err);
     if (b->len) memcpy(d, b->data, b->len);
@@ -135,7 +134,8 @@ static st_status build_attr(importer *im, st_graph *g, st_node *n, const Onnx__A
         return st_errorf(err, ST_ERR_FORMAT, "attribute \"%s\" has no value", name);
     st_attr *a = st_node_add_attr(g, n, name, (st_attr_kind)kind);
     if (!a) return st_error_nomem(err);
-    if ((ap->ref_attr_name && *ap->ref_attr_name && !(a->ref_attr_name = st_ir_strdup(g, ap->ref_attr_name))) ||
+    if ((ap->ref_attr_name && *ap->ref_attr_name &&
+         !(a->ref_attr_name = st_ir_strdup(g, ap->ref_attr_name))) ||
         (ap->doc_string && *ap->doc_string && !(a->doc = st_ir_strdup(g, ap->doc_string))))
         return st_error_nomem(err);
     st_graph *gg = g; /* arena owner for lists */
@@ -175,7 +175,8 @@ static st_status build_attr(importer *im, st_graph *g, st_node *n, const Onnx__A
         if (!(a->strings = st_ir_alloc(gg, sizeof(st_str) * (n_items ? n_items : 1))))
             return st_error_nomem(err);
         a->n = n_items;
-        for (size_t i = 0; i < n_items && !s; i++) s = string_of(gg, &ap->strings[i], &a->strings[i], err);
+        for (size_t i = 0; i < n_items && !s; i++)
+            s = string_of(gg, &ap->strings[i], &a->strings[i], err);
         break;
     case ST_ATTR_TENSORS:
     case ST_ATTR_SPARSE_TENSORS:
@@ -193,14 +194,16 @@ static st_status build_attr(importer *im, st_graph *g, st_node *n, const Onnx__A
         if (!(a->graphs = st_ir_alloc(gg, sizeof(st_graph *) * (n_items ? n_items : 1))))
             return st_error_nomem(err);
         a->n = n_items;
-        for (size_t i = 0; i < n_items && !s; i++) s = subgraph(im, g, ap->graphs[i], &a->graphs[i], ops, err);
+        for (size_t i = 0; i < n_items && !s; i++)
+            s = subgraph(im, g, ap->graphs[i], &a->graphs[i], ops, err);
         break;
     case ST_ATTR_TYPE_PROTOS:
         n_items = ap->n_type_protos;
         if (!(a->tps = st_ir_alloc(gg, sizeof(st_type) * (n_items ? n_items : 1))))
             return st_error_nomem(err);
         a->n = n_items;
-        for (size_t i = 0; i < n_items && !s; i++) s = st_onnx_type_decode(g, ap->type_protos[i], &a->tps[i], err);
+        for (size_t i = 0; i < n_items && !s; i++)
+            s = st_onnx_type_decode(g, ap->type_protos[i], &a->tps[i], err);
         break;
     case ST_ATTR_KIND_COUNT: break;
     }
@@ -297,8 +300,9 @@ static st_status build_graph(importer *im, const Onnx__GraphProto *gp, st_graph 
             int vi = value(g, name);
             if (vi < 0) return st_error_nomem(err);
             if (defined(&g->values[vi]))
-                return node_prefix(err, st_errorf(err, ST_ERR_FORMAT,
-                                                  "output \"%s\" is already defined", name), np);
+                return node_prefix(
+                    err, st_errorf(err, ST_ERR_FORMAT, "output \"%s\" is already defined", name),
+                    np);
             g->values[vi].producer = (int)(base + k);
         }
     }
@@ -327,8 +331,8 @@ static st_status build_graph(importer *im, const Onnx__GraphProto *gp, st_graph 
             int vi = resolve(g, name);
             if (vi == -1) return st_error_nomem(err);
             if (vi < 0)
-                return node_prefix(err, st_errorf(err, ST_ERR_FORMAT, "input \"%s\" is not defined",
-                                                  name), np);
+                return node_prefix(
+                    err, st_errorf(err, ST_ERR_FORMAT, "input \"%s\" is not defined", name), np);
             n->inputs[i] = vi;
         }
         for (size_t i = 0; i < np->n_attribute; i++) {
@@ -396,7 +400,8 @@ static st_status build_function(importer *im, const Onnx__FunctionProto *fp, st_
     f->n_in = (int)fp->n_input;
     f->n_out = (int)fp->n_output;
     f->n_attr_names = (int)fp->n_attribute;
-    st_status s = copy_opsets(im, fp->opset_import, fp->n_opset_import, &f->opsets, &f->n_opsets, err);
+    st_status s =
+        copy_opsets(im, fp->opset_import, fp->n_opset_import, &f->opsets, &f->n_opsets, err);
     if (s) return s;
     opsets ops = {f->n_opsets, f->opsets};
     if (!ops.n) ops = (opsets){m->n_opsets, m->opsets};
@@ -451,7 +456,8 @@ static st_status build_model(importer *im, const Onnx__ModelProto *mp, st_error 
         !(m->doc = st_ir_strdup(g, st_onnx_str(mp->doc_string))) ||
         !(m->path = st_ir_strdup(g, im->c.label)))
         return st_error_nomem(err);
-    st_status s = copy_opsets(im, mp->opset_import, mp->n_opset_import, &m->opsets, &m->n_opsets, err);
+    st_status s =
+        copy_opsets(im, mp->opset_import, mp->n_opset_import, &m->opsets, &m->n_opsets, err);
     if (s) return s;
     if (mp->n_metadata_props) {
         if (!(m->meta = st_ir_alloc(g, sizeof *m->meta * mp->n_metadata_props)))
@@ -507,6 +513,4 @@ fail:
     return s;
 }
 
-bool st_onnx_sniff(const unsigned char *data, size_t n) {
-    return st_onnx_pb_sniff_model(data, n);
-}
+bool st_onnx_sniff(const unsigned char *data, size_t n) { return st_onnx_pb_sniff_model(data, n); }

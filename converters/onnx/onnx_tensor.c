@@ -12,8 +12,7 @@ st_status st_onnx_ctx_init(st_onnx_ctx *c, const char *path, st_arena *arena, st
     memset(c, 0, sizeof *c);
     c->label = path;
     const char *slash = strrchr(path, '/');
-    c->dir = slash ? st_strndup(path, (size_t)(slash - path) + (slash == path))
-                   : st_strdup(".");
+    c->dir = slash ? st_strndup(path, (size_t)(slash - path) + (slash == path)) : st_strdup(".");
     if (arena && !(c->arena_buf = st_buf_wrap_arena(arena))) {
         st_arena_free(arena);
         st_free(c->dir);
@@ -53,8 +52,8 @@ typedef enum {
 } data_field;
 
 static const char *const field_names[F_COUNT] = {
-    "raw_data", "float_data", "int32_data", "string_data", "int64_data", "double_data",
-    "uint64_data",
+    "raw_data",   "float_data",  "int32_data",  "string_data",
+    "int64_data", "double_data", "uint64_data",
 };
 
 /* The typed field an ONNX dtype is stored in (besides raw_data). */
@@ -77,10 +76,16 @@ static const data_field typed_field[ST_DTYPE_COUNT] = {
     [ST_DTYPE_C128] = F_DOUBLE,     /* two doubles per element */
     [ST_DTYPE_BF16] = F_INT32,      /* bit pattern in the low 16 bits */
     /* float8 codes one per value; 4-/2-bit types packed into bytes, one byte per value */
-    [ST_DTYPE_F8E4M3FN] = F_INT32, [ST_DTYPE_F8E4M3FNUZ] = F_INT32,
-    [ST_DTYPE_F8E5M2] = F_INT32, [ST_DTYPE_F8E5M2FNUZ] = F_INT32,
-    [ST_DTYPE_U4] = F_INT32, [ST_DTYPE_I4] = F_INT32, [ST_DTYPE_F4E2M1] = F_INT32,
-    [ST_DTYPE_F8E8M0] = F_INT32, [ST_DTYPE_U2] = F_INT32, [ST_DTYPE_I2] = F_INT32,
+    [ST_DTYPE_F8E4M3FN] = F_INT32,
+    [ST_DTYPE_F8E4M3FNUZ] = F_INT32,
+    [ST_DTYPE_F8E5M2] = F_INT32,
+    [ST_DTYPE_F8E5M2FNUZ] = F_INT32,
+    [ST_DTYPE_U4] = F_INT32,
+    [ST_DTYPE_I4] = F_INT32,
+    [ST_DTYPE_F4E2M1] = F_INT32,
+    [ST_DTYPE_F8E8M0] = F_INT32,
+    [ST_DTYPE_U2] = F_INT32,
+    [ST_DTYPE_I2] = F_INT32,
 };
 _Static_assert(sizeof(typed_field) / sizeof(typed_field[0]) == ST_DTYPE_COUNT,
                "typed_field must cover every st_dtype");
@@ -224,8 +229,8 @@ static st_status ext_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_dtyp
     uint64_t end;
     if (!has_length) length = offset <= b->size ? b->size - offset : 0;
     if (__builtin_add_overflow(offset, length, &end) || end > b->size)
-        return st_errorf(err, ST_ERR_FORMAT, "external data file %s: offset+length beyond end of file",
-                         loc);
+        return st_errorf(err, ST_ERR_FORMAT,
+                         "external data file %s: offset+length beyond end of file", loc);
     if (length != nbytes)
         return st_errorf(err, ST_ERR_FORMAT,
                          "external data file %s: holds %" PRIu64 " bytes, expected %zu", loc,
@@ -236,13 +241,13 @@ static st_status ext_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_dtyp
 }
 
 /* Generic widening/narrowing copy from a typed field into a fresh tensor. */
-#define CONVERT(dst_t, src, expr)                                                      \
-    do {                                                                               \
-        dst_t *d_ = t.data;                                                            \
-        for (size_t i_ = 0; i_ < nelem; i_++) {                                        \
-            __typeof__((src)[0]) v = (src)[i_];                                        \
-            d_[i_] = (dst_t)(expr);                                                    \
-        }                                                                              \
+#define CONVERT(dst_t, src, expr)               \
+    do {                                        \
+        dst_t *d_ = t.data;                     \
+        for (size_t i_ = 0; i_ < nelem; i_++) { \
+            __typeof__((src)[0]) v = (src)[i_]; \
+            d_[i_] = (dst_t)(expr);             \
+        }                                       \
     } while (0)
 
 static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_tensor *out,
@@ -273,7 +278,8 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
     if (dt != ST_DTYPE_C64 && dt != ST_DTYPE_C128) nvals = nelem;
     bool packed = st_dtype_bits((st_dtype)dt) < 8;
     if (packed) nbytes = nvals = packed_size((st_dtype)dt, nelem);
-    if (tp->segment) return st_errorf(err, ST_ERR_UNSUPPORTED, "segmented tensors are not supported");
+    if (tp->segment)
+        return st_errorf(err, ST_ERR_UNSUPPORTED, "segmented tensors are not supported");
 
     /* which fields carry data; large raw_data may have stayed in the model's mapping */
     const uint8_t *raw = tp->raw_data.data;
@@ -281,9 +287,12 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
     st_buf *raw_owner = c->arena_buf;
     if (st_onnx_pb_raw_span(tp, c->file, &raw, &raw_len)) raw_owner = c->file;
     size_t counts[F_COUNT] = {
-        [F_RAW] = raw_len, [F_FLOAT] = tp->n_float_data,
-        [F_INT32] = tp->n_int32_data, [F_STRING] = tp->n_string_data,
-        [F_INT64] = tp->n_int64_data, [F_DOUBLE] = tp->n_double_data,
+        [F_RAW] = raw_len,
+        [F_FLOAT] = tp->n_float_data,
+        [F_INT32] = tp->n_int32_data,
+        [F_STRING] = tp->n_string_data,
+        [F_INT64] = tp->n_int64_data,
+        [F_DOUBLE] = tp->n_double_data,
         [F_UINT64] = tp->n_uint64_data,
     };
     int field = -1;
@@ -294,7 +303,8 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
                                  field_names[field], field_names[f]);
             field = f;
         }
-    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    bool external =
+        tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (external) {
         if (field >= 0)
             return st_errorf(err, ST_ERR_FORMAT, "stored externally but also has %s",
@@ -318,17 +328,19 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
         return st_errorf(err, ST_ERR_FORMAT, "%s cannot hold %s", field_names[field],
                          st_dtype_name((st_dtype)dt));
     if (counts[field] != nvals)
-        return st_errorf(err, ST_ERR_FORMAT, "%s has %zu values, expected %zu",
-                         field_names[field], counts[field], nvals);
+        return st_errorf(err, ST_ERR_FORMAT, "%s has %zu values, expected %zu", field_names[field],
+                         counts[field], nvals);
     switch ((st_dtype)dt) {
     /* stored exactly as the IR holds them: borrow */
-    case ST_DTYPE_F32: case ST_DTYPE_C64:
+    case ST_DTYPE_F32:
+    case ST_DTYPE_C64:
         return take_bytes(out, dt, ndim, dims, tp->float_data, nbytes, c->arena_buf, err);
     case ST_DTYPE_I32:
         return take_bytes(out, dt, ndim, dims, tp->int32_data, nbytes, c->arena_buf, err);
     case ST_DTYPE_I64:
         return take_bytes(out, dt, ndim, dims, tp->int64_data, nbytes, c->arena_buf, err);
-    case ST_DTYPE_F64: case ST_DTYPE_C128:
+    case ST_DTYPE_F64:
+    case ST_DTYPE_C128:
         return take_bytes(out, dt, ndim, dims, tp->double_data, nbytes, c->arena_buf, err);
     case ST_DTYPE_U64:
         return take_bytes(out, dt, ndim, dims, tp->uint64_data, nbytes, c->arena_buf, err);
@@ -343,16 +355,19 @@ static st_status tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_t
     case ST_DTYPE_U16: CONVERT(uint16_t, tp->int32_data, v); break;
     case ST_DTYPE_I16: CONVERT(int16_t, tp->int32_data, v); break;
     case ST_DTYPE_BOOL: CONVERT(uint8_t, tp->int32_data, v != 0); break;
-    case ST_DTYPE_F16: case ST_DTYPE_BF16: CONVERT(uint16_t, tp->int32_data, (uint32_t)v & 0xffff); break;
+    case ST_DTYPE_F16:
+    case ST_DTYPE_BF16: CONVERT(uint16_t, tp->int32_data, (uint32_t)v & 0xffff); break;
     case ST_DTYPE_U32: CONVERT(uint32_t, tp->uint64_data, v); break;
-    case ST_DTYPE_F8E4M3FN: case ST_DTYPE_F8E4M3FNUZ: case ST_DTYPE_F8E5M2:
-    case ST_DTYPE_F8E5M2FNUZ: case ST_DTYPE_F8E8M0:
-        CONVERT(uint8_t, tp->int32_data, v & 0xff);
-        break;
+    case ST_DTYPE_F8E4M3FN:
+    case ST_DTYPE_F8E4M3FNUZ:
+    case ST_DTYPE_F8E5M2:
+    case ST_DTYPE_F8E5M2FNUZ:
+    case ST_DTYPE_F8E8M0: CONVERT(uint8_t, tp->int32_data, v & 0xff); break;
     case ST_DTYPE_STRING:
         for (size_t i = 0; i < nelem; i++) {
             const ProtobufCBinaryData *b = &tp->string_data[i];
-            if ((s = st_tensor_set_string(&t, i, b->len ? (const char *)b->data : "", b->len, err))) {
+            if ((s = st_tensor_set_string(&t, i, b->len ? (const char *)b->data : "", b->len,
+                                          err))) {
                 st_tensor_clear(&t);
                 return s;
             }
@@ -374,8 +389,8 @@ st_status st_onnx_tensor_decode(st_onnx_ctx *c, const Onnx__TensorProto *tp, st_
 /* Largest dense tensor a sparse one may expand to (it is allocated, not read). */
 #define SPARSE_DENSE_MAX ((size_t)4 << 30)
 
-st_status st_onnx_sparse_decode(st_onnx_ctx *c, const Onnx__SparseTensorProto *sp,
-                                st_tensor *out, st_error *err) {
+st_status st_onnx_sparse_decode(st_onnx_ctx *c, const Onnx__SparseTensorProto *sp, st_tensor *out,
+                                st_error *err) {
     st_tensor vals = {0}, idx = {0}, t = {0};
     const char *nm = sp->values ? st_onnx_str(sp->values->name) : "";
     st_status s = ST_OK;
@@ -408,13 +423,15 @@ st_status st_onnx_sparse_decode(st_onnx_ctx *c, const Onnx__SparseTensorProto *s
         goto fail;
     }
     if ((s = st_tensor_alloc(&t, vals.dtype, ndim, sp->dims, err))) goto fail;
-    size_t nnz = st_tensor_nelem(&vals), total = st_tensor_nelem(&t), esz = st_dtype_size(vals.dtype);
+    size_t nnz = st_tensor_nelem(&vals), total = st_tensor_nelem(&t),
+           esz = st_dtype_size(vals.dtype);
     bool coords = idx.ndim == 2;
     if (vals.ndim != 1 || idx.dtype != ST_DTYPE_I64 || (idx.ndim != 1 && idx.ndim != 2) ||
         (size_t)idx.dims[0] != nnz || (coords && idx.dims[1] != ndim)) {
         s = st_errorf(err, ST_ERR_FORMAT,
                       "sparse tensor \"%s\": values must be [NNZ] and indices int64 [NNZ] or "
-                      "[NNZ, rank]", nm);
+                      "[NNZ, rank]",
+                      nm);
         goto fail;
     }
     const int64_t *ix = idx.data;
@@ -432,7 +449,8 @@ st_status st_onnx_sparse_decode(st_onnx_ctx *c, const Onnx__SparseTensorProto *s
             ok = lin >= 0 && (uint64_t)lin < total;
         }
         if (!ok) {
-            s = st_errorf(err, ST_ERR_FORMAT, "sparse tensor \"%s\": index %zu out of range", nm, k);
+            s = st_errorf(err, ST_ERR_FORMAT, "sparse tensor \"%s\": index %zu out of range", nm,
+                          k);
             goto fail;
         }
         if (vals.dtype == ST_DTYPE_STRING) {
@@ -440,7 +458,8 @@ st_status st_onnx_sparse_decode(st_onnx_ctx *c, const Onnx__SparseTensorProto *s
             if ((s = st_tensor_set_string(&t, (size_t)lin, sv->data ? sv->data : "", sv->len, err)))
                 goto fail;
         } else {
-            memcpy((uint8_t *)t.data + (size_t)lin * esz, (const uint8_t *)vals.data + k * esz, esz);
+            memcpy((uint8_t *)t.data + (size_t)lin * esz, (const uint8_t *)vals.data + k * esz,
+                   esz);
         }
     }
     st_tensor_clear(&vals);
@@ -559,8 +578,7 @@ static st_status type_decode(st_graph *g, const Onnx__TypeProto *tp, st_type *ou
     }
 }
 
-st_status st_onnx_type_decode(st_graph *g, const Onnx__TypeProto *tp, st_type *out,
-                              st_error *err) {
+st_status st_onnx_type_decode(st_graph *g, const Onnx__TypeProto *tp, st_type *out, st_error *err) {
     st_type t;
     st_status s = type_decode(g, tp, &t, 0, err);
     if (!s) *out = t;
@@ -602,8 +620,7 @@ static Onnx__TypeProto *tensor_type_encode(st_arena *a, const st_type *t) {
     return tp;
 }
 
-st_status st_onnx_type_encode(st_arena *a, const st_type *t, Onnx__TypeProto **out,
-                              st_error *err) {
+st_status st_onnx_type_encode(st_arena *a, const st_type *t, Onnx__TypeProto **out, st_error *err) {
     Onnx__TypeProto *tp = NULL;
     if (t->kind == ST_VAL_NONE) {
         *out = NULL;

@@ -12,9 +12,9 @@
 #define SENT1 5003
 #define MAX_SYMS 4096
 #define FOLD_MAX_BYTES ((size_t)1 << 20) /* constants larger than this are left to run time */
-#define MAX_DEPTH 64                      /* nested subgraphs inferred */
+#define MAX_DEPTH 64                     /* nested subgraphs inferred */
 
-typedef struct gres {   /* the results for one graph, per pass */
+typedef struct gres { /* the results for one graph, per pass */
     const st_graph *g;
     st_itype *ty[2];
 } gres;
@@ -22,11 +22,11 @@ typedef struct gres {   /* the results for one graph, per pass */
 typedef struct engine {
     st_model *m;
     int pass;
-    st_strmap syms;     /* symbol name -> index */
-    char **sym_names;   /* index -> name (NULL: anonymous) */
+    st_strmap syms;   /* symbol name -> index */
+    char **sym_names; /* index -> name (NULL: anonymous) */
     size_t n_syms, cap_syms;
-    size_t fresh;       /* fresh anonymous dims handed out in this pass */
-    size_t *fresh_idx;  /* symbol index of the k-th fresh dim (made in pass 0) */
+    size_t fresh;      /* fresh anonymous dims handed out in this pass */
+    size_t *fresh_idx; /* symbol index of the k-th fresh dim (made in pass 0) */
     size_t n_fresh, cap_fresh;
     gres *gs;
     size_t n_gs, cap_gs;
@@ -43,7 +43,7 @@ typedef struct gframe {
     const st_graph *g;
     struct gframe *parent;
     st_itype *ty;
-    st_value *cval;     /* constant data (kind ST_VAL_TENSOR) per value, else kind NONE */
+    st_value *cval; /* constant data (kind ST_VAL_TENSOR) per value, else kind NONE */
 } gframe;
 
 static int64_t sentinel(int pass, size_t j) {
@@ -243,7 +243,8 @@ static bool unify_unknown_dims(engine *en, st_value **in, int n_in, const bool *
         int64_t first = -1;
         bool differ = false;
         for (int i = 0; i < n_in; i++) {
-            if (!in[i] || isc[i] || in[i]->kind != ST_VAL_TENSOR || in[i]->tensor.ndim < p) continue;
+            if (!in[i] || isc[i] || in[i]->kind != ST_VAL_TENSOR || in[i]->tensor.ndim < p)
+                continue;
             int64_t d = in[i]->tensor.dims[in[i]->tensor.ndim - p];
             if (sym_of(en, en->pass, d) < 0) continue;
             if (first < 0) first = d;
@@ -252,7 +253,8 @@ static bool unify_unknown_dims(engine *en, st_value **in, int n_in, const bool *
         if (!differ) continue;
         int64_t fresh = fresh_dim(en);
         for (int i = 0; i < n_in; i++) {
-            if (!in[i] || isc[i] || in[i]->kind != ST_VAL_TENSOR || in[i]->tensor.ndim < p) continue;
+            if (!in[i] || isc[i] || in[i]->kind != ST_VAL_TENSOR || in[i]->tensor.ndim < p)
+                continue;
             int64_t *d = &in[i]->tensor.dims[in[i]->tensor.ndim - p];
             if (sym_of(en, en->pass, *d) >= 0) *d = fresh;
         }
@@ -513,9 +515,9 @@ static st_status write_type(engine *en, st_graph *g, st_ir_value *iv, const st_i
     /* a tensor whose dtype alone is known (NonZero's count, a Reshape to a run-time shape)
      * is still worth writing: rank -1 */
     bool dtype_only = a->kind == ST_VAL_TENSOR && a->dtype != ST_DTYPE_UNDEFINED;
-    if ((!known_type(a) && !dtype_only) || a->kind != b->kind || a->dtype != b->dtype)
-        return ST_OK;
-    bool fixed_input = iv->role == ST_VALUE_INPUT && !(g->parent == NULL && find_bind(en, iv->name));
+    if ((!known_type(a) && !dtype_only) || a->kind != b->kind || a->dtype != b->dtype) return ST_OK;
+    bool fixed_input =
+        iv->role == ST_VALUE_INPUT && !(g->parent == NULL && find_bind(en, iv->name));
     st_type t = {a->kind, a->optional, a->dtype, a->rank == b->rank ? a->rank : -1, NULL};
     if (a->kind == ST_VAL_SEQUENCE && iv->type.kind == ST_VAL_SEQUENCE && t.rank < 0) return ST_OK;
     if (fixed_input && iv->type.kind != ST_VAL_NONE) return ST_OK;
@@ -550,7 +552,8 @@ static st_status write_results(engine *en) {
         for (size_t v = 0; v < g->n_values; v++) {
             st_ir_value *iv = &g->values[v];
             if (iv->has_const) continue;
-            if (write_type(en, g, iv, &en->gs[i].ty[0][v], &en->gs[i].ty[1][v])) return ST_ERR_NOMEM;
+            if (write_type(en, g, iv, &en->gs[i].ty[0][v], &en->gs[i].ty[1][v]))
+                return ST_ERR_NOMEM;
         }
     }
     return ST_OK;
@@ -589,11 +592,11 @@ static st_status check_binds(const st_model *m, const st_infer_bind *binds, size
         for (int d = 0; d < binds[i].ndim; d++) {
             if (binds[i].dims[d] < 0)
                 return st_errorf(err, ST_ERR_INVALID, "--shape %s: negative extent", binds[i].name);
-            if (t->rank > 0 && t->dims && t->dims[d].value >= 0 && t->dims[d].value != binds[i].dims[d])
-                return st_errorf(err, ST_ERR_INVALID,
-                                 "--shape %s: dimension %d is fixed at %lld, not %lld",
-                                 binds[i].name, d, (long long)t->dims[d].value,
-                                 (long long)binds[i].dims[d]);
+            if (t->rank > 0 && t->dims && t->dims[d].value >= 0 &&
+                t->dims[d].value != binds[i].dims[d])
+                return st_errorf(
+                    err, ST_ERR_INVALID, "--shape %s: dimension %d is fixed at %lld, not %lld",
+                    binds[i].name, d, (long long)t->dims[d].value, (long long)binds[i].dims[d]);
         }
     }
     return ST_OK;

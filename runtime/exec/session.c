@@ -32,25 +32,25 @@ struct st_gexec {
     st_session *s;
     const st_graph *g;
     st_gexec *parent;
-    size_t n;            /* nodes */
-    int *order;          /* position -> node index */
-    st_kctx *ks;         /* per position */
-    st_value **ioptrs;   /* backing for every k->in / k->out */
-    bool *inconst;       /* backing for every k->in_is_const */
-    st_out_decl *decls;  /* backing for every k->decl */
-    st_value *vals;      /* the frame: one slot per graph value */
+    size_t n;           /* nodes */
+    int *order;         /* position -> node index */
+    st_kctx *ks;        /* per position */
+    st_value **ioptrs;  /* backing for every k->in / k->out */
+    bool *inconst;      /* backing for every k->in_is_const */
+    st_out_decl *decls; /* backing for every k->decl */
+    st_value *vals;     /* the frame: one slot per graph value */
     unsigned char *vflags;
-    int *last_use;       /* per value: last position reading it, -1 none */
-    bool *skip;          /* per position: folded */
-    bool *dyn;           /* per position: an input's shape may change within a signature */
-    int64_t **nsig;      /* per position: input types and shapes at its last prepare */
+    int *last_use;  /* per value: last position reading it, -1 none */
+    bool *skip;     /* per position: folded */
+    bool *dyn;      /* per position: an input's shape may change within a signature */
+    int64_t **nsig; /* per position: input types and shapes at its last prepare */
     size_t *nsig_n;
     bool prepared;
-    uint64_t gen;        /* prepare passes so far: folded values change only with it */
+    uint64_t gen; /* prepare passes so far: folded values change only with it */
     int64_t *sig;
     size_t sig_n, sig_cap;
-    size_t *offset;      /* per value: arena offset or SIZE_MAX */
-    size_t *planned;     /* per value: bytes reserved at offset */
+    size_t *offset;  /* per value: arena offset or SIZE_MAX */
+    size_t *planned; /* per value: bytes reserved at offset */
     unsigned char *arena;
     size_t arena_size;
     void *scratch;
@@ -75,7 +75,8 @@ static void resolve_graph(st_model *m, st_graph *g) {
     for (size_t i = 0; i < g->n_nodes; i++) {
         st_node *n = &g->nodes[i];
         int64_t opset = st_model_opset(m, n->domain);
-        if (opset == 0 && (!n->domain[0] || !strcmp(n->domain, "ai.onnx"))) opset = ST_DEFAULT_OPSET;
+        if (opset == 0 && (!n->domain[0] || !strcmp(n->domain, "ai.onnx")))
+            opset = ST_DEFAULT_OPSET;
         n->since = (int)opset;
         n->def = st_ops_find(n->domain, n->op_type, opset);
         for (int a = 0; a < n->n_attrs; a++) {
@@ -101,7 +102,8 @@ static bool collect_missing(const st_graph *g, missing **ms, size_t *n, size_t *
         if (!nd->def) {
             size_t j = 0;
             for (; j < *n; j++)
-                if (!strcmp((*ms)[j].op, nd->op_type) && !strcmp((*ms)[j].domain, nd->domain)) break;
+                if (!strcmp((*ms)[j].op, nd->op_type) && !strcmp((*ms)[j].domain, nd->domain))
+                    break;
             if (j == *n) {
                 if (!ST_GROW(*ms, *cap, *n + 1)) return false;
                 (*ms)[(*n)++] = (missing){nd->domain, nd->op_type, 0};
@@ -129,10 +131,9 @@ st_status st_ops_check(const st_model *m, st_error *err) {
     int off = snprintf(buf, sizeof buf, "%zu operator%s not supported by the runtime:", n,
                        n == 1 ? " is" : "s are");
     for (size_t i = 0; i < n && off > 0 && (size_t)off < sizeof buf; i++)
-        off += snprintf(buf + off, sizeof buf - (size_t)off, "%s %s%s%s (%zu node%s)",
-                        i ? "," : "", ms[i].domain[0] ? ms[i].domain : "",
-                        ms[i].domain[0] ? "::" : "", ms[i].op, ms[i].count,
-                        ms[i].count == 1 ? "" : "s");
+        off += snprintf(buf + off, sizeof buf - (size_t)off, "%s %s%s%s (%zu node%s)", i ? "," : "",
+                        ms[i].domain[0] ? ms[i].domain : "", ms[i].domain[0] ? "::" : "", ms[i].op,
+                        ms[i].count, ms[i].count == 1 ? "" : "s");
     st_free(ms);
     return st_errorf(err, ST_ERR_UNSUPPORTED, "%s", buf);
 }
@@ -191,7 +192,8 @@ static st_status gexec_new(st_session *s, const st_graph *g, st_gexec *parent, s
     e->planned = st_calloc(nv, sizeof *e->planned);
     e->offset = st_calloc(nv, sizeof *e->offset);
     if (!e->order || !e->ks || !e->ioptrs || !e->inconst || !e->decls || !e->vals || !e->vflags ||
-        !e->last_use || !e->skip || !e->offset || !e->dyn || !e->nsig || !e->nsig_n || !e->planned) {
+        !e->last_use || !e->skip || !e->offset || !e->dyn || !e->nsig || !e->nsig_n ||
+        !e->planned) {
         gexec_free(e);
         return st_error_nomem(err);
     }
@@ -225,7 +227,8 @@ static st_status gexec_new(st_session *s, const st_graph *g, st_gexec *parent, s
             k->in[i] = v >= 0 ? &e->vals[v] : NULL;
             if (v >= 0 && e->last_use[v] < (int)p) e->last_use[v] = (int)p;
         }
-        for (int i = 0; i < nd->n_out; i++) k->out[i] = nd->outputs[i] >= 0 ? &e->vals[nd->outputs[i]] : NULL;
+        for (int i = 0; i < nd->n_out; i++)
+            k->out[i] = nd->outputs[i] >= 0 ? &e->vals[nd->outputs[i]] : NULL;
         for (int a = 0; a < nd->n_attrs; a++) {
             if (nd->attrs[a].g) mark_outer_uses(e, nd->attrs[a].g, (int)p);
             for (size_t j = 0; nd->attrs[a].graphs && j < nd->attrs[a].n; j++)
@@ -302,7 +305,8 @@ static bool node_signature(st_gexec *e, size_t p, int64_t **out, size_t *n) {
     e->sig_n = e->sig_cap = 0;
     const st_kctx *k = &e->ks[p];
     bool ok = true;
-    for (int i = 0; ok && i < k->n_in; i++) ok = k->in[i] ? sig_value(e, k->in[i]) : sig_push(e, -1);
+    for (int i = 0; ok && i < k->n_in; i++)
+        ok = k->in[i] ? sig_value(e, k->in[i]) : sig_push(e, -1);
     *out = e->sig;
     *n = e->sig_n;
     e->sig = save;
@@ -411,7 +415,8 @@ st_status st_out_alias(st_kctx *k, int i, int j, int ndim, const int64_t *dims, 
     st_status s = st_shape_nelem(ndim, dims, &n, err);
     if (s) return s;
     if (n != st_tensor_nelem(src))
-        return st_errorf(err, ST_ERR_INVALID, "cannot view %zu elements as %zu", st_tensor_nelem(src), n);
+        return st_errorf(err, ST_ERR_INVALID, "cannot view %zu elements as %zu",
+                         st_tensor_nelem(src), n);
     st_value *v = k->out[i];
     if (v == k->in[j]) return ST_OK;
     st_value_clear(v);
@@ -439,7 +444,8 @@ static int by_size_desc(const void *a, const void *b) {
 static st_status plan(st_gexec *e, st_error *err) {
     const st_graph *g = e->g;
     size_t nv = g->n_values;
-    int *def = st_malloc((nv ? nv : 1) * sizeof *def), *end = st_malloc((nv ? nv : 1) * sizeof *end);
+    int *def = st_malloc((nv ? nv : 1) * sizeof *def),
+        *end = st_malloc((nv ? nv : 1) * sizeof *end);
     int *root = st_malloc((nv ? nv : 1) * sizeof *root);
     span *sp = st_malloc((nv ? nv : 1) * sizeof *sp);
     st_status st = ST_OK;
@@ -478,7 +484,8 @@ static st_status plan(st_gexec *e, st_error *err) {
         const st_kctx *k = &e->ks[p];
         bool retains = false;
         for (int a = 0; a < k->node->n_attrs; a++)
-            retains |= k->node->attrs[a].kind == ST_ATTR_GRAPH || k->node->attrs[a].kind == ST_ATTR_GRAPHS;
+            retains |=
+                k->node->attrs[a].kind == ST_ATTR_GRAPH || k->node->attrs[a].kind == ST_ATTR_GRAPHS;
         for (int i = 0; i < k->n_out; i++)
             retains |= k->out[i] && (k->out[i]->kind == ST_VAL_SEQUENCE || k->out[i]->optional);
         for (int i = 0; retains && i < k->n_in; i++)
@@ -598,7 +605,8 @@ static st_status node_error(const st_gexec *e, const st_node *nd, st_status st, 
     if (nd->name[0]) {
         st_error_prefix(err, "node \"%s\" (%s): ", nd->name, nd->op_type);
     } else {
-        const char *out = nd->n_out && nd->outputs[0] >= 0 ? e->g->values[nd->outputs[0]].name : "?";
+        const char *out =
+            nd->n_out && nd->outputs[0] >= 0 ? e->g->values[nd->outputs[0]].name : "?";
         st_error_prefix(err, "node producing \"%s\" (%s): ", out, nd->op_type);
     }
     return st;
@@ -612,8 +620,15 @@ static st_status run_node(st_gexec *e, size_t p, st_error *err) {
     k->scratch = e->scratch;
     for (int i = 0; i < k->n_out; i++)
         if (k->out[i]) st_value_clear(k->out[i]);
-    st_node_event ev = {p, nd->name, nd->op_type, 0, (size_t)e->order[p], k->n_in, k->n_out,
-                        (const st_value *const *)k->in, (const st_value *const *)k->out};
+    st_node_event ev = {p,
+                        nd->name,
+                        nd->op_type,
+                        0,
+                        (size_t)e->order[p],
+                        k->n_in,
+                        k->n_out,
+                        (const st_value *const *)k->in,
+                        (const st_value *const *)k->out};
     if (e->s->hook && e == e->s->main) e->s->hook(e->s->hook_ud, &ev, false);
     st = k->run(k, err);
     if (e->s->hook && e == e->s->main) e->s->hook(e->s->hook_ud, &ev, true);
@@ -626,8 +641,8 @@ static st_status prepare_node(st_gexec *e, size_t p, st_error *err) {
     st_kctx *k = &e->ks[p];
     const st_node *nd = k->node;
     if (!nd->def)
-        return st_errorf(err, ST_ERR_UNSUPPORTED, "node \"%s\": operator %s is not supported", nd->name,
-                         nd->op_type);
+        return st_errorf(err, ST_ERR_UNSUPPORTED, "node \"%s\": operator %s is not supported",
+                         nd->name, nd->op_type);
     for (int i = 0; i < nd->n_in; i++) {
         int v = nd->inputs[i];
         ((bool *)k->in_is_const)[i] = v >= 0 && (e->vflags[v] & VF_CONST);
@@ -677,7 +692,8 @@ static st_status prepare_pass(st_gexec *e, st_error *err) {
         e->skip[p] = false;
         bool all_static = true;
         for (int i = 0; i < nd->n_in; i++)
-            if (nd->inputs[i] >= 0 && !(e->vflags[nd->inputs[i]] & (VF_STATIC | VF_CONST))) all_static = false;
+            if (nd->inputs[i] >= 0 && !(e->vflags[nd->inputs[i]] & (VF_STATIC | VF_CONST)))
+                all_static = false;
         e->dyn[p] = !all_static;
         if ((st = prepare_node(e, p, err)) || (st = run_node(e, p, err))) return st;
         bool fold = !e->s->keep && foldable(e, k);
@@ -746,9 +762,13 @@ static st_status bind(st_gexec *e, size_t n_in, const st_value *ins, st_error *e
             }
         } else if (iv->role == ST_VALUE_OUTER) {
             st_value_clear(&e->vals[v]);
-            if (!e->parent || iv->outer_index < 0 || (size_t)iv->outer_index >= e->parent->g->n_values)
-                return st_errorf(err, ST_ERR_FORMAT, "subgraph value \"%s\" is not defined in an enclosing graph", iv->name);
-            if (share_value(&e->vals[v], &e->parent->vals[iv->outer_index], err)) return ST_ERR_NOMEM;
+            if (!e->parent || iv->outer_index < 0 ||
+                (size_t)iv->outer_index >= e->parent->g->n_values)
+                return st_errorf(err, ST_ERR_FORMAT,
+                                 "subgraph value \"%s\" is not defined in an enclosing graph",
+                                 iv->name);
+            if (share_value(&e->vals[v], &e->parent->vals[iv->outer_index], err))
+                return ST_ERR_NOMEM;
             bool pc = e->parent->vflags[iv->outer_index] & VF_CONST;
             e->vflags[v] = (unsigned char)((e->vflags[v] & ~(VF_CONST | VF_STATIC)) |
                                            (pc ? VF_CONST | VF_STATIC : 0));
@@ -855,7 +875,8 @@ st_status st_session_new(const st_model *m, const st_session_opts *opts, st_sess
     }
     s->threads = threads;
     s->keep = opts && opts->keep_intermediates;
-    if ((st = st_pool_new(threads, &s->pool, err)) || (st = gexec_new(s, m->graph, NULL, &s->main, err))) {
+    if ((st = st_pool_new(threads, &s->pool, err)) ||
+        (st = gexec_new(s, m->graph, NULL, &s->main, err))) {
         st_session_free(s);
         return st;
     }
@@ -911,7 +932,8 @@ static st_status check_input(const st_ir_value *iv, const st_value *v, st_error 
     for (int d = 0; t->rank > 0 && t->dims && d < t->rank; d++)
         if (t->dims[d].value >= 0 && t->dims[d].value != x->dims[d])
             return st_errorf(err, ST_ERR_INVALID,
-                             "input \"%s\": dimension %d is %" PRId64 ", the model expects %" PRId64,
+                             "input \"%s\": dimension %d is %" PRId64
+                             ", the model expects %" PRId64,
                              iv->name, d, x->dims[d], t->dims[d].value);
     return ST_OK;
 }
@@ -932,7 +954,8 @@ st_status st_session_run(st_session *s, size_t n_inputs, const char *const *name
             for (slot = 0; slot < g->n_inputs; slot++)
                 if (!strcmp(g->values[g->inputs[slot]].name, names[i])) break;
             if (slot == g->n_inputs) {
-                st = st_errorf(err, ST_ERR_INVALID, "the model has no input named \"%s\"", names[i]);
+                st =
+                    st_errorf(err, ST_ERR_INVALID, "the model has no input named \"%s\"", names[i]);
                 goto fail;
             }
         } else if (slot >= g->n_inputs) {

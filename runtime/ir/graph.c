@@ -200,7 +200,8 @@ static void subgraph_deps(const dep_walk *w, const st_graph *sub, int depth) {
         for (int a = 0; a < sub->nodes[i].n_attrs; a++) {
             const st_attr *at = &sub->nodes[i].attrs[a];
             subgraph_deps(w, at->g, depth + 1);
-            for (size_t k = 0; at->graphs && k < at->n; k++) subgraph_deps(w, at->graphs[k], depth + 1);
+            for (size_t k = 0; at->graphs && k < at->n; k++)
+                subgraph_deps(w, at->graphs[k], depth + 1);
         }
 }
 

@@ -89,7 +89,8 @@ static void check_loop(int64_t trips, int given, int64_t want_iters) {
     int64_t mval = trips;
     uint8_t cval = 1;
     float v0[] = {1, 2};
-    st_tensor ins[3] = {ut_tensor(ST_DTYPE_I64, 0, NULL, &mval), ut_tensor(ST_DTYPE_BOOL, 0, NULL, &cval),
+    st_tensor ins[3] = {ut_tensor(ST_DTYPE_I64, 0, NULL, &mval),
+                        ut_tensor(ST_DTYPE_BOOL, 0, NULL, &cval),
                         ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){2}, v0)};
     if (!(given & 1)) st_tensor_clear(&ins[0]);
     if (!(given & 2)) st_tensor_clear(&ins[1]);
@@ -190,10 +191,9 @@ static void check_nested(uint8_t flag) {
     int64_t trips = 3;
     uint8_t cval = 1;
     float x[] = {0.5f, -1.25f};
-    st_tensor ins[4] = {ut_tensor(ST_DTYPE_I64, 0, NULL, &trips),
-                        ut_tensor(ST_DTYPE_BOOL, 0, NULL, &cval),
-                        ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){2}, x),
-                        ut_tensor(ST_DTYPE_BOOL, 0, NULL, &flag)};
+    st_tensor ins[4] = {
+        ut_tensor(ST_DTYPE_I64, 0, NULL, &trips), ut_tensor(ST_DTYPE_BOOL, 0, NULL, &cval),
+        ut_tensor(ST_DTYPE_F32, 1, (int64_t[]){2}, x), ut_tensor(ST_DTYPE_BOOL, 0, NULL, &flag)};
     st_value *outs = NULL;
     st_error err = {0};
     cr_assert_eq(run_model(m, 4, ins, &outs, &err), ST_OK, "%s", err.msg);
@@ -217,8 +217,8 @@ Test(control, outer_values_three_levels_down) {
 }
 
 /* Run an open session on named tensor inputs; the first output's float values into y. */
-static void session_run_f32(st_session *s, size_t n, const char *const *names,
-                            const st_tensor *ts, float *y, size_t ny) {
+static void session_run_f32(st_session *s, size_t n, const char *const *names, const st_tensor *ts,
+                            float *y, size_t ny) {
     st_value vin[4];
     for (size_t i = 0; i < n; i++) {
         memset(&vin[i], 0, sizeof vin[i]);
@@ -338,7 +338,8 @@ Test(control, sequence_chain) {
     set_io(g, 3, (const char *[]){"x", "zero", "minus1"}, 2, (const char *[]){"y", "len"});
     float x[] = {0, 1, 2, 10, 11, 12}; /* [2, 3]: columns {0,10}, {1,11}, {2,12} */
     int64_t zero = 0, m1 = -1;
-    st_tensor ins[3] = {ut_tensor(ST_DTYPE_F32, 2, (int64_t[]){2, 3}, x), ut_tensor(ST_DTYPE_I64, 0, NULL, &zero),
+    st_tensor ins[3] = {ut_tensor(ST_DTYPE_F32, 2, (int64_t[]){2, 3}, x),
+                        ut_tensor(ST_DTYPE_I64, 0, NULL, &zero),
                         ut_tensor(ST_DTYPE_I64, 0, NULL, &m1)};
     st_value *outs = NULL;
     st_error err = {0};
