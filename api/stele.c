@@ -102,6 +102,33 @@ st_status st_model_load(const char *path, const st_load_opts *opts, st_model **o
 
 void st_model_free(st_model *m) { st_model_release(m); }
 
+/* ONNX at another opset: the converter rewrites nodes in place, so it works on a copy of m
+ * made by writing m and reading it back (m stays as it was, e.g. for verification). */
+static st_status save_onnx_opset(const st_model *m, const char *path, const st_save_opts *opts,
+                                 st_error *err) {
+    st_sb tmp = {0};
+    st_model *copy = NULL;
+    st_status s;
+    st_sb_printf(&tmp, "%s.opset-tmp", path);
+    if (tmp.oom) return st_error_nomem(err);
+    if ((s = st_onnx_export(m, tmp.s, opts->external_threshold, err))) goto fail;
+    st_load_opts lo = {.format = ST_FORMAT_ONNX};
+    s = st_model_load(tmp.s, &lo, &copy, err);
+    if (s) goto fail;
+    if ((s = st_onnx_convert_opset(copy, opts->target_opset, err))) {
+        st_error_prefix(err, "%s: ", path);
+        goto fail;
+    }
+    s = st_onnx_export(copy, path, opts->external_threshold, err);
+fail:
+    st_model_free(copy);
+    remove(tmp.s);
+    st_sb_puts(&tmp, ".data");
+    if (!tmp.oom) remove(tmp.s);
+    st_sb_free(&tmp);
+    return s;
+}
+
 static st_status model_save(const st_model *m, const char *path, const st_save_opts *opts,
                             st_error *err) {
     st_format fmt = opts && opts->format ? opts->format : ST_FORMAT_UNKNOWN;
@@ -110,6 +137,9 @@ static st_status model_save(const st_model *m, const char *path, const st_save_o
         else if (has_ext(path, ".pt") || has_ext(path, ".pth")) fmt = ST_FORMAT_TORCHSCRIPT;
         else fmt = ST_FORMAT_UNKNOWN;
     }
+    if (opts && opts->target_opset && fmt != ST_FORMAT_ONNX)
+        return st_errorf(err, ST_ERR_INVALID, "%s: an opset is only for ONNX output", path);
+    if (opts && opts->target_opset) return save_onnx_opset(m, path, opts, err);
     switch (fmt) {
     case ST_FORMAT_ONNX: return st_onnx_export(m, path, opts ? opts->external_threshold : 0, err);
     case ST_FORMAT_TORCHSCRIPT: return st_ts_export(m, path, err);

@@ -18,6 +18,9 @@ static const char convert_help[] =
     "  --to FORMAT            onnx, torchscript or savedmodel\n"
     "  --signature NAME       SavedModel IN: the signature to convert (default serving_default)\n"
     "  --external-data BYTES  ONNX: store tensors of at least BYTES bytes in OUT.data\n"
+    "  --opset N              ONNX: write the ai.onnx nodes at opset N (7..25); a node N\n"
+    "                         cannot express (an op that did not exist at N, an attribute\n"
+    "                         value it cannot state) is an error naming the node\n"
     "  --no-verify            skip the verification\n"
     "  --atol X               verification's absolute tolerance (default 1e-4)\n"
     "  --rtol Y               verification's relative tolerance (default 1e-3)\n"
@@ -126,7 +129,7 @@ int cmd_convert(int argc, char **argv) {
     cli_inputs inp;
     memset(&inp, 0, sizeof inp);
     const char *in = NULL, *out = NULL, *to = NULL, *v, *signature = NULL;
-    long long ext = 0;
+    long long ext = 0, opset = 0;
     double atol = 1e-4, rtol = 1e-3;
     bool no_verify = false;
     int status = 0;
@@ -144,6 +147,9 @@ int cmd_convert(int argc, char **argv) {
         } else if (cli_opt(&a, "--external-data", &v, &status)) {
             if (v && !cli_parse_int(v, 1, INT64_MAX, &ext))
                 status = cli_usage_error("convert", "--external-data takes a byte count");
+        } else if (cli_opt(&a, "--opset", &v, &status)) {
+            if (v && !cli_parse_int(v, 7, 25, &opset))
+                status = cli_usage_error("convert", "--opset takes a version from 7 to 25");
         } else if (cli_flag(&a, "--no-verify")) {
             no_verify = true;
         } else if (argv[a.i][0] == '-' && argv[a.i][1]) {
@@ -161,7 +167,7 @@ int cmd_convert(int argc, char **argv) {
         status = cli_usage_error("convert", "needs IN and OUT");
         goto free_opts;
     }
-    st_save_opts so = {ST_FORMAT_UNKNOWN, (size_t)ext};
+    st_save_opts so = {.external_threshold = (size_t)ext, .target_opset = (int)opset};
     if (to) {
         so.format = st_format_from_name(to);
         if (!so.format) {

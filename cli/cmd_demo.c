@@ -154,7 +154,7 @@ static int demo_describe(demo *d) {
 static int demo_convert(demo *d) {
     if (!mkdtemp(d->dir)) return cli_fail("demo: cannot create a temporary directory");
     snprintf(d->conv, sizeof d->conv, "%s/shapes.converted.onnx", d->dir);
-    st_save_opts so = {ST_FORMAT_ONNX, 0};
+    st_save_opts so = {.format = ST_FORMAT_ONNX};
     if (st_model_save(d->m, d->conv, &so, &d->err) || st_model_load(d->conv, NULL, &d->m2, &d->err))
         return cli_fail("%s", d->err.msg);
     printf("2. Convert    %s -> %s (ONNX, read back in)\n\n", d->model, d->conv);

@@ -28,6 +28,11 @@ st_status st_onnx_read_value(const char *path, const st_value_info *expect, st_v
 st_status st_onnx_write_value(const char *path, const st_value *v, const char *name,
                               st_error *err);
 
+/* Move m's ai.onnx nodes to opset `target` (7..25) in place and set its opset import (and
+ * IR version) to match (onnx_opset.c). ST_ERR_UNSUPPORTED names the node and the reason when
+ * the target cannot express a node; m may then be partly converted (convert a copy). */
+st_status st_onnx_convert_opset(st_model *m, int64_t target, st_error *err);
+
 /* Plausibly a serialized ModelProto; `data` may be just the file's first bytes. */
 bool st_onnx_sniff(const unsigned char *data, size_t n);
 
