@@ -1108,3 +1108,146 @@ Test(onnx, node_suite_round_trips, .timeout = 600) {
     FMT(cmd, PY " '%s' '%s'", script, list);
     cr_assert_eq(system(cmd), 0, "onnx.checker rejects exported node models");
 }
+
+/* ---- opset conversion (onnx_opset.c) ------------------------------------------------- */
+
+/* A node op(inputs) -> outputs in m's root graph; "" names an omitted input. */
+static st_node *opset_node(st_model *m, const char *op, const char *name, int n_in,
+                           const char *const *ins, int n_out, const char *const *outs) {
+    st_graph *g = m->graph;
+    st_node *n = st_graph_add_node(g, op, "", name, n_in, n_out);
+    cr_assert_not_null(n);
+    for (int i = 0; i < n_in; i++) n->inputs[i] = *ins[i] ? st_graph_value(g, ins[i]) : -1;
+    for (int i = 0; i < n_out; i++) n->outputs[i] = st_graph_value(g, outs[i]);
+    n->since = (int)m->opsets[0].version;
+    return n;
+}
+
+static void opset_set_ints(st_model *m, st_node *n, const char *name, size_t k,
+                           const int64_t *v) {
+    st_attr *a = st_node_add_attr(m->graph, n, name, ST_ATTR_INTS);
+    cr_assert_not_null(a);
+    a->n = k;
+    a->ints = st_ir_alloc(m->graph, sizeof *a->ints * k);
+    memcpy(a->ints, v, sizeof *v * k);
+}
+
+Test(onnx, opset_unsqueeze_axes_attribute_to_input_and_back) {
+    st_model *m = ut_model_new(11);
+    m->ir_version = 6;
+    st_node *n = opset_node(m, "Unsqueeze", "u1", 1, (const char *[]){"x"}, 1,
+                            (const char *[]){"y"});
+    opset_set_ints(m, n, "axes", 2, (const int64_t[]){0, 2});
+    st_error err;
+    cr_assert_eq(st_onnx_convert_opset(m, 13, &err), ST_OK, "%s", err.msg);
+    n = &m->graph->nodes[0];
+    cr_assert_eq(m->opsets[0].version, 13);
+    cr_assert_eq(m->ir_version, 7, "IR version raised to opset 13's");
+    cr_assert_null(st_node_attr(n, "axes"));
+    cr_assert_eq(n->n_in, 2);
+    const st_ir_value *axes = &m->graph->values[n->inputs[1]];
+    cr_assert(axes->has_const && axes->role == ST_VALUE_INITIALIZER);
+    cr_assert_eq(axes->const_val.dtype, ST_DTYPE_I64);
+    cr_assert_eq(st_tensor_nelem(&axes->const_val), 2);
+    cr_assert_eq(st_tensor_get_i64(&axes->const_val, 0), 0);
+    cr_assert_eq(st_tensor_get_i64(&axes->const_val, 1), 2);
+    cr_assert_eq(st_onnx_convert_opset(m, 11, &err), ST_OK, "%s", err.msg);
+    const int64_t *v;
+    cr_assert_eq(st_attr_ints(n, "axes", &v), 2);
+    cr_assert(v[0] == 0 && v[1] == 2);
+    cr_assert_eq(n->n_in, 1);
+    cr_assert_eq(m->opsets[0].version, 11);
+    cr_assert_eq(m->ir_version, 6, "IR version lowered to opset 11's");
+    st_model_release(m);
+}
+
+Test(onnx, opset_clip_bounds_and_split_num_outputs) {
+    st_model *m = ut_model_new(10);
+    st_node *c = opset_node(m, "Clip", "c1", 1, (const char *[]){"x"}, 1, (const char *[]){"y"});
+    st_attr *a = st_node_add_attr(m->graph, c, "min", ST_ATTR_FLOAT);
+    a->f = -0.5;
+    opset_node(m, "Split", "s1", 1, (const char *[]){"y"}, 3, (const char *[]){"a", "b", "d"});
+    st_error err;
+    cr_assert_eq(st_onnx_convert_opset(m, 18, &err), ST_OK, "%s", err.msg);
+    c = &m->graph->nodes[0];
+    cr_assert_null(st_node_attr(c, "min"));
+    cr_assert_eq(c->n_in, 2, "only the bound that was given becomes an input");
+    const st_tensor *mn = &m->graph->values[c->inputs[1]].const_val;
+    cr_assert_eq(mn->ndim, 0);
+    cr_assert_float_eq(st_tensor_get_f64(mn, 0), -0.5, 0);
+    cr_assert_eq(st_attr_int(&m->graph->nodes[1], "num_outputs", 0), 3);
+    st_model_release(m);
+}
+
+Test(onnx, opset_refusals_name_the_node) {
+    st_model *m = ut_model_new(17);
+    opset_node(m, "LayerNormalization", "ln1", 2, (const char *[]){"x", "g"}, 1,
+               (const char *[]){"y"});
+    st_error err;
+    cr_assert_eq(st_onnx_convert_opset(m, 16, &err), ST_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.msg, "node \"ln1\" (LayerNormalization)"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "before opset 17"), "%s", err.msg);
+    cr_assert_eq(m->opsets[0].version, 17, "a refused model keeps its opset");
+    cr_assert_eq(st_onnx_convert_opset(m, 6, &err), ST_ERR_INVALID);
+    cr_assert_eq(st_onnx_convert_opset(m, 26, &err), ST_ERR_INVALID);
+    st_model_release(m);
+
+    /* Softmax-13 on a non-last axis has no opset-12 form; on the last axis it has */
+    m = ut_model_new(13);
+    st_node *n = opset_node(m, "Softmax", "sm", 1, (const char *[]){"x"}, 1,
+                            (const char *[]){"y"});
+    m->graph->values[n->inputs[0]].type.rank = 3;
+    st_attr *ax = st_node_add_attr(m->graph, n, "axis", ST_ATTR_INT);
+    ax->i = 1;
+    cr_assert_eq(st_onnx_convert_opset(m, 12, &err), ST_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.msg, "\"sm\"") && strstr(err.msg, "not the last"), "%s", err.msg);
+    ax->i = -1;
+    cr_assert_eq(st_onnx_convert_opset(m, 12, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(st_attr_int(&m->graph->nodes[0], "axis", 99), 2);
+    st_model_release(m);
+
+    /* Slice steps other than 1 cannot go below 10; ArgMax select_last_index below 12 */
+    m = ut_model_new(13);
+    opset_node(m, "Slice", "sl", 5, (const char *[]){"x", "s", "e", "", "st"}, 1,
+               (const char *[]){"y"});
+    int stv = st_graph_find(m->graph, "st");
+    int64_t one = 1;
+    cr_assert_eq(st_tensor_alloc(&m->graph->values[stv].const_val, ST_DTYPE_I64, 1, &one, &err),
+                 ST_OK);
+    m->graph->values[stv].has_const = true;
+    m->graph->values[stv].role = ST_VALUE_INITIALIZER;
+    st_tensor_set_f64(&m->graph->values[stv].const_val, 0, 2);
+    cr_assert_eq(st_onnx_convert_opset(m, 9, &err), ST_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.msg, "\"sl\"") && strstr(err.msg, "steps"), "%s", err.msg);
+    st_model_release(m);
+}
+
+Test(onnx, opset_negative_axes_below_11) {
+    st_model *m = ut_model_new(13);
+    st_node *n = opset_node(m, "Unsqueeze", "u", 2, (const char *[]){"x", "ax"}, 1,
+                            (const char *[]){"y"});
+    st_graph *g = m->graph;
+    g->values[n->inputs[0]].type.rank = 2;
+    int ax = n->inputs[1];
+    int64_t two = 2;
+    st_error err;
+    cr_assert_eq(st_tensor_alloc(&g->values[ax].const_val, ST_DTYPE_I64, 1, &two, &err), ST_OK);
+    g->values[ax].has_const = true;
+    g->values[ax].role = ST_VALUE_INITIALIZER;
+    st_tensor_set_f64(&g->values[ax].const_val, 0, 0);
+    st_tensor_set_f64(&g->values[ax].const_val, 1, -1);
+    st_node *c = opset_node(m, "Concat", "cat", 2, (const char *[]){"y", "z"}, 1,
+                            (const char *[]){"w"});
+    st_attr *a = st_node_add_attr(g, c, "axis", ST_ATTR_INT);
+    a->i = -1;
+    cr_assert_eq(st_onnx_convert_opset(m, 10, &err), ST_ERR_UNSUPPORTED, "y's rank is unknown");
+    cr_assert(strstr(err.msg, "\"cat\"") && strstr(err.msg, "negative axis"), "%s", err.msg);
+    g->values[st_graph_find(g, "y")].type.rank = 4;
+    m->opsets[0].version = 11; /* Unsqueeze went to attributes already; rerun from 11 */
+    cr_assert_eq(st_onnx_convert_opset(m, 10, &err), ST_OK, "%s", err.msg);
+    const int64_t *v;
+    cr_assert_eq(st_attr_ints(&g->nodes[0], "axes", &v), 2);
+    cr_assert(v[0] == 0 && v[1] == 3, "-1 of the 4-D output is 3, got %lld", (long long)v[1]);
+    cr_assert_eq(st_attr_int(&g->nodes[1], "axis", 0), 3);
+    st_model_release(m);
+}
