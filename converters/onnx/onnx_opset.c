@@ -373,6 +373,26 @@ static st_status ad_neg_axes11(cv *c, st_error *err) {
     return ST_OK;
 }
 
+/* Max/Min/Sum/Mean broadcast from 8: below, every input must have one known shape. */
+static st_status ad_bcast8(cv *c, st_error *err) {
+    if (up(c)) return ST_OK;
+    const st_type *t0 = NULL;
+    for (int i = 0; i < c->n->n_in; i++) {
+        int v = c->n->inputs[i];
+        const st_type *t = v >= 0 ? &c->g->values[v].type : NULL;
+        bool same = t && t->rank >= 0 && (!t0 || t->rank == t0->rank);
+        for (int d = 0; same && d < t->rank; d++)
+            same = t->dims[d].value >= 0 && (!t0 || t->dims[d].value == t0->dims[d].value);
+        if (!same)
+            return node_err(c, err,
+                            "inputs of different or unknown shapes need broadcasting, "
+                            "which opset %d lacks",
+                            c->to);
+        t0 = t;
+    }
+    return ST_OK;
+}
+
 static st_status ad_refuse(cv *c, st_error *err) {
     return node_err(c, err, "its form changed at opset %d and stele has no adapter for it", c->at);
 }
@@ -444,10 +464,10 @@ static const adapt_row adapters[] = {
     {"Constant", 12, ad_constant},
     {"DFT", 20, ad_refuse},
     {"GroupNormalization", 21, ad_refuse},
-    {"Max", 8, ad_refuse},
-    {"Min", 8, ad_refuse},
-    {"Sum", 8, ad_refuse},
-    {"Mean", 8, ad_refuse},
+    {"Max", 8, ad_bcast8},
+    {"Min", 8, ad_bcast8},
+    {"Sum", 8, ad_bcast8},
+    {"Mean", 8, ad_bcast8},
 };
 
 /* Attributes added at `version` that the older form cannot express unless default. */

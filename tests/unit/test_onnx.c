@@ -1251,3 +1251,25 @@ Test(onnx, opset_negative_axes_below_11) {
     cr_assert_eq(st_attr_int(&g->nodes[1], "axis", 0), 3);
     st_model_release(m);
 }
+
+Test(onnx, opset_sum_broadcast_only_from_8) {
+    st_model *m = ut_model_new(13);
+    st_node *n = opset_node(m, "Sum", "add3", 2, (const char *[]){"a", "b"}, 1,
+                            (const char *[]){"y"});
+    st_graph *g = m->graph;
+    for (int i = 0; i < 2; i++) {
+        st_type *t = &g->values[n->inputs[i]].type;
+        t->rank = 2;
+        t->dims = st_ir_alloc(g, 2 * sizeof *t->dims);
+        t->dims[0].value = 3;
+        t->dims[1].value = i ? 1 : 4; /* [3,4] + [3,1] broadcasts */
+    }
+    st_error err;
+    cr_assert_eq(st_onnx_convert_opset(m, 7, &err), ST_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.msg, "\"add3\"") && strstr(err.msg, "broadcasting"), "%s", err.msg);
+    g->values[n->inputs[1]].type.dims[1].value = 4;
+    cr_assert_eq(st_onnx_convert_opset(m, 7, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(st_onnx_convert_opset(m, 9, &err), ST_OK, "%s", err.msg); /* 7 -> 9: widening */
+    cr_assert_eq(m->opsets[0].version, 9);
+    st_model_release(m);
+}
