@@ -126,9 +126,10 @@ static st_status move_attr(cv *c, const char *attr, int slot, st_attr_kind kind,
         size_t cnt = one ? 1 : a->n;
         if (cnt > 64) return node_err(c, err, "more than 64 values in '%s'", attr);
         for (size_t i = 0; i < cnt; i++)
-            buf[i] = a->kind == ST_ATTR_FLOAT ? a->f
-                     : a->kind == ST_ATTR_INT ? (double)a->i
-                                              : (double)a->ints[i];
+            buf[i] = a->kind == ST_ATTR_FLOAT    ? a->f
+                     : a->kind == ST_ATTR_INT    ? (double)a->i
+                     : a->kind == ST_ATTR_FLOATS ? a->floats[i]
+                                                 : (double)a->ints[i];
         st_status s = add_const_input(c, slot, attr, dtype, scalar ? 0 : 1, cnt, buf, err);
         if (s) return s;
         drop_attr(n, attr);
@@ -145,6 +146,11 @@ static st_status move_attr(cv *c, const char *attr, int slot, st_attr_kind kind,
     if (!a) return st_error_nomem(err);
     if (kind == ST_ATTR_FLOAT) {
         a->f = cnt ? st_tensor_get_f64(t, 0) : 0;
+    } else if (kind == ST_ATTR_FLOATS) {
+        a->n = cnt;
+        a->floats = st_ir_alloc(c->g, sizeof *a->floats * (cnt ? cnt : 1));
+        if (!a->floats) return st_error_nomem(err);
+        for (size_t i = 0; i < cnt; i++) a->floats[i] = st_tensor_get_f64(t, i);
     } else {
         a->n = cnt;
         a->ints = st_ir_alloc(c->g, sizeof *a->ints * (cnt ? cnt : 1));
@@ -353,6 +359,111 @@ static st_status ad_constant(cv *c, st_error *err) {
     return node_err(c, err, "this form of the value has no form at opset %d", c->to);
 }
 
+/* ---- Upsample / Resize ---------------------------------------------------------- */
+
+static st_status set_string(cv *c, const char *name, const char *v, st_error *err) {
+    drop_attr(c->n, name);
+    st_attr *a = st_node_add_attr(c->g, c->n, name, ST_ATTR_STRING);
+    if (!a || !(a->s.data = st_ir_strdup(c->g, v))) return st_error_nomem(err);
+    a->s.len = strlen(v);
+    return ST_OK;
+}
+
+static bool attr_is(const st_node *n, const char *name, const char *def, const char *want) {
+    return !strcmp(st_attr_string(n, name, def), want);
+}
+
+/* Nearest rounding of the opset-10 forms matches nearest_mode=floor only when upsampling. */
+static st_status scales_at_least_one(cv *c, int slot, st_error *err) {
+    const st_tensor *t = const_of(c->g, input(c->n, slot));
+    if (!t || !st_tensor_nelem(t))
+        return node_err(c, err, "the scales must be constant across opset 10/11");
+    for (size_t i = 0; attr_is(c->n, "mode", "nearest", "nearest") && i < st_tensor_nelem(t); i++)
+        if (st_tensor_get_f64(t, i) < 1)
+            return node_err(c, err, "nearest downsampling rounds differently across opset 10/11");
+    return ST_OK;
+}
+
+/* Upsample-9 takes scales as an input, Upsample-7 as an attribute. */
+static st_status ad_upsample9(cv *c, st_error *err) {
+    st_status s = move_attr(c, "scales", 1, ST_ATTR_FLOATS, ST_DTYPE_F32, false, err);
+    if (!s && !up(c)) trim_inputs(c->n, 1);
+    return s;
+}
+
+/* Resize-10 is Upsample-9 under a new name. */
+static st_status ad_resize10(cv *c, st_error *err) {
+    const char *name = up(c) ? "Resize" : "Upsample";
+    if (strcmp(c->n->op_type, up(c) ? "Upsample" : "Resize")) return ST_OK;
+    return (c->n->op_type = st_ir_strdup(c->g, name)) ? ST_OK : st_error_nomem(err);
+}
+
+/* Resize-11 adds roi (input 1) and the coordinate modes; Resize-10 is asymmetric, floor. */
+static st_status ad_resize11(cv *c, st_error *err) {
+    st_node *n = c->n;
+    bool nearest = attr_is(n, "mode", "nearest", "nearest");
+    if (up(c)) {
+        st_status s = scales_at_least_one(c, 1, err);
+        int scales = input(n, 1);
+        if (!s) s = add_const_input(c, 1, "roi", ST_DTYPE_F32, 1, 0, NULL, err);
+        if (!s) s = ensure_inputs(c, 3, err);
+        if (s) return s;
+        n->inputs[2] = scales;
+        s = set_string(c, "coordinate_transformation_mode", "asymmetric", err);
+        if (!s && nearest) s = set_string(c, "nearest_mode", "floor", err);
+        return s;
+    }
+    if (!attr_is(n, "coordinate_transformation_mode", "half_pixel", "asymmetric"))
+        return node_err(c, err,
+                        "only coordinate_transformation_mode 'asymmetric' exists at "
+                        "opset %d",
+                        c->to);
+    if (attr_is(n, "mode", "nearest", "cubic") ||
+        (nearest && !attr_is(n, "nearest_mode", "round_prefer_floor", "floor")))
+        return node_err(c, err, "opset %d has only the nearest (floor) and linear modes", c->to);
+    if (input(n, 3) >= 0)
+        return node_err(c, err, "sizes have no form at opset %d (give scales)", c->to);
+    st_status s = scales_at_least_one(c, 2, err);
+    if (s) return s;
+    n->inputs[1] = n->inputs[2];
+    trim_inputs(n, 2);
+    static const char *const gone[] = {"coordinate_transformation_mode", "nearest_mode",
+                                       "cubic_coeff_a", "exclude_outside", "extrapolation_value"};
+    for (size_t i = 0; i < ST_ARRAY_LEN(gone); i++) drop_attr(n, gone[i]);
+    return ST_OK;
+}
+
+/* Resize-13 made roi and scales optional (11/12 take empty tensors) and dropped the mode
+ * tf_half_pixel_for_nn. */
+static st_status ad_resize13(cv *c, st_error *err) {
+    if (attr_is(c->n, "coordinate_transformation_mode", "", "tf_half_pixel_for_nn"))
+        return node_err(c, err, "tf_half_pixel_for_nn has no form at opset 13 and later");
+    if (up(c)) return ST_OK;
+    static const char *const what[] = {"", "roi", "scales"};
+    for (int slot = 1; slot <= 2; slot++)
+        if (input(c->n, slot) < 0) {
+            st_status s = add_const_input(c, slot, what[slot], ST_DTYPE_F32, 1, 0, NULL, err);
+            if (s) return s;
+        }
+    return ST_OK;
+}
+
+static st_status ad_resize18(cv *c, st_error *err) {
+    if (up(c)) return ST_OK;
+    if (st_node_attr(c->n, "axes") ||
+        !attr_is(c->n, "keep_aspect_ratio_policy", "stretch", "stretch"))
+        return node_err(c, err, "axes and keep_aspect_ratio_policy have no form at opset %d",
+                        c->to);
+    drop_attr(c->n, "keep_aspect_ratio_policy");
+    return ST_OK;
+}
+
+static st_status ad_resize19(cv *c, st_error *err) {
+    if (!up(c) && attr_is(c->n, "coordinate_transformation_mode", "", "half_pixel_symmetric"))
+        return node_err(c, err, "half_pixel_symmetric has no form at opset %d", c->to);
+    return ST_OK;
+}
+
 /* Negative axes arrived at 11: below, axis/axes count from the front (rank must be known). */
 static st_status ad_neg_axes11(cv *c, st_error *err) {
     if (up(c)) return ST_OK;
@@ -454,11 +565,14 @@ static const adapt_row adapters[] = {
     {"Scatter", 11, ad_scatter11},
     {"ScatterElements", 11, ad_scatter11},
     /* changes stele does not rewrite yet: refused rather than guessed */
-    {"Upsample", 10, ad_refuse},
-    {"Resize", 11, ad_refuse},
-    {"Resize", 13, ad_refuse},
-    {"Resize", 18, ad_refuse},
-    {"Resize", 19, ad_refuse},
+    /* in this order: going up Upsample becomes Resize-10, going down the reverse */
+    {"Upsample", 9, ad_upsample9},
+    {"Resize", 10, ad_resize10},
+    {"Upsample", 10, ad_resize10},
+    {"Resize", 11, ad_resize11},
+    {"Resize", 13, ad_resize13},
+    {"Resize", 18, ad_resize18},
+    {"Resize", 19, ad_resize19},
     {"Scan", 9, ad_refuse},
     {"Constant", 11, ad_constant},
     {"Constant", 12, ad_constant},
@@ -543,7 +657,6 @@ static const op_life lives[] = {
     {"QLinearConv", 10, 0},
     {"QLinearMatMul", 10, 0},
     {"QuantizeLinear", 10, 0},
-    {"Resize", 10, 0},
     {"ReverseSequence", 10, 0},
     {"RoiAlign", 10, 0},
     {"StringNormalizer", 10, 0},
@@ -609,7 +722,6 @@ static const op_life lives[] = {
     {"RotaryEmbedding", 23, 0},
     {"Swish", 24, 0},
     {"TensorScatter", 24, 0},
-    {"Upsample", 7, 11},
     {"Scatter", 9, 11},
 };
 
@@ -679,9 +791,10 @@ static st_status convert_graph(st_graph *g, int from, int to, st_error *err) {
     return ST_OK;
 }
 
-/* The IR version each opset came with (ONNX's versioning table). */
+/* The IR version each opset came with (ONNX's versioning table), except that opsets 7 and 8
+ * get IR 4, not 3: IR 3 wants every initializer listed as a graph input. */
 static int64_t ir_for_opset(int64_t v) {
-    static const int64_t ir[] = {3, 3, 4, 5, 6, 7, 7, 7, 8, 8, 8, 8, 9, 9, 10, 10, 11, 11, 11};
+    static const int64_t ir[] = {4, 4, 4, 5, 6, 7, 7, 7, 8, 8, 8, 8, 9, 9, 10, 10, 11, 11, 11};
     return ir[v - OPSET_MIN];
 }
 

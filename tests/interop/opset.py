@@ -7,7 +7,8 @@ resnet18, mobilenet_v2) go to opsets 11, 18 and 21; onnxruntime-node gives the s
 each result as on the original (within 1e-5), the file imports the target opset and Debian's
 ONNX 1.12 checker accepts it (it knows opsets <= 17 only). A hand-built model of the ops whose
 signatures changed (axes, split, pads, slice bounds, k, clip bounds as attributes or inputs)
-goes 10 -> 18 -> 10 (and 18 -> 9) the same way. A LayerNormalization node moved to opset 16
+goes 10 -> 18 -> 10 (and 18 -> 9) the same way, and so do Upsample-9 (11, 18, 7, 10) and
+Resize-13 with sizes (11, 18, 21). A LayerNormalization node moved to opset 16
 is refused: exit 2 and one line naming the node."""
 import os
 import sys
@@ -148,6 +149,55 @@ def changed_ops(rep, tmp):
                         want)
 
 
+def resize_models(tmp):
+    """Upsample at opset 9 (scales as an input) and Resize at 13 (sizes; roi/scales omitted)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])
+    outs = [helper.make_empty_tensor_value_info(o) for o in ("n", "l")]
+    inits = [helper.make_tensor("sn", TensorProto.FLOAT, [4], [1, 1, 2, 2]),
+             helper.make_tensor("sl", TensorProto.FLOAT, [4], [1, 1, 2, 3])]
+    nodes = [helper.make_node("Upsample", ["x", "sn"], ["n"], mode="nearest"),
+             helper.make_node("Upsample", ["x", "sl"], ["l"], mode="linear")]
+    m = helper.make_model(helper.make_graph(nodes, "up9", [x], outs, initializer=inits),
+                          opset_imports=[helper.make_opsetid("", 9)])
+    m.ir_version = 4
+    up9 = os.path.join(tmp, "upsample9.onnx")
+    onnx.save(m, up9)
+    inits = [helper.make_tensor("sz", TensorProto.INT64, [4], [1, 2, 5, 7]),
+             helper.make_tensor("sc", TensorProto.FLOAT, [4], [1, 1, 2, 2])]
+    nodes = [helper.make_node("Resize", ["x", "", "", "sz"], ["l"], mode="linear",
+                              coordinate_transformation_mode="half_pixel"),
+             helper.make_node("Resize", ["x", "", "sc"], ["n"], mode="nearest",
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor")]
+    m = helper.make_model(helper.make_graph(nodes, "rs13", [x], outs, initializer=inits),
+                          opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    rs13 = os.path.join(tmp, "resize13.onnx")
+    onnx.save(m, rs13)
+    return up9, rs13
+
+
+def resize(rep, tmp):
+    up9, rs13 = resize_models(tmp)
+    inputs = {"x": np.random.default_rng(5).standard_normal((1, 2, 3, 4)).astype(np.float32)}
+    for src, steps in ((up9, (11, 18, 7, 10)), (rs13, (11, 18, 21))):
+        want = {k: v.astype(np.float64) for k, v in common.ort_outputs(src, inputs).items()}
+        prev = src
+        for t in steps:  # a chain: each step converts the previous result
+            dst = os.path.join(tmp, f"{os.path.basename(src)[:-5]}_to{t}.onnx")
+            if not check_converted(rep, f"{os.path.basename(prev)} -> {t}", prev, dst, t,
+                                   inputs, want):
+                break
+            prev = dst
+    forms = {t: sorted((n.op_type, tuple(sorted(a.name for a in n.attribute)), len(n.input))
+                       for n in onnx.load(os.path.join(tmp, f"upsample9_to{t}.onnx")).graph.node)
+             for t in (7, 11)}
+    rep.check("Upsample-9 became Resize-11 (roi input, asymmetric) and Upsample-7 (scales)",
+              forms[11] == [("Resize", ("coordinate_transformation_mode", "mode"), 3),
+                            ("Resize", ("coordinate_transformation_mode", "mode",
+                                        "nearest_mode"), 3)]
+              and forms[7] == [("Upsample", ("mode", "scales"), 1)] * 2, f"{forms}")
+
+
 def refusal(rep, tmp):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])
@@ -174,6 +224,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="stele-opset-")
     refusal(rep, tmp)
     changed_ops(rep, tmp)
+    resize(rep, tmp)
     torch_models(rep, tmp)
     rep.finish()
 

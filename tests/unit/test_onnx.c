@@ -1273,3 +1273,27 @@ Test(onnx, opset_sum_broadcast_only_from_8) {
     cr_assert_eq(m->opsets[0].version, 9);
     st_model_release(m);
 }
+
+Test(onnx, opset_resize_modes_opset_10_cannot_state) {
+    st_model *m = ut_model_new(13);
+    st_node *n = opset_node(m, "Resize", "rs", 3, (const char *[]){"x", "", "sc"}, 1,
+                            (const char *[]){"y"});
+    st_attr *mode = st_node_add_attr(m->graph, n, "mode", ST_ATTR_STRING);
+    mode->s = (st_str){st_ir_strdup(m->graph, "linear"), 6};
+    st_error err;
+    /* coordinate_transformation_mode defaults to half_pixel: Resize-10 has only asymmetric */
+    cr_assert_eq(st_onnx_convert_opset(m, 10, &err), ST_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.msg, "\"rs\"") && strstr(err.msg, "asymmetric"), "%s", err.msg);
+    st_model_release(m);
+
+    m = ut_model_new(19);
+    n = opset_node(m, "Resize", "rs2", 3, (const char *[]){"x", "", "sc"}, 1,
+                   (const char *[]){"y"});
+    st_attr *ctm = st_node_add_attr(m->graph, n, "coordinate_transformation_mode", ST_ATTR_STRING);
+    ctm->s = (st_str){st_ir_strdup(m->graph, "half_pixel_symmetric"), 20};
+    cr_assert_eq(st_onnx_convert_opset(m, 18, &err), ST_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.msg, "\"rs2\"") && strstr(err.msg, "half_pixel_symmetric"), "%s",
+              err.msg);
+    cr_assert_eq(st_onnx_convert_opset(m, 21, &err), ST_OK, "%s", err.msg);
+    st_model_release(m);
+}
