@@ -412,6 +412,8 @@ static const st_op_def family_rows[] = {
     ST_OP("", "Bernoulli", 15, prep_bernoulli, .flags = ST_OPF_IMPURE),    /* 0/1 draws with p */
     ST_OP(TRAINING, "Adagrad", 1, st_misc_prep_optimizer),                 /* Adagrad step */
     ST_OP(TRAINING, "Adam", 1, st_misc_prep_optimizer),                    /* Adam step */
+    /* d y / d xs through the graph's Add/Sub/Mul/Div/Neg/Identity/Relu nodes */
+    ST_OP(TRAINING, "Gradient", 1, st_misc_prep_gradient),
     ST_OP(TRAINING, "Momentum", 1, st_misc_prep_optimizer), /* SGD momentum/Nesterov */
 };
 const st_op_family st_ops_misc = {"misc", family_rows, ST_ARRAY_LEN(family_rows)};

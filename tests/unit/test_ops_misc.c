@@ -499,3 +499,100 @@ Test(misc, momentum_nesterov_adagrad) {
     }
     ut_one_done(&o, outs);
 }
+
+/* ---- Gradient ---------------------------------------------------------------------------- */
+
+static void grad_node(st_graph *g, const char *op, const char *a, const char *b, const char *y) {
+    st_node *n = st_graph_add_node(g, op, "", op, b ? 2 : 1, 1);
+    cr_assert_not_null(n);
+    n->inputs[0] = st_graph_value(g, a);
+    if (b) n->inputs[1] = st_graph_value(g, b);
+    n->outputs[0] = st_graph_value(g, y);
+}
+
+static void grad_input(st_graph *g, const char *name, int rank, const int64_t *dims) {
+    int v = st_graph_value(g, name);
+    g->values[v].role = ST_VALUE_INPUT;
+    g->values[v].type = (st_type){.kind = ST_VAL_TENSOR, .dtype = ST_DTYPE_F32, .rank = rank};
+    g->values[v].type.dims = st_ir_alloc(g, sizeof(st_dim) * (size_t)rank);
+    for (int d = 0; d < rank; d++) g->values[v].type.dims[d].value = dims[d];
+    g->inputs[g->n_inputs++] = v;
+}
+
+/* y = (a*b + a) / b = a + a/b, b broadcast over a's rows: dy/da = 1 + 1/b, and dy/db sums
+ * -a/b^2 over the rows b was broadcast across. */
+Test(misc, gradient_through_a_broadcast_slice) {
+    st_model *m = ut_model_new(17);
+    ut_model_import(m, "ai.onnx.preview.training", 1);
+    st_graph *g = m->graph;
+    g->inputs = st_ir_alloc(g, sizeof(int) * 2);
+    g->outputs = st_ir_alloc(g, sizeof(int) * 3);
+    int64_t da[2] = {2, 3}, db[1] = {3};
+    grad_input(g, "a", 2, da);
+    grad_input(g, "b", 1, db);
+    grad_node(g, "Mul", "a", "b", "t");
+    grad_node(g, "Add", "t", "a", "u");
+    grad_node(g, "Div", "u", "b", "y");
+    st_node *gr = st_graph_add_node(g, "Gradient", "ai.onnx.preview.training", "grad", 2, 2);
+    gr->inputs[0] = st_graph_value(g, "a");
+    gr->inputs[1] = st_graph_value(g, "b");
+    gr->outputs[0] = st_graph_value(g, "ga");
+    gr->outputs[1] = st_graph_value(g, "gb");
+    st_attr *xs = st_node_add_attr(g, gr, "xs", ST_ATTR_STRINGS);
+    xs->n = 2;
+    xs->strings = st_ir_alloc(g, 2 * sizeof(st_str));
+    xs->strings[0] = (st_str){st_ir_strdup(g, "a"), 1};
+    xs->strings[1] = (st_str){st_ir_strdup(g, "b"), 1};
+    st_attr *ya = st_node_add_attr(g, gr, "y", ST_ATTR_STRING);
+    ya->s = (st_str){st_ir_strdup(g, "y"), 1};
+    g->outputs[g->n_outputs++] = st_graph_value(g, "y");
+    g->outputs[g->n_outputs++] = st_graph_value(g, "ga");
+    g->outputs[g->n_outputs++] = st_graph_value(g, "gb");
+    float av[6] = {1, 2, 3, 4, 5, 6}, bv[3] = {2, 4, 8};
+    st_value ins[2] = {ut_value(ST_DTYPE_F32, 2, da, av), ut_value(ST_DTYPE_F32, 1, db, bv)};
+    st_value *outs = NULL;
+    st_error err;
+    cr_assert_eq(ut_session_run(m, 1, 2, NULL, ins, &outs, &err), ST_OK, "%s", err.msg);
+    const float *y = outs[0].tensor.data, *ga = outs[1].tensor.data, *gb = outs[2].tensor.data;
+    cr_assert_eq(outs[1].tensor.ndim, 2);
+    cr_assert_eq(outs[2].tensor.ndim, 1);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_float_eq(y[i], av[i] + av[i] / bv[i % 3], 1e-6);
+        cr_assert_float_eq(ga[i], 1 + 1 / bv[i % 3], 1e-6, "da[%d]", i);
+    }
+    for (int j = 0; j < 3; j++)
+        cr_assert_float_eq(gb[j], -(av[j] + av[j + 3]) / (bv[j] * bv[j]), 1e-6, "db[%d]", j);
+    st_values_free(outs, 3);
+    st_value_clear(&ins[0]);
+    st_value_clear(&ins[1]);
+    st_model_release(m);
+}
+
+/* An op it cannot differentiate is refused at prepare, by name. */
+Test(misc, gradient_refuses_what_it_cannot_differentiate) {
+    st_model *m = ut_model_new(17);
+    ut_model_import(m, "ai.onnx.preview.training", 1);
+    st_graph *g = m->graph;
+    g->inputs = st_ir_alloc(g, sizeof(int));
+    g->outputs = st_ir_alloc(g, sizeof(int));
+    int64_t d[1] = {2};
+    grad_input(g, "a", 1, d);
+    grad_node(g, "Exp", "a", NULL, "y");
+    st_node *gr = st_graph_add_node(g, "Gradient", "ai.onnx.preview.training", "grad", 1, 1);
+    gr->inputs[0] = st_graph_value(g, "a");
+    gr->outputs[0] = st_graph_value(g, "ga");
+    st_attr *xs = st_node_add_attr(g, gr, "xs", ST_ATTR_STRINGS);
+    xs->n = 1;
+    xs->strings = st_ir_alloc(g, sizeof(st_str));
+    xs->strings[0] = (st_str){st_ir_strdup(g, "a"), 1};
+    st_node_add_attr(g, gr, "y", ST_ATTR_STRING)->s = (st_str){st_ir_strdup(g, "y"), 1};
+    g->outputs[g->n_outputs++] = st_graph_value(g, "ga");
+    float av[2] = {0, 1};
+    st_value in = ut_value(ST_DTYPE_F32, 1, d, av);
+    st_value *outs = NULL;
+    st_error err;
+    cr_assert_eq(ut_session_run(m, 1, 1, NULL, &in, &outs, &err), ST_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.msg, "cannot differentiate through Exp"), "%s", err.msg);
+    st_value_clear(&in);
+    st_model_release(m);
+}
