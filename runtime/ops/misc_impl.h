@@ -15,5 +15,6 @@ st_status st_misc_prep_strnorm(st_kctx *k, st_error *err);   /* misc_text.c */
 st_status st_misc_prep_tfidf(st_kctx *k, st_error *err);     /* misc_text.c */
 st_status st_misc_prep_optimizer(st_kctx *k, st_error *err); /* misc_train.c: 3 optimizers */
 st_status st_misc_prep_gradient(st_kctx *k, st_error *err);  /* misc_train.c */
+st_status st_misc_prep_image(st_kctx *k, st_error *err);     /* misc_image.c */
 
 #endif
