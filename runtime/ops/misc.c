@@ -391,6 +391,7 @@ static st_status prep_multinomial(st_kctx *k, st_error *err) {
 }
 
 #define TRAINING "ai.onnx.preview.training"
+#define ML "ai.onnx.ml"
 
 static const st_op_def family_rows[] = {
     /* domain    op_type              since  prepare                    meaning */
@@ -416,5 +417,11 @@ static const st_op_def family_rows[] = {
     /* d y / d xs through the graph's Add/Sub/Mul/Div/Neg/Identity/Relu nodes */
     ST_OP(TRAINING, "Gradient", 1, st_misc_prep_gradient),
     ST_OP(TRAINING, "Momentum", 1, st_misc_prep_optimizer), /* SGD momentum/Nesterov */
+    /* ai.onnx.ml: key -> value with a default; x > threshold; X[..., indices]; the unified
+     * tree ensemble (LEQ/LT/GTE/GT/EQ/NEQ/MEMBER nodes, 4 aggregates, 5 post transforms) */
+    ST_OP(ML, "LabelEncoder", 4, st_misc_prep_label_encoder),
+    ST_OP(ML, "Binarizer", 1, st_misc_prep_binarizer),
+    ST_OP(ML, "ArrayFeatureExtractor", 1, st_misc_prep_afe),
+    ST_OP(ML, "TreeEnsemble", 5, st_misc_prep_tree_ensemble),
 };
 const st_op_family st_ops_misc = {"misc", family_rows, ST_ARRAY_LEN(family_rows)};

@@ -17,4 +17,10 @@ st_status st_misc_prep_optimizer(st_kctx *k, st_error *err); /* misc_train.c: 3 
 st_status st_misc_prep_gradient(st_kctx *k, st_error *err);  /* misc_train.c */
 st_status st_misc_prep_image(st_kctx *k, st_error *err);     /* misc_image.c */
 
+/* misc_ml.c: the ai.onnx.ml operators */
+st_status st_misc_prep_label_encoder(st_kctx *k, st_error *err);
+st_status st_misc_prep_binarizer(st_kctx *k, st_error *err);
+st_status st_misc_prep_afe(st_kctx *k, st_error *err);
+st_status st_misc_prep_tree_ensemble(st_kctx *k, st_error *err);
+
 #endif

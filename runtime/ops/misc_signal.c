@@ -281,6 +281,7 @@ static size_t slot_count(const st_kctx *k) {
 typedef struct dft_state {
     int axis; /* normalized signal axis */
     bool inverse, onesided;
+    bool axis_dyn;   /* DFT-20: the axis input is a run-time value (read by run) */
     int64_t n_fixed; /* dft length when known at prepare, else -1 */
     /* STFT */
     int64_t step_fixed, flen_fixed;
@@ -389,11 +390,30 @@ static void dft_out_shape(const st_tensor *x, const dft_state *st, int64_t n, in
     dims[x->ndim - 1] = 2;
 }
 
+/* The signal axis: the attribute before opset 20, then input 2 (default -2); the last
+ * axis holds the real/imaginary parts and is never the signal axis. */
+static st_status dft_axis_check(int64_t axis, int r, int *out, st_error *err) {
+    if (axis < -r || axis > r - 2 || axis == -1)
+        return ST_KERR(err, ST_ERR_INVALID,
+                       "DFT: axis %lld is out of range for rank %d (the last axis holds the "
+                       "real/imaginary parts)",
+                       (long long)axis, r);
+    *out = (int)(axis < 0 ? axis + r : axis);
+    return ST_OK;
+}
+
 static st_status run_dft(st_kctx *k, st_error *err) {
     dft_state *st = k->state;
     const st_tensor *x = st_in(k, 0);
     int64_t n = st->n_fixed, dims[ST_MAX_RANK];
     st_status s;
+    if (st->axis_dyn) {
+        int64_t axis;
+        if (!st_in(k, 2)) return ST_KERR(err, ST_ERR_INVALID, "DFT: axis must be a tensor");
+        if ((s = read_scalar_int(st_in(k, 2), "DFT: axis", &axis, err)) ||
+            (s = dft_axis_check(axis, x->ndim, &st->axis, err)))
+            return s;
+    }
     if (n < 0 && (s = dft_length_of(k, st, false, &n, err))) return s;
     dft_out_shape(x, st, n, dims);
     st_tensor *y = st_out(k, 0, x->dtype, x->ndim, dims, err);
@@ -430,18 +450,23 @@ st_status st_misc_prep_dft(st_kctx *k, st_error *err) {
     if (r < 2 || (x->dims[r - 1] != 1 && x->dims[r - 1] != 2))
         return ST_KERR(err, ST_ERR_INVALID,
                        "DFT: input must end in a dimension of 1 (real) or 2 (complex)");
-    int64_t axis = st_attr_int(k->node, "axis", 1);
-    if (axis < -r || axis > r - 2 || axis == -1)
-        return ST_KERR(err, ST_ERR_INVALID,
-                       "DFT: axis %lld is out of range for rank %d (the last axis holds the "
-                       "real/imaginary parts)",
-                       (long long)axis, r);
+    int64_t axis = k->opset >= 20 ? -2 : st_attr_int(k->node, "axis", 1);
+    bool dyn = false;
+    if (k->opset >= 20 && st_has_in(k, 2)) {
+        const st_tensor *a = st_in_const(k, 2);
+        if (!a) dyn = true;
+        else if ((s = read_scalar_int(a, "DFT: axis", &axis, err))) return s;
+    }
+    int ax = 0;
+    if (!dyn && (s = dft_axis_check(axis, r, &ax, err))) return s;
     dft_state *st = st_calloc(1, sizeof *st);
     if (!st) return st_error_nomem(err);
-    st->axis = (int)(axis < 0 ? axis + r : axis);
+    st->axis = ax;
+    st->axis_dyn = dyn;
     st->inverse = st_attr_int(k->node, "inverse", 0) != 0;
     st->onesided = st_attr_int(k->node, "onesided", 0) != 0;
-    if ((s = dft_length_of(k, st, true, &st->n_fixed, err))) goto fail;
+    if (dyn) st->n_fixed = -1;
+    else if ((s = dft_length_of(k, st, true, &st->n_fixed, err))) goto fail;
     if (st->n_fixed == 0 && !st_has_in(k, 1)) {
         /* an empty signal axis: nothing to transform, output has length 0 (or 1 onesided) */
         if (st->onesided) {
@@ -458,6 +483,8 @@ st_status st_misc_prep_dft(st_kctx *k, st_error *err) {
         int64_t dims[ST_MAX_RANK];
         dft_out_shape(x, st, 0, dims);
         dims[st->axis] = -1; /* dft_length is a run-time value */
+        if (dyn)             /* so is the axis: only the rank and the last dimension are known */
+            for (int d = 0; d < r - 1; d++) dims[d] = -1;
         st_out_declare_type(k, 0, x->dtype, r, dims);
     }
     k->state = st;

@@ -718,3 +718,164 @@ Test(misc, gradient_refuses_what_it_cannot_differentiate) {
     st_value_clear(&in);
     st_model_release(m);
 }
+
+/* ---- ai.onnx.ml ------------------------------------------------------------------- */
+static ut_one mk_ml(const char *op) {
+    ut_one o = ut_one_new(op, "ai.onnx.ml", 17, 1, 1);
+    ut_model_import(o.m, "ai.onnx.ml", 5);
+    return o;
+}
+
+static st_attr *attr_tensor_add(ut_one *o, const char *name, st_dtype dt, int64_t n,
+                                const void *data) {
+    st_attr *a = st_node_add_attr(o->g, o->n, name, ST_ATTR_TENSOR);
+    a->t = ut_value(dt, 1, &n, data).tensor;
+    return a;
+}
+
+Test(misc, label_encoder_strings_to_int) {
+    static const char *keys[] = {"a", "b", "c"}, *x[] = {"a", "b", "d", "c", "g"};
+    static const int64_t vals[] = {0, 1, 2};
+    for (int with_default = 0; with_default < 2; with_default++) {
+        ut_one o = mk_ml("LabelEncoder");
+        ut_attr_strs(&o, "keys_strings", 3, keys);
+        ut_attr_ints(&o, "values_int64s", 3, vals);
+        if (with_default) ut_attr_int(&o, "default_int64", 42);
+        int64_t d = 5;
+        st_value ins[1] = {ut_value(ST_DTYPE_STRING, 1, &d, x)};
+        st_value *outs;
+        st_error err = {0};
+        cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+        int64_t def = with_default ? 42 : -1, e[] = {0, 1, def, 2, def};
+        cr_assert_eq(outs[0].tensor.dtype, ST_DTYPE_I64);
+        for (int i = 0; i < 5; i++) cr_assert_eq(((int64_t *)outs[0].tensor.data)[i], e[i]);
+        ut_one_done(&o, outs);
+    }
+}
+
+/* keys_tensor / values_tensor / default_tensor, float keys with NaN, float -> string. */
+Test(misc, label_encoder_tensors) {
+    static const float keys[] = {2.5f, NAN, -1.0f};
+    static const char *vals[] = {"two", "nan", "minus"}, *def[] = {"other"};
+    ut_one o = mk_ml("LabelEncoder");
+    attr_tensor_add(&o, "keys_tensor", ST_DTYPE_F32, 3, keys);
+    attr_tensor_add(&o, "values_tensor", ST_DTYPE_STRING, 3, vals);
+    attr_tensor_add(&o, "default_tensor", ST_DTYPE_STRING, 1, def);
+    int64_t d[2] = {2, 2};
+    float x[] = {-1.0f, NAN, 3.0f, 2.5f};
+    st_value ins[1] = {ut_value(ST_DTYPE_F32, 2, d, x)};
+    st_value *outs;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    static const char *e[] = {"minus", "nan", "other", "two"};
+    cr_assert_eq(outs[0].tensor.ndim, 2);
+    check_strings(&outs[0].tensor, 4, e);
+    ut_one_done(&o, outs);
+
+    /* keys and values of different lengths are refused */
+    o = mk_ml("LabelEncoder");
+    static const int64_t k2[] = {1, 2};
+    static const double v2[] = {1};
+    ut_attr_ints(&o, "keys_int64s", 2, k2);
+    ut_attr_floats(&o, "values_floats", 1, v2);
+    int64_t xi = 1, one = 1;
+    ins[0] = ut_value(ST_DTYPE_I64, 1, &one, &xi);
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_ERR_INVALID);
+    cr_assert(strstr(err.msg, "2 keys but 1 values"), "%s", err.msg);
+    ut_one_done(&o, NULL);
+}
+
+Test(misc, binarizer_and_array_feature_extractor) {
+    ut_one o = mk_ml("Binarizer");
+    ut_attr_float(&o, "threshold", 1.0);
+    int64_t d = 4;
+    double x[] = {0.5, 1.0, 1.5, -3};
+    st_value ins[2] = {ut_value(ST_DTYPE_F64, 1, &d, x)};
+    st_value *outs;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    double e[] = {0, 0, 1, 0};
+    for (int i = 0; i < 4; i++) cr_assert_eq(((double *)outs[0].tensor.data)[i], e[i]);
+    ut_one_done(&o, outs);
+
+    o = ut_one_new("ArrayFeatureExtractor", "ai.onnx.ml", 17, 2, 1);
+    ut_model_import(o.m, "ai.onnx.ml", 1);
+    int64_t dx[2] = {3, 4}, di = 2, idx[] = {3, 0};
+    int32_t xv[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    ins[0] = ut_value(ST_DTYPE_I32, 2, dx, xv);
+    ins[1] = ut_value(ST_DTYPE_I64, 1, &di, idx);
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    int32_t ea[] = {3, 0, 7, 4, 11, 8};
+    cr_assert_eq(outs[0].tensor.dims[0], 3);
+    cr_assert_eq(outs[0].tensor.dims[1], 2);
+    for (int i = 0; i < 6; i++) cr_assert_eq(((int32_t *)outs[0].tensor.data)[i], ea[i]);
+    ut_one_done(&o, outs);
+
+    o = ut_one_new("ArrayFeatureExtractor", "ai.onnx.ml", 17, 2, 1);
+    ut_model_import(o.m, "ai.onnx.ml", 1);
+    int64_t bad = 4;
+    ins[0] = ut_value(ST_DTYPE_I32, 2, dx, xv);
+    d = 1;
+    ins[1] = ut_value(ST_DTYPE_I64, 1, &d, &bad);
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_ERR_INVALID);
+    cr_assert(strstr(err.msg, "index 4 out of range"), "%s", err.msg);
+    ut_one_done(&o, NULL);
+}
+
+/* One tree: node 0 (x0 <= 3.14) -> node 1 (x0 <= 1.2: leaf 0 | leaf 1),
+ * else node 2 (x0 <= 4.2: leaf 2 | leaf 3); leaves 0,2 -> target 0, leaves 1,3 -> 1. */
+static void tree_case(int agg, int post, int n_trees, const int64_t *modes8, const float *mem,
+                      int64_t n_mem, const float *x, int rows, const float *expect) {
+    ut_one o = mk_ml("TreeEnsemble");
+    static const int64_t f[] = {0, 0, 0}, tn[] = {1, 0, 2}, fn[] = {2, 1, 3};
+    static const int64_t tl[] = {0, 1, 1}, fl[] = {0, 1, 1}, tg[] = {0, 1, 0, 1};
+    static const int64_t roots[] = {0, 0};
+    static const float w[] = {5, 12, -12, 7}, sp[] = {3.14f, 1.2f, 4.2f};
+    uint8_t md[3];
+    for (int i = 0; i < 3; i++) md[i] = (uint8_t)modes8[i];
+    ut_attr_ints(&o, "nodes_featureids", 3, f);
+    ut_attr_ints(&o, "nodes_truenodeids", 3, tn);
+    ut_attr_ints(&o, "nodes_falsenodeids", 3, fn);
+    ut_attr_ints(&o, "nodes_trueleafs", 3, tl);
+    ut_attr_ints(&o, "nodes_falseleafs", 3, fl);
+    ut_attr_ints(&o, "leaf_targetids", 4, tg);
+    ut_attr_ints(&o, "tree_roots", (size_t)n_trees, roots);
+    ut_attr_int(&o, "n_targets", 2);
+    ut_attr_int(&o, "aggregate_function", agg);
+    ut_attr_int(&o, "post_transform", post);
+    attr_tensor_add(&o, "leaf_weights", ST_DTYPE_F32, 4, w);
+    attr_tensor_add(&o, "nodes_splits", ST_DTYPE_F32, 3, sp);
+    attr_tensor_add(&o, "nodes_modes", ST_DTYPE_U8, 3, md);
+    if (mem) attr_tensor_add(&o, "membership_values", ST_DTYPE_F32, n_mem, mem);
+    int64_t d[2] = {rows, 1};
+    st_value ins[1] = {ut_value(ST_DTYPE_F32, 2, d, x)};
+    st_value *outs;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(outs[0].tensor.dims[1], 2);
+    for (int i = 0; i < rows * 2; i++)
+        cr_assert_float_eq(((float *)outs[0].tensor.data)[i], expect[i], 1e-5, "y[%d]", i);
+    ut_one_done(&o, outs);
+}
+
+Test(misc, tree_ensemble) {
+    static const int64_t leq[] = {0, 0, 0}, mem_modes[] = {0, 6, 6};
+    static const float x[] = {1.0f, 2.0f, 4.0f, 100.0f};
+    /* leaves: 0 (5 -> t0), 1 (12 -> t1), 2 (-12 -> t0), 3 (7 -> t1) */
+    static const float sum[] = {5, 0, 0, 12, -12, 0, 0, 7};
+    tree_case(1, 0, 1, leq, NULL, 0, x, 4, sum);
+    static const float sum2[] = {10, 0, 0, 24, -24, 0, 0, 14};
+    tree_case(1, 0, 2, leq, NULL, 0, x, 4, sum2);
+    tree_case(0, 0, 2, leq, NULL, 0, x, 4, sum); /* average of two equal trees */
+    static const float lg[] = {0.993307f, 0.5f, 0.5f, 0.999994f, 6.1442e-6f, 0.5f, 0.5f, 0.999089f};
+    tree_case(1, 3, 1, leq, NULL, 0, x, 4, lg);
+    static const float sm[] = {0.993307f, 0.006693f, 0.000006f, 0.999994f,
+                               0.000006f, 0.999994f, 0.000911f, 0.999089f};
+    tree_case(1, 1, 1, leq, NULL, 0, x, 4, sm);
+    /* node 1 tests membership of {1.2, 3.7}, node 2 of {8}: 3.7 > 3.14 goes to node 2,
+     * not 8 -> leaf 3; 1.0 goes to node 1, not a member -> leaf 1 */
+    static const float mv[] = {1.2f, 3.7f, NAN, 8.0f, NAN};
+    static const float xm[] = {1.0f, 1.2f, 3.7f, 8.0f};
+    static const float em[] = {0, 12, 5, 0, 0, 7, -12, 0};
+    tree_case(1, 0, 1, mem_modes, mv, 5, xm, 4, em);
+}
