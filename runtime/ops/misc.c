@@ -403,6 +403,9 @@ static const st_op_def family_rows[] = {
     ST_OP("", "MelWeightMatrix", 17, st_misc_prep_melweight),           /* triangular mel filters */
     ST_OP("", "StringNormalizer", 10, st_misc_prep_strnorm),            /* stopwords and case */
     ST_OP("", "TfIdfVectorizer", 9, st_misc_prep_tfidf),                /* n-gram counts/weights */
+    ST_OP("", "StringConcat", 20, st_misc_prep_strconcat),              /* X + Y, broadcast */
+    ST_OP("", "StringSplit", 20, st_misc_prep_strsplit),                /* Python's str.split */
+    ST_OP("", "RegexFullMatch", 20, st_misc_prep_regex),                /* RE2 syntax, PCRE2 */
     ST_OP("", "ImageDecoder", 20, st_misc_prep_image),                  /* JPEG/PNG/... to HWC */
     ST_OP("", "RandomUniform", 1, prep_random, .flags = ST_OPF_IMPURE), /* uniform, shape attr */
     ST_OP("", "RandomNormal", 1, prep_random, .flags = ST_OPF_IMPURE),  /* normal, shape attr */

@@ -13,6 +13,9 @@ st_status st_misc_prep_window(st_kctx *k, st_error *err);    /* misc_signal.c: 3
 st_status st_misc_prep_melweight(st_kctx *k, st_error *err); /* misc_signal.c */
 st_status st_misc_prep_strnorm(st_kctx *k, st_error *err);   /* misc_text.c */
 st_status st_misc_prep_tfidf(st_kctx *k, st_error *err);     /* misc_text.c */
+st_status st_misc_prep_strconcat(st_kctx *k, st_error *err); /* misc_text.c */
+st_status st_misc_prep_strsplit(st_kctx *k, st_error *err);  /* misc_text.c */
+st_status st_misc_prep_regex(st_kctx *k, st_error *err);     /* misc_text.c */
 st_status st_misc_prep_optimizer(st_kctx *k, st_error *err); /* misc_train.c: 3 optimizers */
 st_status st_misc_prep_gradient(st_kctx *k, st_error *err);  /* misc_train.c */
 st_status st_misc_prep_image(st_kctx *k, st_error *err);     /* misc_image.c */

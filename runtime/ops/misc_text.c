@@ -1,5 +1,6 @@
-/* runtime/ops/misc_text.c: the string kernels of the misc family: StringNormalizer and
- * TfIdfVectorizer.
+/* runtime/ops/misc_text.c: the string kernels of the misc family: StringNormalizer,
+ * TfIdfVectorizer, StringConcat, StringSplit and RegexFullMatch (on PCRE2, limited to RE2's
+ * syntax). No locale state and no hand-written regex engine.
  *
  * Case mapping is a fixed table over UTF-8, independent of the C library's locale (no
  * setlocale, so sessions never disturb each other): ASCII, Latin-1 Supplement, Latin
@@ -10,6 +11,9 @@
  * copied unchanged. */
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "misc_impl.h"
 
@@ -579,4 +583,307 @@ nomem:
 fail:
     tfidf_free(st);
     return s;
+}
+
+/* ---- StringConcat ------------------------------------------------------------------ */
+/* Z = X + Y elementwise, with NumPy broadcasting. */
+static st_status run_strconcat(st_kctx *k, st_error *err) {
+    const st_tensor *x = st_in(k, 0), *yv = st_in(k, 1);
+    const st_tensor *ts[2] = {x, yv};
+    int ndim;
+    int64_t dims[ST_MAX_RANK], sx[ST_MAX_RANK], sy[ST_MAX_RANK], idx[ST_MAX_RANK] = {0};
+    st_status s = st_broadcast_shape(2, ts, &ndim, dims, err);
+    if (s) return s;
+    st_tensor *z = st_out(k, 0, ST_DTYPE_STRING, ndim, dims, err);
+    if (!z) return st_has_out(k, 0) ? err->status : ST_OK;
+    st_broadcast_strides(x, ndim, dims, sx);
+    st_broadcast_strides(yv, ndim, dims, sy);
+    const st_str *a = x->data, *b = yv->data;
+    size_t n = st_tensor_nelem(z), cap = 0;
+    char *buf = NULL;
+    int64_t ia = 0, ib = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t la = a[ia].len, lb = b[ib].len, need;
+        if (!st_add_ok(la, lb, &need) || !st_add_ok(need, 1, &need)) {
+            s = ST_KERR(err, ST_ERR_LIMIT, "StringConcat: string too long");
+            goto done;
+        }
+        if (need > cap) {
+            st_free(buf);
+            if (!(buf = st_malloc(need))) {
+                s = st_error_nomem(err);
+                goto done;
+            }
+            cap = need;
+        }
+        if (la) memcpy(buf, a[ia].data, la);
+        if (lb) memcpy(buf + la, b[ib].data, lb);
+        if ((s = st_tensor_set_string(z, i, buf, la + lb, err))) goto done;
+        for (int d = ndim - 1; d >= 0; d--) { /* next index: advance the odometer */
+            ia += sx[d];
+            ib += sy[d];
+            if (++idx[d] < dims[d]) break;
+            ia -= sx[d] * dims[d];
+            ib -= sy[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+done:
+    st_free(buf);
+    return s;
+}
+
+st_status st_misc_prep_strconcat(st_kctx *k, st_error *err) {
+    const st_tensor *x = st_in(k, 0), *y = st_in(k, 1);
+    if (!x || !y || x->dtype != ST_DTYPE_STRING || y->dtype != ST_DTYPE_STRING)
+        return ST_KERR(err, ST_ERR_INVALID, "StringConcat: both inputs must be string tensors");
+    const st_tensor *ts[2] = {x, y};
+    int ndim;
+    int64_t dims[ST_MAX_RANK];
+    st_status s = st_broadcast_shape(2, ts, &ndim, dims, err);
+    if (s) {
+        st_error_prefix(err, "StringConcat: ");
+        return s;
+    }
+    st_out_declare(k, 0, ST_DTYPE_STRING, ndim, dims);
+    k->run = run_strconcat;
+    return ST_OK;
+}
+
+/* ---- StringSplit ------------------------------------------------------------------- */
+/* Python's str.split: on the delimiter exactly (empty fields kept), or, without one, on
+ * runs of Unicode whitespace with leading whitespace dropped; at most maxsplit splits
+ * (negative: no limit), the rest of the string being the last substring. */
+typedef struct split_state {
+    char *delim; /* NULL: whitespace */
+    size_t dlen;
+    int64_t maxsplit;
+} split_state;
+
+static void split_free(void *p) {
+    split_state *s = p;
+    if (!s) return;
+    st_free(s->delim);
+    st_free(s);
+}
+
+/* Bytes of the whitespace code point at s (n bytes left), 0 when s is not whitespace
+ * (str.isspace: ASCII \t-\r, \x1c-\x1f, space, and the Unicode space separators). */
+static size_t ws_len(const char *s, size_t n) {
+    size_t len;
+    int32_t c = utf8_decode((const unsigned char *)s, n, &len);
+    bool ws = (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+              c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+              c == 0x202F || c == 0x205F || c == 0x3000;
+    return ws ? len : 0;
+}
+
+/* Split s; with y, substring j goes to element base + j. Returns ST_OK and *count. */
+static st_status split_one(const split_state *st, const char *s, size_t n, st_tensor *y,
+                           size_t base, int64_t *count, st_error *err) {
+    size_t i = 0, c = 0, w;
+    st_status rc = ST_OK;
+    if (!s) s = "";
+    for (;;) {
+        size_t j, next;
+        if (!st->delim) {
+            while (i < n && (w = ws_len(s + i, n - i))) i += w;
+            if (i == n) break;
+        }
+        if (st->maxsplit >= 0 && c == (uint64_t)st->maxsplit) {
+            j = next = n;
+        } else if (st->delim) {
+            for (j = i; j + st->dlen <= n && memcmp(s + j, st->delim, st->dlen); j++) {}
+            if (j + st->dlen > n) j = n;
+            next = j < n ? j + st->dlen : n;
+        } else {
+            for (j = i; j < n && !ws_len(s + j, n - j); j++) {}
+            next = j;
+        }
+        if (y && (rc = st_tensor_set_string(y, base + c, s + i, j - i, err))) return rc;
+        c++;
+        if (j == n) break;
+        i = next;
+    }
+    *count = (int64_t)c;
+    return ST_OK;
+}
+
+static st_status run_strsplit(st_kctx *k, st_error *err) {
+    const split_state *st = k->state;
+    const st_tensor *x = st_in(k, 0);
+    const st_str *in = x->data;
+    size_t n = st_tensor_nelem(x);
+    int64_t maxc = 0, c, dims[ST_MAX_RANK];
+    st_status s;
+    for (size_t i = 0; i < n; i++) {
+        if ((s = split_one(st, in[i].data, in[i].len, NULL, 0, &c, err))) return s;
+        maxc = ST_MAX(maxc, c);
+    }
+    memcpy(dims, x->dims, (size_t)x->ndim * sizeof *dims);
+    dims[x->ndim] = maxc;
+    st_tensor *z = st_out(k, 1, ST_DTYPE_I64, x->ndim, dims, err);
+    if (!z && st_has_out(k, 1)) return err->status;
+    st_tensor *y = st_out(k, 0, ST_DTYPE_STRING, x->ndim + 1, dims, err);
+    if (!y && st_has_out(k, 0)) return err->status;
+    for (size_t i = 0; i < n; i++) {
+        if ((s = split_one(st, in[i].data, in[i].len, y, i * (size_t)maxc, &c, err))) return s;
+        if (z) ((int64_t *)z->data)[i] = c;
+        for (int64_t j = c; y && j < maxc; j++) /* pad with empty strings */
+            if ((s = st_tensor_set_string(y, i * (size_t)maxc + (size_t)j, "", 0, err))) return s;
+    }
+    return ST_OK;
+}
+
+st_status st_misc_prep_strsplit(st_kctx *k, st_error *err) {
+    const st_tensor *x = st_in(k, 0);
+    if (!x || x->dtype != ST_DTYPE_STRING)
+        return ST_KERR(err, ST_ERR_INVALID, "StringSplit: input must be a string tensor");
+    if (x->ndim + 1 > ST_MAX_RANK)
+        return ST_KERR(err, ST_ERR_LIMIT, "StringSplit: input rank %d is above %d", x->ndim,
+                       ST_MAX_RANK - 1);
+    split_state *st = st_calloc(1, sizeof *st);
+    if (!st) return st_error_nomem(err);
+    st->maxsplit = st_attr_int(k->node, "maxsplit", -1);
+    const st_attr *d = st_node_attr(k->node, "delimiter");
+    if (d && d->kind == ST_ATTR_STRING && d->s.len) {
+        if (!(st->delim = st_malloc(d->s.len + 1))) {
+            split_free(st);
+            return st_error_nomem(err);
+        }
+        memcpy(st->delim, d->s.data, d->s.len);
+        st->delim[d->s.len] = 0;
+        st->dlen = d->s.len;
+    }
+    int64_t dims[ST_MAX_RANK];
+    memcpy(dims, x->dims, (size_t)x->ndim * sizeof *dims);
+    dims[x->ndim] = -1; /* the most substrings of any element */
+    st_out_declare_type(k, 0, ST_DTYPE_STRING, x->ndim + 1, dims);
+    st_out_declare(k, 1, ST_DTYPE_I64, x->ndim, x->dims);
+    k->state = st;
+    k->state_free = split_free;
+    k->run = run_strsplit;
+    return ST_OK;
+}
+
+/* ---- RegexFullMatch ---------------------------------------------------------------- */
+/* The spec's syntax is RE2's; PCRE2 (UTF mode, anchored at both ends, `$` only at the end)
+ * runs it. RE2 has no backreferences, lookaround, atomic groups, possessive quantifiers,
+ * recursion or backtracking verbs: patterns using them are refused, as RE2 refuses them. */
+typedef struct regex_state {
+    pcre2_code *re;
+} regex_state;
+
+static void regex_free(void *p) {
+    regex_state *s = p;
+    if (!s) return;
+    pcre2_code_free(s->re);
+    st_free(s);
+}
+
+/* The first construct of p that RE2 rejects and PCRE2 accepts, or NULL. */
+static const char *regex_non_re2(const char *p, size_t n) {
+    bool in_class = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i], d = i + 1 < n ? p[i + 1] : 0;
+        if (c == '\\') {
+            if (d == 'Q') { /* \Q...\E literal text */
+                const char *e = NULL;
+                for (size_t j = i + 2; j + 1 < n && !e; j++)
+                    if (p[j] == '\\' && p[j + 1] == 'E') e = p + j;
+                i = e ? (size_t)(e - p) + 1 : n;
+                continue;
+            }
+            if (!in_class && ((d >= '1' && d <= '9') || d == 'g' || d == 'k'))
+                return "backreferences";
+            i++;
+        } else if (in_class) {
+            if (c == ']') in_class = false;
+        } else if (c == '[') {
+            in_class = true;
+            if (d == '^') i++;
+            if (i + 1 < n && p[i + 1] == ']') i++; /* a leading ']' is literal */
+        } else if (c == '(' && d == '*') {
+            return "backtracking verbs";
+        } else if (c == '(' && d == '?') {
+            char e = i + 2 < n ? p[i + 2] : 0, f = i + 3 < n ? p[i + 3] : 0;
+            if (e == '=' || e == '!' || (e == '<' && (f == '=' || f == '!')))
+                return "lookaround assertions";
+            if (e == '>') return "atomic groups";
+            if (e == 'R' || e == '&' || e == '+' || (e >= '0' && e <= '9') ||
+                (e == 'P' && f == '>'))
+                return "recursion";
+            if (e == '|') return "branch reset groups";
+            if (e == '#') return "comments";
+            if (e == '(') return "conditional groups";
+        } else if ((c == '*' || c == '+' || c == '?' || c == '}') && d == '+') {
+            return "possessive quantifiers";
+        }
+    }
+    return NULL;
+}
+
+static st_status run_regex(st_kctx *k, st_error *err) {
+    const regex_state *st = k->state;
+    const st_tensor *x = st_in(k, 0);
+    st_tensor *y = st_out(k, 0, ST_DTYPE_BOOL, x->ndim, x->dims, err);
+    if (!y) return st_has_out(k, 0) ? err->status : ST_OK;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(st->re, NULL);
+    if (!md) return st_error_nomem(err);
+    const st_str *in = x->data;
+    uint8_t *out = y->data;
+    size_t n = st_tensor_nelem(x);
+    st_status s = ST_OK;
+    for (size_t i = 0; i < n; i++) {
+        const char *str = in[i].data ? in[i].data : "";
+        int rc = pcre2_match(st->re, (PCRE2_SPTR)str, in[i].len, 0, 0, md, NULL);
+        if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+            PCRE2_UCHAR msg[160];
+            pcre2_get_error_message(rc, msg, sizeof msg);
+            s = ST_KERR(err, ST_ERR_INVALID, "RegexFullMatch: element %zu: %s", i, (char *)msg);
+            break;
+        }
+        out[i] = rc >= 0;
+    }
+    pcre2_match_data_free(md);
+    return s;
+}
+
+st_status st_misc_prep_regex(st_kctx *k, st_error *err) {
+    const st_tensor *x = st_in(k, 0);
+    if (!x || x->dtype != ST_DTYPE_STRING)
+        return ST_KERR(err, ST_ERR_INVALID, "RegexFullMatch: input must be a string tensor");
+    const st_attr *a = st_node_attr(k->node, "pattern");
+    if (!a || a->kind != ST_ATTR_STRING)
+        return ST_KERR(err, ST_ERR_INVALID, "RegexFullMatch: the pattern attribute is missing");
+    const char *p = a->s.data ? a->s.data : "";
+    const char *bad = regex_non_re2(p, a->s.len);
+    if (bad)
+        return ST_KERR(err, ST_ERR_UNSUPPORTED,
+                       "RegexFullMatch: pattern \"%.*s\" uses %s, which RE2 syntax does not have",
+                       (int)ST_MIN(a->s.len, 200), p, bad);
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)p, a->s.len,
+                                   PCRE2_UTF | PCRE2_ANCHORED | PCRE2_ENDANCHORED |
+                                       PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C,
+                                   &code, &off, NULL);
+    if (!re) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        return ST_KERR(err, ST_ERR_INVALID, "RegexFullMatch: pattern \"%.*s\": %s at offset %zu",
+                       (int)ST_MIN(a->s.len, 200), p, (char *)msg, (size_t)off);
+    }
+    (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* optional: the interpreter also works */
+    regex_state *st = st_calloc(1, sizeof *st);
+    if (!st) {
+        pcre2_code_free(re);
+        return st_error_nomem(err);
+    }
+    st->re = re;
+    st_out_declare(k, 0, ST_DTYPE_BOOL, x->ndim, x->dims);
+    k->state = st;
+    k->state_free = regex_free;
+    k->run = run_regex;
+    return ST_OK;
 }

@@ -879,3 +879,103 @@ Test(misc, tree_ensemble) {
     static const float em[] = {0, 12, 5, 0, 0, 7, -12, 0};
     tree_case(1, 0, 1, mem_modes, mv, 5, xm, 4, em);
 }
+
+/* ---- StringConcat, StringSplit, RegexFullMatch (opset 20) -------------------------- */
+Test(misc, string_concat_broadcasts) {
+    static const char *x[] = {"a", "bé"}, *y[] = {"x", "", "yz"};
+    int64_t dx[2] = {2, 1}, dy[1] = {3};
+    ut_one o = ut_one_new("StringConcat", "", 20, 2, 1);
+    st_value ins[2] = {ut_value(ST_DTYPE_STRING, 2, dx, x), ut_value(ST_DTYPE_STRING, 1, dy, y)};
+    st_value *outs;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    static const char *e[] = {"ax", "a", "ayz", "béx", "bé", "béyz"};
+    cr_assert_eq(outs[0].tensor.ndim, 2);
+    cr_assert_eq(outs[0].tensor.dims[0], 2);
+    cr_assert_eq(outs[0].tensor.dims[1], 3);
+    check_strings(&outs[0].tensor, 6, e);
+    ut_one_done(&o, outs);
+}
+
+/* Y [n, most substrings] padded with "", Z the counts; Python's str.split semantics. */
+static void split_case(const char *delim, int64_t maxsplit, size_t n, const char *const *x,
+                       int64_t width, const char *const *ey, const int64_t *ez) {
+    ut_one o = ut_one_new("StringSplit", "", 20, 1, 2);
+    if (delim) ut_attr_str(&o, "delimiter", delim);
+    if (maxsplit >= 0) ut_attr_int(&o, "maxsplit", maxsplit);
+    int64_t d = (int64_t)n;
+    st_value ins[1] = {ut_value(ST_DTYPE_STRING, 1, &d, x)};
+    st_value *outs;
+    st_error err = {0};
+    cr_assert_eq(ut_one_run(&o, ins, NULL, &outs, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(outs[0].tensor.ndim, 2);
+    cr_assert_eq(outs[0].tensor.dims[1], width);
+    check_strings(&outs[0].tensor, n * (size_t)width, ey);
+    cr_assert_eq(outs[1].tensor.dtype, ST_DTYPE_I64);
+    for (size_t i = 0; i < n; i++) cr_assert_eq(((int64_t *)outs[1].tensor.data)[i], ez[i]);
+    ut_one_done(&o, outs);
+}
+
+Test(misc, string_split) {
+    static const char *x1[] = {"a--b", "", "c-"};
+    static const char *y1[] = {"a", "", "b", "", "", "", "c", "", ""};
+    static const int64_t z1[] = {3, 1, 2};
+    split_case("-", -1, 3, x1, 3, y1, z1);
+    /* whitespace (no delimiter, or ""): runs collapse, ends dropped, U+3000 counts */
+    static const char *x2[] = {"  a b\t\tc ", "   ", "x\u3000y"};
+    static const char *y2[] = {"a", "b\t\tc ", "", "", "x", "y"};
+    static const int64_t z2[] = {2, 0, 2};
+    split_case(NULL, 1, 3, x2, 2, y2, z2);
+    static const char *y3[] = {"a", "b", "c", "", "", "", "x", "y", ""};
+    static const int64_t z3[] = {3, 0, 2};
+    split_case("", -1, 3, x2, 3, y3, z3);
+    static const char *x4[] = {"1.2.3.4"}, *y4[] = {"1", "2", "3.4"};
+    static const int64_t z4[] = {3};
+    split_case(".", 2, 1, x4, 3, y4, z4);
+}
+
+static st_status regex_run(const char *pattern, size_t n, const char *const *x, bool *y,
+                           st_error *err) {
+    ut_one o = ut_one_new("RegexFullMatch", "", 20, 1, 1);
+    ut_attr_str(&o, "pattern", pattern);
+    int64_t d = (int64_t)n;
+    st_value ins[1] = {ut_value(ST_DTYPE_STRING, 1, &d, x)};
+    st_value *outs = NULL;
+    st_status s = ut_one_run(&o, ins, NULL, &outs, err);
+    if (!s) {
+        cr_assert_eq(outs[0].tensor.dtype, ST_DTYPE_BOOL);
+        for (size_t i = 0; i < n; i++) y[i] = ((const uint8_t *)outs[0].tensor.data)[i];
+    }
+    ut_one_done(&o, outs);
+    return s;
+}
+
+Test(misc, regex_full_match) {
+    static const char *x[] = {"bob@gmail.com", "bob@gmail.com.x", "Bob@yahoo.com", "al@yahoo.com",
+                              "x bob@gmail.com"};
+    bool y[5];
+    st_error err = {0};
+    cr_assert_eq(regex_run("[a-z]+@(gmail|yahoo)\\.com", 5, x, y, &err), ST_OK, "%s", err.msg);
+    bool e[] = {true, false, false, true, false};
+    for (int i = 0; i < 5; i++) cr_assert_eq(y[i], e[i], "element %d", i);
+    /* UTF-8: "é+" repeats the code point; `$` does not match before a final newline */
+    static const char *u[] = {"ééé", "a\n", "a"};
+    cr_assert_eq(regex_run("é+|a$", 3, u, y, &err), ST_OK, "%s", err.msg);
+    cr_assert(y[0] && !y[1] && y[2]);
+    /* what RE2 refuses is refused by name; a malformed pattern gets PCRE2's reason */
+    static const char *const bad[][2] = {{"(a)\\1", "backreferences"},
+                                         {"(?=a)a", "lookaround"},
+                                         {"(?<!b)a", "lookaround"},
+                                         {"a++", "possessive"},
+                                         {"(?>a)", "atomic"},
+                                         {"(a", "offset"}};
+    for (size_t i = 0; i < ST_ARRAY_LEN(bad); i++) {
+        st_error e2 = {0};
+        cr_assert_neq(regex_run(bad[i][0], 1, x, y, &e2), ST_OK, "%s", bad[i][0]);
+        cr_assert(strstr(e2.msg, bad[i][1]), "%s: %s", bad[i][0], e2.msg);
+    }
+    /* escapes and classes are not mistaken for those constructs */
+    static const char *z[] = {"(?=1", "+"};
+    cr_assert_eq(regex_run("\\(\\?=[1]|[+]", 2, z, y, &err), ST_OK, "%s", err.msg);
+    cr_assert(y[0] && y[1]);
+}
