@@ -485,6 +485,8 @@ st_status st_misc_prep_dft(st_kctx *k, st_error *err) {
         dims[st->axis] = -1; /* dft_length is a run-time value */
         if (dyn)             /* so is the axis: only the rank and the last dimension are known */
             for (int d = 0; d < r - 1; d++) dims[d] = -1;
+        if (dyn && !st->onesided && !st_has_in(k, 1)) /* ...unless no extent can change */
+            for (int d = 0; d < r - 1; d++) dims[d] = x->dims[d];
         st_out_declare_type(k, 0, x->dtype, r, dims);
     }
     k->state = st;
