@@ -45,8 +45,9 @@ Test(api, node_failing_in_prepare_same_status_with_and_without_err) {
 
 /* ---- session creation and input binding -------------------------------------------------- */
 
-static st_model *unknown_op_model(void) {
-    ut_one o = ut_one_new("Frobnicate", "", 17, 1, 1);
+/* A model of one node op(x) -> y, resolved. */
+static st_model *one_node_model(const char *op) {
+    ut_one o = ut_one_new(op, "", 17, 1, 1);
     int x = st_graph_value(o.g, "x"), y = st_graph_value(o.g, "y");
     o.g->values[x].role = ST_VALUE_INPUT;
     o.g->inputs = st_ir_alloc(o.g, sizeof(int));
@@ -62,7 +63,7 @@ static st_model *unknown_op_model(void) {
 }
 
 Test(api, missing_operator_same_status_with_and_without_err) {
-    st_model *m = unknown_op_model();
+    st_model *m = one_node_model("Frobnicate");
     st_session *s = (st_session *)&m; /* a sentinel: must stay untouched */
     st_session *const sentinel = s;
     st_error err;
@@ -76,21 +77,10 @@ Test(api, missing_operator_same_status_with_and_without_err) {
 }
 
 Test(api, unknown_input_name_same_status_with_and_without_err) {
-    ut_one o = ut_one_new("Relu", "", 17, 1, 1);
-    int x = st_graph_value(o.g, "x"), y = st_graph_value(o.g, "y");
-    o.g->values[x].role = ST_VALUE_INPUT;
-    o.g->inputs = st_ir_alloc(o.g, sizeof(int));
-    o.g->outputs = st_ir_alloc(o.g, sizeof(int));
-    o.g->inputs[o.g->n_inputs++] = x;
-    o.g->outputs[o.g->n_outputs++] = y;
-    o.n->inputs[0] = x;
-    o.n->outputs[0] = y;
-    o.g->values[y].producer = 0;
-    st_graph_index(o.g);
-    st_ops_resolve(o.m);
+    st_model *m = one_node_model("Relu");
     st_session *s;
     st_error err;
-    cr_assert_eq(st_session_new(o.m, NULL, &s, &err), ST_OK, "%s", err.msg);
+    cr_assert_eq(st_session_new(m, NULL, &s, &err), ST_OK, "%s", err.msg);
     int64_t dims[1] = {3};
     float data[3] = {-1, 0, 2};
     st_value in = ut_value(ST_DTYPE_F32, 1, dims, data);
@@ -108,7 +98,7 @@ Test(api, unknown_input_name_same_status_with_and_without_err) {
     st_values_free(outs, st_session_n_outputs(s));
     st_value_clear(&in);
     st_session_free(s);
-    ut_one_done(&o, NULL);
+    st_model_release(m);
 }
 
 /* ---- loading files ------------------------------------------------------------------------ */
